@@ -1,0 +1,157 @@
+"""Encoding of requests and results, and the schema-version rule.
+
+msgpack is the default carrier (compact, native bytes). The JSON carrier exists for transports that
+only move JSON (the Kubernetes xcom sidecar). Decoding reads the schema version first, so a major
+mismatch is reported as such and never as a confusing field error.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Type, TypeVar, Union
+
+import msgspec
+
+from airflow_isolation.core.errors import RequestDecodeError, SchemaVersionError
+from airflow_isolation.core.schema import (
+    SCHEMA_VERSION,
+    CallableSpec,
+    IsolationRequest,
+    IsolationResult,
+    OperatorSpec,
+    SchemaVersion,
+    TaskContext,
+    XComPush,
+)
+from airflow_isolation.core.values import (
+    CallableLowerer,
+    CallableRaiser,
+    Lowerer,
+    Raiser,
+    json_enc_hook,
+)
+
+Message = Union[IsolationRequest, IsolationResult]
+M = TypeVar("M", IsolationRequest, IsolationResult)
+
+
+class _Envelope(msgspec.Struct):
+    schema: SchemaVersion
+
+
+def check_compatible(found: SchemaVersion, what: str = "request") -> None:
+    """Accept any minor of our major; name both versions and the fix otherwise."""
+    if found.major == SCHEMA_VERSION.major:
+        return
+    newer = "target runtime" if found.major > SCHEMA_VERSION.major else "host operator"
+    raise SchemaVersionError(
+        f"the {what} uses wire schema {found} but this side speaks {SCHEMA_VERSION} "
+        f"(major versions must match). Upgrade airflow-isolation on the {newer} side so both use "
+        f"schema {max(found.major, SCHEMA_VERSION.major)}.x, then rebuild the environment "
+        "(isolationctl env build NAME)."
+    )
+
+
+def _lower_task(task: Union[OperatorSpec, CallableSpec], low: Lowerer) -> Any:
+    if isinstance(task, OperatorSpec):
+        return msgspec.structs.replace(task, kwargs=low.lower(task.kwargs, "kwargs"))
+    return msgspec.structs.replace(
+        task, args=low.lower(task.args, "args"), kwargs=low.lower(task.kwargs, "kwargs")
+    )
+
+
+def _lower_context(ctx: TaskContext, low: Lowerer) -> TaskContext:
+    return msgspec.structs.replace(
+        ctx,
+        params=low.lower(ctx.params, "params"),
+        dag_run_conf=low.lower(ctx.dag_run_conf, "dag_run.conf"),
+        upstream_xcoms=low.lower(ctx.upstream_xcoms, "upstream_xcoms"),
+    )
+
+
+def lower_message(msg: M, carrier: str = "msgpack", callables: Optional[CallableLowerer] = None) -> M:
+    """Turn every ``Any`` value in ``msg`` into carrier-safe data (raises ValueEncodeError)."""
+    low = Lowerer(carrier, callables)
+    if isinstance(msg, IsolationRequest):
+        return msgspec.structs.replace(
+            msg, task=_lower_task(msg.task, low), context=_lower_context(msg.context, low)
+        )
+    return msgspec.structs.replace(
+        msg,
+        return_value=low.lower(msg.return_value, "return_value"),
+        xcom_pushes=[XComPush(p.key, low.lower(p.value, f"xcom[{p.key!r}]")) for p in msg.xcom_pushes],
+    )
+
+
+def encode(msg: Message, callables: Optional[CallableLowerer] = None) -> bytes:
+    return msgspec.msgpack.encode(lower_message(msg, "msgpack", callables))
+
+
+def encode_json(msg: Message, callables: Optional[CallableLowerer] = None) -> bytes:
+    return msgspec.json.encode(lower_message(msg, "json", callables), enc_hook=json_enc_hook)
+
+
+def _decode(data: bytes, kind: Type[M], callables: Optional[CallableRaiser], json: bool) -> M:
+    what = "request" if kind is IsolationRequest else "result"
+    raiser = Raiser(callables)
+    try:
+        if json:
+            envelope = msgspec.json.decode(data, type=_Envelope)
+        else:
+            envelope = msgspec.msgpack.decode(data, type=_Envelope, ext_hook=raiser.ext_hook)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise RequestDecodeError(
+            f"the {what} is corrupted, truncated or not an airflow-isolation {what} "
+            f"({len(data)} bytes: {exc}). It is written by the host for each run; clear the task "
+            "to run it again, and check the disk and the transport if it keeps happening."
+        ) from exc
+    check_compatible(envelope.schema, what)
+    try:
+        if json:
+            msg = msgspec.json.decode(data, type=kind)
+            return _raise_json(msg, raiser)
+        return msgspec.msgpack.decode(data, type=kind, ext_hook=raiser.ext_hook)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise RequestDecodeError(
+            f"the {what} (schema {envelope.schema}) does not match the schema: {exc}. Clear the task "
+            "to run it again; if it persists, upgrade airflow-isolation so both sides match."
+        ) from exc
+
+
+def _raise_json(msg: M, raiser: Raiser) -> M:
+    if isinstance(msg, IsolationRequest):
+        task = msg.task
+        if isinstance(task, OperatorSpec):
+            task = msgspec.structs.replace(task, kwargs=raiser.raise_json(task.kwargs))
+        else:
+            task = msgspec.structs.replace(
+                task, args=raiser.raise_json(task.args), kwargs=raiser.raise_json(task.kwargs)
+            )
+        ctx = msg.context
+        ctx = msgspec.structs.replace(
+            ctx,
+            params=raiser.raise_json(ctx.params),
+            dag_run_conf=raiser.raise_json(ctx.dag_run_conf),
+            upstream_xcoms=raiser.raise_json(ctx.upstream_xcoms),
+        )
+        return msgspec.structs.replace(msg, task=task, context=ctx)
+    return msgspec.structs.replace(
+        msg,
+        return_value=raiser.raise_json(msg.return_value),
+        xcom_pushes=[XComPush(p.key, raiser.raise_json(p.value)) for p in msg.xcom_pushes],
+    )
+
+
+def decode_request(data: bytes, callables: Optional[CallableRaiser] = None) -> IsolationRequest:
+    return _decode(data, IsolationRequest, callables, json=False)
+
+
+def decode_result(data: bytes) -> IsolationResult:
+    return _decode(data, IsolationResult, None, json=False)
+
+
+def decode_result_json(data: bytes) -> IsolationResult:
+    return _decode(data, IsolationResult, None, json=True)
+
+
+def decode_request_json(data: bytes, callables: Optional[CallableRaiser] = None) -> IsolationRequest:
+    return _decode(data, IsolationRequest, callables, json=True)

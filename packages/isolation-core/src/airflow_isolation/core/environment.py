@@ -1,0 +1,146 @@
+"""Environment definitions and venv build manifests: the contract between CLI and operator.
+
+An environment is a folder ``<environments_path>/<name>/`` holding ``environment.toml``. The CLI
+builds it into ``<build_path>/venvs/<name>/<content-hash>/`` and then atomically writes
+``<build_path>/venvs/<name>/current.json``; the operator only ever reads that manifest, so it never
+sees a half-built venv and needs neither the CLI nor uv at run time. Builds live outside the
+environments folder so a DAG processor scanning the DAGs folder never walks into a venv.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import List, Optional
+
+import msgspec
+
+from airflow_isolation.core.errors import IsolationError
+
+DEFINITION_FILE = "environment.toml"
+MANIFEST_FILE = "current.json"
+ENVIRONMENTS_PATH_VAR = "AIRFLOW__ISOLATION__ENVIRONMENTS_PATH"
+BUILD_PATH_VAR = "AIRFLOW__ISOLATION__BUILD_PATH"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+
+
+class EnvironmentError_(IsolationError):
+    """A missing, malformed or unbuilt environment."""
+
+
+class EnvironmentDefinition(msgspec.Struct, forbid_unknown_fields=True):
+    """``environment.toml``. Unknown keys are refused: a typo must not be silently ignored."""
+
+    python: str = "3.11"
+    requirements: List[str] = []
+    packages: List[str] = []
+    base_image: Optional[str] = None
+    description: str = ""
+
+
+class BuildManifest(msgspec.Struct):
+    """What the CLI built last for an environment, as the operator needs it."""
+
+    name: str
+    content_hash: str
+    definition_digest: str
+    venv_path: str
+    python_version: str
+    runtime_version: str
+    built_at: str
+
+    @property
+    def interpreter(self) -> Path:
+        return Path(self.venv_path) / "bin" / "python"
+
+
+def validate_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise EnvironmentError_(
+            f"environment name {name!r} is invalid: use 1-63 lowercase letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit (e.g. 'pandas1')"
+        )
+    return name
+
+
+def default_build_path() -> Path:
+    explicit = os.environ.get(BUILD_PATH_VAR)
+    if explicit:
+        return Path(explicit)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "airflow-isolation"
+
+
+def definition_path(environments_path: Path, name: str) -> Path:
+    return Path(environments_path) / validate_name(name) / DEFINITION_FILE
+
+
+def load_definition(environments_path: Path, name: str) -> EnvironmentDefinition:
+    path = definition_path(environments_path, name)
+    if not path.is_file():
+        known = list_environment_names(environments_path)
+        raise EnvironmentError_(
+            f"environment {name!r} not found: {path} does not exist (known environments in "
+            f"{environments_path}: {', '.join(known) or 'none'}). Create it with "
+            f"`isolationctl env create {name}` or set {ENVIRONMENTS_PATH_VAR} to the folder "
+            "that holds your environments."
+        )
+    try:
+        return msgspec.toml.decode(path.read_bytes(), type=EnvironmentDefinition)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise EnvironmentError_(
+            f"{path} is not a valid environment definition: {exc}. Allowed keys: "
+            f"{', '.join(EnvironmentDefinition.__struct_fields__)}."
+        ) from exc
+
+
+def definition_digest(environments_path: Path, name: str) -> str:
+    return hashlib.sha256(definition_path(environments_path, name).read_bytes()).hexdigest()
+
+
+def list_environment_names(environments_path: Path) -> List[str]:
+    root = Path(environments_path)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / DEFINITION_FILE).is_file())
+
+
+def manifest_path(build_path: Path, name: str) -> Path:
+    return Path(build_path) / "venvs" / validate_name(name) / MANIFEST_FILE
+
+
+def read_manifest(build_path: Path, name: str) -> Optional[BuildManifest]:
+    path = manifest_path(build_path, name)
+    if not path.is_file():
+        return None
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=BuildManifest)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise EnvironmentError_(
+            f"build manifest {path} is unreadable ({exc}); rebuild with "
+            f"`isolationctl env build {name} --force`"
+        ) from exc
+
+
+def resolve_venv(environments_path: Path, build_path: Path, name: str) -> BuildManifest:
+    """The built venv of ``name``, refusing one that is missing or older than its definition."""
+    load_definition(environments_path, name)
+    manifest = read_manifest(build_path, name)
+    fix = f"run `isolationctl env build {name} --target venv`"
+    if manifest is None:
+        raise EnvironmentError_(
+            f"environment {name!r} has not been built as a venv under {build_path}: {fix} on this "
+            f"machine (or set {BUILD_PATH_VAR} to where it was built)"
+        )
+    if manifest.definition_digest != definition_digest(environments_path, name):
+        raise EnvironmentError_(
+            f"environment {name!r} changed since it was built ({definition_path(environments_path, name)} "
+            f"differs from the build {manifest.content_hash[:12]}): {fix}"
+        )
+    if not manifest.interpreter.is_file():
+        raise EnvironmentError_(
+            f"environment {name!r}: the built interpreter {manifest.interpreter} is gone: {fix} --force"
+        )
+    return manifest

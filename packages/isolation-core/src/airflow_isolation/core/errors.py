@@ -1,0 +1,26 @@
+"""Errors of the wire contract; each message says what was wrong, where, and what to do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class IsolationError(Exception):
+    """Base class of every error airflow-isolation raises on purpose."""
+
+
+class ValueEncodeError(IsolationError, TypeError):
+    """A value that cannot cross the process boundary, reported with its path."""
+
+    def __init__(self, path: str, value: Any, hint: str):
+        self.path = path
+        self.value_type = f"{type(value).__module__}.{type(value).__qualname__}"
+        super().__init__(f"{path}: cannot send a value of type {self.value_type} to the target: {hint}")
+
+
+class SchemaVersionError(IsolationError):
+    """The two sides speak different major versions of the wire schema."""
+
+
+class RequestDecodeError(IsolationError):
+    """A request or result file that is not a valid, complete message."""

@@ -1,0 +1,162 @@
+"""The wire schema: what the host sends to the target and what comes back.
+
+Every Struct leaves ``forbid_unknown_fields`` off so that a runtime can read a request written by a
+newer host of the same major version (new optional fields are simply ignored), and every new field
+must have a default for the same reason. ``Any``-typed values (kwargs, params, return values) go
+through :mod:`airflow_isolation.core.values`, which turns types msgpack/JSON cannot carry
+faithfully into explicit extension types.
+
+Annotations use ``typing.Optional``/``List``/``Dict`` because targets may run Python 3.9, where
+msgspec cannot evaluate ``X | Y``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Dict, List, Literal, Optional, Union
+
+import msgspec
+
+
+class SchemaVersion(msgspec.Struct, frozen=True, array_like=True):
+    """Major changes are breaking; minor changes only add optional fields."""
+
+    major: int
+    minor: int
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+
+SCHEMA_VERSION = SchemaVersion(1, 0)
+
+
+class CallableSpec(msgspec.Struct, tag="callable"):
+    """A Python callable shipped to the target.
+
+    Exactly one of ``source`` (the function's source, as Airflow's virtualenv decorator ships it),
+    ``import_path`` (``"package.module:function"`` importable in the target) or ``pickled``
+    (cloudpickle bytes, opt-in) is set. ``args``/``kwargs`` are used when the callable *is* the task
+    (``@task.isolated``); a callable passed as an operator kwarg (``python_callable``) has none.
+    """
+
+    name: str
+    source: Optional[str] = None
+    import_path: Optional[str] = None
+    pickled: Optional[bytes] = None
+    args: List[Any] = []
+    kwargs: Dict[str, Any] = {}
+    multiple_outputs: bool = False
+
+
+class OperatorSpec(msgspec.Struct, tag="operator"):
+    """An Airflow operator to instantiate and run in the target.
+
+    ``kwargs`` hold the constructor arguments with every template field already rendered on the
+    host (``template_fields_rendered``), so the target never renders again.
+    """
+
+    class_path: str
+    kwargs: Dict[str, Any] = {}
+    template_fields_rendered: bool = True
+
+
+TaskSpec = Union[OperatorSpec, CallableSpec]
+
+
+class ConnectionSpec(msgspec.Struct):
+    """An Airflow connection resolved on the host from its secrets backends."""
+
+    conn_id: str
+    conn_type: Optional[str] = None
+    description: Optional[str] = None
+    host: Optional[str] = None
+    login: Optional[str] = None
+    password: Optional[str] = None
+    schema: Optional[str] = None
+    port: Optional[int] = None
+    extra: Optional[str] = None
+
+
+class TaskContext(msgspec.Struct):
+    """The parts of the Airflow context that make sense in another process.
+
+    Date strings (``ds``, ``ts``…) are computed on the host so both sides agree to the character;
+    ``upstream_xcoms`` carries the return values of direct upstream tasks so that
+    ``ti.xcom_pull(task_ids=...)`` works in the target without a database.
+    """
+
+    dag_id: str
+    task_id: str
+    run_id: str
+    try_number: int = 1
+    max_tries: int = 0
+    map_index: int = -1
+    logical_date: Optional[dt.datetime] = None
+    data_interval_start: Optional[dt.datetime] = None
+    data_interval_end: Optional[dt.datetime] = None
+    start_date: Optional[dt.datetime] = None
+    ds: Optional[str] = None
+    ds_nodash: Optional[str] = None
+    ts: Optional[str] = None
+    ts_nodash: Optional[str] = None
+    ts_nodash_with_tz: Optional[str] = None
+    run_type: Optional[str] = None
+    params: Dict[str, Any] = {}
+    dag_run_conf: Dict[str, Any] = {}
+    upstream_xcoms: Dict[str, Any] = {}
+    host_airflow_version: Optional[str] = None
+
+
+class RunOptions(msgspec.Struct, frozen=True):
+    """How the target should behave; every field has the default a plain run needs."""
+
+    skip_exit_code: int = 99
+    log_level: str = "INFO"
+
+
+class IsolationRequest(msgspec.Struct):
+    schema: SchemaVersion
+    task: TaskSpec
+    context: TaskContext
+    connections: List[ConnectionSpec] = []
+    variables: Dict[str, str] = {}
+    secrets_to_mask: List[str] = []
+    options: RunOptions = RunOptions()
+
+
+class XComPush(msgspec.Struct, array_like=True):
+    key: str
+    value: Any
+
+
+class ErrorInfo(msgspec.Struct):
+    """An exception raised in the target, kept as text: its class may not exist on the host."""
+
+    type: str
+    message: str
+    traceback: str
+
+
+class Timings(msgspec.Struct, frozen=True):
+    """Seconds spent in each phase of the target, for overhead reports."""
+
+    decode: float = 0.0
+    setup: float = 0.0
+    execute: float = 0.0
+    total: float = 0.0
+
+
+Status = Literal["success", "skipped", "failed"]
+
+
+class IsolationResult(msgspec.Struct):
+    schema: SchemaVersion
+    status: Status
+    return_value: Any = None
+    xcom_pushes: List[XComPush] = []
+    branch: Optional[List[str]] = None
+    error: Optional[ErrorInfo] = None
+    timings: Timings = Timings()
+    target_airflow_version: Optional[str] = None
+    target_python_version: Optional[str] = None
