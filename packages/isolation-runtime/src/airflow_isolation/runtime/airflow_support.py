@@ -1,0 +1,104 @@
+"""Everything that differs between "no Airflow", Airflow 2.x and Airflow 3.x in the target.
+
+The mechanics follow what the task runner of each version does (see DESIGN.md §5): Airflow 3 runs
+``execute`` inside a context where ``ExecutorSafeguard`` already tracks the operator; Airflow 2
+passes the ``<Class>__sentinel`` keyword. Both must first ``prepare_for_execution()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+from importlib import metadata, util
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+from airflow_isolation.core import ConnectionSpec
+
+_SECRETS_BACKEND = "airflow_isolation.runtime.secrets_backend.RequestSecretsBackend"
+
+
+class AirflowInfo:
+    def __init__(self, version: str):
+        self.version = version
+        self.major = int(version.split(".")[0])
+
+
+def detect() -> Optional[AirflowInfo]:
+    """Find Airflow without importing it (importing costs seconds)."""
+    if util.find_spec("airflow") is None:
+        return None
+    for dist in ("apache-airflow-core", "apache-airflow", "apache-airflow-task-sdk"):
+        try:
+            return AirflowInfo(metadata.version(dist))
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def configure_environment() -> None:
+    """Settings Airflow reads at import: our secrets backend first, no examples, no DB init."""
+    os.environ["AIRFLOW__SECRETS__BACKEND"] = _SECRETS_BACKEND
+    os.environ.pop("AIRFLOW__SECRETS__BACKEND_KWARGS", None)
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+
+def install_secrets(info: AirflowInfo, connections: List[ConnectionSpec], variables: Dict[str, str]) -> None:
+    import airflow  # noqa: F401 - Airflow loads our backend class while importing; it must come first
+
+    from airflow_isolation.runtime import secrets_backend
+
+    secrets_backend.load(connections, variables)
+    if info.major < 3:
+        # Airflow 2 falls through to the metastore on a miss and logs sqlite errors: never go there.
+        import airflow.configuration
+        from airflow.secrets.environment_variables import EnvironmentVariablesBackend
+
+        airflow.configuration.secrets_backend_list[:] = [
+            secrets_backend.RequestSecretsBackend(),
+            EnvironmentVariablesBackend(),
+        ]
+
+
+@contextlib.contextmanager
+def current_context(info: Optional[AirflowInfo], context: Dict[str, Any]) -> Iterator[None]:
+    """Make ``get_current_context()`` return our context while the task runs."""
+    from airflow_isolation.runtime.context import set_current
+
+    set_current(context)
+    if info is None:
+        yield
+        return
+    if info.major >= 3:
+        from airflow.sdk.execution_time.context import set_current_context
+    else:
+        from airflow.models.taskinstance import set_current_context
+    with set_current_context(context):
+        yield
+
+
+def import_class(class_path: str) -> Any:
+    module_name, _, class_name = class_path.rpartition(".")
+    if not module_name:
+        raise ImportError(f"{class_path!r} is not a dotted path like 'package.module.Class'")
+    module = __import__(module_name, fromlist=[class_name])
+    try:
+        return getattr(module, class_name)
+    except AttributeError:
+        raise ImportError(f"module {module_name!r} has no attribute {class_name!r}") from None
+
+
+def execute_operator(info: AirflowInfo, operator: Any, context: Dict[str, Any]) -> Any:
+    prepared = operator.prepare_for_execution()
+    execute: Callable[..., Any] = prepared.execute
+    if info.major >= 3:
+        from airflow.sdk.bases.operator import ExecutorSafeguard
+
+        run_ctx = contextvars.copy_context()
+        run_ctx.run(ExecutorSafeguard.tracker.set, prepared)
+        return run_ctx.run(execute, context=context)
+    try:  # Airflow 2.9.2+: TaskInstance passes this object to prove the call is legitimate
+        from airflow.models.base import _sentinel as sentinel  # type: ignore[attr-defined]
+    except ImportError:
+        return execute(context=context)
+    return execute(context=context, **{f"{type(prepared).__name__}__sentinel": sentinel})

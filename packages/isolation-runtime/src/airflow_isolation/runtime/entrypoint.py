@@ -1,0 +1,170 @@
+"""``python -m airflow_isolation.runtime --request FILE --result FILE``.
+
+Order matters: secrets are redacted from stdout/stderr and Airflow is configured *before* Airflow
+is imported; the result is written atomically in every case the process survives, so the host can
+tell a task failure (a result with an error) from a crash (no result).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from airflow_isolation.core import (
+    CallableSpec,
+    IsolationRequest,
+    IsolationResult,
+    RequestDecodeError,
+    SchemaVersionError,
+    Timings,
+    ValueEncodeError,
+    decode_request,
+    encode,
+)
+from airflow_isolation.runtime import airflow_support, masking, outcome, task_runner
+from airflow_isolation.runtime.__about__ import __version__
+from airflow_isolation.runtime.context import build_context
+from airflow_isolation.runtime.task_instance import XComRecorder
+
+EXIT_SUCCESS = 0
+EXIT_FAILED = 1
+EXIT_BAD_REQUEST = 2
+
+
+def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_isolation.runtime",
+        description="Run one isolated Airflow task from a request file and write its result.",
+    )
+    parser.add_argument("--request", required=True, help="request file, or - for stdin")
+    parser.add_argument("--result", required=True, help="where to write the result")
+    parser.add_argument("--version", action="version", version=f"airflow-isolation-runtime {__version__}")
+    return parser.parse_args(argv)
+
+
+def _read_request(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    return Path(path).read_bytes()
+
+
+def write_result(path: str, result: IsolationResult) -> None:
+    """Write atomically: the host must never read half a result."""
+    try:
+        data = encode(result)
+    except ValueEncodeError as exc:
+        data = encode(
+            outcome.result(
+                "failed",
+                result.timings,
+                error=outcome.error_info(exc),
+                airflow_version=result.target_airflow_version,
+            )
+        )
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".result-")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, target)
+
+
+def _log(message: str) -> None:
+    print(f"[airflow-isolation] {message}", file=sys.stderr, flush=True)
+
+
+def run(request: IsolationRequest, started: float, decoded: float) -> IsolationResult:
+    info = airflow_support.detect()
+    airflow_version = info.version if info else None
+    secrets: List[str] = masking.secrets_worth_masking(
+        [*request.secrets_to_mask, *(c.password for c in request.connections if c.password)]
+    )
+    masking.install(secrets)
+    task = request.task
+    what = task.class_path if not isinstance(task, CallableSpec) else f"callable {task.name}"
+    _log(
+        f"runtime {__version__} | Python {sys.version.split()[0]} | "
+        f"Airflow {airflow_version or 'not installed'} | {what}"
+    )
+    recorder = XComRecorder()
+    branch = task_runner.BranchRecorder()
+    setup_done = started
+    try:
+        if info is not None:
+            airflow_support.configure_environment()
+            airflow_support.install_secrets(info, request.connections, request.variables)
+            masking.register_with_airflow(secrets, info.major)
+        elif not isinstance(task, CallableSpec):
+            raise ImportError(
+                f"{task.class_path} needs Airflow, which is not installed in this environment: add "
+                "apache-airflow (and the provider of the operator) to its requirements and rebuild it"
+            )
+        operator = (
+            None
+            if isinstance(task, CallableSpec)
+            else task_runner.build_operator(task, request.context.task_id, branch)
+        )
+        context = build_context(request.context, recorder, request.variables, operator)
+        setup_done = time.perf_counter()
+        with airflow_support.current_context(info, context):
+            if isinstance(task, CallableSpec):
+                value = task_runner.run_callable(task, context)
+            else:
+                assert info is not None
+                value = task_runner.run_operator(info, operator, context)
+    except (Exception, SystemExit) as exc:  # every outcome of the task must become a result
+        status = "skipped" if outcome.is_skip(exc) else "failed"
+        if status == "failed":
+            _log(f"task failed: {type(exc).__name__}: {exc}")
+        return outcome.result(
+            status,
+            _timings(started, decoded, setup_done),
+            pushes=recorder.pushes,
+            error=outcome.error_info(exc),
+            airflow_version=airflow_version,
+        )
+    return outcome.result(
+        "success",
+        _timings(started, decoded, setup_done),
+        return_value=value,
+        pushes=recorder.pushes,
+        branch=branch.branch,
+        airflow_version=airflow_version,
+    )
+
+
+def _timings(started: float, decoded: float, setup_done: float) -> Timings:
+    now = time.perf_counter()
+    return Timings(
+        decode=decoded - started,
+        setup=max(setup_done - decoded, 0.0),
+        execute=now - max(setup_done, decoded),
+        total=now - started,
+    )
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    started = time.perf_counter()
+    args = _parse_args(argv)
+    try:
+        request = decode_request(_read_request(args.request))
+    except (OSError, RequestDecodeError, SchemaVersionError) as exc:
+        _log(f"cannot read the request {args.request}: {exc}")
+        write_result(
+            args.result,
+            outcome.result("failed", Timings(), error=outcome.error_info(exc)),
+        )
+        return EXIT_BAD_REQUEST
+    result = run(request, started, time.perf_counter())
+    write_result(args.result, result)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if result.status == "success":
+        return EXIT_SUCCESS
+    if result.status == "skipped":
+        return request.options.skip_exit_code
+    return EXIT_FAILED

@@ -1,0 +1,72 @@
+"""Turning what happened in the target into an ``IsolationResult``.
+
+Exception classes are matched by name along the MRO, not imported: the same code must work with
+Airflow 2, Airflow 3 or no Airflow at all.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any, List, Optional
+
+from airflow_isolation.core import SCHEMA_VERSION, ErrorInfo, IsolationResult, Timings, XComPush
+
+SKIP_EXCEPTIONS = {"AirflowSkipException", "TaskDeferred"}
+WRITE_BACK_HINT = (
+    "An isolated task has no access to the Airflow metadata database or API server, so it cannot "
+    "write Variables, Connections or query task state. Return a value or call "
+    "context['ti'].xcom_push(...) instead; both are replayed on the host after the task succeeds."
+)
+
+
+def _names(exc: BaseException) -> List[str]:
+    return [cls.__name__ for cls in type(exc).__mro__]
+
+
+def _qualified(exc: BaseException) -> str:
+    cls = type(exc)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def is_skip(exc: BaseException) -> bool:
+    return "AirflowSkipException" in _names(exc)
+
+
+def _is_forbidden_write_back(exc: BaseException) -> bool:
+    text = str(exc)
+    return ("SUPERVISOR_COMMS" in text) or ("no such table" in text and "OperationalError" in _names(exc))
+
+
+def error_info(exc: BaseException) -> ErrorInfo:
+    message = str(exc) or type(exc).__name__
+    if _is_forbidden_write_back(exc):
+        message = f"{message}\n{WRITE_BACK_HINT}"
+    return ErrorInfo(
+        type=_qualified(exc),
+        message=message,
+        traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    )
+
+
+def result(
+    status: str,
+    timings: Timings,
+    return_value: Any = None,
+    pushes: Optional[List[XComPush]] = None,
+    branch: Optional[List[str]] = None,
+    error: Optional[ErrorInfo] = None,
+    airflow_version: Optional[str] = None,
+) -> IsolationResult:
+    import platform
+
+    return IsolationResult(
+        schema=SCHEMA_VERSION,
+        status=status,  # type: ignore[arg-type]
+        return_value=return_value,
+        xcom_pushes=pushes or [],
+        branch=branch,
+        error=error,
+        timings=timings,
+        target_airflow_version=airflow_version,
+        target_python_version=platform.python_version(),
+    )

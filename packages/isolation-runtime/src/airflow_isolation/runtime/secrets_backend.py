@@ -1,0 +1,55 @@
+"""A secrets backend served from the request, so nothing secret is ever put in the environment.
+
+Airflow is pointed at it through ``[secrets] backend`` (a class path, nothing secret), which both
+Airflow 2.x and 3.x consult first. Importing this module imports Airflow, so only the Airflow code
+path imports it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Dict, List, Optional
+
+from airflow.secrets.base_secrets import BaseSecretsBackend
+
+from airflow_isolation.core import ConnectionSpec
+
+CLASS_PATH = "airflow_isolation.runtime.secrets_backend.RequestSecretsBackend"
+
+_connections: Dict[str, str] = {}
+_variables: Dict[str, str] = {}
+
+
+def load(connections: List[ConnectionSpec], variables: Dict[str, str]) -> None:
+    _connections.clear()
+    _variables.clear()
+    for conn in connections:
+        _connections[conn.conn_id] = json.dumps(
+            {
+                "conn_type": conn.conn_type,
+                "description": conn.description,
+                "host": conn.host,
+                "login": conn.login,
+                "password": conn.password,
+                "schema": conn.schema,
+                "port": conn.port,
+                "extra": conn.extra,
+            }
+        )
+    _variables.update(variables)
+
+
+class RequestSecretsBackend(BaseSecretsBackend):  # type: ignore[misc]
+    """Connections and variables the host resolved for this run, and nothing else."""
+
+    def get_conn_value(self, conn_id: str) -> Optional[str]:
+        return _connections.get(conn_id)
+
+    def get_conn_uri(self, conn_id: str) -> Optional[str]:  # Airflow < 2.3 API name
+        return None
+
+    def get_variable(self, key: str) -> Optional[str]:
+        return _variables.get(key)
+
+    def get_config(self, key: str) -> Optional[str]:
+        return None

@@ -1,0 +1,81 @@
+"""Running the shipped task: an Airflow operator, or a plain callable.
+
+Branch operators normally skip downstream tasks through the database; here ``do_branch`` is
+intercepted and the chosen task ids travel back in the result for the host to apply.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Dict, List, Optional
+
+from airflow_isolation.core import CallableSpec, OperatorSpec
+from airflow_isolation.runtime import airflow_support
+from airflow_isolation.runtime.callables import load_callable
+
+
+class BranchRecorder:
+    def __init__(self) -> None:
+        self.branch: Optional[List[str]] = None
+
+    def __call__(self, context: Any, branches_to_execute: Any) -> Any:
+        self.branch = normalise_branch(branches_to_execute)
+        return branches_to_execute
+
+
+def normalise_branch(branches: Any) -> List[str]:
+    if branches is None:
+        return []
+    if isinstance(branches, str):
+        return [branches]
+    return [str(b) for b in branches]
+
+
+def load_shipped_callables(value: Any) -> Any:
+    """Replace every ``CallableSpec`` nested in operator kwargs by the function it describes."""
+    if isinstance(value, CallableSpec):
+        return load_callable(value)
+    if isinstance(value, dict):
+        return {k: load_shipped_callables(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [load_shipped_callables(v) for v in value]
+    return value
+
+
+def build_operator(spec: OperatorSpec, task_id: str, branch: BranchRecorder) -> Any:
+    cls = airflow_support.import_class(spec.class_path)
+    kwargs: Dict[str, Any] = load_shipped_callables(spec.kwargs)
+    kwargs["task_id"] = task_id
+    operator = cls(**kwargs)
+    if callable(getattr(operator, "do_branch", None)):
+        object.__setattr__(operator, "do_branch", branch)
+    return operator
+
+
+def run_operator(info: airflow_support.AirflowInfo, operator: Any, context: Dict[str, Any]) -> Any:
+    value = airflow_support.execute_operator(info, operator, context)
+    return value if getattr(operator, "do_xcom_push", True) else None
+
+
+def call_kwargs(func: Any, spec: CallableSpec, context: Dict[str, Any]) -> Dict[str, Any]:
+    """Fill parameters named like context keys, as TaskFlow does for ``@task`` functions."""
+    kwargs = dict(spec.kwargs)
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return kwargs
+    positional = len(spec.args)
+    for index, (name, param) in enumerate(signature.parameters.items()):
+        if index < positional or name in kwargs:
+            continue
+        if param.kind == param.VAR_KEYWORD:
+            kwargs.update({k: v for k, v in context.items() if k not in kwargs})
+            break
+        if name in context and param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY):
+            kwargs[name] = context[name]
+    return kwargs
+
+
+def run_callable(spec: CallableSpec, context: Dict[str, Any]) -> Any:
+    func = load_callable(spec)
+    return func(*spec.args, **call_kwargs(func, spec, context))
