@@ -7,6 +7,7 @@ mismatch is reported as such and never as a confusing field error.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Optional, Type, TypeVar, Union
 
 import msgspec
@@ -59,9 +60,20 @@ def _lower_task(task: Union[OperatorSpec, CallableSpec], low: Lowerer) -> Any:
     )
 
 
+_CONTEXT_DATETIMES = ("logical_date", "data_interval_start", "data_interval_end", "start_date")
+
+
+def _plain_datetime(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    """msgspec encodes only ``datetime`` itself, not subclasses such as pendulum's ``DateTime``."""
+    if value is None or type(value) is dt.datetime:
+        return value
+    return dt.datetime.fromisoformat(value.isoformat())
+
+
 def _lower_context(ctx: TaskContext, low: Lowerer) -> TaskContext:
     return msgspec.structs.replace(
         ctx,
+        **{name: _plain_datetime(getattr(ctx, name)) for name in _CONTEXT_DATETIMES},
         params=low.lower(ctx.params, "params"),
         dag_run_conf=low.lower(ctx.dag_run_conf, "dag_run.conf"),
         upstream_xcoms=low.lower(ctx.upstream_xcoms, "upstream_xcoms"),

@@ -1,0 +1,103 @@
+"""Running the target as a subprocess of the worker, in the environment's built virtualenv.
+
+The request is a 0600 file in a 0700 directory, never argv or env; the child gets the worker's
+environment minus every Airflow setting and connection/variable variable, and its own
+``AIRFLOW_HOME`` so it never reads the host's (possibly other-version) ``airflow.cfg``. The child
+leads its own process group so a kill reaches everything it started.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Dict, Optional
+
+from airflow_isolation.operator.backends.base import IsolationBackend, LogSink, LogTail, RunOutcome
+from airflow_isolation.operator.environments import resolve_venv
+
+RUNTIME_MODULE = "airflow_isolation.runtime"
+_DROPPED_PREFIXES = ("AIRFLOW_", "_AIRFLOW")
+_DROPPED = {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}
+_KILL_GRACE_SECONDS = 5.0
+
+
+def target_environment(venv: Path, airflow_home: Path) -> Dict[str, str]:
+    """The worker's environment as an activated venv sees it, minus every Airflow setting."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(_DROPPED_PREFIXES) and key not in _DROPPED
+    }
+    env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", os.defpath)])
+    env["VIRTUAL_ENV"] = str(venv)
+    env["AIRFLOW_HOME"] = str(airflow_home)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+class VenvBackend(IsolationBackend):
+    name = "venv"
+
+    def __init__(self) -> None:
+        self._process: Optional[subprocess.Popen[str]] = None
+
+    def run(self, request: bytes, environment: str, log: LogSink) -> RunOutcome:
+        manifest = resolve_venv(environment)
+        airflow_home = Path(manifest.venv_path) / "airflow-home"
+        airflow_home.mkdir(exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix="airflow-isolation-"))
+        tail = LogTail(log)
+        try:
+            request_file, result_file = workdir / "request.msgpack", workdir / "result.msgpack"
+            write_private_file(request_file, request)
+            command = [
+                str(manifest.interpreter), "-m", RUNTIME_MODULE,
+                "--request", str(request_file), "--result", str(result_file),
+            ]  # fmt: skip
+            self._process = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=target_environment(Path(manifest.venv_path), airflow_home),
+                cwd=workdir,
+                text=True,
+                errors="replace",
+                bufsize=1,
+                start_new_session=True,
+            )
+            assert self._process.stdout is not None
+            for line in self._process.stdout:
+                tail(line.rstrip("\n"))
+            exit_code = self._process.wait()
+            result = result_file.read_bytes() if result_file.exists() else None
+            return RunOutcome(result, exit_code, list(tail.lines), f"venv {manifest.venv_path}")
+        finally:
+            self.kill()
+            self._process = None
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def kill(self) -> None:
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, _KILL_GRACE_SECONDS), (signal.SIGKILL, None)):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                process.wait(timeout=wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue

@@ -1,0 +1,72 @@
+"""The host's Airflow, 2.10 or 3.x: every version-dependent import lives here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow import __version__ as AIRFLOW_VERSION
+
+AIRFLOW_MAJOR = int(AIRFLOW_VERSION.split(".")[0])
+
+if AIRFLOW_MAJOR >= 3:
+    from airflow.providers.standard.operators.branch import BranchMixIn
+    from airflow.sdk import BaseOperator, Connection, Variable
+    from airflow.sdk.bases.decorator import DecoratedOperator, task_decorator_factory
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+    from airflow.sdk.log import mask_secret
+else:
+    from airflow.decorators.base import DecoratedOperator, task_decorator_factory
+    from airflow.exceptions import AirflowFailException, AirflowSkipException
+    from airflow.models import Variable
+    from airflow.models.baseoperator import BaseOperator
+    from airflow.models.connection import Connection
+    from airflow.operators.branch import BranchMixIn
+    from airflow.utils.log.secrets_masker import mask_secret
+
+from airflow.exceptions import AirflowException
+
+
+def get_connection(conn_id: str) -> Any:
+    if AIRFLOW_MAJOR >= 3:
+        return Connection.get(conn_id)
+    from airflow.hooks.base import BaseHook
+
+    return BaseHook.get_connection(conn_id)
+
+
+def get_variable(key: str) -> str:
+    return Variable.get(key)  # type: ignore[no-any-return]
+
+
+def is_sensitive_name(name: str) -> bool:
+    """Airflow's own rule for values it hides (names containing 'password', 'secret'…)."""
+    try:
+        if AIRFLOW_MAJOR >= 3:
+            from airflow.sdk._shared.secrets_masker import should_hide_value_for_key
+        else:
+            from airflow.utils.log.secrets_masker import should_hide_value_for_key
+    except ImportError:
+        words = ("password", "secret", "passwd", "token", "api_key", "apikey", "private_key", "access")
+        return any(word in name.lower() for word in words)
+    return bool(should_hide_value_for_key(name))
+
+
+def get_conf(section: str, key: str) -> str | None:
+    from airflow.configuration import conf
+
+    value = conf.get(section, key, fallback=None)
+    return value or None
+
+
+__all__ = [
+    "AIRFLOW_MAJOR",
+    "AIRFLOW_VERSION",
+    "AirflowException",
+    "AirflowFailException",
+    "AirflowSkipException",
+    "BaseOperator",
+    "BranchMixIn",
+    "DecoratedOperator",
+    "mask_secret",
+    "task_decorator_factory",
+]

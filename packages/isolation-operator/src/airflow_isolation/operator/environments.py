@@ -1,0 +1,36 @@
+"""Where environment definitions and builds live on the host, from Airflow configuration.
+
+``[isolation] environments_path`` (env ``AIRFLOW__ISOLATION__ENVIRONMENTS_PATH``) defaults to
+``$AIRFLOW_HOME/environments``; ``[isolation] build_path`` defaults to the CLI's cache folder. The
+CLI reads the same variables, so both sides agree without importing each other.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from airflow_isolation.core import environment as env_contract
+from airflow_isolation.operator import compat
+
+
+def environments_path() -> Path:
+    configured = compat.get_conf("isolation", "environments_path")
+    if configured:
+        return Path(configured)
+    airflow_home = os.environ.get("AIRFLOW_HOME") or str(Path.home() / "airflow")
+    return Path(airflow_home) / "environments"
+
+
+def build_path() -> Path:
+    configured = compat.get_conf("isolation", "build_path")
+    return Path(configured) if configured else env_contract.default_build_path()
+
+
+def check_defined(name: str) -> None:
+    """Parse-time check: the definition exists and is valid (building happens elsewhere)."""
+    env_contract.load_definition(environments_path(), name)
+
+
+def resolve_venv(name: str) -> env_contract.BuildManifest:
+    return env_contract.resolve_venv(environments_path(), build_path(), name)

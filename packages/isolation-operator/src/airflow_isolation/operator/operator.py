@@ -1,0 +1,189 @@
+"""``IsolatedOperator``: any Airflow operator, or a plain callable, run in an isolated environment.
+
+Templated arguments of the wrapped operator are gathered in ``templated_kwargs``, one of this
+operator's own template fields, so Airflow renders them on the host in its normal flow (DAG
+template env, ``template_searchpath``, user macros, template files by the wrapped operator's
+``template_ext``) and shows the rendered values in the UI. The target receives rendered values and
+never renders again.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Collection, Dict, Optional, Sequence, Union
+
+from airflow_isolation.core import CallableSpec, OperatorSpec, encode
+from airflow_isolation.core.schema import TaskSpec
+from airflow_isolation.operator import compat, environments
+from airflow_isolation.operator.backends import IsolationBackend, check_backend_name, get_backend
+from airflow_isolation.operator.callable_source import callable_spec
+from airflow_isolation.operator.request_builder import (
+    build_request,
+    implied_conn_ids,
+    lower_callable,
+    resolve_connections,
+    resolve_variables,
+)
+from airflow_isolation.operator.result_handler import apply_result, read_result
+from airflow_isolation.operator.wrapped import WrappedOperator, check_encodable
+
+_BASE_OPERATOR_PARAMS = frozenset(inspect.signature(compat.BaseOperator.__init__).parameters) - {
+    "self",
+    "kwargs",
+}
+
+
+def split_base_kwargs(kwargs: Dict[str, Any]) -> tuple[Dict[str, Any], Dict[str, Any]]:
+    """BaseOperator's own arguments (retries, pool, …) stay on the host; the rest is the wrapped op's."""
+    base = {k: v for k, v in kwargs.items() if k in _BASE_OPERATOR_PARAMS}
+    return base, {k: v for k, v in kwargs.items() if k not in base}
+
+
+class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore[misc]
+    """Run ``operator`` (or ``python_callable``) in the isolated ``environment``.
+
+    :param operator: the operator class or its dotted path. Omit it to run ``python_callable``
+        as a plain function, which needs no Airflow in the target.
+    :param environment: name of an environment under ``[isolation] environments_path``.
+    :param backend: ``"venv"`` (default) runs the environment's virtualenv on the worker.
+    :param connections: connection ids to ship, besides the ``*conn_id`` arguments of the operator.
+    :param variables: variable keys to ship.
+    :param operator_kwargs: arguments of the wrapped operator as one dict (mappable with
+        ``.expand(operator_kwargs=[...])``); other unknown keyword arguments are merged into it.
+    :param operator_template_fields: template fields of an operator that is not importable on the host.
+    :param operator_template_ext: template file extensions of such an operator.
+    """
+
+    template_fields: Sequence[str] = ("templated_kwargs", "op_args", "op_kwargs")
+    template_fields_renderers = {"templated_kwargs": "py", "op_kwargs": "py", "op_args": "py"}
+    ui_color = "#d9f2e6"
+
+    def __init__(
+        self,
+        *,
+        environment: str,
+        operator: Union[str, type, None] = None,
+        backend: str = "venv",
+        connections: Collection[str] = (),
+        variables: Collection[str] = (),
+        operator_kwargs: Optional[Dict[str, Any]] = None,
+        python_callable: Union[Callable[..., Any], str, None] = None,
+        op_args: Optional[Collection[Any]] = None,
+        op_kwargs: Optional[Dict[str, Any]] = None,
+        operator_template_fields: Optional[Sequence[str]] = None,
+        operator_template_ext: Optional[Sequence[str]] = None,
+        **kwargs: Any,
+    ) -> None:
+        base_kwargs, extra_kwargs = split_base_kwargs(kwargs)
+        super().__init__(**base_kwargs)
+        check_backend_name(backend)
+        if not isinstance(environment, str):
+            raise TypeError(f"IsolatedOperator {self.task_id!r}: environment must be a name, got {environment!r}")
+        environments.check_defined(environment)
+        self.environment = environment
+        self.backend = backend
+        self.connections = list(connections)
+        self.variables = list(variables)
+        self._backend: Optional[IsolationBackend] = None
+        self._wrapped: Optional[WrappedOperator] = None
+        self.operator_class_path: Optional[str] = None
+        self.templated_kwargs: Dict[str, Any] = {}
+        self.static_kwargs: Dict[str, Any] = {}
+        if operator is None:
+            self._init_callable(python_callable, op_args, op_kwargs, {**(operator_kwargs or {}), **extra_kwargs})
+        else:
+            inner = {**(operator_kwargs or {}), **extra_kwargs}
+            for name, value in (("python_callable", python_callable), ("op_args", op_args), ("op_kwargs", op_kwargs)):
+                if value is not None:
+                    inner[name] = value
+            self._init_operator(operator, inner, operator_template_fields, operator_template_ext)
+
+    def _init_callable(
+        self,
+        python_callable: Union[Callable[..., Any], str, None],
+        op_args: Optional[Collection[Any]],
+        op_kwargs: Optional[Dict[str, Any]],
+        unexpected: Dict[str, Any],
+    ) -> None:
+        if python_callable is None:
+            raise TypeError(
+                f"IsolatedOperator {self.task_id!r}: pass operator=<class or dotted path> to wrap an "
+                "operator, or python_callable=<function> to run a function"
+            )
+        if unexpected:
+            raise TypeError(
+                f"IsolatedOperator {self.task_id!r}: unexpected keyword argument(s) "
+                f"{', '.join(map(repr, sorted(unexpected)))} (without operator=..., only python_callable, "
+                "op_args and op_kwargs describe the task)"
+            )
+        self.python_callable = python_callable
+        self._callable_spec = callable_spec(python_callable)  # type: ignore[arg-type]
+        self.op_args = list(op_args or [])
+        self.op_kwargs = dict(op_kwargs or {})
+        check_encodable({"op_args": self.op_args, "op_kwargs": self.op_kwargs}, self.task_id)
+
+    def _init_operator(
+        self,
+        operator: Union[str, type],
+        inner: Dict[str, Any],
+        template_fields: Optional[Sequence[str]],
+        template_ext: Optional[Sequence[str]],
+    ) -> None:
+        wrapped = WrappedOperator(operator, self.task_id, template_fields, template_ext)
+        wrapped.check_kwargs(inner)
+        check_encodable(inner, self.task_id)
+        self._wrapped = wrapped
+        self.operator_class_path = wrapped.class_path
+        self.template_ext = wrapped.template_ext
+        self.templated_kwargs = {k: v for k, v in inner.items() if k in wrapped.template_fields}
+        self.static_kwargs = {k: v for k, v in inner.items() if k not in wrapped.template_fields}
+        self.op_args = []
+        self.op_kwargs = {}
+
+    def _task_spec(self) -> TaskSpec:
+        if self._wrapped is None:
+            return CallableSpec(
+                name=self._callable_spec.name,
+                source=self._callable_spec.source,
+                import_path=self._callable_spec.import_path,
+                args=list(self.op_args),
+                kwargs=dict(self.op_kwargs),
+            )
+        return OperatorSpec(
+            class_path=self._wrapped.class_path,
+            kwargs={**self.static_kwargs, **self.templated_kwargs},
+            template_fields_rendered=True,
+        )
+
+    def _conn_ids(self, task: TaskSpec) -> list[str]:
+        if isinstance(task, CallableSpec):
+            return []
+        return implied_conn_ids(self._wrapped.operator_class if self._wrapped else None, task.kwargs)
+
+    def execute(self, context: Any) -> Any:
+        task = self._task_spec()
+        connections = resolve_connections(self.connections, self._conn_ids(task))
+        request = build_request(
+            task, context, set(self.upstream_task_ids), connections, resolve_variables(self.variables)
+        )
+        payload = encode(request, callables=lower_callable)
+        self._backend = get_backend(self.backend)
+        self.log.info(
+            "Running %s in environment %r (%s backend), request %d bytes",
+            self.operator_class_path or f"callable {self._callable_spec.name}",
+            self.environment,
+            self.backend,
+            len(payload),
+        )
+        try:
+            outcome = self._backend.run(payload, self.environment, self._log_target_line)
+        finally:
+            self._backend = None
+        return apply_result(self, context, read_result(outcome))
+
+    def _log_target_line(self, line: str) -> None:
+        self.log.info("%s", line)
+
+    def on_kill(self) -> None:
+        if self._backend is not None:
+            self._backend.kill()

@@ -1,0 +1,194 @@
+"""Building the ``IsolationRequest`` on the host at execute time.
+
+Connections and variables are resolved here, through the host's own secrets backends, and every
+secret is registered with the host's masker before anything is logged or sent.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
+
+from airflow_isolation.core import (
+    SCHEMA_VERSION,
+    ConnectionSpec,
+    IsolationRequest,
+    TaskContext,
+    ValueEncodeError,
+)
+from airflow_isolation.core.schema import TaskSpec
+from airflow_isolation.core.values import Lowerer
+from airflow_isolation.operator import compat
+from airflow_isolation.operator.callable_source import callable_spec
+
+log = logging.getLogger(__name__)
+
+
+class MissingConnectionError(compat.AirflowException):
+    pass
+
+
+class MissingVariableError(compat.AirflowException):
+    pass
+
+
+def _str_or_none(value: Any) -> Optional[str]:
+    return None if value is None else str(value)
+
+
+def implied_conn_ids(operator_class: Optional[type], kwargs: Dict[str, Any]) -> List[str]:
+    """Every ``*conn_id`` kwarg given, plus the defaults of those not given (e.g. 'postgres_default')."""
+    found = [v for k, v in kwargs.items() if k.endswith("conn_id") and isinstance(v, str) and v]
+    if operator_class is not None:
+        for klass in operator_class.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is None:
+                continue
+            try:
+                params = inspect.signature(init).parameters.values()
+            except (TypeError, ValueError):
+                continue
+            found += [
+                p.default
+                for p in params
+                if p.name.endswith("conn_id") and p.name not in kwargs and isinstance(p.default, str) and p.default
+            ]
+    return list(dict.fromkeys(found))
+
+
+def resolve_connections(explicit: Sequence[str], implied: Iterable[str]) -> List[ConnectionSpec]:
+    specs: Dict[str, ConnectionSpec] = {}
+    for conn_id in explicit:
+        specs[conn_id] = _connection_spec(conn_id, required=True)  # type: ignore[assignment]
+    for conn_id in implied:
+        if conn_id not in specs:
+            spec = _connection_spec(conn_id, required=False)
+            if spec is not None:
+                specs[conn_id] = spec
+    return list(specs.values())
+
+
+def _connection_spec(conn_id: str, required: bool) -> Optional[ConnectionSpec]:
+    try:
+        conn = compat.get_connection(conn_id)
+    except Exception as exc:
+        if not required:
+            log.info("Connection %r is not defined on the host; not shipping it.", conn_id)
+            return None
+        raise MissingConnectionError(
+            f"connection {conn_id!r} listed in connections=[...] is not defined on the host ({exc}); "
+            "create it (airflow connections add, the UI, or your secrets backend) or remove it from the list"
+        ) from exc
+    if conn.password:
+        compat.mask_secret(conn.password)
+    extra = conn.extra if isinstance(conn.extra, str) or conn.extra is None else str(conn.extra)
+    port = conn.port
+    return ConnectionSpec(
+        conn_id=conn_id,
+        conn_type=_str_or_none(conn.conn_type),
+        description=_str_or_none(getattr(conn, "description", None)),
+        host=_str_or_none(conn.host),
+        login=_str_or_none(conn.login),
+        password=_str_or_none(conn.password),
+        schema=_str_or_none(conn.schema),
+        port=int(port) if port not in (None, "") else None,
+        extra=extra,
+    )
+
+
+def resolve_variables(keys: Sequence[str]) -> Dict[str, str]:
+    values: Dict[str, str] = {}
+    for key in keys:
+        try:
+            values[key] = str(compat.get_variable(key))
+        except Exception as exc:
+            raise MissingVariableError(
+                f"variable {key!r} listed in variables=[...] is not defined on the host ({exc}); "
+                "create it or remove it from the list"
+            ) from exc
+    return values
+
+
+def secrets_of(connections: List[ConnectionSpec], variables: Dict[str, str]) -> List[str]:
+    secrets = [c.password for c in connections if c.password]
+    secrets += [value for key, value in variables.items() if compat.is_sensitive_name(key)]
+    for secret in secrets:
+        compat.mask_secret(secret)
+    return secrets
+
+
+def _upstream_xcoms(context: Dict[str, Any], upstream_ids: Iterable[str]) -> Dict[str, Any]:
+    """Return values of direct upstream tasks; a value that cannot travel is left out, not fatal."""
+    ti = context["ti"]
+    checker = Lowerer()
+    shipped: Dict[str, Any] = {}
+    for task_id in sorted(upstream_ids):
+        try:
+            value = ti.xcom_pull(task_ids=task_id)
+            if value is not None and not isinstance(value, (str, bytes, dict)) and hasattr(value, "__iter__"):
+                value = list(value)  # lazy sequences of mapped upstreams
+            checker.lower(value, f"xcom of {task_id}")
+        except ValueEncodeError as exc:
+            log.warning("Not shipping the XCom of upstream task %r: %s", task_id, exc)
+            continue
+        except Exception:
+            log.debug("No XCom from upstream task %r", task_id, exc_info=True)
+            continue
+        shipped[task_id] = value
+    return shipped
+
+
+def _plain_params(params: Any) -> Dict[str, Any]:
+    if params is None:
+        return {}
+    dump = getattr(params, "dump", None)
+    return dict(dump()) if callable(dump) else dict(params)
+
+
+def task_context(context: Dict[str, Any], upstream_ids: Set[str]) -> TaskContext:
+    ti = context["ti"]
+    dag_run = context.get("dag_run")
+    return TaskContext(
+        dag_id=ti.dag_id,
+        task_id=ti.task_id,
+        run_id=context.get("run_id") or ti.run_id,
+        try_number=int(getattr(ti, "try_number", 1) or 1),
+        max_tries=int(getattr(ti, "max_tries", 0) or 0),
+        map_index=int(getattr(ti, "map_index", -1) if getattr(ti, "map_index", None) is not None else -1),
+        logical_date=context.get("logical_date"),
+        data_interval_start=context.get("data_interval_start"),
+        data_interval_end=context.get("data_interval_end"),
+        start_date=getattr(ti, "start_date", None),
+        ds=context.get("ds"),
+        ds_nodash=context.get("ds_nodash"),
+        ts=context.get("ts"),
+        ts_nodash=context.get("ts_nodash"),
+        ts_nodash_with_tz=context.get("ts_nodash_with_tz"),
+        run_type=_str_or_none(getattr(getattr(dag_run, "run_type", None), "value", getattr(dag_run, "run_type", None))),
+        params=_plain_params(context.get("params")),
+        dag_run_conf=dict(getattr(dag_run, "conf", None) or {}),
+        upstream_xcoms=_upstream_xcoms(context, upstream_ids),
+        host_airflow_version=compat.AIRFLOW_VERSION,
+    )
+
+
+def build_request(
+    task: TaskSpec,
+    context: Dict[str, Any],
+    upstream_ids: Set[str],
+    connections: List[ConnectionSpec],
+    variables: Dict[str, str],
+) -> IsolationRequest:
+    return IsolationRequest(
+        schema=SCHEMA_VERSION,
+        task=task,
+        context=task_context(context, upstream_ids),
+        connections=connections,
+        variables=variables,
+        secrets_to_mask=secrets_of(connections, variables),
+    )
+
+
+def lower_callable(value: Any, path: str) -> Any:
+    return callable_spec(value, path)
