@@ -1,0 +1,14 @@
+"""Repository-wide pytest setup.
+
+Airflow reads ``AIRFLOW_HOME`` once, at import: point it at a throwaway folder before any test
+module imports Airflow, so tests never touch a developer's real Airflow installation.
+"""
+
+import os
+import tempfile
+
+if "ISOLATION_TEST_AIRFLOW_HOME" not in os.environ:
+    os.environ["ISOLATION_TEST_AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="isolation-test-airflow-home-")
+os.environ["AIRFLOW_HOME"] = os.environ["ISOLATION_TEST_AIRFLOW_HOME"]
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")

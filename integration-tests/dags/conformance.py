@@ -1,0 +1,170 @@
+"""The conformance suite: the same tasks must give the same results in every target environment.
+
+One DAG per environment (``conformance_<env>``); host-side ``check_*`` tasks assert the values
+that came back, so a wrong type or value fails the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pendulum
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, task
+
+from airflow_isolation.operator import IsolatedOperator
+
+ENVIRONMENTS = {"af210": True, "af31": True, "plain": False}
+SECRET = "pw-9f8e7d6c5b4a"  # password of the secret_db connection the tests define
+STANDARD = "airflow.providers.standard.operators"
+
+
+def produce(ds, logical_date, params, dag_run, ti):
+    import datetime as dt
+
+    assert isinstance(logical_date, dt.datetime), type(logical_date)
+    assert logical_date.tzinfo is not None
+    assert ds == "2024-01-02", ds
+    assert params["who"] == "world", params
+    assert isinstance(dag_run.conf, dict)
+    ti.xcom_push(key="extra", value={"n": 1, "t": (1, 2)})
+    return {
+        "dict": {"a": 1},
+        "list": [1, "two", None],
+        "when": dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
+        "none": None,
+        "tuple": (1, 2),
+        "day": dt.date(2024, 1, 1),
+        "logical_date": logical_date,
+    }
+
+
+def consume(ti):
+    upstream = ti.xcom_pull(task_ids="produce")
+    return {"a_from_upstream": upstream["dict"]["a"], "extra_type": type(upstream["tuple"]).__name__}
+
+
+def returns_none():
+    return None
+
+
+def greet(x):
+    return f"hi {x}"
+
+
+def choose():
+    return "left"
+
+
+def skip_me():
+    from airflow.exceptions import AirflowSkipException
+
+    raise AirflowSkipException("nothing to do today")
+
+
+def secret_probe():
+    import os
+    import sys
+
+    try:
+        from airflow.sdk import BaseHook
+    except ImportError:
+        from airflow.hooks.base import BaseHook
+    secret = BaseHook.get_connection("secret_db").password
+    with open("/proc/self/environ", "rb") as handle:
+        initial_environ = handle.read().decode(errors="replace")
+    print(f"the password is {secret}")
+    return {
+        "has_password": bool(secret) and len(secret) > 8,
+        "in_environ": secret in initial_environ or any(secret in v for v in os.environ.values()),
+        "in_argv": any(secret in arg for arg in sys.argv),
+    }
+
+
+for env_name, has_airflow in ENVIRONMENTS.items():
+    with DAG(
+        dag_id=f"conformance_{env_name}",
+        schedule=None,
+        start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+        template_searchpath=[str(Path(__file__).parent / "sql")],
+        params={"who": "world", "n": 3},
+        default_args={"retries": 0},
+    ):
+        produced = IsolatedOperator(task_id="produce", environment=env_name, python_callable=produce)
+        consumed = IsolatedOperator(task_id="consume", environment=env_name, python_callable=consume)
+        nothing = IsolatedOperator(task_id="returns_none", environment=env_name, python_callable=returns_none)
+        produced >> consumed
+
+        @task.isolated(environment=env_name)
+        def add(a, b):
+            return a + b
+
+        added = add(2, 3)
+
+        @task
+        def check_values(values, consumed_values, added_value, ti=None):
+            assert values["dict"] == {"a": 1}
+            assert values["list"] == [1, "two", None]
+            assert values["when"] == dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc), values["when"]
+            assert values["none"] is None
+            assert values["tuple"] == (1, 2) and isinstance(values["tuple"], tuple), values["tuple"]
+            assert values["day"] == dt.date(2024, 1, 1)
+            assert values["logical_date"] == pendulum.datetime(2024, 1, 2, tz="UTC")
+            assert ti.xcom_pull(task_ids="produce", key="extra") == {"n": 1, "t": (1, 2)}
+            assert ti.xcom_pull(task_ids="returns_none") is None
+            assert consumed_values == {"a_from_upstream": 1, "extra_type": "tuple"}, consumed_values
+            assert added_value == 5
+
+        check = check_values(produced.output, consumed.output, added)
+        nothing >> check
+
+        if has_airflow:
+            bash = IsolatedOperator(
+                task_id="bash_template_file",
+                environment=env_name,
+                operator=f"{STANDARD}.bash.BashOperator",
+                bash_command="scripts/hello.sh",
+            )
+            python_op = IsolatedOperator(
+                task_id="python_operator",
+                environment=env_name,
+                operator=f"{STANDARD}.python.PythonOperator",
+                python_callable=greet,
+                op_kwargs={"x": "{{ params.who }}"},
+            )
+            sql = IsolatedOperator(
+                task_id="sql_file",
+                environment=env_name,
+                operator="airflow.providers.common.sql.operators.sql.SQLExecuteQueryOperator",
+                conn_id="isolation_sqlite",
+                sql="query.sql",
+            )
+            branch = IsolatedOperator(
+                task_id="branch",
+                environment=env_name,
+                operator=f"{STANDARD}.python.BranchPythonOperator",
+                python_callable=choose,
+            )
+            branch >> [EmptyOperator(task_id="left"), EmptyOperator(task_id="right")]
+            IsolatedOperator(
+                task_id="skipped",
+                environment=env_name,
+                operator=f"{STANDARD}.python.PythonOperator",
+                python_callable=skip_me,
+            )
+            probe = IsolatedOperator(
+                task_id="secret_probe",
+                environment=env_name,
+                python_callable=secret_probe,
+                connections=["secret_db"],
+            )
+
+            @task
+            def check_operators(bash_out, python_out, rows, probe_out):
+                assert bash_out == "hello 2024-01-02 world", bash_out
+                assert python_out == "hi world", python_out
+                assert [list(r) for r in rows] == [["2024-01-02", 6]], rows
+                assert probe_out == {"has_password": True, "in_environ": False, "in_argv": False}, probe_out
+
+            check_operators(bash.output, python_op.output, sql.output, probe.output)

@@ -1,0 +1,1 @@
+SELECT '{{ ds }}' AS day, {{ params.n }} * 2 AS doubled;

@@ -1,0 +1,109 @@
+"""Helpers the integration tests share: real target environments and real DAG runs.
+
+Nothing here fakes a component: environments are built with ``isolationctl`` exactly as a user
+builds them, and DAGs run through ``airflow dags test`` on the host's real Airflow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, Mapping, Optional
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+TEST_ENVIRONMENTS = TESTS / "environments"
+TEST_DAGS = TESTS / "dags"
+BUILD_PATH = Path(os.environ.get("AIRFLOW__ISOLATION__BUILD_PATH") or REPO / ".isolation-build")
+REQUIRE_REAL = os.environ.get("ISOLATION_REQUIRE_REAL") == "1"
+
+
+def missing(component: str) -> None:
+    """Skip when a real component is absent, unless CI requires every component to be real."""
+    if REQUIRE_REAL:
+        pytest.fail(f"{component} is required (ISOLATION_REQUIRE_REAL=1) but not available")
+    pytest.skip(f"{component} not available")
+
+
+def isolationctl() -> str:
+    found = shutil.which("isolationctl", path=str(Path(sys.executable).parent))
+    if found is None:
+        missing("isolationctl (install packages/isolation-cli)")
+    return found  # type: ignore[return-value]
+
+
+def build_environment(name: str, environments: Path = TEST_ENVIRONMENTS) -> None:
+    if shutil.which("uv") is None and not (Path(sys.executable).parent / "uv").exists():
+        missing("uv")
+    command = [isolationctl(), "env", "build", name, "--target", "venv",
+               "--path", str(environments), "--build-path", str(BUILD_PATH)]  # fmt: skip
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=1200)
+    if proc.returncode != 0:
+        pytest.fail(f"building environment {name!r} failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+def host_env(environments: Path = TEST_ENVIRONMENTS, extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "AIRFLOW__ISOLATION__ENVIRONMENTS_PATH": str(environments),
+            "AIRFLOW__ISOLATION__BUILD_PATH": str(BUILD_PATH),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(TEST_DAGS),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def airflow_cli(*args: str, env: Optional[Mapping[str, str]] = None, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    airflow = Path(sys.executable).parent / "airflow"
+    return subprocess.run(
+        [str(airflow), *args], capture_output=True, text=True, env=dict(env or host_env()), timeout=timeout
+    )
+
+
+@dataclasses.dataclass
+class DagRunReport:
+    dag_id: str
+    states: Dict[str, str]
+    output: str
+
+    def state(self, task_id: str) -> str:
+        return self.states.get(task_id, "<not run>")
+
+
+def task_states(dag_id: str) -> Dict[str, str]:
+    """States of the latest run of ``dag_id``, read from the metadata database the run wrote."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        run = session.scalars(
+            select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).limit(1)
+        ).first()
+        assert run is not None, f"no run of {dag_id} was recorded"
+        tis = session.scalars(
+            select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id)
+        ).all()
+        return {
+            ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]": str(getattr(ti.state, "value", ti.state))
+            for ti in tis
+        }
+
+
+def run_dag(dag_id: str, env: Mapping[str, str], logical_date: str = "2024-01-02", conf: Optional[str] = None) -> DagRunReport:
+    args = ["dags", "test", dag_id, logical_date]
+    if conf:
+        args += ["--conf", conf]
+    proc = airflow_cli(*args, env=env)
+    output = proc.stdout + proc.stderr
+    return DagRunReport(dag_id, task_states(dag_id), output)

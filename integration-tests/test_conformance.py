@@ -1,0 +1,28 @@
+"""Host Airflow 3.x running the same tasks on an Airflow 2.10 target, a different Airflow 3.x
+target, and a target without Airflow; every check runs as a real task in a real DAG run."""
+
+from __future__ import annotations
+
+import pytest
+from harness import host_env, run_dag
+
+SECRET = "pw-9f8e7d6c5b4a"
+CONNECTIONS = {
+    "AIRFLOW_CONN_ISOLATION_SQLITE": '{"conn_type": "sqlite", "host": ":memory:"}',
+    "AIRFLOW_CONN_SECRET_DB": f'{{"conn_type": "postgres", "host": "db.internal", "login": "etl", "password": "{SECRET}"}}',
+}
+COMMON = {"produce", "consume", "returns_none", "add", "check_values"}
+WITH_AIRFLOW = {"bash_template_file", "python_operator", "sql_file", "branch", "left", "secret_probe", "check_operators"}
+
+
+@pytest.mark.parametrize("env_name", ["af210", "af31", "plain"])
+def test_conformance(env_name: str, airflow_db: None, built_envs: list[str]) -> None:
+    report = run_dag(f"conformance_{env_name}", host_env(extra=CONNECTIONS))
+    expected_success = COMMON | (WITH_AIRFLOW if env_name != "plain" else set())
+    failed = {t: s for t, s in report.states.items() if t in expected_success and s != "success"}
+    assert not failed, f"tasks not successful: {failed}\n{report.output[-8000:]}"
+    if env_name != "plain":
+        assert report.state("right") == "skipped", report.states
+        assert report.state("skipped") == "skipped", report.states
+        assert SECRET not in report.output, "a connection password reached the task log"
+        assert "the password is ***" in report.output
