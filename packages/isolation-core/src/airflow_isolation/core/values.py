@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, List, Optional
 import msgspec
 
 from airflow_isolation.core.errors import ValueEncodeError
+from airflow_isolation.core.schema import CallableSpec
 
 EXT_DATETIME = 1
 EXT_DATE = 2
@@ -111,6 +112,8 @@ class Lowerer:
             return self.lower(value.value, path)
         if isinstance(value, tuple):  # namedtuple: its fields by name, like Airflow's XCom does
             return {k: self.lower(v, f"{path}.{k}") for k, v in value._asdict().items()}
+        if isinstance(value, CallableSpec):
+            return self._callable(value, path)
         if isinstance(value, msgspec.Struct):
             return self.lower(msgspec.structs.asdict(value), path)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -118,9 +121,7 @@ class Lowerer:
                 {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, path
             )
         if callable(value) and self.callables is not None:
-            spec = self.callables(value, path)
-            payload = dict(msgspec.structs.asdict(spec), type="callable")
-            return self.ext(EXT_CALLABLE, self.lower(payload, path))
+            return self._callable(self.callables(value, path), path)
         raise ValueEncodeError(
             path,
             value,
@@ -128,6 +129,10 @@ class Lowerer:
             "can be sent; convert it (e.g. a DataFrame with .to_dict() or write it to storage and "
             "pass its path)",
         )
+
+    def _callable(self, spec: CallableSpec, path: str) -> msgspec.msgpack.Ext:
+        payload = dict(msgspec.structs.asdict(spec), type="callable")
+        return self.ext(EXT_CALLABLE, self.lower(payload, path))
 
     def _key(self, key: Any, path: str) -> Any:
         if isinstance(key, (str, int)) and not isinstance(key, bool):
@@ -168,8 +173,6 @@ class Raiser:
         if code == EXT_BYTES:
             return bytes(payload)
         if code == EXT_CALLABLE:
-            from airflow_isolation.core.schema import CallableSpec
-
             spec = msgspec.convert(payload, CallableSpec)
             return self.callables(spec) if self.callables is not None else spec
         raise msgspec.DecodeError(

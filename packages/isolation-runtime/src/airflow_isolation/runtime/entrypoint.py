@@ -53,24 +53,25 @@ def _read_request(path: str) -> bytes:
     return Path(path).read_bytes()
 
 
-def write_result(path: str, result: IsolationResult) -> None:
-    """Write atomically: the host must never read half a result."""
+def write_result(path: str, result: IsolationResult) -> IsolationResult:
+    """Write atomically (the host must never read half a result); return what was written.
+
+    A return value or XCom that cannot be encoded turns the result into a failure naming it.
+    """
     try:
         data = encode(result)
     except ValueEncodeError as exc:
-        data = encode(
-            outcome.result(
-                "failed",
-                result.timings,
-                error=outcome.error_info(exc),
-                airflow_version=result.target_airflow_version,
-            )
+        _log(f"task failed: {exc}")
+        result = outcome.result(
+            "failed", result.timings, error=outcome.error_info(exc), airflow_version=result.target_airflow_version
         )
+        data = encode(result)
     target = Path(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".result-")
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     os.replace(tmp, target)
+    return result
 
 
 def _log(message: str) -> None:
@@ -159,8 +160,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             outcome.result("failed", Timings(), error=outcome.error_info(exc)),
         )
         return EXIT_BAD_REQUEST
-    result = run(request, started, time.perf_counter())
-    write_result(args.result, result)
+    result = write_result(args.result, run(request, started, time.perf_counter()))
     sys.stdout.flush()
     sys.stderr.flush()
     if result.status == "success":

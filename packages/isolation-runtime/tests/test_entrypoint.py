@@ -1,0 +1,164 @@
+"""The runtime as a target runs it: a subprocess reading a request file and writing a result.
+
+The interpreter is this test's own, which has the host's Airflow 3 installed: the "target with
+the same Airflow version" case. Other versions are covered by integration-tests/.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_isolation.core import (
+    SCHEMA_VERSION,
+    CallableSpec,
+    ConnectionSpec,
+    IsolationRequest,
+    IsolationResult,
+    OperatorSpec,
+    TaskContext,
+    decode_result,
+    encode,
+)
+
+STANDARD = "airflow.providers.standard.operators"
+SECRET = "hunter2-but-longer"
+
+
+def _fn(source: str) -> CallableSpec:
+    source = textwrap.dedent(source).lstrip("\n")
+    name = source.split("def ", 1)[1].split("(", 1)[0]
+    return CallableSpec(name=name, source=source)
+
+
+def run(task: Any, tmp_path: Path, **request: Any) -> tuple[int, str, IsolationResult]:
+    ctx = TaskContext(
+        dag_id="d", task_id="t", run_id="r", ds="2024-01-02",
+        logical_date=dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc), params={"p": 1},
+        upstream_xcoms={"up": {"v": 7}},
+    )  # fmt: skip
+    req = IsolationRequest(schema=SCHEMA_VERSION, task=task, context=ctx, **request)
+    (tmp_path / "req").write_bytes(encode(req))
+    proc = subprocess.run(
+        [sys.executable, "-m", "airflow_isolation.runtime", "--request", str(tmp_path / "req"),
+         "--result", str(tmp_path / "res")],
+        capture_output=True, text=True, timeout=300, env={"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    return proc.returncode, proc.stdout + proc.stderr, decode_result((tmp_path / "res").read_bytes())
+
+
+def test_python_operator_with_context_and_xcoms(tmp_path: Path) -> None:
+    fn = _fn("""
+        def f(ds, params, ti, logical_date):
+            ti.xcom_push(key="k", value={"s": {1, 2}})
+            return {"ds": ds, "p": params["p"], "up": ti.xcom_pull(task_ids="up"), "year": logical_date.year}
+    """)
+    code, out, result = run(OperatorSpec(f"{STANDARD}.python.PythonOperator", {"python_callable": fn}), tmp_path)
+    assert code == 0, out
+    assert result.return_value == {"ds": "2024-01-02", "p": 1, "up": {"v": 7}, "year": 2024}
+    assert [(p.key, p.value) for p in result.xcom_pushes] == [("k", {"s": {1, 2}})]
+
+
+def test_branch_is_recorded_not_applied(tmp_path: Path) -> None:
+    fn = _fn("""
+        def choose():
+            return ["a", "b"]
+    """)
+    code, out, result = run(OperatorSpec(f"{STANDARD}.python.BranchPythonOperator", {"python_callable": fn}), tmp_path)
+    assert code == 0, out
+    assert result.branch == ["a", "b"]
+
+
+def test_skip_exit_code(tmp_path: Path) -> None:
+    fn = _fn("""
+        def f():
+            from airflow.exceptions import AirflowSkipException
+            raise AirflowSkipException("not today")
+    """)
+    code, out, result = run(OperatorSpec(f"{STANDARD}.python.PythonOperator", {"python_callable": fn}), tmp_path)
+    assert code == 99, out
+    assert result.status == "skipped" and result.error is not None and "not today" in result.error.message
+
+
+def test_failure_keeps_traceback(tmp_path: Path) -> None:
+    fn = _fn("""
+        def f():
+            raise KeyError("missing-key")
+    """)
+    code, out, result = run(fn, tmp_path)
+    assert code == 1, out
+    assert result.status == "failed" and result.error is not None
+    assert result.error.type == "builtins.KeyError"
+    assert 'File "<isolated f>", line 2, in f' in result.error.traceback
+
+
+def test_connection_served_from_request_and_masked(tmp_path: Path) -> None:
+    fn = _fn("""
+        def f():
+            from airflow.sdk import BaseHook
+            conn = BaseHook.get_connection("db")
+            print("password:", conn.password)
+            return [conn.host, conn.login, conn.port, conn.password == "hunter2-but-longer"]
+    """)
+    conn = ConnectionSpec(conn_id="db", conn_type="postgres", host="h", login="u", password=SECRET, port=5432)
+    code, out, result = run(fn, tmp_path, connections=[conn])
+    assert code == 0, out
+    assert result.return_value == ["h", "u", 5432, True]
+    assert SECRET not in out and "password: ***" in out
+
+
+def test_missing_connection_names_the_fix(tmp_path: Path) -> None:
+    fn = _fn("""
+        def f():
+            from airflow.sdk import BaseHook
+            BaseHook.get_connection("nope")
+    """)
+    code, out, result = run(fn, tmp_path)
+    assert code == 1
+    assert result.error is not None and "nope" in result.error.message
+
+
+def test_variable_write_back_is_refused_with_the_alternative(tmp_path: Path) -> None:
+    fn = _fn("""
+        def f():
+            from airflow.sdk import Variable
+            Variable.set("x", "1")
+    """)
+    code, out, result = run(fn, tmp_path)
+    assert code == 1
+    assert result.error is not None and "xcom_push" in result.error.message, result.error.message
+
+
+def test_variables_are_served(tmp_path: Path) -> None:
+    fn = _fn("""
+        def f():
+            from airflow.sdk import Variable
+            return Variable.get("color")
+    """)
+    code, out, result = run(fn, tmp_path, variables={"color": "blue"})
+    assert code == 0, out
+    assert result.return_value == "blue"
+
+
+def test_unencodable_return_value_fails_clearly(tmp_path: Path) -> None:
+    fn = _fn("""
+        def f():
+            import threading
+            return {"lock": threading.Lock()}
+    """)
+    code, out, result = run(fn, tmp_path)
+    assert code == 1
+    assert result.error is not None and "return_value['lock']" in result.error.message
+
+
+@pytest.mark.parametrize("bad", ["def f(:\n  pass\n", "x = 1\n"])
+def test_bad_callable_source(bad: str, tmp_path: Path) -> None:
+    code, out, result = run(CallableSpec(name="f", source=bad), tmp_path)
+    assert code == 1
+    assert result.error is not None

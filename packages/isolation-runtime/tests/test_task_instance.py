@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+
+from airflow_isolation.core import TaskContext
+from airflow_isolation.runtime.task_instance import IsolatedTaskInstance, XComNotShippedError, XComRecorder
+
+
+def _ti() -> IsolatedTaskInstance:
+    ctx = TaskContext(dag_id="d", task_id="me", run_id="r", upstream_xcoms={"up": 1, "none_up": None})
+    return IsolatedTaskInstance(ctx, XComRecorder())
+
+
+def test_pull_upstream_and_own_pushes() -> None:
+    ti = _ti()
+    ti.xcom_push("k", 2)
+    assert ti.xcom_pull(task_ids="up") == 1
+    assert ti.xcom_pull(task_ids="none_up", default="d") == "d"
+    assert ti.xcom_pull(task_ids=["up", "me"], key="return_value") == [1, None]
+    assert ti.xcom_pull(task_ids="me", key="k") == 2
+
+
+def test_unshipped_xcom_names_the_alternative() -> None:
+    with pytest.raises(XComNotShippedError, match="templated argument"):
+        _ti().xcom_pull(task_ids="elsewhere", key="other")
