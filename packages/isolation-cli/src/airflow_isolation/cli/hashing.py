@@ -1,0 +1,63 @@
+"""Content hashes that decide whether a build can be reused.
+
+A build is identified by everything that changes what ends up in the venv, and by nothing else:
+the exact interpreter version, the resolved lock, the runtime that gets installed and the
+definition file. Inputs are length-prefixed so no two different input sets can collide by
+concatenation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+_INLINE_COMMENT = re.compile(r"\s+#.*$")
+_IGNORED_PARTS = frozenset({"__pycache__"})
+_IGNORED_SUFFIXES = frozenset({".pyc", ".pyo"})
+
+
+def normalise_lock(text: str) -> str:
+    """The lock's requirement lines only: uv's header, annotations and blank lines vary by run."""
+    lines = []
+    for raw in text.splitlines():
+        line = _INLINE_COMMENT.sub("", raw).strip()
+        if line and not line.startswith("#"):
+            lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def content_hash(python_version: str, lock_text: str, runtime_version: str, definition_digest: str) -> str:
+    digest = hashlib.sha256()
+    for part in ("airflow-isolation-venv/1", python_version, lock_text, runtime_version, definition_digest):
+        data = part.encode()
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _source_files(root: Path, entry: Path) -> Iterable[Path]:
+    if entry.is_file():
+        yield entry
+        return
+    for path in sorted(entry.rglob("*")):
+        relative = path.relative_to(root)
+        if (
+            path.is_file()
+            and not _IGNORED_PARTS.intersection(relative.parts)
+            and path.suffix not in _IGNORED_SUFFIXES
+        ):
+            yield path
+
+
+def tree_digest(root: Path, entries: Iterable[str]) -> str:
+    """sha256 over the relative path and bytes of every file under ``entries`` (files or folders)."""
+    digest = hashlib.sha256()
+    for name in entries:
+        for path in _source_files(root, root / name):
+            relative = path.relative_to(root).as_posix().encode()
+            data = path.read_bytes()
+            digest.update(len(relative).to_bytes(8, "big") + relative)
+            digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()

@@ -1,0 +1,81 @@
+"""Shared fixtures: isolated paths, a throwaway runtime source tree, a second Python.
+
+The real ``packages/isolation-runtime`` is developed separately, so builds here install a minimal
+fake ``airflow-isolation-runtime`` next to a copy of the real ``isolation-core``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from airflow_isolation.cli.python_finder import pyenv_roots
+
+REPO_PACKAGES = Path(__file__).resolve().parents[2]
+REAL_CORE = REPO_PACKAGES / "isolation-core"
+
+FAKE_RUNTIME_PYPROJECT = """\
+[build-system]
+requires = ["hatchling>=1.21"]
+build-backend = "hatchling.build"
+
+[project]
+name = "airflow-isolation-runtime"
+version = "0.1.0"
+requires-python = ">=3.9"
+dependencies = ["airflow-isolation-core", "msgspec>=0.18.6"]
+
+[tool.hatch.build.targets.wheel]
+packages = ["src/airflow_isolation"]
+"""
+
+
+def make_runtime_source(root: Path) -> Path:
+    """``root`` holding a copy of the real core and a minimal fake runtime package."""
+    shutil.copytree(
+        REAL_CORE,
+        root / "isolation-core",
+        ignore=shutil.ignore_patterns("tests", "__pycache__", "*.pyc", "*.egg-info", ".*"),
+    )
+    runtime = root / "isolation-runtime"
+    module = runtime / "src" / "airflow_isolation" / "runtime"
+    module.mkdir(parents=True)
+    (runtime / "pyproject.toml").write_text(FAKE_RUNTIME_PYPROJECT)
+    (module / "__init__.py").write_text('MARK = "original"\n')
+    return root
+
+
+@pytest.fixture
+def runtime_source(tmp_path: Path) -> Path:
+    return make_runtime_source(tmp_path / "runtime-src")
+
+
+@pytest.fixture
+def env_paths(tmp_path: Path, runtime_source: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """Environments and build folders in ``tmp_path``, selected through the documented env vars."""
+    environments = tmp_path / "environments"
+    build = tmp_path / "build"
+    monkeypatch.setenv("AIRFLOW__ISOLATION__ENVIRONMENTS_PATH", str(environments))
+    monkeypatch.setenv("AIRFLOW__ISOLATION__BUILD_PATH", str(build))
+    monkeypatch.setenv("ISOLATION_RUNTIME_SOURCE", str(runtime_source))
+    monkeypatch.setenv("COLUMNS", "200")
+    return {"environments": environments, "build": build, "runtime": runtime_source}
+
+
+def pyenv_python(minor: str) -> Path | None:
+    for root in pyenv_roots():
+        for candidate in sorted(root.glob(f"{minor}.*/bin/python{minor}")):
+            if candidate.parent.parent.name.count(".") == 2:
+                return candidate
+    return None
+
+
+@pytest.fixture
+def python312() -> Path:
+    """A pyenv Python 3.12 (uv's discovery does not see it here, so the pyenv fallback must)."""
+    found = pyenv_python("3.12")
+    if found is None:
+        pytest.skip("no pyenv Python 3.12 on this machine")
+    return found

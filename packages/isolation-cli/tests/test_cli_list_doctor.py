@@ -1,0 +1,128 @@
+"""``env list`` states and ``doctor`` verdicts across an environment's life cycle."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner, Result
+
+from airflow_isolation.cli.main import app
+
+
+def run_cli(*args: str) -> Result:
+    """Invoke ``isolationctl`` in-process with stdout and stderr kept apart (old and new typer)."""
+    try:
+        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        runner = CliRunner()
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def listed(name: str) -> dict[str, object]:
+    result = run_cli("env", "list", "--json")
+    assert result.exit_code == 0, result.output
+    return {entry["name"]: entry for entry in json.loads(result.stdout)}[name]
+
+
+def test_list_follows_not_built_built_outdated(env_paths: dict[str, Path]) -> None:
+    assert run_cli("env", "create", "tiny", "-r", "six==1.16.0").exit_code == 0
+
+    assert listed("tiny")["state"] == "not built"
+    table = run_cli("env", "list").stdout
+    assert "tiny" in table
+    assert "not built" in table
+    assert "3.11" in table
+
+    assert run_cli("env", "build", "tiny").exit_code == 0
+    entry = listed("tiny")
+    assert entry["state"] == "built"
+    assert entry["label"] == f"built {entry['content_hash'][:12]}"
+    assert entry["requirements"] == ["six==1.16.0"]
+    table = run_cli("env", "list").stdout
+    assert f"built {entry['content_hash'][:12]}" in table
+    assert str(entry["built_at"]) in table
+
+    definition = env_paths["environments"] / "tiny" / "environment.toml"
+    definition.write_text(definition.read_text() + "\n")
+    assert listed("tiny")["state"] == "outdated"
+    assert "outdated (definition changed)" in run_cli("env", "list").stdout
+
+
+def test_list_reports_invalid_definitions_without_failing(env_paths: dict[str, Path]) -> None:
+    folder = env_paths["environments"] / "typo"
+    folder.mkdir(parents=True)
+    (folder / "environment.toml").write_text("pyhton = 3\n")
+
+    entry = listed("typo")
+    assert entry["state"] == "invalid"
+    assert "pyhton" in str(entry["problem"])
+    result = run_cli("env", "list")
+    assert result.exit_code == 0
+    assert "invalid definition" in result.stdout
+    assert "pyhton" in result.stderr
+
+
+def test_list_of_an_empty_folder_says_how_to_start(env_paths: dict[str, Path]) -> None:
+    result = run_cli("env", "list")
+
+    assert result.exit_code == 0
+    assert "isolationctl env create NAME" in result.stdout
+    assert json.loads(run_cli("env", "list", "--json").stdout) == []
+
+
+def test_doctor_passes_on_a_built_environment(env_paths: dict[str, Path]) -> None:
+    assert run_cli("env", "create", "tiny", "-r", "six==1.16.0").exit_code == 0
+    assert run_cli("env", "build", "tiny").exit_code == 0
+
+    result = run_cli("doctor")
+
+    assert result.exit_code == 0, result.output
+    assert "All checks passed" in result.stdout
+    assert "✗" not in result.stdout
+    assert "uv " in result.stdout
+    assert "tiny: venv" in result.stdout
+    assert "runtime 0.1.0" in result.stdout
+    assert "apache-airflow" in result.stdout
+    assert "airflow-isolation-operator" in result.stdout
+
+
+def test_doctor_fails_with_a_fix_for_an_unbuilt_environment(env_paths: dict[str, Path]) -> None:
+    assert run_cli("env", "create", "tiny").exit_code == 0
+
+    result = run_cli("doctor")
+
+    assert result.exit_code == 1
+    assert "✗" in result.stdout
+    assert "fix: run `isolationctl env build tiny --target venv`" in result.stdout
+    assert "check(s) failed" in result.stderr
+
+
+def test_doctor_fails_when_the_environments_folder_is_missing(env_paths: dict[str, Path]) -> None:
+    result = run_cli("doctor")
+
+    assert result.exit_code == 1
+    assert "does not exist" in result.stdout
+    assert "isolationctl env create NAME" in result.stdout
+
+
+def test_help_texts() -> None:
+    for args in (["--help"], ["env", "--help"], ["env", "build", "--help"], ["doctor", "--help"]):
+        result = run_cli(*args)
+        assert result.exit_code == 0, args
+        assert "Usage" in result.stdout
+    assert "--python-path" in run_cli("env", "build", "--help").stdout
+    assert run_cli("--version").stdout.strip() == "isolationctl 0.1.0"
+
+
+def test_cli_never_imports_airflow_operator_or_runtime() -> None:
+    code = (
+        "import sys, airflow_isolation.cli.main, airflow_isolation.cli.doctor\n"
+        "bad = [m for m in sys.modules if m == 'airflow' or m.startswith("
+        "('airflow.', 'airflow_isolation.operator', 'airflow_isolation.runtime'))]\n"
+        "print(bad)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
