@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import airflow_cli, build_environment  # noqa: E402
+from harness import airflow_cli, build_environment
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -43,12 +43,14 @@ def build_environment(name: str, environments: Path = TEST_ENVIRONMENTS) -> None
         missing("uv")
     command = [isolationctl(), "env", "build", name, "--target", "venv",
                "--path", str(environments), "--build-path", str(BUILD_PATH)]  # fmt: skip
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(check=False, args=command, capture_output=True, text=True, timeout=1200)
     if proc.returncode != 0:
         pytest.fail(f"building environment {name!r} failed:\n{proc.stdout}\n{proc.stderr}")
 
 
-def host_env(environments: Path = TEST_ENVIRONMENTS, extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+def host_env(
+    environments: Path = TEST_ENVIRONMENTS, extra: Optional[Mapping[str, str]] = None
+) -> Dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
@@ -62,9 +64,11 @@ def host_env(environments: Path = TEST_ENVIRONMENTS, extra: Optional[Mapping[str
     return env
 
 
-def airflow_cli(*args: str, env: Optional[Mapping[str, str]] = None, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def airflow_cli(
+    *args: str, env: Optional[Mapping[str, str]] = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
     airflow = Path(sys.executable).parent / "airflow"
-    return subprocess.run(
+    return subprocess.run(  # noqa: PLW1510 - the return code is asserted
         [str(airflow), *args], capture_output=True, text=True, env=dict(env or host_env()), timeout=timeout
     )
 
@@ -95,12 +99,16 @@ def task_states(dag_id: str) -> Dict[str, str]:
             select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id)
         ).all()
         return {
-            ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]": str(getattr(ti.state, "value", ti.state))
+            ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]": str(
+                getattr(ti.state, "value", ti.state)
+            )
             for ti in tis
         }
 
 
-def run_dag(dag_id: str, env: Mapping[str, str], logical_date: str = "2024-01-02", conf: Optional[str] = None) -> DagRunReport:
+def run_dag(
+    dag_id: str, env: Mapping[str, str], logical_date: str = "2024-01-02", conf: Optional[str] = None
+) -> DagRunReport:
     args = ["dags", "test", dag_id, logical_date]
     if conf:
         args += ["--conf", conf]

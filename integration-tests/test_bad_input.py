@@ -39,7 +39,8 @@ CASES = {
         ["cannot import 'airflow.providers.nope.operators.x.Foo' on the host", "operator_template_fields"],
     ),
     "unknown_class": (
-        'environment="plain", operator="airflow.providers.standard.operators.bash.BashOperatr", bash_command="x"',
+        'environment="plain", bash_command="x", '
+        'operator="airflow.providers.standard.operators.bash.BashOperatr"',
         ["has no class 'BashOperatr'"],
     ),
     "unencodable_kwarg": (
@@ -56,7 +57,8 @@ CASES = {
         ["unknown backend 'lambda'", "venv"],
     ),
     "misspelt_kwarg": (
-        'environment="plain", operator="airflow.providers.standard.operators.bash.BashOperator", bash_comand="ls"',
+        'environment="plain", bash_comand="ls", '
+        'operator="airflow.providers.standard.operators.bash.BashOperator"',
         ["unexpected keyword argument(s) 'bash_comand'"],
     ),
     "missing_required_kwarg": (
@@ -96,8 +98,16 @@ def _plain_python(built_envs: list[str]) -> str:
 def _run_runtime(python: str, request: bytes, tmp_path: Path) -> tuple[int, str, Path]:
     request_file, result_file = tmp_path / "request", tmp_path / "result"
     request_file.write_bytes(request)
-    proc = subprocess.run(
-        [python, "-m", "airflow_isolation.runtime", "--request", str(request_file), "--result", str(result_file)],
+    proc = subprocess.run(  # noqa: PLW1510 - the return code is asserted
+        [
+            python,
+            "-m",
+            "airflow_isolation.runtime",
+            "--request",
+            str(request_file),
+            "--result",
+            str(result_file),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -127,7 +137,9 @@ def test_newer_minor_is_accepted(tmp_path: Path, built_envs: list[str]) -> None:
     newer = SchemaVersion(SCHEMA_VERSION.major, SCHEMA_VERSION.minor + 5)
     payload = msgspec.msgpack.decode(encode(_request(newer)))
     payload["a_field_from_the_future"] = {"x": 1}
-    code, output, result_file = _run_runtime(_plain_python(built_envs), msgspec.msgpack.encode(payload), tmp_path)
+    code, output, result_file = _run_runtime(
+        _plain_python(built_envs), msgspec.msgpack.encode(payload), tmp_path
+    )
     assert code == 0, output
     assert decode_result(result_file.read_bytes()).return_value == 1
 
@@ -135,7 +147,9 @@ def test_newer_minor_is_accepted(tmp_path: Path, built_envs: list[str]) -> None:
 @pytest.mark.parametrize("corruption", ["garbage", "truncated", "empty"])
 def test_corrupted_request_file(corruption: str, tmp_path: Path, built_envs: list[str]) -> None:
     good = encode(_request(SCHEMA_VERSION))
-    data = {"garbage": b"\x93not a request at all", "truncated": good[: len(good) // 2], "empty": b""}[corruption]
+    data = {"garbage": b"\x93not a request at all", "truncated": good[: len(good) // 2], "empty": b""}[
+        corruption
+    ]
     code, output, result_file = _run_runtime(_plain_python(built_envs), data, tmp_path)
     assert code == 2, output
     assert "corrupted, truncated or not an airflow-isolation request" in output

@@ -3,16 +3,28 @@ target, and a target without Airflow; every check runs as a real task in a real 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from harness import host_env, run_dag
 
 SECRET = "pw-9f8e7d6c5b4a"
 CONNECTIONS = {
     "AIRFLOW_CONN_ISOLATION_SQLITE": '{"conn_type": "sqlite", "host": ":memory:"}',
-    "AIRFLOW_CONN_SECRET_DB": f'{{"conn_type": "postgres", "host": "db.internal", "login": "etl", "password": "{SECRET}"}}',
+    "AIRFLOW_CONN_SECRET_DB": json.dumps(
+        {"conn_type": "postgres", "host": "db.internal", "login": "etl", "password": SECRET}
+    ),
 }
 COMMON = {"produce", "consume", "returns_none", "add", "check_values"}
-WITH_AIRFLOW = {"bash_template_file", "python_operator", "sql_file", "branch", "left", "secret_probe", "check_operators"}
+WITH_AIRFLOW = {
+    "bash_template_file",
+    "python_operator",
+    "sql_file",
+    "branch",
+    "left",
+    "secret_probe",
+    "check_operators",
+}
 
 
 @pytest.mark.parametrize("env_name", ["af210", "af31", "plain"])

@@ -39,7 +39,8 @@ def _environment() -> dict[str, str]:
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "examples" / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__ISOLATION__ENVIRONMENTS_PATH": str(REPO / "environments"),
-            "AIRFLOW__ISOLATION__BUILD_PATH": env.get("AIRFLOW__ISOLATION__BUILD_PATH") or str(REPO / ".isolation-build"),
+            "AIRFLOW__ISOLATION__BUILD_PATH": env.get("AIRFLOW__ISOLATION__BUILD_PATH")
+            or str(REPO / ".isolation-build"),
             "AIRFLOW_CONN_DEMO_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(home / "demo.db")}),
         }
     )
@@ -48,7 +49,7 @@ def _environment() -> dict[str, str]:
 
 def _run(step: str, command: list[str], env: dict[str, str], log: Path | None = None) -> None:
     with console.status(f"[bold]{step}[/]…"):
-        proc = subprocess.run(command, env=env, capture_output=True, text=True)
+        proc = subprocess.run(check=False, args=command, env=env, capture_output=True, text=True)
     if log is not None:
         log.write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
@@ -68,7 +69,9 @@ def _run_report(env: dict[str, str]) -> tuple[dict[str, str], dict[str, object]]
     from sqlalchemy import select
 
     with create_session() as session:
-        run = session.scalars(select(DagRun).where(DagRun.dag_id == DAG_ID).order_by(DagRun.id.desc())).first()
+        run = session.scalars(
+            select(DagRun).where(DagRun.dag_id == DAG_ID).order_by(DagRun.id.desc())
+        ).first()
         assert run is not None
         states = {
             ti.task_id: str(getattr(ti.state, "value", ti.state))
@@ -91,10 +94,19 @@ def _run_report(env: dict[str, str]) -> tuple[dict[str, str], dict[str, object]]
 def main() -> int:
     env = _environment()
     home = Path(env["AIRFLOW_HOME"])
-    _run("Build environment 'example' (Airflow 2.10.5 + pandas<2)", [_bin("isolationctl"), "env", "build", "example"], env)
+    _run(
+        "Build environment 'example' (Airflow 2.10.5 + pandas<2)",
+        [_bin("isolationctl"), "env", "build", "example"],
+        env,
+    )
     _run("Prepare the demo Airflow metadata database", [_bin("airflow"), "db", "migrate"], env)
     log = home / "demo-run.log"
-    _run(f"Run DAG {DAG_ID} with `airflow dags test`", [_bin("airflow"), "dags", "test", DAG_ID, "2024-01-02"], env, log)
+    _run(
+        f"Run DAG {DAG_ID} with `airflow dags test`",
+        [_bin("airflow"), "dags", "test", DAG_ID, "2024-01-02"],
+        env,
+        log,
+    )
 
     import airflow
     import pandas

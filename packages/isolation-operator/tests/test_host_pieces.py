@@ -13,7 +13,9 @@ from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, rea
 
 
 def test_base_operator_kwargs_stay_on_the_host() -> None:
-    base, inner = split_base_kwargs({"task_id": "t", "retries": 2, "pool": "p", "bash_command": "ls", "env": {}})
+    base, inner = split_base_kwargs(
+        {"task_id": "t", "retries": 2, "pool": "p", "bash_command": "ls", "env": {}}
+    )
     assert base == {"task_id": "t", "retries": 2, "pool": "p"}
     assert inner == {"bash_command": "ls", "env": {}}
 
@@ -43,7 +45,7 @@ def test_target_environment_drops_airflow_settings(monkeypatch: pytest.MonkeyPat
 
 def test_crash_without_result_names_signal_and_output() -> None:
     outcome = RunOutcome(None, -signal.SIGKILL, ["allocating", "more"], "venv /x")
-    with pytest.raises(IsolatedTargetCrashed, match="SIGKILL.*out-of-memory") as info:
+    with pytest.raises(IsolatedTargetCrashed, match=r"SIGKILL.*out-of-memory") as info:
         read_result(outcome)
     assert "allocating\nmore" in str(info.value)
 

@@ -45,11 +45,10 @@ def run(task: Any, tmp_path: Path, **request: Any) -> tuple[int, str, IsolationR
     )  # fmt: skip
     req = IsolationRequest(schema=SCHEMA_VERSION, task=task, context=ctx, **request)
     (tmp_path / "req").write_bytes(encode(req))
-    proc = subprocess.run(
-        [sys.executable, "-m", "airflow_isolation.runtime", "--request", str(tmp_path / "req"),
-         "--result", str(tmp_path / "res")],
-        capture_output=True, text=True, timeout=300, env={"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    command = [sys.executable, "-m", "airflow_isolation.runtime"]
+    command += ["--request", str(tmp_path / "req"), "--result", str(tmp_path / "res")]
+    env = {"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, check=False)
     return proc.returncode, proc.stdout + proc.stderr, decode_result((tmp_path / "res").read_bytes())
 
 
@@ -59,7 +58,9 @@ def test_python_operator_with_context_and_xcoms(tmp_path: Path) -> None:
             ti.xcom_push(key="k", value={"s": {1, 2}})
             return {"ds": ds, "p": params["p"], "up": ti.xcom_pull(task_ids="up"), "year": logical_date.year}
     """)
-    code, out, result = run(OperatorSpec(f"{STANDARD}.python.PythonOperator", {"python_callable": fn}), tmp_path)
+    code, out, result = run(
+        OperatorSpec(f"{STANDARD}.python.PythonOperator", {"python_callable": fn}), tmp_path
+    )
     assert code == 0, out
     assert result.return_value == {"ds": "2024-01-02", "p": 1, "up": {"v": 7}, "year": 2024}
     assert [(p.key, p.value) for p in result.xcom_pushes] == [("k", {"s": {1, 2}})]
@@ -70,7 +71,9 @@ def test_branch_is_recorded_not_applied(tmp_path: Path) -> None:
         def choose():
             return ["a", "b"]
     """)
-    code, out, result = run(OperatorSpec(f"{STANDARD}.python.BranchPythonOperator", {"python_callable": fn}), tmp_path)
+    code, out, result = run(
+        OperatorSpec(f"{STANDARD}.python.BranchPythonOperator", {"python_callable": fn}), tmp_path
+    )
     assert code == 0, out
     assert result.branch == ["a", "b"]
 
@@ -81,7 +84,9 @@ def test_skip_exit_code(tmp_path: Path) -> None:
             from airflow.exceptions import AirflowSkipException
             raise AirflowSkipException("not today")
     """)
-    code, out, result = run(OperatorSpec(f"{STANDARD}.python.PythonOperator", {"python_callable": fn}), tmp_path)
+    code, out, result = run(
+        OperatorSpec(f"{STANDARD}.python.PythonOperator", {"python_callable": fn}), tmp_path
+    )
     assert code == 99, out
     assert result.status == "skipped" and result.error is not None and "not today" in result.error.message
 
@@ -119,7 +124,7 @@ def test_missing_connection_names_the_fix(tmp_path: Path) -> None:
             from airflow.sdk import BaseHook
             BaseHook.get_connection("nope")
     """)
-    code, out, result = run(fn, tmp_path)
+    code, _out, result = run(fn, tmp_path)
     assert code == 1
     assert result.error is not None and "nope" in result.error.message
 
@@ -130,7 +135,7 @@ def test_variable_write_back_is_refused_with_the_alternative(tmp_path: Path) -> 
             from airflow.sdk import Variable
             Variable.set("x", "1")
     """)
-    code, out, result = run(fn, tmp_path)
+    code, _out, result = run(fn, tmp_path)
     assert code == 1
     assert result.error is not None and "xcom_push" in result.error.message, result.error.message
 
@@ -152,13 +157,13 @@ def test_unencodable_return_value_fails_clearly(tmp_path: Path) -> None:
             import threading
             return {"lock": threading.Lock()}
     """)
-    code, out, result = run(fn, tmp_path)
+    code, _out, result = run(fn, tmp_path)
     assert code == 1
     assert result.error is not None and "return_value['lock']" in result.error.message
 
 
 @pytest.mark.parametrize("bad", ["def f(:\n  pass\n", "x = 1\n"])
 def test_bad_callable_source(bad: str, tmp_path: Path) -> None:
-    code, out, result = run(CallableSpec(name="f", source=bad), tmp_path)
+    code, _out, result = run(CallableSpec(name="f", source=bad), tmp_path)
     assert code == 1
     assert result.error is not None

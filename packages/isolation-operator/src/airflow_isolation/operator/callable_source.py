@@ -22,10 +22,14 @@ def callable_spec(func: Callable[..., Any], path: str = "python_callable") -> Ca
     name = getattr(func, "__name__", None)
     if not inspect.isfunction(func) or name is None:
         raise ValueEncodeError(
-            path, func, "only functions defined with `def` can be shipped (or a 'package.module:function' string)"
+            path,
+            func,
+            "only functions defined with `def` can be shipped (or a 'package.module:function' string)",
         )
     if name == "<lambda>":
-        raise ValueEncodeError(path, func, "lambdas cannot be shipped as source; define the function with `def`")
+        raise ValueEncodeError(
+            path, func, "lambdas cannot be shipped as source; define the function with `def`"
+        )
     return CallableSpec(name=name, source=function_source(func, path))
 
 

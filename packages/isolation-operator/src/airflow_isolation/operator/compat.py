@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow import __version__ as AIRFLOW_VERSION
+from airflow.exceptions import AirflowException
 
 AIRFLOW_MAJOR = int(AIRFLOW_VERSION.split(".")[0])
 
@@ -22,8 +23,6 @@ else:
     from airflow.models.connection import Connection
     from airflow.operators.branch import BranchMixIn
     from airflow.utils.log.secrets_masker import mask_secret
-
-from airflow.exceptions import AirflowException
 
 
 def get_connection(conn_id: str) -> Any:

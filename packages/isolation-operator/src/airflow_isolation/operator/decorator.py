@@ -17,7 +17,14 @@ class IsolatedDecoratedOperator(compat.DecoratedOperator, IsolatedOperator):  # 
     template_fields = IsolatedOperator.template_fields
     template_fields_renderers = IsolatedOperator.template_fields_renderers
 
-    def __init__(self, *, python_callable: Callable[..., Any], op_args: Any = None, op_kwargs: Any = None, **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        python_callable: Callable[..., Any],
+        op_args: Any = None,
+        op_kwargs: Any = None,
+        **kwargs: Any,
+    ):
         kwargs_to_upstream = {"python_callable": python_callable, "op_args": op_args, "op_kwargs": op_kwargs}
         super().__init__(
             kwargs_to_upstream=kwargs_to_upstream,

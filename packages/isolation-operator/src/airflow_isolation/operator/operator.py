@@ -78,7 +78,9 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         super().__init__(**base_kwargs)
         check_backend_name(backend)
         if not isinstance(environment, str):
-            raise TypeError(f"IsolatedOperator {self.task_id!r}: environment must be a name, got {environment!r}")
+            raise TypeError(
+                f"IsolatedOperator {self.task_id!r}: environment must be a name, got {environment!r}"
+            )
         environments.check_defined(environment)
         self.environment = environment
         self.backend = backend
@@ -90,10 +92,16 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         self.templated_kwargs: Dict[str, Any] = {}
         self.static_kwargs: Dict[str, Any] = {}
         if operator is None:
-            self._init_callable(python_callable, op_args, op_kwargs, {**(operator_kwargs or {}), **extra_kwargs})
+            self._init_callable(
+                python_callable, op_args, op_kwargs, {**(operator_kwargs or {}), **extra_kwargs}
+            )
         else:
             inner = {**(operator_kwargs or {}), **extra_kwargs}
-            for name, value in (("python_callable", python_callable), ("op_args", op_args), ("op_kwargs", op_kwargs)):
+            for name, value in (
+                ("python_callable", python_callable),
+                ("op_args", op_args),
+                ("op_kwargs", op_kwargs),
+            ):
                 if value is not None:
                     inner[name] = value
             self._init_operator(operator, inner, operator_template_fields, operator_template_ext)

@@ -52,7 +52,10 @@ def implied_conn_ids(operator_class: Optional[type], kwargs: Dict[str, Any]) -> 
             found += [
                 p.default
                 for p in params
-                if p.name.endswith("conn_id") and p.name not in kwargs and isinstance(p.default, str) and p.default
+                if p.name.endswith("conn_id")
+                and p.name not in kwargs
+                and isinstance(p.default, str)
+                and p.default
             ]
     return list(dict.fromkeys(found))
 
@@ -165,7 +168,9 @@ def task_context(context: Dict[str, Any], upstream_ids: Set[str]) -> TaskContext
         ts=context.get("ts"),
         ts_nodash=context.get("ts_nodash"),
         ts_nodash_with_tz=context.get("ts_nodash_with_tz"),
-        run_type=_str_or_none(getattr(getattr(dag_run, "run_type", None), "value", getattr(dag_run, "run_type", None))),
+        run_type=_str_or_none(
+            getattr(getattr(dag_run, "run_type", None), "value", getattr(dag_run, "run_type", None))
+        ),
         params=_plain_params(context.get("params")),
         dag_run_conf=dict(getattr(dag_run, "conf", None) or {}),
         upstream_xcoms=_upstream_xcoms(context, upstream_ids),

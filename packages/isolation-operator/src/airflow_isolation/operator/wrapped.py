@@ -16,7 +16,14 @@ from airflow_isolation.core.values import Lowerer
 from airflow_isolation.operator import compat
 from airflow_isolation.operator.callable_source import callable_spec
 
-_DEFERRED_VALUE_TYPES = {"XComArg", "PlainXComArg", "MapXComArg", "ZipXComArg", "ConcatXComArg", "MappedArgument"}
+_DEFERRED_VALUE_TYPES = {
+    "XComArg",
+    "PlainXComArg",
+    "MapXComArg",
+    "ZipXComArg",
+    "ConcatXComArg",
+    "MappedArgument",
+}
 
 
 class OperatorResolutionError(compat.AirflowException):

@@ -21,7 +21,7 @@ _SECRETS_BACKEND = "airflow_isolation.runtime.secrets_backend.RequestSecretsBack
 class AirflowInfo:
     def __init__(self, version: str):
         self.version = version
-        self.major = int(version.split(".")[0])
+        self.major = int(version.split(".", maxsplit=1)[0])
 
 
 def detect() -> Optional[AirflowInfo]:
@@ -44,7 +44,7 @@ def configure_environment() -> None:
 
 
 def install_secrets(info: AirflowInfo, connections: List[ConnectionSpec], variables: Dict[str, str]) -> None:
-    import airflow  # noqa: F401 - Airflow loads our backend class while importing; it must come first
+    import airflow
 
     from airflow_isolation.runtime import secrets_backend
 
@@ -98,7 +98,7 @@ def execute_operator(info: AirflowInfo, operator: Any, context: Dict[str, Any]) 
         run_ctx.run(ExecutorSafeguard.tracker.set, prepared)
         return run_ctx.run(execute, context=context)
     try:  # Airflow 2.9.2+: TaskInstance passes this object to prove the call is legitimate
-        from airflow.models.base import _sentinel as sentinel  # type: ignore[attr-defined]
+        from airflow.models.base import _sentinel as sentinel
     except ImportError:
         return execute(context=context)
     return execute(context=context, **{f"{type(prepared).__name__}__sentinel": sentinel})

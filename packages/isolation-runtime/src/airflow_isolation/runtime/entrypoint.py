@@ -63,7 +63,10 @@ def write_result(path: str, result: IsolationResult) -> IsolationResult:
     except ValueEncodeError as exc:
         _log(f"task failed: {exc}")
         result = outcome.result(
-            "failed", result.timings, error=outcome.error_info(exc), airflow_version=result.target_airflow_version
+            "failed",
+            result.timings,
+            error=outcome.error_info(exc),
+            airflow_version=result.target_airflow_version,
         )
         data = encode(result)
     target = Path(path)
@@ -78,9 +81,22 @@ def _log(message: str) -> None:
     print(f"[airflow-isolation] {message}", file=sys.stderr, flush=True)
 
 
+def _needs_airflow(request: IsolationRequest) -> bool:
+    """Whether this run must import Airflow (which costs seconds).
+
+    Operators always do. A callable shipped as source only does when it mentions Airflow (to call
+    ``get_current_context`` or a hook) or when connections or variables must be served.
+    """
+    task = request.task
+    if not isinstance(task, CallableSpec) or request.connections or request.variables:
+        return True
+    return task.source is None or "airflow" in task.source
+
+
 def run(request: IsolationRequest, started: float, decoded: float) -> IsolationResult:
-    info = airflow_support.detect()
-    airflow_version = info.version if info else None
+    installed = airflow_support.detect()
+    info = installed if installed is not None and _needs_airflow(request) else None
+    airflow_version = installed.version if installed else None
     secrets: List[str] = masking.secrets_worth_masking(
         [*request.secrets_to_mask, *(c.password for c in request.connections if c.password)]
     )
@@ -95,8 +111,9 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
     branch = task_runner.BranchRecorder()
     setup_done = started
     try:
-        if info is not None:
+        if installed is not None:
             airflow_support.configure_environment()
+        if info is not None:
             airflow_support.install_secrets(info, request.connections, request.variables)
             masking.register_with_airflow(secrets, info.major)
         elif not isinstance(task, CallableSpec):

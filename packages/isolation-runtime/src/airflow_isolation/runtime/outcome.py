@@ -51,6 +51,7 @@ def error_info(exc: BaseException) -> ErrorInfo:
 def result(
     status: str,
     timings: Timings,
+    *,
     return_value: Any = None,
     pushes: Optional[List[XComPush]] = None,
     branch: Optional[List[str]] = None,

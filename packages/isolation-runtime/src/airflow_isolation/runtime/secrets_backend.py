@@ -42,13 +42,13 @@ def load(connections: List[ConnectionSpec], variables: Dict[str, str]) -> None:
 class RequestSecretsBackend(BaseSecretsBackend):  # type: ignore[misc]
     """Connections and variables the host resolved for this run, and nothing else."""
 
-    def get_conn_value(self, conn_id: str) -> Optional[str]:
+    def get_conn_value(self, conn_id: str, team_name: Optional[str] = None) -> Optional[str]:
         return _connections.get(conn_id)
 
     def get_conn_uri(self, conn_id: str) -> Optional[str]:  # Airflow < 2.3 API name
         return None
 
-    def get_variable(self, key: str) -> Optional[str]:
+    def get_variable(self, key: str, team_name: Optional[str] = None) -> Optional[str]:
         return _variables.get(key)
 
     def get_config(self, key: str) -> Optional[str]:
