@@ -8,7 +8,7 @@ mismatch is reported as such and never as a confusing field error.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional, Type, TypeVar, Union
+from typing import Any, Optional, Type, TypeVar, Union, overload
 
 import msgspec
 
@@ -35,6 +35,10 @@ Message = Union[IsolationRequest, IsolationResult]
 M = TypeVar("M", IsolationRequest, IsolationResult)
 
 
+# msgspec reports invalid UTF-8 inside a string as UnicodeDecodeError, not DecodeError
+_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
+
+
 class _Envelope(msgspec.Struct):
     schema: SchemaVersion
 
@@ -43,10 +47,13 @@ def check_compatible(found: SchemaVersion, what: str = "request") -> None:
     """Accept any minor of our major; name both versions and the fix otherwise."""
     if found.major == SCHEMA_VERSION.major:
         return
-    newer = "target runtime" if found.major > SCHEMA_VERSION.major else "host operator"
+    # a request is written by the host operator and read by the target runtime; a result the reverse
+    sides = ("target runtime", "host operator")
+    reader, writer = sides if what == "request" else sides[::-1]
+    older = reader if found.major > SCHEMA_VERSION.major else writer
     raise SchemaVersionError(
         f"the {what} uses wire schema {found} but this side speaks {SCHEMA_VERSION} "
-        f"(major versions must match). Upgrade airflow-isolation on the {newer} side so both use "
+        f"(major versions must match). Upgrade airflow-isolation on the {older} side so both use "
         f"schema {max(found.major, SCHEMA_VERSION.major)}.x, then rebuild the environment "
         "(isolationctl env build NAME)."
     )
@@ -80,7 +87,21 @@ def _lower_context(ctx: TaskContext, low: Lowerer) -> TaskContext:
     )
 
 
-def lower_message(msg: M, carrier: str = "msgpack", callables: Optional[CallableLowerer] = None) -> M:
+@overload
+def lower_message(
+    msg: IsolationRequest, carrier: str = ..., callables: Optional[CallableLowerer] = ...
+) -> IsolationRequest: ...
+
+
+@overload
+def lower_message(
+    msg: IsolationResult, carrier: str = ..., callables: Optional[CallableLowerer] = ...
+) -> IsolationResult: ...
+
+
+def lower_message(
+    msg: Message, carrier: str = "msgpack", callables: Optional[CallableLowerer] = None
+) -> Message:
     """Turn every ``Any`` value in ``msg`` into carrier-safe data (raises ValueEncodeError)."""
     low = Lowerer(carrier, callables)
     if isinstance(msg, IsolationRequest):
@@ -104,13 +125,13 @@ def encode_json(msg: Message, callables: Optional[CallableLowerer] = None) -> by
 
 def _decode(data: bytes, kind: Type[M], callables: Optional[CallableRaiser], json: bool) -> M:
     what = "request" if kind is IsolationRequest else "result"
-    raiser = Raiser(callables)
+    raiser = Raiser(callables, what)
     try:
         if json:
             envelope = msgspec.json.decode(data, type=_Envelope)
         else:
             envelope = msgspec.msgpack.decode(data, type=_Envelope, ext_hook=raiser.ext_hook)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except _DECODE_ERRORS as exc:
         raise RequestDecodeError(
             f"the {what} is corrupted, truncated or not an airflow-isolation {what} "
             f"({len(data)} bytes: {exc}). It is written by the host for each run; clear the task "
@@ -122,7 +143,7 @@ def _decode(data: bytes, kind: Type[M], callables: Optional[CallableRaiser], jso
             msg = msgspec.json.decode(data, type=kind)
             return _raise_json(msg, raiser)
         return msgspec.msgpack.decode(data, type=kind, ext_hook=raiser.ext_hook)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except _DECODE_ERRORS as exc:
         raise RequestDecodeError(
             f"the {what} (schema {envelope.schema}) does not match the schema: {exc}. Clear the task "
             "to run it again; if it persists, upgrade airflow-isolation so both sides match."

@@ -89,7 +89,7 @@ def load_definition(environments_path: Path, name: str) -> EnvironmentDefinition
         )
     try:
         return msgspec.toml.decode(path.read_bytes(), type=EnvironmentDefinition)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
         raise EnvironmentError_(
             f"{path} is not a valid environment definition: {exc}. Allowed keys: "
             f"{', '.join(EnvironmentDefinition.__struct_fields__)}."
@@ -117,7 +117,7 @@ def read_manifest(build_path: Path, name: str) -> Optional[BuildManifest]:
         return None
     try:
         return msgspec.json.decode(path.read_bytes(), type=BuildManifest)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
         raise EnvironmentError_(
             f"build manifest {path} is unreadable ({exc}); rebuild with "
             f"`isolationctl env build {name} --force`"
@@ -128,7 +128,8 @@ def resolve_venv(environments_path: Path, build_path: Path, name: str) -> BuildM
     """The built venv of ``name``, refusing one that is missing or older than its definition."""
     load_definition(environments_path, name)
     manifest = read_manifest(build_path, name)
-    fix = f"run `isolationctl env build {name} --target venv`"
+    build = f"isolationctl env build {name} --target venv"
+    fix = f"run `{build}`"
     if manifest is None:
         raise EnvironmentError_(
             f"environment {name!r} has not been built as a venv under {build_path}: {fix} on this "
@@ -141,6 +142,7 @@ def resolve_venv(environments_path: Path, build_path: Path, name: str) -> BuildM
         )
     if not manifest.interpreter.is_file():
         raise EnvironmentError_(
-            f"environment {name!r}: the built interpreter {manifest.interpreter} is gone: {fix} --force"
+            f"environment {name!r}: the built interpreter {manifest.interpreter} is gone: "
+            f"run `{build} --force`"
         )
     return manifest

@@ -12,10 +12,12 @@ payloads as ``{"__isolation_ext__": [code, base64]}``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import decimal
 import enum
+import math
 import uuid
 from typing import Any, Callable, Dict, List, Optional
 
@@ -35,6 +37,7 @@ EXT_DECIMAL = 8
 EXT_CALLABLE = 9
 EXT_BYTES = 10
 EXT_UUID = 11
+EXT_FLOAT = 12  # JSON carrier only: NaN and infinities
 
 JSON_EXT_KEY = "__isolation_ext__"
 
@@ -75,16 +78,30 @@ class Lowerer:
     def ext(code: int, lowered_payload: Any) -> msgspec.msgpack.Ext:
         return msgspec.msgpack.Ext(code, _packer.encode(lowered_payload))
 
-    def lower(self, value: Any, path: str = "value") -> Any:  # noqa: C901 - one dispatch table
-        if value is None or isinstance(value, (bool, str, float)):
+    def lower(self, value: Any, path: str = "value") -> Any:
+        cls = type(value)
+        if value is None or cls is str or cls is bool:
             return value
-        if isinstance(value, int) and not isinstance(value, enum.Enum):
-            if not _INT64_MIN <= value <= _UINT64_MAX:
-                raise ValueEncodeError(path, value, "integers beyond 64 bits cannot be sent; pass it as a string")
-            return value
+        if cls is float:
+            return self._float(value)
+        if cls is int:
+            return self._int(value, path)
+        if isinstance(value, enum.Enum):
+            return self.lower(value.value, path)
+        # Subclasses of the scalars (numpy.float64, markupsafe.Markup, ...): msgspec refuses them,
+        # and the target may not have the class anyway, so they travel as the plain type.
+        if isinstance(value, str):
+            return str.__str__(value)
+        if isinstance(value, float):
+            return self._float(float.__float__(value))
+        if isinstance(value, int) and not isinstance(value, bool):
+            return self._int(int.__int__(value), path)
         if isinstance(value, dict):
             if self.json and not all(isinstance(k, str) for k in value):
                 raise ValueEncodeError(path, value, "JSON transport needs string keys")
+            if self.json and len(value) == 1 and JSON_EXT_KEY in value:
+                hint = f"the key {JSON_EXT_KEY!r} is reserved for the JSON carrier"
+                raise ValueEncodeError(path, value, hint)
             return {self._key(k, path): self.lower(v, f"{path}[{k!r}]") for k, v in value.items()}
         if isinstance(value, list):
             return [self.lower(v, f"{path}[{i}]") for i, v in enumerate(value)]
@@ -108,20 +125,24 @@ class Lowerer:
             return self.ext(EXT_UUID, str(value))
         if isinstance(value, (bytes, bytearray, memoryview)):
             return self.ext(EXT_BYTES, bytes(value)) if self.json else bytes(value)
-        if isinstance(value, enum.Enum):
-            return self.lower(value.value, path)
         if isinstance(value, tuple):  # namedtuple: its fields by name, like Airflow's XCom does
-            return {k: self.lower(v, f"{path}.{k}") for k, v in value._asdict().items()}
+            fields = value._asdict()  # type: ignore[attr-defined]
+            return {k: self.lower(v, f"{path}.{k}") for k, v in fields.items()}
         if isinstance(value, CallableSpec):
             return self._callable(value, path)
         if isinstance(value, msgspec.Struct):
             return self.lower(msgspec.structs.asdict(value), path)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return self.lower(
-                {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, path
+            return self.lower({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, path)
+        if callable(value):
+            if self.callables is not None:
+                return self._callable(self.callables(value, path), path)
+            raise ValueEncodeError(
+                path,
+                value,
+                "functions and classes can only be sent where the operator ships a callable "
+                "(python_callable, @task.isolated); pass an importable 'module:name' string instead",
             )
-        if callable(value) and self.callables is not None:
-            return self._callable(self.callables(value, path), path)
         raise ValueEncodeError(
             path,
             value,
@@ -134,24 +155,53 @@ class Lowerer:
         payload = dict(msgspec.structs.asdict(spec), type="callable")
         return self.ext(EXT_CALLABLE, self.lower(payload, path))
 
+    def _float(self, value: float) -> Any:
+        if self.json and not math.isfinite(value):  # JSON has no NaN/Infinity: msgspec writes null
+            return self.ext(EXT_FLOAT, value)
+        return value
+
+    @staticmethod
+    def _int(value: int, path: str) -> int:
+        if not _INT64_MIN <= value <= _UINT64_MAX:
+            raise ValueEncodeError(path, value, "integers beyond 64 bits cannot be sent; pass it as a string")
+        return value
+
     def _key(self, key: Any, path: str) -> Any:
-        if isinstance(key, (str, int)) and not isinstance(key, bool):
-            return key
+        if isinstance(key, enum.Enum):
+            key = key.value
+        if isinstance(key, str):
+            return str.__str__(key)
+        if isinstance(key, int) and not isinstance(key, bool):
+            return self._int(int.__int__(key), f"{path} key {key!r}")
         raise ValueEncodeError(f"{path} key", key, "dictionary keys must be strings or integers")
 
 
 class Raiser:
-    """Turns Ext values (or their JSON wrappers) back into Python objects."""
+    """Turns Ext values (or their JSON wrappers) back into Python objects.
 
-    def __init__(self, callables: Optional[CallableRaiser] = None):
+    A malformed extension payload is reported as ``msgspec.DecodeError`` (which the codec turns into
+    ``RequestDecodeError``); exceptions of the ``callables`` hook propagate unchanged.
+    """
+
+    def __init__(self, callables: Optional[CallableRaiser] = None, what: str = "request"):
         self.callables = callables
+        self.what = what
         self._decoder = msgspec.msgpack.Decoder(ext_hook=self.ext_hook)
 
     def ext_hook(self, code: int, data: memoryview) -> Any:
         payload = self._decoder.decode(data)
-        return self.raise_ext(code, payload)
+        if code == EXT_CALLABLE:  # outside the try: errors of the callables hook are the hook's own
+            return self._raise_callable(payload)
+        try:
+            return self.raise_ext(code, payload)
+        except msgspec.DecodeError:
+            raise
+        except Exception as exc:  # a payload that does not fit its code: corrupted or hand-made
+            raise msgspec.DecodeError(
+                f"malformed value of extension type {code} ({type(exc).__name__}: {exc})"
+            ) from exc
 
-    def raise_ext(self, code: int, payload: Any) -> Any:  # noqa: C901 - one dispatch table
+    def raise_ext(self, code: int, payload: Any) -> Any:
         if code == EXT_DATETIME:
             return _raise_datetime(*payload)
         if code == EXT_DATE:
@@ -160,36 +210,61 @@ class Raiser:
             return dt.time.fromisoformat(payload)
         if code == EXT_TIMEDELTA:
             return dt.timedelta(days=payload[0], seconds=payload[1], microseconds=payload[2])
-        if code == EXT_TUPLE:
-            return tuple(payload)
-        if code == EXT_SET:
-            return set(payload)
-        if code == EXT_FROZENSET:
-            return frozenset(payload)
+        if code in (EXT_TUPLE, EXT_SET, EXT_FROZENSET):
+            if not isinstance(payload, list):
+                raise TypeError(f"expected an array, got {type(payload).__name__}")
+            return {EXT_TUPLE: tuple, EXT_SET: set, EXT_FROZENSET: frozenset}[code](payload)
         if code == EXT_DECIMAL:
             return decimal.Decimal(payload)
         if code == EXT_UUID:
             return uuid.UUID(payload)
         if code == EXT_BYTES:
-            return bytes(payload)
+            if not isinstance(payload, bytes):  # bytes(5) would be five zero bytes, not an error
+                raise TypeError(f"expected bytes, got {type(payload).__name__}")
+            return payload
+        if code == EXT_FLOAT:
+            return float(payload)
         if code == EXT_CALLABLE:
-            spec = msgspec.convert(payload, CallableSpec)
-            return self.callables(spec) if self.callables is not None else spec
-        raise msgspec.DecodeError(
-            f"unknown extension type {code}: the request was written by a newer "
-            "airflow-isolation-core; upgrade the runtime in the target environment"
+            return self._raise_callable(payload)
+        reader = (
+            "the runtime in the target environment (airflow-isolation-runtime; then rebuild it with "
+            "`isolationctl env build NAME`)"
+            if self.what == "request"
+            else "the operator on the host (airflow-isolation-operator)"
         )
+        raise msgspec.DecodeError(
+            f"unknown extension type {code}: the {self.what} was written by a newer "
+            f"airflow-isolation-core than this side has; upgrade {reader}"
+        )
+
+    def _raise_callable(self, payload: Any) -> Any:
+        try:
+            spec = msgspec.convert(payload, CallableSpec)
+        except msgspec.ValidationError as exc:
+            raise msgspec.DecodeError(f"malformed callable (extension type {EXT_CALLABLE}): {exc}") from exc
+        return self.callables(spec) if self.callables is not None else spec
 
     def raise_json(self, value: Any) -> Any:
         """Undo the JSON wrapping of Ext payloads inside an already-decoded JSON value."""
         if isinstance(value, dict):
             if len(value) == 1 and JSON_EXT_KEY in value:
-                code, b64 = value[JSON_EXT_KEY]
-                return self.ext_hook(code, memoryview(base64.b64decode(b64)))
+                return self._raise_json_ext(value[JSON_EXT_KEY])
             return {k: self.raise_json(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.raise_json(v) for v in value]
         return value
+
+    def _raise_json_ext(self, wrapped: Any) -> Any:
+        try:
+            code, b64 = wrapped
+            data = base64.b64decode(b64, validate=True)
+        except (TypeError, ValueError) as exc:  # binascii.Error is a ValueError
+            raise msgspec.DecodeError(
+                f"malformed {JSON_EXT_KEY!r} value {wrapped!r:.80}: expected [code, base64]"
+            ) from exc
+        if not isinstance(code, int):
+            raise msgspec.DecodeError(f"malformed {JSON_EXT_KEY!r} value: code {code!r} is not an integer")
+        return self.ext_hook(code, memoryview(data))
 
 
 def json_enc_hook(value: Any) -> Dict[str, List[Any]]:
@@ -201,15 +276,28 @@ def json_enc_hook(value: Any) -> Dict[str, List[Any]]:
 
 def _raise_datetime(iso: str, zone: Optional[str], kind: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(iso)
-    if zone is not None and value.tzinfo is not None:
-        value = _attach_zone(value, zone)
     if kind == "pendulum":
         try:
             import pendulum
-        except ImportError:
-            return value
-        return pendulum.instance(value)
+        except ImportError:  # a target without pendulum gets a plain datetime, same instant and zone
+            pass
+        else:
+            return _raise_pendulum(pendulum, value, zone)
+    if zone is not None and value.tzinfo is not None:
+        value = _attach_zone(value, zone)
     return value
+
+
+def _raise_pendulum(pendulum: Any, value: dt.datetime, zone: Optional[str]) -> dt.datetime:
+    """Through pendulum's own timezone: pendulum 2's ``instance()`` keeps only the offset of a ZoneInfo."""
+    if value.tzinfo is None:  # a naive pendulum DateTime stays naive (instance() would make it UTC)
+        result: dt.datetime = pendulum.instance(value, tz=None)
+        return result
+    if zone is not None:
+        with contextlib.suppress(Exception):  # unknown zone name here: keep the fixed offset, same instant
+            value = value.astimezone(pendulum.timezone(zone))
+    result = pendulum.instance(value)
+    return result
 
 
 def _attach_zone(value: dt.datetime, zone: str) -> dt.datetime:

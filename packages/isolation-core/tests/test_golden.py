@@ -1,0 +1,236 @@
+"""Golden fixtures: messages encoded by released schema versions must keep decoding, forever.
+
+The bytes under ``golden/v<version>/`` were written once by ``golden/make_golden.py`` and are never
+regenerated (their digests are pinned below). The expectations are written out by hand on purpose:
+if a change to the codec alters what old bytes decode to, this test fails instead of following along.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import math
+import uuid
+from pathlib import Path
+from typing import Any, Dict
+from zoneinfo import ZoneInfo
+
+import pytest
+from core_test_support import assert_same, zone_name
+
+from airflow_isolation.core import (
+    CallableSpec,
+    ConnectionSpec,
+    ErrorInfo,
+    IsolationRequest,
+    OperatorSpec,
+    RunOptions,
+    SchemaVersion,
+    Timings,
+    XComPush,
+    decode_request,
+    decode_result,
+    decode_result_json,
+)
+
+V1_0 = Path(__file__).resolve().parent / "golden" / "v1.0"
+UTC = dt.timezone.utc
+
+PINNED_SHA256 = {
+    "request_operator.msgpack": "f3c42c303948594a9682d4abfdebbc6956c9232d17a0b0cb9dcfb0799bb361a0",
+    "request_callable.msgpack": "3a04368acaf9d198f309aaa915f7341c657258cb125d2ca67f3e19c7ff8226ec",
+    "result_success.msgpack": "8d3be0674c899e8807f0e24aa794e291a42c05972e8f2acfa43338ac8a24491c",
+    "result_failed.msgpack": "7ecebb3b68204e667bc7c8909ec38e7bd0d6ad72b33ad2772987199faabda19c",
+    "result_success.json": "83fa6a9435294a7f1f63ad1389d8b914d2094e425d852db5c0ed3cf64b6a6ff4",
+}
+
+
+def _read(name: str) -> bytes:
+    return (V1_0 / name).read_bytes()
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_SHA256))
+def test_fixture_bytes_are_the_released_ones(name: str) -> None:
+    assert hashlib.sha256(_read(name)).hexdigest() == PINNED_SHA256[name], (
+        f"golden/v1.0/{name} changed. Fixtures of a released schema version must never be regenerated; "
+        "restore it from git. A new schema version gets a new folder (see golden/README.md)."
+    )
+
+
+def test_every_fixture_is_checked() -> None:
+    assert sorted(p.name for p in V1_0.iterdir()) == sorted(PINNED_SHA256)
+
+
+def _expected_values() -> Dict[str, Any]:
+    """What ``extension_values()`` of make_golden.py decodes to, written out independently."""
+    return {
+        "naive": dt.datetime(2024, 3, 30, 12, 0, 0, 123456),
+        "utc": dt.datetime(2024, 3, 30, 11, 0, tzinfo=UTC),
+        "paris": dt.datetime(2024, 3, 30, 11, 0, tzinfo=UTC).astimezone(ZoneInfo("Europe/Paris")),
+        "pendulum": dt.datetime(2024, 10, 27, 6, 30, tzinfo=UTC).astimezone(ZoneInfo("America/New_York")),
+        "date": dt.date(2024, 2, 29),
+        "time": dt.time(23, 59, 58, 1),
+        "delta": dt.timedelta(days=-1, seconds=2, microseconds=3),
+        "tuple": (1, ("nested", None), [(True,)]),
+        "set": {"a", "b"},
+        "frozenset": frozenset({1, 2}),
+        "decimal": decimal.Decimal("12.340"),
+        "uuid": uuid.UUID("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"),
+        "bytes": b"\x00\x01\xff",
+        "int_max": 9223372036854775807,
+        "int_min": -9223372036854775808,
+        "float": 1.25,
+        "nan": math.nan,
+        "inf": -math.inf,
+        "unicode": "h\u00e9llo \u2713 \u65e5\u672c \U0001f389",
+        "nested": {"list": [{"t": (None, 1.5)}, []], "empty": {}},
+    }
+
+
+def _check_values(got: Dict[str, Any]) -> None:
+    expected = _expected_values()
+    pendulum_value = got.pop("pendulum")
+    assert_same(got, {k: v for k, v in expected.items() if k != "pendulum"})
+    # kind "pendulum": a pendulum DateTime where pendulum is installed, else a plain datetime
+    try:
+        import pendulum
+    except ImportError:
+        assert type(pendulum_value) is dt.datetime
+    else:
+        assert isinstance(pendulum_value, pendulum.DateTime)
+        assert pendulum_value.timezone_name == "America/New_York"
+    assert pendulum_value == expected["pendulum"]
+    assert pendulum_value.isoformat() == "2024-10-27T02:30:00-04:00"
+    assert zone_name(pendulum_value) == "America/New_York"
+    assert got["paris"].isoformat() == "2024-03-30T12:00:00+01:00"
+    assert got["paris"].tzinfo.key == "Europe/Paris"
+
+
+def _check_context(req: IsolationRequest) -> None:
+    ctx = req.context
+    assert (ctx.dag_id, ctx.task_id, ctx.run_id) == (
+        "golden_dag",
+        "legacy_pandas",
+        "scheduled__2024-03-30T11:00:00+00:00",
+    )
+    assert (ctx.try_number, ctx.max_tries, ctx.map_index) == (2, 3, -1)
+    assert ctx.logical_date == dt.datetime(2024, 3, 30, 11, 0, tzinfo=UTC)
+    assert ctx.data_interval_start == dt.datetime(2024, 3, 29, 11, 0, tzinfo=UTC)
+    assert ctx.data_interval_end == dt.datetime(2024, 3, 30, 11, 0, tzinfo=UTC)
+    assert ctx.start_date == dt.datetime(2024, 3, 30, 11, 0, 5, 250000, tzinfo=UTC)
+    assert (ctx.ds, ctx.ds_nodash, ctx.ts, ctx.ts_nodash, ctx.ts_nodash_with_tz) == (
+        "2024-03-30",
+        "20240330",
+        "2024-03-30T11:00:00+00:00",
+        "20240330T110000",
+        "20240330T110000+0000",
+    )
+    assert ctx.run_type == "scheduled"
+    assert ctx.host_airflow_version == "3.1.0"
+    assert_same(ctx.params, {"threshold": decimal.Decimal("0.5"), "window": (1, 7)})
+    assert_same(ctx.dag_run_conf, {"full_refresh": True, "since": dt.date(2024, 1, 1)})
+    assert_same(
+        ctx.upstream_xcoms, {"extract": {"rows": 3, "at": dt.datetime(2024, 3, 30, 11, 1, tzinfo=UTC)}}
+    )
+
+
+def test_request_operator() -> None:
+    req = decode_request(_read("request_operator.msgpack"))
+    assert req.schema == SchemaVersion(1, 0)
+    assert isinstance(req.task, OperatorSpec)
+    assert req.task.class_path == "airflow.providers.standard.operators.python.PythonOperator"
+    assert req.task.template_fields_rendered is True
+    kwargs = dict(req.task.kwargs)
+    assert list(kwargs) == ["task_id", "python_callable", "op_args", "op_kwargs", "retries"]
+    assert kwargs["task_id"] == "legacy_pandas"
+    assert kwargs["retries"] == 0
+    assert kwargs["python_callable"] == CallableSpec(name="transform", import_path="dags.etl:transform")
+    assert_same(kwargs["op_args"], [(1, "a"), ["list", None]])
+    _check_values(kwargs["op_kwargs"])
+    _check_context(req)
+    assert req.connections == [
+        ConnectionSpec(
+            conn_id="warehouse",
+            conn_type="postgres",
+            description="the warehouse",
+            host="db.example.com",
+            login="etl",
+            password="s3cret",
+            schema="public",
+            port=5432,
+            extra='{"sslmode": "require"}',
+        ),
+        ConnectionSpec(conn_id="bare"),
+    ]
+    assert req.variables == {"env": "prod", "api_key": "k3y"}
+    assert req.secrets_to_mask == ["s3cret", "k3y"]
+    assert req.options == RunOptions(skip_exit_code=99, log_level="INFO")
+
+
+def test_request_operator_with_raising_hook() -> None:
+    seen = []
+
+    def raise_callable(spec: CallableSpec) -> str:
+        seen.append(spec.import_path)
+        return "the function"
+
+    req = decode_request(_read("request_operator.msgpack"), callables=raise_callable)
+    assert req.task.kwargs["python_callable"] == "the function"
+    assert seen == ["dags.etl:transform"]
+
+
+def test_request_callable() -> None:
+    req = decode_request(_read("request_callable.msgpack"))
+    assert req.schema == SchemaVersion(1, 0)
+    task = req.task
+    assert isinstance(task, CallableSpec)
+    assert task.name == "transform"
+    assert task.source == "def transform(day, window, **kwargs):\n    return {'day': day, 'window': window}\n"
+    assert (task.import_path, task.pickled, task.multiple_outputs) == (None, None, True)
+    assert_same(task.args, ["2024-03-30", (1, 7)])
+    assert list(task.kwargs) == ["values", "on_row"]
+    _check_values(task.kwargs["values"])
+    on_row = task.kwargs["on_row"]
+    assert isinstance(on_row, CallableSpec)
+    assert (on_row.name, on_row.source, on_row.import_path) == ("clean", None, None)
+    assert on_row.pickled == b"\x80\x05\x95fake-cloudpickle"
+    assert_same(on_row.args, [(0,)])
+    assert on_row.kwargs == {}
+    _check_context(req)
+    assert (req.connections, req.variables, req.secrets_to_mask) == ([], {}, [])
+    assert req.options == RunOptions(skip_exit_code=42, log_level="DEBUG")
+
+
+@pytest.mark.parametrize("name", ["result_success.msgpack", "result_success.json"])
+def test_result_success(name: str) -> None:
+    decode = decode_result_json if name.endswith(".json") else decode_result
+    res = decode(_read(name))
+    assert res.schema == SchemaVersion(1, 0)
+    assert res.status == "success"
+    _check_values(res.return_value)
+    assert [p.key for p in res.xcom_pushes] == ["rows", "window"]
+    assert_same(res.xcom_pushes[0].value, 3)
+    assert_same(res.xcom_pushes[1].value, (dt.date(2024, 3, 29), dt.date(2024, 3, 30)))
+    assert res.branch is None
+    assert res.error is None
+    assert res.timings == Timings(decode=0.001, setup=0.25, execute=1.5, total=1.875)
+    assert (res.target_airflow_version, res.target_python_version) == ("2.10.5", "3.9.18")
+
+
+def test_result_failed() -> None:
+    res = decode_result(_read("result_failed.msgpack"))
+    assert res.schema == SchemaVersion(1, 0)
+    assert res.status == "failed"
+    assert res.return_value is None
+    assert res.xcom_pushes == [XComPush("partial", {"done": (1, 2)})]
+    assert_same(res.xcom_pushes[0].value, {"done": (1, 2)})
+    assert res.branch is None
+    assert res.error == ErrorInfo(
+        type="pandas.errors.EmptyDataError",
+        message="No columns to parse from file \u2717",
+        traceback='Traceback (most recent call last):\n  File "dags/etl.py", line 3, in transform\n'
+        "pandas.errors.EmptyDataError: No columns to parse from file \u2717\n",
+    )
+    assert res.timings == Timings(decode=0.002, setup=0.5, execute=0.125, total=0.75)
+    assert (res.target_airflow_version, res.target_python_version) == (None, "3.11.7")
