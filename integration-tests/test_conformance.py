@@ -15,7 +15,7 @@ CONNECTIONS = {
         {"conn_type": "postgres", "host": "db.internal", "login": "etl", "password": SECRET}
     ),
 }
-COMMON = {"produce", "consume", "returns_none", "add", "check_values"}
+COMMON = {"produce", "consume", "returns_none", "add", "check_values", "square[0]", "square[2]", "check_mapped"}
 WITH_AIRFLOW = {
     "bash_template_file",
     "python_operator",
@@ -24,6 +24,9 @@ WITH_AIRFLOW = {
     "left",
     "secret_probe",
     "check_operators",
+    "mapped_operator[0]",
+    "mapped_operator[1]",
+    "check_mapped_operator",
 }
 
 
@@ -31,7 +34,7 @@ WITH_AIRFLOW = {
 def test_conformance(env_name: str, airflow_db: None, built_envs: list[str]) -> None:
     report = run_dag(f"conformance_{env_name}", host_env(extra=CONNECTIONS))
     expected_success = COMMON | (WITH_AIRFLOW if env_name != "plain" else set())
-    failed = {t: s for t, s in report.states.items() if t in expected_success and s != "success"}
+    failed = {t: report.state(t) for t in sorted(expected_success) if report.state(t) != "success"}
     assert not failed, f"tasks not successful: {failed}\n{report.output[-8000:]}"
     if env_name != "plain":
         assert report.state("right") == "skipped", report.states

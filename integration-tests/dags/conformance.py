@@ -119,6 +119,16 @@ for env_name, has_airflow in ENVIRONMENTS.items():
         check = check_values(produced.output, consumed.output, added)
         nothing >> check
 
+        @task.isolated(environment=env_name)
+        def square(x):
+            return x * x
+
+        @task
+        def check_mapped(values):
+            assert sorted(values) == [1, 4, 9], values
+
+        check_mapped(square.expand(x=[1, 2, 3]))
+
         if has_airflow:
             bash = IsolatedOperator(
                 task_id="bash_template_file",
@@ -159,6 +169,19 @@ for env_name, has_airflow in ENVIRONMENTS.items():
                 python_callable=secret_probe,
                 connections=["secret_db"],
             )
+
+            mapped = IsolatedOperator.partial(
+                task_id="mapped_operator",
+                environment=env_name,
+                operator=f"{STANDARD}.python.PythonOperator",
+                python_callable=greet,
+            ).expand(op_kwargs=[{"x": "a"}, {"x": "{{ params.who }}"}])
+
+            @task
+            def check_mapped_operator(values):
+                assert sorted(values) == ["hi a", "hi world"], values
+
+            check_mapped_operator(mapped.output)
 
             @task
             def check_operators(bash_out, python_out, rows, probe_out):
