@@ -8,7 +8,7 @@ import sys
 from harness import REPO
 
 
-def test_demo_runs_every_task_as_expected(airflow_db: None) -> None:
+def test_demo_runs_every_task_as_expected() -> None:
     proc = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "demo.py")],
         capture_output=True,
