@@ -1,17 +1,21 @@
 """Shared fixtures: isolated paths, a throwaway runtime source tree, a second Python.
 
-The real ``packages/isolation-runtime`` is developed separately, so builds here install a minimal
-fake ``airflow-isolation-runtime`` next to a copy of the real ``isolation-core``.
+Builds here install a minimal fake ``airflow-isolation-runtime`` next to a copy of the real
+``isolation-core``: builds stay fast and a test can edit the runtime source to prove a rebuild
+picks it up. integration-tests/ builds with the real runtime.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 from airflow_isolation.cli.python_finder import pyenv_roots
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 REPO_PACKAGES = Path(__file__).resolve().parents[2]
 REAL_CORE = REPO_PACKAGES / "isolation-core"

@@ -11,20 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from cli_test_support import run_cli
 
-from airflow_isolation.cli.main import app
 from airflow_isolation.cli.venv_builder import LOCK_TEXT_FILE, MARKER
 from airflow_isolation.core.environment import read_manifest, resolve_venv
-
-
-def run_cli(*args: str) -> Result:
-    """Invoke ``isolationctl`` in-process with stdout and stderr kept apart (old and new typer)."""
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        runner = CliRunner()
-    return runner.invoke(app, list(args), catch_exceptions=False)
 
 
 def run_cli_process(*args: str) -> subprocess.Popen[str]:

@@ -6,19 +6,9 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from typer.testing import CliRunner, Result
+from cli_test_support import run_cli
 
-from airflow_isolation.cli.main import app
 from airflow_isolation.core.environment import load_definition
-
-
-def run_cli(*args: str) -> Result:
-    """Invoke ``isolationctl`` in-process with stdout and stderr kept apart (old and new typer)."""
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        runner = CliRunner()
-    return runner.invoke(app, list(args), catch_exceptions=False)
 
 
 def test_create_writes_a_documented_definition(env_paths: dict[str, Path]) -> None:

@@ -7,18 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from typer.testing import CliRunner, Result
-
-from airflow_isolation.cli.main import app
-
-
-def run_cli(*args: str) -> Result:
-    """Invoke ``isolationctl`` in-process with stdout and stderr kept apart (old and new typer)."""
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        runner = CliRunner()
-    return runner.invoke(app, list(args), catch_exceptions=False)
+from cli_test_support import run_cli
 
 
 def listed(name: str) -> dict[str, object]:
