@@ -142,6 +142,15 @@ def _upstream_xcoms(context: Dict[str, Any], upstream_ids: Iterable[str]) -> Dic
     return shipped
 
 
+def _int_or(value: Any, default: int) -> int:
+    return default if value is None else int(value)
+
+
+def _enum_value(value: Any) -> Optional[str]:
+    """``DagRunType.MANUAL`` → ``"manual"``; Airflow 2 and 3 differ in what they hand out."""
+    return _str_or_none(getattr(value, "value", value))
+
+
 def _plain_params(params: Any) -> Dict[str, Any]:
     if params is None:
         return {}
@@ -156,9 +165,9 @@ def task_context(context: Dict[str, Any], upstream_ids: Set[str]) -> TaskContext
         dag_id=ti.dag_id,
         task_id=ti.task_id,
         run_id=context.get("run_id") or ti.run_id,
-        try_number=int(getattr(ti, "try_number", 1) or 1),
-        max_tries=int(getattr(ti, "max_tries", 0) or 0),
-        map_index=int(getattr(ti, "map_index", -1) if getattr(ti, "map_index", None) is not None else -1),
+        try_number=_int_or(getattr(ti, "try_number", None), 1),
+        max_tries=_int_or(getattr(ti, "max_tries", None), 0),
+        map_index=_int_or(getattr(ti, "map_index", None), -1),
         logical_date=context.get("logical_date"),
         data_interval_start=context.get("data_interval_start"),
         data_interval_end=context.get("data_interval_end"),
@@ -168,9 +177,7 @@ def task_context(context: Dict[str, Any], upstream_ids: Set[str]) -> TaskContext
         ts=context.get("ts"),
         ts_nodash=context.get("ts_nodash"),
         ts_nodash_with_tz=context.get("ts_nodash_with_tz"),
-        run_type=_str_or_none(
-            getattr(getattr(dag_run, "run_type", None), "value", getattr(dag_run, "run_type", None))
-        ),
+        run_type=_enum_value(getattr(dag_run, "run_type", None)),
         params=_plain_params(context.get("params")),
         dag_run_conf=dict(getattr(dag_run, "conf", None) or {}),
         upstream_xcoms=_upstream_xcoms(context, upstream_ids),
