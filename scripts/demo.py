@@ -59,9 +59,8 @@ def _run(step: str, command: list[str], env: dict[str, str], log: Path | None = 
     console.print(f"[green]✓[/] {step}")
 
 
-def _run_report(env: dict[str, str]) -> tuple[dict[str, str], dict[str, object]]:
+def _run_report() -> tuple[dict[str, str], dict[str, object]]:
     """Read the run back from the metadata database the DAG run wrote."""
-    os.environ.update(env)
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
@@ -93,6 +92,7 @@ def _run_report(env: dict[str, str]) -> tuple[dict[str, str], dict[str, object]]
 
 def main() -> int:
     env = _environment()
+    os.environ.update(env)  # before anything imports Airflow: it reads AIRFLOW_HOME once
     home = Path(env["AIRFLOW_HOME"])
     _run(
         "Build environment 'example' (Airflow 2.10.5 + pandas<2)",
@@ -111,7 +111,7 @@ def main() -> int:
     import airflow
     import pandas
 
-    states, target = _run_report(env)
+    states, target = _run_report()
     versions = Table(title="Host and isolated target, side by side")
     versions.add_column("")
     versions.add_column("host (this process)")
@@ -121,7 +121,7 @@ def main() -> int:
     versions.add_row("Python", platform.python_version(), str(target.get("python", "?")))
     console.print(versions)
 
-    table = Table(title=f"Task states of {DAG_ID} (full log: {log})")
+    table = Table(title=f"Task states of {DAG_ID}")
     table.add_column("task")
     table.add_column("state")
     bad = []
@@ -130,6 +130,7 @@ def main() -> int:
         bad += [] if ok else [task_id]
         table.add_row(task_id, f"[{'green' if ok else 'red'}]{state}[/]")
     console.print(table)
+    console.print(f"Full log of the run: {log}")
     if bad:
         console.print(f"[red]Unexpected states for {', '.join(bad)}; see {log}[/]")
         return 1
