@@ -70,6 +70,8 @@ def test_build_creates_a_venv_with_requirements_and_runtime(env_paths: dict[str,
     assert (venv / MARKER).is_file()
     assert "six==1.16.0" in (venv / LOCK_TEXT_FILE).read_text()
     assert not (venv / LOCK_TEXT_FILE).read_text().startswith("#")
+    # Byte-compiled at build time: tasks must not recompile (PYTHONDONTWRITEBYTECODE may be set).
+    assert list(venv.glob("lib/python*/site-packages/__pycache__/six.*.pyc")), "six was not byte-compiled"
     six_version, mark, core_version, python_version = venv_says(venv)
     assert (six_version, mark) == ("1.16.0", "original")
     assert core_version == "0.1.0"

@@ -28,9 +28,14 @@ def normalise_lock(text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+BUILD_RECIPE = "airflow-isolation-venv/2"
+"""Bumped when the way a venv is built changes (2: byte-compiled at build time), so older builds
+are rebuilt rather than reused."""
+
+
 def content_hash(python_version: str, lock_text: str, runtime_version: str, definition_digest: str) -> str:
     digest = hashlib.sha256()
-    for part in ("airflow-isolation-venv/1", python_version, lock_text, runtime_version, definition_digest):
+    for part in (BUILD_RECIPE, python_version, lock_text, runtime_version, definition_digest):
         data = part.encode()
         digest.update(len(data).to_bytes(8, "big"))
         digest.update(data)

@@ -183,7 +183,16 @@ def _build_into(plan: BuildPlan, steps: Steps) -> None:
     count = len(plan.lock_text.splitlines())
     with steps.step(f"installing {count} locked package{'s' * (count != 1)}"):
         run_uv(
-            ["pip", "install", "--python", str(python), "--no-deps", "-r", str(lock_file)],
+            [
+                "pip",
+                "install",
+                "--compile-bytecode",
+                "--python",
+                str(python),
+                "--no-deps",
+                "-r",
+                str(lock_file),
+            ],
             what=f"installing the locked requirements of {plan.name!r}",
             hint="a locked package could not be downloaded or built for this Python; check the error "
             f"above and `requirements` in {plan.definition_file}",
@@ -193,6 +202,7 @@ def _build_into(plan: BuildPlan, steps: Steps) -> None:
             [
                 "pip",
                 "install",
+                "--compile-bytecode",
                 "--python",
                 str(python),
                 "--no-deps",
