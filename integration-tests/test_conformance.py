@@ -15,7 +15,8 @@ CONNECTIONS = {
         {"conn_type": "postgres", "host": "db.internal", "login": "etl", "password": SECRET}
     ),
 }
-COMMON = {"produce", "consume", "returns_none", "add", "check_values", "square[0]", "square[2]", "check_mapped"}
+COMMON = {"produce", "consume", "returns_none", "add", "check_values"}
+COMMON |= {"square[0]", "square[1]", "square[2]", "check_mapped"}
 WITH_AIRFLOW = {
     "bash_template_file",
     "python_operator",
