@@ -183,32 +183,14 @@ def _build_into(plan: BuildPlan, steps: Steps) -> None:
     count = len(plan.lock_text.splitlines())
     with steps.step(f"installing {count} locked package{'s' * (count != 1)}"):
         run_uv(
-            [
-                "pip",
-                "install",
-                "--compile-bytecode",
-                "--python",
-                str(python),
-                "--no-deps",
-                "-r",
-                str(lock_file),
-            ],
+            _pip_install(python, "-r", str(lock_file)),
             what=f"installing the locked requirements of {plan.name!r}",
             hint="a locked package could not be downloaded or built for this Python; check the error "
             f"above and `requirements` in {plan.definition_file}",
         )
     with steps.step("installing airflow-isolation-core and airflow-isolation-runtime"):
         run_uv(
-            [
-                "pip",
-                "install",
-                "--compile-bytecode",
-                "--python",
-                str(python),
-                "--no-deps",
-                *plan.runtime.refresh_args,
-                *plan.runtime.install_args,
-            ],
+            _pip_install(python, *plan.runtime.refresh_args, *plan.runtime.install_args),
             what=f"installing the runtime from {plan.runtime.location}",
             hint=_runtime_hint(plan.runtime),
         )
@@ -219,6 +201,12 @@ def _build_into(plan: BuildPlan, steps: Steps) -> None:
             f"rebuild with `isolationctl env build {plan.name} --force`",
         )
     (target / MARKER).write_text(json.dumps({"content_hash": plan.content_hash, "built_at": _now()}) + "\n")
+
+
+def _pip_install(python: Path, *args: str) -> list[str]:
+    """Exactly the given packages (the lock is already resolved), byte-compiled now: the venv is
+    immutable, and a task must not pay for compiling Airflow where PYTHONDONTWRITEBYTECODE is set."""
+    return ["pip", "install", "--compile-bytecode", "--python", str(python), "--no-deps", *args]
 
 
 def _runtime_hint(runtime: RuntimeSource) -> str:
