@@ -12,6 +12,8 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, Collection, Dict, Optional, Sequence, Union
 
+import msgspec
+
 from airflow_isolation.core import CallableSpec, OperatorSpec, encode
 from airflow_isolation.core.schema import TaskSpec
 from airflow_isolation.operator import compat, environments
@@ -150,12 +152,8 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
 
     def _task_spec(self) -> TaskSpec:
         if self._wrapped is None:
-            return CallableSpec(
-                name=self._callable_spec.name,
-                source=self._callable_spec.source,
-                import_path=self._callable_spec.import_path,
-                args=list(self.op_args),
-                kwargs=dict(self.op_kwargs),
+            return msgspec.structs.replace(
+                self._callable_spec, args=list(self.op_args), kwargs=dict(self.op_kwargs)
             )
         return OperatorSpec(
             class_path=self._wrapped.class_path,

@@ -15,6 +15,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from airflow_isolation.core import ConnectionSpec
 
+# Spelt out, not taken from the class: importing secrets_backend imports Airflow, and this must be
+# set before Airflow is imported.
 _SECRETS_BACKEND = "airflow_isolation.runtime.secrets_backend.RequestSecretsBackend"
 
 

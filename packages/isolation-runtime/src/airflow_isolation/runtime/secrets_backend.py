@@ -14,8 +14,6 @@ from airflow.secrets.base_secrets import BaseSecretsBackend
 
 from airflow_isolation.core import ConnectionSpec
 
-CLASS_PATH = "airflow_isolation.runtime.secrets_backend.RequestSecretsBackend"
-
 _connections: Dict[str, str] = {}
 _variables: Dict[str, str] = {}
 
