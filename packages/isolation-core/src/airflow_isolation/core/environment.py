@@ -1,10 +1,15 @@
-"""Environment definitions and venv build manifests: the contract between CLI and operator.
+"""Environment definitions and build manifests: the contract between CLI and operator.
 
 An environment is a folder ``<environments_path>/<name>/`` holding ``environment.toml``. The CLI
 builds it into ``<build_path>/venvs/<name>/<content-hash>/`` and then atomically writes
 ``<build_path>/venvs/<name>/current.json``; the operator only ever reads that manifest, so it never
 sees a half-built venv and needs neither the CLI nor uv at run time. Builds live outside the
 environments folder so a DAG processor scanning the DAGs folder never walks into a venv.
+
+Image builds follow the same rule: the CLI writes ``<build_path>/images/<name>/current.json``
+(:class:`ImageManifest`) after the image exists (and updates it after a push); the Docker backend
+reads it to find the image. The image layout constants below are the other half of that contract:
+where the runtime lives in the image and where the request and result files go.
 """
 
 from __future__ import annotations
@@ -40,6 +45,18 @@ class EnvironmentDefinition(msgspec.Struct, forbid_unknown_fields=True):
     description: str = ""
 
 
+IMAGE_REPOSITORY_PREFIX = "airflow-isolation"
+IMAGE_TAG_LENGTH = 24
+IMAGE_PYTHON = "/opt/isolation/venv/bin/python"
+IMAGE_AIRFLOW_HOME = "/opt/isolation/airflow-home"
+IMAGE_IO_DIR = "/isolation"
+IMAGE_REQUEST_FILE = IMAGE_IO_DIR + "/request.msgpack"
+IMAGE_RESULT_FILE = IMAGE_IO_DIR + "/result.msgpack"
+LABEL_PREFIX = "io.airflow-isolation."
+"""Docker labels: images carry ``environment``/``content-hash``; containers also carry ``managed``,
+``host``, ``owner-pid`` and the task identity so a sweep can find orphans."""
+
+
 class BuildManifest(msgspec.Struct):
     """What the CLI built last for an environment, as the operator needs it."""
 
@@ -54,6 +71,39 @@ class BuildManifest(msgspec.Struct):
     @property
     def interpreter(self) -> Path:
         return Path(self.venv_path) / "bin" / "python"
+
+
+class ImageManifest(msgspec.Struct):
+    """The image the CLI built (and possibly pushed) for an environment.
+
+    ``image`` is the local reference ``airflow-isolation/<name>:<tag>``; ``pushed`` lists the
+    registry references it was pushed under, which a worker without the local image pulls.
+    """
+
+    name: str
+    content_hash: str
+    definition_digest: str
+    image: str
+    image_id: str
+    base_image: str
+    base_image_id: str
+    python_version: str
+    runtime_version: str
+    platform: str
+    built_at: str
+    pushed: List[str] = []
+
+    @property
+    def tag(self) -> str:
+        return image_tag(self.content_hash)
+
+
+def image_repository(name: str) -> str:
+    return f"{IMAGE_REPOSITORY_PREFIX}/{validate_name(name)}"
+
+
+def image_tag(content_hash: str) -> str:
+    return content_hash[:IMAGE_TAG_LENGTH]
 
 
 def validate_name(name: str) -> str:
@@ -144,5 +194,41 @@ def resolve_venv(environments_path: Path, build_path: Path, name: str) -> BuildM
         raise EnvironmentError_(
             f"environment {name!r}: the built interpreter {manifest.interpreter} is gone: "
             f"run `{build} --force`"
+        )
+    return manifest
+
+
+def image_manifest_path(build_path: Path, name: str) -> Path:
+    return Path(build_path) / "images" / validate_name(name) / MANIFEST_FILE
+
+
+def read_image_manifest(build_path: Path, name: str) -> Optional[ImageManifest]:
+    path = image_manifest_path(build_path, name)
+    if not path.is_file():
+        return None
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=ImageManifest)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+        raise EnvironmentError_(
+            f"image manifest {path} is unreadable ({exc}); rebuild with "
+            f"`isolationctl env build {name} --target image --force`"
+        ) from exc
+
+
+def resolve_image(environments_path: Path, build_path: Path, name: str) -> ImageManifest:
+    """The built image of ``name``, refusing one that is missing or older than its definition."""
+    load_definition(environments_path, name)
+    manifest = read_image_manifest(build_path, name)
+    fix = f"run `isolationctl env build {name} --target image`"
+    if manifest is None:
+        raise EnvironmentError_(
+            f"environment {name!r} has not been built as an image under {build_path}: {fix} (and "
+            f"`isolationctl env push {name} --registry HOST:PORT` for other workers), set "
+            f"{BUILD_PATH_VAR} to where it was built, or pass an explicit image"
+        )
+    if manifest.definition_digest != definition_digest(environments_path, name):
+        raise EnvironmentError_(
+            f"environment {name!r} changed since its image was built ({definition_path(environments_path, name)} "
+            f"differs from the image {manifest.image}): {fix}"
         )
     return manifest
