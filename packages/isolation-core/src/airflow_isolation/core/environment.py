@@ -228,7 +228,7 @@ def resolve_image(environments_path: Path, build_path: Path, name: str) -> Image
         )
     if manifest.definition_digest != definition_digest(environments_path, name):
         raise EnvironmentError_(
-            f"environment {name!r} changed since its image was built ({definition_path(environments_path, name)} "
-            f"differs from the image {manifest.image}): {fix}"
+            f"environment {name!r} changed since its image was built "
+            f"({definition_path(environments_path, name)} differs from the image {manifest.image}): {fix}"
         )
     return manifest
