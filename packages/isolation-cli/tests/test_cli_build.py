@@ -296,13 +296,14 @@ def test_unresolvable_requirement_shows_uv_output(env_paths: dict[str, Path]) ->
     assert not (env_paths["build"] / "venvs" / "broken").exists()
 
 
-def test_image_target_is_not_implemented_yet(env_paths: dict[str, Path]) -> None:
+def test_image_options_are_refused_for_a_venv(env_paths: dict[str, Path]) -> None:
     create("tiny")
 
-    result = run_cli("env", "build", "tiny", "--target", "image")
+    result = run_cli("env", "build", "tiny", "--base-image", "x:1", "--tag", "stable")
 
     assert result.exit_code == 2
-    assert "not implemented yet: use --target venv" in result.stderr
+    assert "--base-image, --tag only apply to --target image" in result.stderr
+    assert not (env_paths["build"] / "venvs" / "tiny").exists()
 
 
 @pytest.mark.parametrize("explicit", [False, True], ids=["discovered", "python-path"])

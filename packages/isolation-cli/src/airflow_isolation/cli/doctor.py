@@ -1,7 +1,9 @@
 """``isolationctl doctor``: every precondition of building and running isolated tasks, checked.
 
 Each check says what it found and, when it fails, the one thing to do about it. Host-only facts
-(Airflow, the operator package) are warnings: a build machine does not need them.
+(Airflow, the operator package) are warnings: a build machine does not need them. So is a missing
+Docker engine: venvs work without it; only images need it, and an image that was built but is out
+of date or gone is a failure.
 """
 
 from __future__ import annotations
@@ -9,12 +11,23 @@ from __future__ import annotations
 import importlib.metadata
 import subprocess
 from dataclasses import dataclass
+from typing import Any
 
+import docker.errors
+
+from airflow_isolation.cli import docker_engine
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.status import INVALID, all_statuses
 from airflow_isolation.cli.uv_tool import UV_INSTALL_HINT, find_uv, uv_version
-from airflow_isolation.core.environment import ENVIRONMENTS_PATH_VAR, EnvironmentError_, resolve_venv
+from airflow_isolation.core.environment import (
+    ENVIRONMENTS_PATH_VAR,
+    EnvironmentError_,
+    read_image_manifest,
+    read_manifest,
+    resolve_image,
+    resolve_venv,
+)
 
 OK = "ok"
 WARN = "warn"
@@ -43,7 +56,61 @@ def check_uv() -> Check:
     return Check("uv", OK, f"{version} ({path})")
 
 
-def check_environments(settings: Settings) -> list[Check]:
+def connect_docker() -> tuple[Check, Any]:
+    """The engine check and, when it answered, a client for the image checks."""
+    try:
+        engine = docker_engine.connect()
+    except CliError as exc:
+        return (
+            Check(
+                "docker engine",
+                WARN,
+                f"{exc.message}; only image builds and backend='docker' need it",
+                exc.hint,
+            ),
+            None,
+        )
+    return Check(
+        "docker engine", OK, f"Docker {engine.version} (API {engine.api_version}) at {engine.address}"
+    ), (engine.client)
+
+
+def check_image(settings: Settings, name: str, client: Any) -> Check | None:
+    """Only for environments that have an image manifest: images are opt-in."""
+    label = f"{name}: image"
+    build = f"isolationctl env build {name} --target image{settings.path_args}"
+    try:
+        if read_image_manifest(settings.build_path, name) is None:
+            return None
+        manifest = resolve_image(settings.environments_path, settings.build_path, name)
+    except EnvironmentError_ as exc:
+        return Check(label, FAIL, str(exc), f"run `{build}`")
+    pushed = f"; pushed as {', '.join(manifest.pushed)}" if manifest.pushed else ""
+    if client is None:
+        return Check(label, WARN, f"{manifest.image}{pushed}; presence not checked (no Docker engine)")
+    for reference in (manifest.image, manifest.image_id):
+        try:
+            client.images.get(reference)
+        except docker.errors.ImageNotFound:
+            continue
+        except docker_engine.DOCKER_ERRORS as exc:
+            return Check(
+                label, WARN, f"cannot ask the engine for {manifest.image}: {docker_engine.explain(exc)}"
+            )
+        return Check(
+            label,
+            OK,
+            f"{manifest.image} ({manifest.image_id[7:19]}), Python {manifest.python_version}, "
+            f"{manifest.platform}, built {manifest.built_at}{pushed}",
+        )
+    if manifest.pushed:
+        return Check(label, OK, f"not in this engine; workers pull it{pushed}")
+    return Check(
+        label, FAIL, f"{manifest.image} is gone from this engine and was never pushed", f"run `{build}`"
+    )
+
+
+def check_environments(settings: Settings, client: Any = None) -> list[Check]:
     root = settings.environments_path
     source = settings.describe_environments_source()
     if not root.is_dir():
@@ -79,10 +146,15 @@ def check_environments(settings: Settings) -> list[Check]:
                 )
             )
             continue
-        count = len(status.definition.requirements)
-        detail = f"python {status.definition.python}, {count} requirement{'s' * (count != 1)}"
+        definition = status.definition
+        assert definition is not None  # every state but INVALID carries the parsed definition
+        count = len(definition.requirements)
+        detail = f"python {definition.python}, {count} requirement{'s' * (count != 1)}"
         checks.append(Check(f"{status.name}: definition", OK, detail))
         checks.append(check_build(settings, status.name))
+        image = check_image(settings, status.name, client)
+        if image is not None:
+            checks.append(image)
     return checks
 
 
@@ -90,6 +162,8 @@ def check_build(settings: Settings, name: str) -> Check:
     label = f"{name}: venv"
     build = f"isolationctl env build {name} --target venv{settings.path_args}"
     try:
+        if read_manifest(settings.build_path, name) is None and _has_image(settings, name):
+            return Check(label, WARN, "not built as a venv (only as an image, enough for backend='docker')")
         manifest = resolve_venv(settings.environments_path, settings.build_path, name)
     except EnvironmentError_ as exc:
         return Check(label, FAIL, str(exc), f"run `{build}`")
@@ -119,6 +193,13 @@ def check_build(settings: Settings, name: str) -> Check:
     )
 
 
+def _has_image(settings: Settings, name: str) -> bool:
+    try:
+        return read_image_manifest(settings.build_path, name) is not None
+    except EnvironmentError_:
+        return True
+
+
 def check_build_path(settings: Settings) -> Check:
     if settings.build_path.is_dir():
         return Check("build path", OK, str(settings.build_path))
@@ -134,9 +215,11 @@ def check_distribution(distribution: str, label: str, fix: str) -> Check:
 
 
 def run_checks(settings: Settings) -> list[Check]:
+    docker_check, client = connect_docker()
     return [
         check_uv(),
-        *check_environments(settings),
+        docker_check,
+        *check_environments(settings, client),
         check_build_path(settings),
         check_distribution(
             "apache-airflow",

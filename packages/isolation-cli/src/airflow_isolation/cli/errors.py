@@ -6,13 +6,26 @@ from collections.abc import Sequence
 
 
 class CliError(Exception):
-    """A user-facing failure: what was wrong and where (``message``), what to do (``hint``)."""
+    """A user-facing failure: what was wrong and where (``message``), what to do (``hint``).
 
-    def __init__(self, message: str, hint: str = "", exit_code: int = 1):
+    ``details`` carries the few lines of a tool's log that explain the failure (a Docker build's
+    last output lines, say), printed between the message and the fix.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        hint: str = "",
+        exit_code: int = 1,
+        details: Sequence[str] = (),
+        details_title: str = "",
+    ):
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.exit_code = exit_code
+        self.details = list(details)
+        self.details_title = details_title
 
 
 class CommandFailed(CliError):

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+import msgspec
+
+from airflow_isolation.core.environment import EnvironmentDefinition
 
 _INLINE_COMMENT = re.compile(r"\s+#.*$")
 _IGNORED_PARTS = frozenset({"__pycache__"})
@@ -33,13 +37,56 @@ BUILD_RECIPE = "airflow-isolation-venv/2"
 are rebuilt rather than reused."""
 
 
-def content_hash(python_version: str, lock_text: str, runtime_version: str, definition_digest: str) -> str:
+IMAGE_RECIPE = "airflow-isolation-image/1"
+"""Bumped when the way images are built changes in a way the recipe digest (the Dockerfile's shape
+and the in-image installer, see ``build_context.recipe_digest``) does not show."""
+
+
+def _digest_parts(parts: Iterable[str]) -> str:
     digest = hashlib.sha256()
-    for part in (BUILD_RECIPE, python_version, lock_text, runtime_version, definition_digest):
+    for part in parts:
         data = part.encode()
         digest.update(len(data).to_bytes(8, "big"))
         digest.update(data)
     return digest.hexdigest()
+
+
+def content_hash(python_version: str, lock_text: str, runtime_version: str, definition_digest: str) -> str:
+    return _digest_parts((BUILD_RECIPE, python_version, lock_text, runtime_version, definition_digest))
+
+
+def image_content_hash(
+    *,
+    recipe: str,
+    base_image_id: str,
+    platform: str,
+    python_version: str,
+    lock_text: str,
+    packages: Sequence[str],
+    runtime_version: str,
+    definition_digest: str,
+) -> str:
+    """The identity of an image: its tag, also across machines (a registry hit skips the build)."""
+    return _digest_parts(
+        (
+            IMAGE_RECIPE,
+            recipe,
+            base_image_id,
+            platform,
+            python_version,
+            lock_text,
+            "\n".join(packages),
+            runtime_version,
+            definition_digest,
+        )
+    )
+
+
+def effective_definition_digest(definition: EnvironmentDefinition) -> str:
+    """The definition's meaning without its ``description`` and formatting: editing prose or
+    comments must not rebuild (and re-push) an image whose contents would be identical."""
+    meaningful = msgspec.structs.replace(definition, description="")
+    return hashlib.sha256(msgspec.json.encode(meaningful)).hexdigest()
 
 
 def _source_files(root: Path, entry: Path) -> Iterable[Path]:

@@ -11,32 +11,43 @@ import json
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional, TypeVar
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from airflow_isolation.cli import ui
+from airflow_isolation.cli import docker_engine, ui
 from airflow_isolation.cli.__about__ import __version__
 from airflow_isolation.cli.definition_writer import create_definition
 from airflow_isolation.cli.doctor import FAIL, OK, run_checks
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.settings import resolve_settings
-from airflow_isolation.cli.status import BUILT, all_statuses
+from airflow_isolation.cli.image_builder import IN_REGISTRY, UP_TO_DATE, build_image
+from airflow_isolation.cli.image_plan import (
+    ImageOptions,
+    plan_image_build,
+    resolve_registry,
+    validate_human_tag,
+)
+from airflow_isolation.cli.image_push import push_image
+from airflow_isolation.cli.init_project import ENVIRONMENTS_DIR, scaffold
+from airflow_isolation.cli.registry import validate_registry
+from airflow_isolation.cli.settings import Settings, resolve_settings
+from airflow_isolation.cli.status import BUILT, NOT_BUILT, ImageStatus, all_statuses
 from airflow_isolation.cli.venv_builder import build, plan_build
 from airflow_isolation.core.environment import BUILD_PATH_VAR, ENVIRONMENTS_PATH_VAR
 from airflow_isolation.core.errors import IsolationError
+from airflow_isolation.core.project_settings import SETTINGS_FILE, SETTINGS_FILE_VAR
 
 app = typer.Typer(
     name="isolationctl",
-    help="Create, build and check airflow-isolation environments (isolated venvs for Airflow tasks).",
+    help="Create, build and check airflow-isolation environments (venvs and images for Airflow tasks).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
 env_app = typer.Typer(
-    help="Create, list and build environments (folders holding an environment.toml).",
+    help="Create, list, build and push environments (folders holding an environment.toml).",
     no_args_is_help=True,
 )
 app.add_typer(env_app, name="env")
@@ -46,7 +57,8 @@ PathOption = Annotated[
     typer.Option(
         "--path",
         "-p",
-        help=f"Folder holding the environments. Default: ${ENVIRONMENTS_PATH_VAR}, else ./environments.",
+        help=f"Folder holding the environments. Default: ${ENVIRONMENTS_PATH_VAR}, else isolation.toml, "
+        "else ./environments.",
         show_default=False,
     ),
 ]
@@ -54,8 +66,25 @@ BuildPathOption = Annotated[
     Optional[Path],
     typer.Option(
         "--build-path",
-        help=f"Where venvs are built. Default: ${BUILD_PATH_VAR}, else ~/.cache/airflow-isolation.",
+        help=f"Where builds and manifests live. Default: ${BUILD_PATH_VAR}, else isolation.toml, else "
+        "~/.cache/airflow-isolation.",
         show_default=False,
+    ),
+]
+
+RegistryOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--registry",
+        metavar="HOST:PORT",
+        help="Registry to look in (build) or push to. Default: registry in isolation.toml.",
+        show_default=False,
+    ),
+]
+HumanTagOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--tag", metavar="TAG", help="Also tag the image with a human name, e.g. stable.", show_default=False
     ),
 ]
 
@@ -102,7 +131,7 @@ def root(
         ),
     ] = False,
 ) -> None:
-    """Create, build and check airflow-isolation environments (isolated venvs for Airflow tasks)."""
+    """Create, build and check airflow-isolation environments (venvs and images for Airflow tasks)."""
 
 
 class Target(str, Enum):
@@ -171,7 +200,7 @@ def env_list(
         bool, typer.Option("--json", help="Print JSON (one object per environment) for scripts.")
     ] = False,
 ) -> None:
-    """List environments with their Python, requirement count and venv build state."""
+    """List environments with their Python, requirement count, venv state and image state."""
     settings = resolve_settings(path, build_path)
     statuses = all_statuses(settings)
     if as_json:
@@ -190,6 +219,7 @@ def env_list(
     table.add_column("#reqs", justify="right", no_wrap=True, min_width=5)
     table.add_column("venv", no_wrap=True)
     table.add_column("built at", overflow="fold")
+    table.add_column("image", overflow="fold")
     for status in statuses:
         style = "green" if status.state == BUILT else "yellow" if status.definition else "red"
         table.add_row(
@@ -198,11 +228,21 @@ def env_list(
             str(len(status.definition.requirements)) if status.definition else "?",
             Text(status.label, style=style),
             status.manifest.built_at if status.manifest else "",
+            _image_cell(status.image) if status.definition else Text(""),
         )
     ui.stdout().print(table)
     for status in statuses:
-        if status.problem:
-            ui.warn(f"{status.name}: {status.problem}")
+        for problem in (status.problem, status.image.problem):
+            if problem:
+                ui.warn(f"{status.name}: {problem}")
+
+
+def _image_cell(image: ImageStatus) -> Text:
+    style = {BUILT: "green", NOT_BUILT: "dim"}.get(image.state, "yellow")
+    cell = Text(image.label, style=style)
+    if image.registries:
+        cell.append(f"\npushed: {', '.join(image.registries)}", style="dim")
+    return cell
 
 
 @env_app.command("build")
@@ -211,26 +251,54 @@ def env_build(
     *,
     name: Annotated[str, typer.Argument(help="Name of the environment to build.")],
     target: Annotated[
-        Target, typer.Option("--target", help="What to build: a venv (an image is not implemented yet).")
+        Target, typer.Option("--target", help="What to build: a venv on this machine, or a Docker image.")
     ] = Target.venv,
     force: Annotated[
-        bool, typer.Option("--force", help="Rebuild even if an up-to-date build exists.")
+        bool,
+        typer.Option("--force", help="Rebuild even if up to date (an image: without the layer cache)."),
     ] = False,
     python_path: Annotated[
         Optional[Path],
         typer.Option(
             "--python-path",
-            help="Interpreter to build with instead of searching uv/pyenv.",
+            help="venv: interpreter to build with instead of searching uv/pyenv.",
             show_default=False,
         ),
     ] = None,
+    base_image: Annotated[
+        Optional[str],
+        typer.Option(
+            "--base-image",
+            help="image: parent image. Default: base_image in environment.toml, else in isolation.toml, "
+            "else python:X.Y-slim-bookworm.",
+            show_default=False,
+        ),
+    ] = None,
+    platform: Annotated[
+        Optional[str],
+        typer.Option(
+            "--platform",
+            metavar="OS/ARCH",
+            help="image: target platform, e.g. linux/amd64. Default: the base image's.",
+            show_default=False,
+        ),
+    ] = None,
+    tag: HumanTagOption = None,
+    registry: RegistryOption = None,
     path: PathOption = None,
     build_path: BuildPathOption = None,
 ) -> None:
-    """Build NAME into a content-hashed venv; skip when the current build is up to date."""
-    if target is Target.image:
-        raise CliError("--target image is not implemented yet: use --target venv", exit_code=2)
+    """Build NAME into a content-hashed venv or image; skip when an up-to-date build exists."""
     settings = resolve_settings(path, build_path)
+    if target is Target.image:
+        if python_path is not None:
+            raise CliError("--python-path only applies to --target venv", "drop it", exit_code=2)
+        _build_image(settings, name, ImageOptions(base_image, platform, tag, registry), force)
+        return
+    image_only = {"--base-image": base_image, "--platform": platform, "--tag": tag, "--registry": registry}
+    given = [option for option, value in image_only.items() if value is not None]
+    if given:
+        raise CliError(f"{', '.join(given)} only apply to --target image", "add --target image", exit_code=2)
     steps = ui.Steps()
     plan = plan_build(settings, name, python_path, steps)
     if plan.definition.packages:
@@ -254,6 +322,125 @@ def env_build(
         style="green",
     )
     ui.say(f"Tasks can now use environment={name!r} with the venv backend.")
+
+
+def _build_image(settings: Settings, name: str, options: ImageOptions, force: bool) -> None:
+    engine = docker_engine.connect()
+    if not engine.is_local:
+        raise CliError(
+            f"image builds need a Docker engine on this machine, not {engine.address}: the build fetches "
+            "its wheels from a server on this machine's 127.0.0.1",
+            "unset DOCKER_HOST (or point it at the local engine) and build here",
+        )
+    steps = ui.Steps()
+    plan = plan_image_build(engine.client, settings, name, options, steps)
+    outcome = build_image(engine.client, plan, steps, force=force, platform_option=options.platform)
+    manifest = outcome.manifest
+    if outcome.action == UP_TO_DATE:
+        ui.say(
+            f"{name} is up to date: {manifest.image} ({manifest.image_id[7:19]}), nothing built",
+            style="green",
+        )
+    elif outcome.action == IN_REGISTRY:
+        ui.say(
+            f"{name} is already in the registry as {plan.registry_reference(str(plan.registry))}: nothing "
+            "built, nothing pulled (a worker pulls it when a task needs it)",
+            style="green",
+        )
+    else:
+        log = outcome.log
+        cached = f", {log.cached_count} of {len(log.steps)} steps cached" if log else ""
+        ui.say(
+            f"Built {manifest.image} for {name} in {steps.elapsed:.1f}s{cached}: "
+            f"{_size_delta(engine.client, manifest.image_id, manifest.base_image_id)}",
+            style="green",
+        )
+        for removed in outcome.removed:
+            steps.note(f"removed old image tag {removed}")
+    if plan.human_tag and outcome.action != IN_REGISTRY:
+        ui.say(f"Also tagged {plan.repository}:{plan.human_tag}.")
+    pushed = f" (pushed: {', '.join(manifest.pushed)})" if manifest.pushed else ""
+    ui.say(f"Tasks can now use environment={name!r} with backend='docker'{pushed}.")
+    if not manifest.pushed:
+        ui.say(f"For workers on other machines: `isolationctl env push {name} --registry HOST:PORT`.")
+
+
+_SIZE_ERRORS: tuple[type[BaseException], ...] = (*docker_engine.DOCKER_ERRORS, KeyError, ValueError)
+
+
+def _size_delta(client: Any, image_id: str, base_id: str) -> str:
+    try:
+        size = int(client.images.get(image_id).attrs["Size"])
+        base = int(client.images.get(base_id).attrs["Size"])
+    except _SIZE_ERRORS:
+        return "size unknown"
+    return f"{size / 1e6:.0f} MB, {(size - base) / 1e6:+.1f} MB over the base image"
+
+
+@env_app.command("push")
+@guarded
+def env_push(
+    *,
+    name: Annotated[str, typer.Argument(help="Name of the environment whose built image to push.")],
+    registry: RegistryOption = None,
+    tag: HumanTagOption = None,
+    path: PathOption = None,
+    build_path: BuildPathOption = None,
+) -> None:
+    """Push NAME's built image to a registry (tag = content hash, plus --tag) and record it."""
+    settings = resolve_settings(path, build_path)
+    target = resolve_registry(registry, settings)
+    if target is None:
+        raise CliError(
+            "no registry to push to",
+            "pass --registry HOST:PORT, or set registry in isolation.toml",
+            exit_code=2,
+        )
+    human_tag = validate_human_tag(tag) if tag else None
+    engine = docker_engine.connect()
+    steps = ui.Steps()
+    outcome = push_image(engine.client, settings, name, registry=target, human_tag=human_tag, steps=steps)
+    digest = f" ({outcome.digest})" if outcome.digest else ""
+    ui.say(f"Pushed {', '.join(outcome.references)}{digest} in {steps.elapsed:.1f}s.", style="green")
+    ui.say(f"Workers with backend='docker' now pull {outcome.references[0]} when they lack the image.")
+
+
+@app.command("init")
+@guarded
+def init(
+    directory: Annotated[
+        Path, typer.Argument(help="Project folder to scaffold (created if missing).", show_default=False)
+    ] = Path("."),
+    python: Annotated[str, typer.Option("--python", help="Python of the example environment.")] = "3.11",
+    backend: Annotated[
+        str, typer.Option("--backend", help="default_backend in isolation.toml: venv, docker or kubernetes.")
+    ] = "venv",
+    registry: Annotated[
+        Optional[str],
+        typer.Option(
+            "--registry", metavar="HOST:PORT", help="registry in isolation.toml.", show_default=False
+        ),
+    ] = None,
+    base_image: Annotated[
+        Optional[str], typer.Option("--base-image", help="base_image in isolation.toml.", show_default=False)
+    ] = None,
+) -> None:
+    """Scaffold a project: isolation.toml, environments/example and a DAG using it (never overwrites)."""
+    if registry:
+        registry = validate_registry(registry, "--registry")
+    result = scaffold(directory, python=python, backend=backend, registry=registry, base_image=base_image)
+    ui.say(f"Created an airflow-isolation project in {result.root}:", style="green")
+    for created in result.files:
+        ui.say(f"  {created.relative_to(result.root)}")
+    here = "" if result.root == Path.cwd().absolute() else f"cd {directory} && "
+    image = " --target image" if backend == "docker" else ""
+    ui.say("Next:")
+    ui.say(f"  1. {here}isolationctl env build example{image}")
+    ui.say("  2. let Airflow see the project: add dags/ to its DAGs folder, and give the scheduler and")
+    ui.say("     workers the same settings and environments as isolationctl:")
+    ui.say(f"     {SETTINGS_FILE_VAR}={result.root / SETTINGS_FILE}")
+    ui.say(f"     {ENVIRONMENTS_PATH_VAR}={result.root / ENVIRONMENTS_DIR}")
+    ui.say("  3. trigger the DAG isolated_example; edit environments/example/environment.toml, then rebuild")
 
 
 @app.command("doctor")

@@ -1,7 +1,7 @@
-"""The build state of each environment, derived only from files (no uv, no resolution).
+"""The build state of each environment, derived only from files (no uv, no Docker, no resolution).
 
-This is what ``env list`` and ``doctor`` report. It compares the definition with the manifest,
-like the operator does, so "built" here means the operator will accept the venv.
+This is what ``env list`` and ``doctor`` report. It compares the definition with the manifests,
+like the operator does, so "built" here means the operator will accept the venv or the image.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from airflow_isolation.core.environment import (
     BuildManifest,
     EnvironmentDefinition,
     EnvironmentError_,
+    ImageManifest,
     definition_digest,
     list_environment_names,
     load_definition,
+    read_image_manifest,
     read_manifest,
 )
 
@@ -29,14 +31,59 @@ INVALID = "invalid"
 
 
 @dataclass(frozen=True)
+class ImageStatus:
+    """The image side of an environment: its manifest (if any) and the verdict."""
+
+    state: str
+    manifest: ImageManifest | None = None
+    problem: str = ""
+
+    @property
+    def registries(self) -> list[str]:
+        """Where the image was pushed, one entry per registry (a human tag is not a new place)."""
+        if self.manifest is None:
+            return []
+        return list(dict.fromkeys(reference.split("/", 1)[0] for reference in self.manifest.pushed))
+
+    @property
+    def label(self) -> str:
+        manifest = self.manifest
+        if self.state == BUILT and manifest is not None:
+            return f"built {manifest.tag[:12]}"
+        if self.state == OUTDATED:
+            return "outdated (definition changed)"
+        if self.state == BROKEN:
+            return "broken (rebuild with --force)"
+        return NOT_BUILT
+
+    def as_json(self) -> dict[str, Any]:
+        manifest = self.manifest
+        return {
+            "state": self.state,
+            "label": self.label,
+            "image": manifest.image if manifest else None,
+            "image_id": manifest.image_id if manifest else None,
+            "tag": manifest.tag if manifest else None,
+            "content_hash": manifest.content_hash if manifest else None,
+            "pushed": list(manifest.pushed) if manifest else [],
+            "base_image": manifest.base_image if manifest else None,
+            "platform": manifest.platform if manifest else None,
+            "python_version": manifest.python_version if manifest else None,
+            "built_at": manifest.built_at if manifest else None,
+            "problem": self.problem or None,
+        }
+
+
+@dataclass(frozen=True)
 class EnvironmentStatus:
-    """One environment's definition (if it parses), its manifest (if any) and the verdict."""
+    """One environment's definition (if it parses), its manifests (if any) and the verdicts."""
 
     name: str
     state: str
     definition: EnvironmentDefinition | None = None
     manifest: BuildManifest | None = None
     problem: str = ""
+    image: ImageStatus = ImageStatus(NOT_BUILT)
 
     @property
     def label(self) -> str:
@@ -65,6 +112,7 @@ class EnvironmentStatus:
             "python_version": manifest.python_version if manifest else None,
             "built_at": manifest.built_at if manifest else None,
             "problem": self.problem or None,
+            "image": self.image.as_json(),
         }
 
 
@@ -73,17 +121,35 @@ def environment_status(settings: Settings, name: str) -> EnvironmentStatus:
         definition = load_definition(settings.environments_path, name)
     except EnvironmentError_ as exc:
         return EnvironmentStatus(name, INVALID, problem=str(exc))
+    digest = definition_digest(settings.environments_path, name)
+    image = image_status(settings, name, digest)
     try:
         manifest = read_manifest(settings.build_path, name)
     except EnvironmentError_ as exc:
-        return EnvironmentStatus(name, BROKEN, definition, problem=str(exc))
+        return EnvironmentStatus(name, BROKEN, definition, problem=str(exc), image=image)
     if manifest is None:
-        return EnvironmentStatus(name, NOT_BUILT, definition)
-    if manifest.definition_digest != definition_digest(settings.environments_path, name):
-        return EnvironmentStatus(name, OUTDATED, definition, manifest)
+        return EnvironmentStatus(name, NOT_BUILT, definition, image=image)
+    if manifest.definition_digest != digest:
+        return EnvironmentStatus(name, OUTDATED, definition, manifest, image=image)
     if not Path(manifest.interpreter).is_file():
-        return EnvironmentStatus(name, BROKEN, definition, manifest, f"{manifest.interpreter} is missing")
-    return EnvironmentStatus(name, BUILT, definition, manifest)
+        return EnvironmentStatus(
+            name, BROKEN, definition, manifest, f"{manifest.interpreter} is missing", image=image
+        )
+    return EnvironmentStatus(name, BUILT, definition, manifest, image=image)
+
+
+def image_status(settings: Settings, name: str, digest: str) -> ImageStatus:
+    """From the image manifest alone: whether the image is present is the engine's business
+    (``doctor`` asks it); ``env list`` must work where Docker is not installed."""
+    try:
+        manifest = read_image_manifest(settings.build_path, name)
+    except EnvironmentError_ as exc:
+        return ImageStatus(BROKEN, problem=str(exc))
+    if manifest is None:
+        return ImageStatus(NOT_BUILT)
+    if manifest.definition_digest != digest:
+        return ImageStatus(OUTDATED, manifest)
+    return ImageStatus(BUILT, manifest)
 
 
 def all_statuses(settings: Settings) -> list[EnvironmentStatus]:

@@ -7,7 +7,7 @@ square brackets in it are never taken for rich markup.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -46,6 +46,10 @@ def print_error(error: CliError) -> None:
             console.print(Text(f"last {len(tail)} lines of its output:", style="red"))
             for line in tail:
                 console.print(Text(f"  {line}", style="dim"), soft_wrap=True)
+    if error.details:
+        console.print(Text(error.details_title or f"last {len(error.details)} lines:", style="red"))
+        for line in error.details:
+            console.print(Text(f"  {line}", style="dim"), soft_wrap=True)
     if error.hint:
         console.print(Text(f"fix: {error.hint}", style="red"), soft_wrap=True)
 
@@ -67,6 +71,18 @@ class Steps:
         try:
             with self.console.status(Text(description)):
                 yield
+        except BaseException:
+            self._done(FAIL, "red", description, began)
+            raise
+        self._done(OK, "green", description, began)
+
+    @contextmanager
+    def live_step(self, description: str) -> Iterator[Callable[[str], None]]:
+        """Like :meth:`step`, yielding a function that shows the latest progress next to the spinner."""
+        began = time.monotonic()
+        try:
+            with self.console.status(Text(description)) as status:
+                yield lambda detail: status.update(Text(f"{description}: {detail}"[:160]))
         except BaseException:
             self._done(FAIL, "red", description, began)
             raise

@@ -9,20 +9,16 @@ by the next build.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import re
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import msgspec
-
 from airflow_isolation.cli.errors import CliError
+from airflow_isolation.cli.files import exclusive_lock, write_json_atomic
 from airflow_isolation.cli.hashing import content_hash
 from airflow_isolation.cli.lock import compile_lock
 from airflow_isolation.cli.python_finder import Interpreter, find_python, probe
@@ -143,21 +139,6 @@ def build(plan: BuildPlan, steps: Steps, force: bool = False) -> BuildOutcome:
         return BuildOutcome(manifest, action)
 
 
-@contextmanager
-def exclusive_lock(path: Path, steps: Steps) -> Iterator[None]:
-    """Serialise builds of one environment across processes; released when the process dies."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            with steps.step(f"waiting for another build holding {path}"):
-                fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 def _is_complete(folder: Path) -> bool:
     return (folder / MARKER).is_file() and (folder / "bin" / "python").is_file()
 
@@ -236,13 +217,7 @@ def _now() -> str:
 
 def write_manifest(build_path: Path, manifest: BuildManifest) -> None:
     """Replace ``current.json`` atomically so a reader sees the old or the new build, never half."""
-    path = manifest_path(build_path, manifest.name)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(msgspec.json.format(msgspec.json.encode(manifest)) + b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_json_atomic(manifest_path(build_path, manifest.name), manifest)
 
 
 def prune(env_dir: Path, keep: Path) -> list[Path]:
