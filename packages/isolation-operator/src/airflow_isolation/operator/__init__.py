@@ -8,7 +8,7 @@ from typing import Any
 
 from airflow_isolation.operator.__about__ import __version__
 
-__all__ = ["IsolatedOperator", "__version__"]
+__all__ = ["IsolatedOperator", "__version__", "sweep_orphans"]
 
 
 def __getattr__(name: str) -> Any:
@@ -16,4 +16,8 @@ def __getattr__(name: str) -> Any:
         from airflow_isolation.operator.operator import IsolatedOperator
 
         return IsolatedOperator
+    if name == "sweep_orphans":
+        from airflow_isolation.operator.backends.docker_sweep import sweep_orphans
+
+        return sweep_orphans
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

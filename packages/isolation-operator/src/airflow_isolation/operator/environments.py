@@ -1,8 +1,9 @@
 """Where environment definitions and builds live on the host, from Airflow configuration.
 
-``[isolation] environments_path`` (env ``AIRFLOW__ISOLATION__ENVIRONMENTS_PATH``) defaults to
-``$AIRFLOW_HOME/environments``; ``[isolation] build_path`` defaults to the CLI's cache folder. The
-CLI reads the same variables, so both sides agree without importing each other.
+``[isolation] environments_path`` (env ``AIRFLOW__ISOLATION__ENVIRONMENTS_PATH``), else the
+project's ``isolation.toml`` (see ``settings``), defaults to ``$AIRFLOW_HOME/environments``;
+``[isolation] build_path`` likewise defaults to the CLI's cache folder. The CLI reads the same
+variables and file, so both sides agree without importing each other.
 """
 
 from __future__ import annotations
@@ -11,20 +12,28 @@ import os
 from pathlib import Path
 
 from airflow_isolation.core import environment as env_contract
-from airflow_isolation.operator import compat
+from airflow_isolation.operator import compat, settings
 
 
 def environments_path() -> Path:
     configured = compat.get_conf("isolation", "environments_path")
     if configured:
         return Path(configured)
+    project = settings.project_settings()
+    from_file = project.resolve(project.environments_path) if project is not None else None
+    if from_file is not None:
+        return from_file
     airflow_home = os.environ.get("AIRFLOW_HOME") or str(Path.home() / "airflow")
     return Path(airflow_home) / "environments"
 
 
 def build_path() -> Path:
     configured = compat.get_conf("isolation", "build_path")
-    return Path(configured) if configured else env_contract.default_build_path()
+    if configured:
+        return Path(configured)
+    project = settings.project_settings()
+    from_file = project.resolve(project.build_path) if project is not None else None
+    return from_file if from_file is not None else env_contract.default_build_path()
 
 
 def check_defined(name: str) -> None:
@@ -34,3 +43,7 @@ def check_defined(name: str) -> None:
 
 def resolve_venv(name: str) -> env_contract.BuildManifest:
     return env_contract.resolve_venv(environments_path(), build_path(), name)
+
+
+def resolve_image(name: str) -> env_contract.ImageManifest:
+    return env_contract.resolve_image(environments_path(), build_path(), name)

@@ -10,14 +10,21 @@ never renders again.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Collection, Dict, Optional, Sequence, Union
+from typing import Any, Callable, Collection, Dict, Mapping, Optional, Sequence, Union
 
 import msgspec
 
 from airflow_isolation.core import CallableSpec, OperatorSpec, encode
+from airflow_isolation.core.environment import validate_name
 from airflow_isolation.core.schema import TaskSpec
-from airflow_isolation.operator import compat, environments
-from airflow_isolation.operator.backends import IsolationBackend, check_backend_name, get_backend
+from airflow_isolation.operator import compat, environments, settings
+from airflow_isolation.operator.backends import (
+    BackendJob,
+    IsolationBackend,
+    TaskIdentity,
+    get_backend,
+    parse_backend_options,
+)
 from airflow_isolation.operator.callable_source import callable_spec
 from airflow_isolation.operator.request_builder import (
     build_request,
@@ -47,7 +54,15 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
     :param operator: the operator class or its dotted path. Omit it to run ``python_callable``
         as a plain function, which needs no Airflow in the target.
     :param environment: name of an environment under ``[isolation] environments_path``.
-    :param backend: ``"venv"`` (default) runs the environment's virtualenv on the worker.
+    :param backend: ``"venv"`` runs the environment's virtualenv on the worker, ``"docker"`` a
+        container of its image. Default: Airflow configuration ``[isolation] default_backend``, else
+        ``default_backend`` of the ``isolation.toml`` named by ``AIRFLOW__ISOLATION__SETTINGS_FILE``,
+        else ``"venv"``.
+    :param backend_options: settings of the backend, checked when the DAG is parsed. ``docker``:
+        ``image``, ``docker_url``, ``pull`` (``"missing"``/``"always"``/``"never"``), ``cpus``,
+        ``mem_limit``, ``shm_size``, ``network_mode``, ``mounts``, ``env`` (not secrets), ``user``,
+        ``extra_hosts``, ``privileged`` (see ``backends.docker_options.DockerOptions``). ``venv``
+        takes none.
     :param connections: connection ids to ship, besides the ``*conn_id`` arguments of the operator.
     :param variables: variable keys to ship.
     :param operator_kwargs: arguments of the wrapped operator as one dict (mappable with
@@ -65,7 +80,8 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         *,
         environment: str,
         operator: Union[str, type, None] = None,
-        backend: str = "venv",
+        backend: Optional[str] = None,
+        backend_options: Optional[Mapping[str, Any]] = None,
         connections: Collection[str] = (),
         variables: Collection[str] = (),
         operator_kwargs: Optional[Dict[str, Any]] = None,
@@ -78,14 +94,20 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
     ) -> None:
         base_kwargs, extra_kwargs = split_base_kwargs(kwargs)
         super().__init__(**base_kwargs)
-        check_backend_name(backend)
         if not isinstance(environment, str):
             raise TypeError(
                 f"IsolatedOperator {self.task_id!r}: environment must be a name, got {environment!r}"
             )
-        environments.check_defined(environment)
+        self.backend = backend if backend is not None else settings.default_backend()
+        self._backend_options = parse_backend_options(
+            self.backend, backend_options, f"IsolatedOperator {self.task_id!r}"
+        )
+        self.backend_options = dict(backend_options or {})
+        if getattr(self._backend_options, "image", None):
+            validate_name(environment)  # an explicit image needs no definition; the name labels it
+        else:
+            environments.check_defined(environment)
         self.environment = environment
-        self.backend = backend
         self.connections = list(connections)
         self.variables = list(variables)
         self._backend: Optional[IsolationBackend] = None
@@ -181,8 +203,9 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
             self.backend,
             len(payload),
         )
+        job = BackendJob(self.environment, TaskIdentity.from_context(context), self._backend_options)
         try:
-            outcome = self._backend.run(payload, self.environment, self._log_target_line)
+            outcome = self._backend.run(payload, job, self._log_target_line)
         finally:
             self._backend = None
         return apply_result(self, context, read_result(outcome))

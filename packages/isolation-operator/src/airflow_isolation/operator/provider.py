@@ -19,13 +19,23 @@ def get_provider_info() -> Dict[str, Any]:
         ],
         "config": {
             "isolation": {
-                "description": "Where airflow-isolation finds environment definitions and builds.",
+                "description": "Where airflow-isolation finds environment definitions and builds, and "
+                "which backend tasks use by default.",
                 "options": {
                     "environments_path": {
                         "description": "Folder holding one sub-folder per environment (environment.toml).",
                         "version_added": "0.1.0",
                         "type": "string",
                         "example": "/opt/airflow/environments",
+                        "default": None,
+                    },
+                    "default_backend": {
+                        "description": "Backend of tasks that do not pass backend=...: venv or docker. "
+                        "Unset: default_backend of the isolation.toml named by "
+                        "AIRFLOW__ISOLATION__SETTINGS_FILE, else venv.",
+                        "version_added": "0.2.0",
+                        "type": "string",
+                        "example": "docker",
                         "default": None,
                     },
                     "build_path": {

@@ -35,6 +35,11 @@ def _describe_exit(code: int) -> str:
 def read_result(outcome: RunOutcome) -> IsolationResult:
     if outcome.result is None:
         tail = "\n".join(outcome.tail[-20:]) or "(no output)"
+        if outcome.detail:
+            raise IsolatedTargetCrashed(
+                f"the isolated task ({outcome.where}) ended without writing a result: it "
+                f"{outcome.detail}. Last output:\n{tail}"
+            )
         raise IsolatedTargetCrashed(
             f"the isolated task ({outcome.where}) {_describe_exit(outcome.exit_code)} without writing a "
             f"result. Last output:\n{tail}"

@@ -1,16 +1,47 @@
-"""Where an isolated task runs. ``venv`` is embedded; ``docker`` and ``kubernetes`` plug in here."""
+"""Where an isolated task runs. ``venv`` and ``docker`` are embedded; ``kubernetes`` plugs in here.
+
+Each backend is registered with two dotted paths: its class, imported only when a task runs, and a
+parser for its ``backend_options``, run when the DAG is parsed. Parsers import nothing heavy (no
+Docker SDK), so a DAG processor without Docker still reports a misspelt option at parse time.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-from typing import Dict
+import importlib.util
+from typing import Any, Dict, Mapping, Optional
 
-from airflow_isolation.operator.backends.base import IsolationBackend
+from airflow_isolation.operator.backends.base import (
+    BackendJob,
+    IsolationBackend,
+    RunOutcome,
+    TaskIdentity,
+)
+from airflow_isolation.operator.backends.options import BackendOptionsError
 
-_BACKENDS: Dict[str, str] = {
-    "venv": "airflow_isolation.operator.backends.venv.VenvBackend",
+
+@dataclasses.dataclass(frozen=True)
+class _Registered:
+    backend: str
+    options_parser: str
+    needs_module: Optional[str] = None
+    install_hint: str = ""
+
+
+_BACKENDS: Dict[str, _Registered] = {
+    "venv": _Registered(
+        "airflow_isolation.operator.backends.venv.VenvBackend",
+        "airflow_isolation.operator.backends.venv.parse_venv_options",
+    ),
+    "docker": _Registered(
+        "airflow_isolation.operator.backends.docker_backend.DockerBackend",
+        "airflow_isolation.operator.backends.docker_options.parse_docker_options",
+        needs_module="docker",
+        install_hint="pip install 'airflow-isolation-operator[docker]'",
+    ),
 }
-_PLANNED = ("docker", "kubernetes")
+_PLANNED = ("kubernetes",)
 
 
 class UnknownBackendError(ValueError):
@@ -18,24 +49,61 @@ class UnknownBackendError(ValueError):
 
 
 def check_backend_name(name: str) -> None:
-    if name in _BACKENDS:
-        return
-    if name in _PLANNED:
+    """Refuse an unknown backend, or one whose client library is missing, at DAG parse time."""
+    registered = _BACKENDS.get(name)
+    if registered is None:
+        known = ", ".join(sorted(_BACKENDS))
+        if name in _PLANNED:
+            raise UnknownBackendError(
+                f"backend {name!r} is not available in this version of airflow-isolation-operator; "
+                f"use one of: {known}"
+            )
         raise UnknownBackendError(
-            f"backend {name!r} is not available in this version of airflow-isolation-operator; "
-            f"use one of: {', '.join(sorted(_BACKENDS))}"
+            f"unknown backend {name!r}: choose one of {known} (backend='venv' runs the task in the "
+            "environment's virtualenv on the worker, backend='docker' in a container of its image)"
         )
-    raise UnknownBackendError(
-        f"unknown backend {name!r}: choose one of {', '.join(sorted(_BACKENDS))} (backend='venv' runs "
-        "the task in the environment's virtualenv on the worker)"
-    )
+    if registered.needs_module and importlib.util.find_spec(registered.needs_module) is None:
+        raise UnknownBackendError(
+            f"backend {name!r} needs the Python package {registered.needs_module!r}, which is not "
+            f"installed here: {registered.install_hint}"
+        )
+
+
+def _load(dotted: str) -> Any:
+    module_name, _, attribute = dotted.rpartition(".")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def parse_backend_options(name: str, options: Optional[Mapping[str, Any]], where: str) -> Any:
+    """Validate ``backend_options`` for ``name`` into the object its backend expects.
+
+    ``where`` names the task in the error (``IsolatedOperator 'extract'``).
+    """
+    check_backend_name(name)
+    if options is not None and not isinstance(options, Mapping):
+        raise BackendOptionsError(
+            f"{where}: backend_options must be a dict of option names to values, got {options!r}"
+        )
+    try:
+        return _load(_BACKENDS[name].options_parser)(dict(options or {}))
+    except BackendOptionsError as exc:
+        raise BackendOptionsError(f"{where}: backend_options for backend {name!r}: {exc}") from None
 
 
 def get_backend(name: str) -> IsolationBackend:
     check_backend_name(name)
-    module_name, _, class_name = _BACKENDS[name].rpartition(".")
-    backend: IsolationBackend = getattr(importlib.import_module(module_name), class_name)()
+    backend: IsolationBackend = _load(_BACKENDS[name].backend)()
     return backend
 
 
-__all__ = ["IsolationBackend", "UnknownBackendError", "check_backend_name", "get_backend"]
+__all__ = [
+    "BackendJob",
+    "BackendOptionsError",
+    "IsolationBackend",
+    "RunOutcome",
+    "TaskIdentity",
+    "UnknownBackendError",
+    "check_backend_name",
+    "get_backend",
+    "parse_backend_options",
+]

@@ -5,20 +5,66 @@ from __future__ import annotations
 import abc
 import collections
 import dataclasses
-from typing import Callable, Deque, List, Optional
+from typing import Any, Callable, Deque, Dict, List, Optional
 
 LogSink = Callable[[str], None]
 TAIL_LINES = 40
+RUNTIME_MODULE = "airflow_isolation.runtime"
+"""Run as ``<python> -m RUNTIME_MODULE --request FILE --result FILE`` in every backend."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskIdentity:
+    """Which task instance a run belongs to: backends label what they create with it, so a later
+    try (or an operator running a sweep) can find what a dead worker left behind."""
+
+    dag_id: str
+    task_id: str
+    run_id: str
+    map_index: int = -1
+    try_number: int = 1
+
+    @classmethod
+    def from_context(cls, context: Dict[str, Any]) -> TaskIdentity:
+        ti = context["ti"]
+        map_index = getattr(ti, "map_index", None)
+        try_number = getattr(ti, "try_number", None)
+        return cls(
+            dag_id=str(ti.dag_id),
+            task_id=str(ti.task_id),
+            run_id=str(context.get("run_id") or ti.run_id),
+            map_index=-1 if map_index is None else int(map_index),
+            try_number=1 if try_number is None else int(try_number),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class BackendJob:
+    """Everything a backend needs besides the request bytes.
+
+    ``options`` is what the backend's options parser made of the task's ``backend_options`` at DAG
+    parse time (``None`` when the backend takes none).
+    """
+
+    environment: str
+    identity: TaskIdentity
+    options: Any = None
 
 
 @dataclasses.dataclass
 class RunOutcome:
-    """What came back: the encoded result (None when the target died before writing it)."""
+    """What came back: the encoded result (None when the target died before writing it).
+
+    ``detail`` is the backend's own account of how the target ended when it knows more than the
+    exit code says (a container killed by the out-of-memory killer, a run stopped by ``on_kill``);
+    it replaces the generic description of the exit code in the error.
+    """
 
     result: Optional[bytes]
     exit_code: int
     tail: List[str]
     where: str
+    detail: Optional[str] = None
 
 
 class LogTail:
@@ -37,9 +83,10 @@ class IsolationBackend(abc.ABC):
     name: str
 
     @abc.abstractmethod
-    def run(self, request: bytes, environment: str, log: LogSink) -> RunOutcome:
+    def run(self, request: bytes, job: BackendJob, log: LogSink) -> RunOutcome:
         """Run the request to completion; must clean up everything it created, even on error."""
 
     @abc.abstractmethod
     def kill(self) -> None:
-        """Stop a run in progress (``on_kill``); safe to call when nothing runs."""
+        """Stop a run in progress (``on_kill``); safe to call when nothing runs, or from another
+        thread or a signal handler while ``run`` is blocked."""

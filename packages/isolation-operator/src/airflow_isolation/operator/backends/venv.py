@@ -14,12 +14,19 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
-from airflow_isolation.operator.backends.base import IsolationBackend, LogSink, LogTail, RunOutcome
+from airflow_isolation.operator.backends.base import (
+    RUNTIME_MODULE,
+    BackendJob,
+    IsolationBackend,
+    LogSink,
+    LogTail,
+    RunOutcome,
+)
+from airflow_isolation.operator.backends.options import BackendOptionsError
 from airflow_isolation.operator.environments import resolve_venv
 
-RUNTIME_MODULE = "airflow_isolation.runtime"
 _DROPPED_PREFIXES = ("AIRFLOW_", "_AIRFLOW")
 _DROPPED = {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}
 _KILL_GRACE_SECONDS = 5.0
@@ -39,6 +46,16 @@ def target_environment(venv: Path, airflow_home: Path) -> Dict[str, str]:
     return env
 
 
+def parse_venv_options(options: Mapping[str, Any]) -> None:
+    """The venv backend has no options; refusing them catches options meant for another backend
+    (a ``mem_limit`` here would be silently ignored, and the task would not be limited)."""
+    if options:
+        raise BackendOptionsError(
+            f"backend 'venv' takes no options (got {', '.join(map(repr, options))}); resource limits, "
+            "images and mounts apply to backend='docker'"
+        )
+
+
 def write_private_file(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
@@ -51,8 +68,8 @@ class VenvBackend(IsolationBackend):
     def __init__(self) -> None:
         self._process: Optional[subprocess.Popen[str]] = None
 
-    def run(self, request: bytes, environment: str, log: LogSink) -> RunOutcome:
-        manifest = resolve_venv(environment)
+    def run(self, request: bytes, job: BackendJob, log: LogSink) -> RunOutcome:
+        manifest = resolve_venv(job.environment)
         airflow_home = Path(manifest.venv_path) / "airflow-home"
         airflow_home.mkdir(exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix="airflow-isolation-"))

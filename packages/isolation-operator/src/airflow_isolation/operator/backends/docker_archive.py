@@ -1,0 +1,56 @@
+"""Moving the request into a container and the result out of it, as tar archives.
+
+The request is copied in with ``put_archive`` before the container starts, so it never appears in
+the container's command, environment or labels (all readable with ``docker inspect``), and no host
+file or mount is needed (the worker may itself run in a container). It is mode 0600, owned by the
+user the task runs as. The archive carries the ``/isolation`` directory entry too, so an image
+built without it still works; extracting a directory entry over an existing one only resets its
+mode (1777, as built images have it).
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import tarfile
+import time
+from typing import Optional
+
+import docker.errors
+from docker.models.containers import Container
+
+
+def request_archive(path: str, data: bytes, uid: int, gid: int) -> bytes:
+    """A tar holding ``path``'s directory (1777, root) and ``path`` itself (0600, ``uid:gid``)."""
+    buffer = io.BytesIO()
+    now = int(time.time())
+    directory = posixpath.dirname(path).lstrip("/")
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        entry = tarfile.TarInfo(directory)
+        entry.type, entry.mode, entry.mtime = tarfile.DIRTYPE, 0o1777, now
+        tar.addfile(entry)
+        member = tarfile.TarInfo(path.lstrip("/"))
+        member.size, member.mode, member.mtime = len(data), 0o600, now
+        member.uid, member.gid = uid, gid
+        tar.addfile(member, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def put_request(container: Container, path: str, data: bytes, uid: int, gid: int) -> None:
+    if not container.put_archive("/", request_archive(path, data, uid, gid)):
+        raise OSError(f"the Docker engine refused to copy the request to {path}")
+
+
+def read_file(container: Container, path: str) -> Optional[bytes]:
+    """The content of ``path`` in the container (running or not), or None when it does not exist."""
+    try:
+        chunks, _stat = container.get_archive(path)
+        archive = b"".join(chunks)
+    except docker.errors.NotFound:
+        return None
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        for member in tar:
+            if member.isfile():
+                handle = tar.extractfile(member)
+                return handle.read() if handle is not None else None
+    return None

@@ -1,0 +1,56 @@
+"""Shared helpers for turning a task's ``backend_options`` dict into a backend's typed options.
+
+Unknown keys get a "did you mean" and the full list of allowed keys: a misspelt resource limit that
+was silently ignored would only show up when a task runs out of memory in production.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Mapping, Optional, Type, TypeVar
+
+import msgspec
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+class BackendOptionsError(ValueError):
+    """``backend_options`` that its backend does not accept; raised when the DAG is parsed."""
+
+
+def allowed_keys(struct: Type[msgspec.Struct]) -> str:
+    return ", ".join(struct.__struct_fields__)
+
+
+def check_keys(options: Mapping[str, Any], struct: Type[msgspec.Struct], what: str) -> None:
+    fields = struct.__struct_fields__
+    unknown = [key for key in options if key not in fields]
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), fields, n=1, cutoff=0.5)
+        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise BackendOptionsError(f"unknown {what} {', '.join(hints)}; allowed keys: {allowed_keys(struct)}")
+
+
+def convert(
+    options: Mapping[str, Any],
+    struct: Type[S],
+    what: str,
+    nested: Optional[Mapping[str, Type[msgspec.Struct]]] = None,
+) -> S:
+    """``msgspec.convert`` with errors that say what is allowed.
+
+    ``nested`` maps an option holding structs (``"mounts"``) to their type, so an error inside one
+    lists that struct's keys.
+    """
+    check_keys(options, struct, what)
+    try:
+        return msgspec.convert(dict(options), struct)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        for key, inner in (nested or {}).items():
+            if f"`$.{key}[" in message:
+                message += f"; each entry of {key} takes: {allowed_keys(inner)}"
+        raise BackendOptionsError(message) from None

@@ -1,0 +1,49 @@
+"""Settings a task does not name: its default backend, and where environments and builds live.
+
+Paths: Airflow configuration ``[isolation] environments_path`` / ``build_path``, then the same keys
+of the ``isolation.toml`` named by ``AIRFLOW__ISOLATION__SETTINGS_FILE``, then the defaults. Backend
+order: Airflow configuration ``[isolation] default_backend`` (``AIRFLOW__ISOLATION__DEFAULT_BACKEND``),
+then ``default_backend`` in the project's ``isolation.toml`` when ``AIRFLOW__ISOLATION__SETTINGS_FILE``
+points at one, then ``venv``. The settings file is only read when that variable names it: a worker
+must not change behaviour because of the directory it happens to be started in.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from airflow_isolation.core.project_settings import (
+    BACKENDS,
+    SETTINGS_FILE_VAR,
+    ProjectSettings,
+    find_settings_file,
+    load_settings,
+)
+from airflow_isolation.operator import compat
+
+FALLBACK_BACKEND = "venv"
+
+
+class BackendSettingError(ValueError):
+    pass
+
+
+def default_backend() -> str:
+    configured = compat.get_conf("isolation", "default_backend")
+    if configured:
+        if configured not in BACKENDS:
+            raise BackendSettingError(
+                f"Airflow configuration [isolation] default_backend = {configured!r} is not a backend: "
+                f"use one of {', '.join(BACKENDS)} (or pass backend=... to the task)"
+            )
+        return configured
+    project = project_settings()
+    return project.default_backend if project is not None else FALLBACK_BACKEND
+
+
+def project_settings() -> Optional[ProjectSettings]:
+    """The ``isolation.toml`` named by ``AIRFLOW__ISOLATION__SETTINGS_FILE``, if any."""
+    if not os.environ.get(SETTINGS_FILE_VAR):
+        return None
+    return load_settings(find_settings_file())

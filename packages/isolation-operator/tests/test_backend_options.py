@@ -1,0 +1,178 @@
+"""Choosing a backend and checking its options when the DAG is parsed (no Docker engine needed)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pendulum
+import pytest
+
+from airflow_isolation.core.environment import EnvironmentError_
+from airflow_isolation.operator.backends import BackendOptionsError, parse_backend_options
+from airflow_isolation.operator.backends.base import RunOutcome
+from airflow_isolation.operator.backends.docker_archive import request_archive
+from airflow_isolation.operator.backends.docker_backend import describe_end, split_lines
+from airflow_isolation.operator.backends.docker_options import DockerOptions
+from airflow_isolation.operator.compat import AIRFLOW_MAJOR
+from airflow_isolation.operator.operator import IsolatedOperator
+from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, read_result
+from airflow_isolation.operator.settings import BackendSettingError
+
+
+def work() -> int:
+    return 1
+
+
+@pytest.fixture(autouse=True)
+def defined_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "envs" / "pandas1").mkdir(parents=True)
+    (tmp_path / "envs" / "pandas1" / "environment.toml").write_text('python = "3.11"\n')
+    monkeypatch.setenv("AIRFLOW__ISOLATION__ENVIRONMENTS_PATH", str(tmp_path / "envs"))
+    monkeypatch.delenv("AIRFLOW__ISOLATION__DEFAULT_BACKEND", raising=False)
+    monkeypatch.delenv("AIRFLOW__ISOLATION__SETTINGS_FILE", raising=False)
+
+
+def _op(**kwargs: object) -> IsolatedOperator:
+    kwargs.setdefault("environment", "pandas1")
+    return IsolatedOperator(task_id="t", python_callable=work, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"mem": "1g"}, r"unknown option\(s\) 'mem' \(did you mean 'mem_limit'\?\); allowed keys: image, "),
+        ({"mem_limit": "lots"}, r"mem_limit='lots' is not a size"),
+        ({"mem_limit": "1m"}, r"below Docker's minimum"),
+        ({"cpus": 0}, r"cpus=0.0 must be positive"),
+        ({"pull": "sometimes"}, r"Invalid enum value 'sometimes' - at `\$.pull`"),
+        (
+            {"mounts": [{"src": "/data", "target": "/data"}]},
+            r"unknown field `src`.*each entry of mounts takes",
+        ),
+        ({"mounts": [{"source": "/d", "target": "/isolation"}]}, r"would hide /isolation"),
+        ({"mounts": [{"source": "data", "target": "/d"}]}, r"must be an absolute path on the worker"),
+        ({"env": {"API_TOKEN": "x"}}, r"'API_TOKEN' looks like a secret.*connections=\[...\]"),
+        ({"env": {"AIRFLOW_CONN_DB": "postgres://"}}, r"readable with `docker inspect`"),
+        ({"env": {"COUNT": 3}}, r"Expected `str`, got `int`"),
+        (["mem_limit"], r"backend_options must be a dict"),
+    ],
+)
+def test_bad_docker_options_fail_at_parse_time(options: object, message: str) -> None:
+    with pytest.raises(BackendOptionsError, match=r"IsolatedOperator 't': .*" + message):
+        _op(backend="docker", backend_options=options)
+
+
+def test_docker_options_convert_to_engine_units() -> None:
+    options = parse_backend_options(
+        "docker", {"cpus": 1.5, "mem_limit": "512m", "shm_size": 2**20, "env": {"MODE": "x"}}, "t"
+    )
+    assert isinstance(options, DockerOptions)
+    assert (options.nano_cpus, options.memory_bytes, options.shm_bytes) == (1_500_000_000, 2**29, 2**20)
+
+
+def test_venv_takes_no_options() -> None:
+    with pytest.raises(BackendOptionsError, match=r"backend 'venv' takes no options \(got 'mem_limit'\)"):
+        _op(backend="venv", backend_options={"mem_limit": "1g"})
+    assert _op(backend="venv", backend_options={}).backend == "venv"
+
+
+def test_decorator_checks_backend_options_at_parse_time() -> None:
+    from airflow_isolation.operator.decorator import isolated_task
+
+    if AIRFLOW_MAJOR >= 3:
+        from airflow.sdk import DAG
+    else:
+        from airflow import DAG
+
+    with DAG("parse_check", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+        ok = isolated_task(environment="pandas1", backend="docker", backend_options={"cpus": 2})(work)()
+        assert ok.operator.backend_options == {"cpus": 2}
+        with pytest.raises(BackendOptionsError, match="did you mean 'mem_limit'"):
+            isolated_task(environment="pandas1", backend="docker", backend_options={"memlimit": "1g"})(work)()
+
+
+def test_default_backend_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _op().backend == "venv"
+    settings = tmp_path / "isolation.toml"
+    settings.write_text('default_backend = "docker"\n')
+    monkeypatch.setenv("AIRFLOW__ISOLATION__SETTINGS_FILE", str(settings))
+    assert _op().backend == "docker"
+    monkeypatch.setenv("AIRFLOW__ISOLATION__DEFAULT_BACKEND", "venv")
+    assert _op().backend == "venv", "Airflow configuration wins over the settings file"
+    monkeypatch.setenv("AIRFLOW__ISOLATION__DEFAULT_BACKEND", "dokcer")
+    with pytest.raises(BackendSettingError, match=r"\[isolation\] default_backend = 'dokcer'"):
+        _op()
+
+
+def test_settings_file_is_not_searched_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "isolation.toml").write_text('default_backend = "docker"\n')
+    monkeypatch.chdir(tmp_path)
+    assert _op().backend == "venv"
+
+
+def test_explicit_image_needs_no_definition() -> None:
+    op = _op(environment="adhoc", backend="docker", backend_options={"image": "registry:5000/x:1"})
+    assert op.environment == "adhoc"
+    with pytest.raises(EnvironmentError_, match="environment 'adhoc' not found"):
+        _op(environment="adhoc", backend="docker")
+
+
+def test_request_archive_is_private_to_the_task_user() -> None:
+    data = request_archive("/isolation/request.msgpack", b"payload", 1000, 1001)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        folder, request = tar.getmembers()
+        assert (folder.name, folder.isdir(), folder.mode, folder.uid) == ("isolation", True, 0o1777, 0)
+        assert (request.name, request.mode, request.uid, request.gid) == (
+            "isolation/request.msgpack",
+            0o600,
+            1000,
+            1001,
+        )
+        assert tar.extractfile(request).read() == b"payload"  # type: ignore[union-attr]
+
+
+def test_log_lines_survive_any_chunking() -> None:
+    text = "first\nsecond ü line\r\nlast without newline"
+    raw = text.encode()
+    for size in (1, 2, 3, 7, len(raw)):
+        chunks = [raw[i : i + size] for i in range(0, len(raw), size)]
+        assert list(split_lines(chunks)) == ["first", "second ü line", "last without newline"]
+
+
+def test_oom_and_external_kills_are_told_apart() -> None:
+    limited = DockerOptions(mem_limit="64m")
+    assert "out-of-memory killer (memory limit 64m): raise mem_limit" in (
+        describe_end({"OOMKilled": True}, 137, limited) or ""
+    )
+    assert "no mem_limit set" in (describe_end({"OOMKilled": True}, 137, DockerOptions()) or "")
+    assert "not by the out-of-memory killer" in (describe_end({"OOMKilled": False}, 137, limited) or "")
+    assert describe_end({}, 3, limited) is None
+    outcome = RunOutcome(
+        None, 137, ["allocating"], "docker container c", describe_end({"OOMKilled": True}, 137, limited)
+    )
+    with pytest.raises(
+        IsolatedTargetCrashed,
+        match=r"\(docker container c\) ended without writing a result: it was killed by the out-of-memory",
+    ):
+        read_result(outcome)
+
+
+def test_settings_file_locates_environments_and_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_isolation.operator import environments
+
+    monkeypatch.delenv("AIRFLOW__ISOLATION__ENVIRONMENTS_PATH", raising=False)
+    monkeypatch.delenv("AIRFLOW__ISOLATION__BUILD_PATH", raising=False)
+    settings = tmp_path / "project" / "isolation.toml"
+    settings.parent.mkdir()
+    settings.write_text('environments_path = "envs"\nbuild_path = "/srv/builds"\n')
+    monkeypatch.setenv("AIRFLOW__ISOLATION__SETTINGS_FILE", str(settings))
+    assert environments.environments_path() == tmp_path / "project" / "envs", "relative to the file"
+    assert environments.build_path() == Path("/srv/builds")
+    monkeypatch.setenv("AIRFLOW__ISOLATION__ENVIRONMENTS_PATH", "/etc/envs")
+    assert environments.environments_path() == Path("/etc/envs"), "Airflow configuration wins"
