@@ -7,7 +7,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import airflow_cli, build_environment
+from harness import (
+    BASE_IMAGES,
+    airflow_cli,
+    build_environment,
+    build_image,
+    docker_client,
+    require_base_image,
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -29,3 +36,14 @@ def built_envs() -> list[str]:
     for name in names:
         build_environment(name)
     return names
+
+
+@pytest.fixture(scope="session")
+def built_images() -> list[str]:
+    """Images of the environments the Docker conformance DAGs use, built with ``isolationctl``."""
+    client = docker_client()
+    names = {"af210": "3.11", "py313": "3.13"}
+    for name, python in names.items():
+        require_base_image(client, BASE_IMAGES[python])
+        build_image(name, BASE_IMAGES[python])
+    return list(names)

@@ -48,6 +48,49 @@ def build_environment(name: str, environments: Path = TEST_ENVIRONMENTS) -> None
         pytest.fail(f"building environment {name!r} failed:\n{proc.stdout}\n{proc.stderr}")
 
 
+BASE_IMAGES = {"3.11": "isolation-base:bookworm", "3.13": "isolation-base:trixie"}
+REGISTRY = os.environ.get("ISOLATION_TEST_REGISTRY", "127.0.0.1:5000")
+
+
+def docker_client():  # type: ignore[no-untyped-def]
+    """A client for the real Docker engine, or a skip (a failure in CI) when there is none."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=300)
+        client.ping()
+    except Exception as exc:  # any reason the engine is unusable means "absent"
+        missing(f"a Docker engine ({exc})")
+    return client
+
+
+def require_base_image(client, tag: str) -> None:  # type: ignore[no-untyped-def]
+    import docker.errors
+
+    try:
+        client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        missing(f"base image {tag} (build it with scripts/build_base_image.sh)")
+
+
+def require_registry() -> str:
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=5).close()
+    except OSError as exc:
+        missing(f"a registry on {REGISTRY} ({exc}; start one with scripts/start_registry.sh)")
+    return REGISTRY
+
+
+def build_image(name: str, base_image: str, environments: Path = TEST_ENVIRONMENTS) -> None:
+    command = [isolationctl(), "env", "build", name, "--target", "image", "--base-image", base_image,
+               "--path", str(environments), "--build-path", str(BUILD_PATH)]  # fmt: skip
+    proc = subprocess.run(check=False, args=command, capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        pytest.fail(f"building the image of {name!r} failed:\n{proc.stdout}\n{proc.stderr}")
+
+
 def host_env(
     environments: Path = TEST_ENVIRONMENTS, extra: Optional[Mapping[str, str]] = None
 ) -> Dict[str, str]:

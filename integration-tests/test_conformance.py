@@ -1,5 +1,6 @@
 """Host Airflow 3.x running the same tasks on an Airflow 2.10 target, a different Airflow 3.x
-target, and a target without Airflow; every check runs as a real task in a real DAG run."""
+target, and targets without Airflow, in venvs and in Docker containers; every check runs as a
+real task in a real DAG run."""
 
 from __future__ import annotations
 
@@ -31,13 +32,20 @@ WITH_AIRFLOW = {
 }
 
 
-@pytest.mark.parametrize("env_name", ["af210", "af31", "plain"])
-def test_conformance(env_name: str, airflow_db: None, built_envs: list[str]) -> None:
-    report = run_dag(f"conformance_{env_name}", host_env(extra=CONNECTIONS))
-    expected_success = COMMON | (WITH_AIRFLOW if env_name != "plain" else set())
+CELLS = [("af210", "venv"), ("af31", "venv"), ("plain", "venv"), ("af210", "docker"), ("py313", "docker")]
+WITHOUT_AIRFLOW = {"plain", "py313"}
+
+
+@pytest.mark.parametrize(("env_name", "backend"), CELLS, ids=[f"{env}-{backend}" for env, backend in CELLS])
+def test_conformance(env_name: str, backend: str, airflow_db: None, request: pytest.FixtureRequest) -> None:
+    request.getfixturevalue("built_envs" if backend == "venv" else "built_images")
+    dag_id = f"conformance_{env_name}" + ("" if backend == "venv" else f"_{backend}")
+    report = run_dag(dag_id, host_env(extra=CONNECTIONS))
+    has_airflow = env_name not in WITHOUT_AIRFLOW
+    expected_success = COMMON | (WITH_AIRFLOW if has_airflow else set())
     failed = {t: report.state(t) for t in sorted(expected_success) if report.state(t) != "success"}
     assert not failed, f"tasks not successful: {failed}\n{report.output[-8000:]}"
-    if env_name != "plain":
+    if has_airflow:
         assert report.state("right") == "skipped", report.states
         assert report.state("skipped") == "skipped", report.states
         assert SECRET not in report.output, "a connection password reached the task log"

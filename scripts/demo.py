@@ -3,10 +3,14 @@
 Builds ``environments/example`` (Airflow 2.10.5 + pandas 1.x) with ``isolationctl``, runs the demo
 DAG with ``airflow dags test`` on this host's Airflow 3, then prints host and target versions side
 by side and every task's state. Exits non-zero if any task ended in an unexpected state.
+
+``--backend docker`` builds the environment as an image instead and runs the same tasks in
+containers (``--base-image`` picks the parent image; the default needs Docker Hub).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -19,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 REPO = Path(__file__).resolve().parent.parent
-DAG_ID = "isolation_demo"
+DAG_IDS = {"venv": "isolation_demo", "docker": "isolation_demo_docker"}
 EXPECTED = {"small_day": "skipped"}
 console = Console()
 
@@ -31,7 +35,8 @@ def _bin(name: str) -> str:
 
 def _environment() -> dict[str, str]:
     home = REPO / ".airflow-home"
-    home.mkdir(exist_ok=True)
+    data = home / "demo-data"
+    data.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.update(
         {
@@ -41,7 +46,8 @@ def _environment() -> dict[str, str]:
             "AIRFLOW__ISOLATION__ENVIRONMENTS_PATH": str(REPO / "environments"),
             "AIRFLOW__ISOLATION__BUILD_PATH": env.get("AIRFLOW__ISOLATION__BUILD_PATH")
             or str(REPO / ".isolation-build"),
-            "AIRFLOW_CONN_DEMO_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(home / "demo.db")}),
+            "ISOLATION_DEMO_DATA": str(data),
+            "AIRFLOW_CONN_DEMO_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(data / "demo.db")}),
         }
     )
     return env
@@ -59,7 +65,7 @@ def _run(step: str, command: list[str], env: dict[str, str], log: Path | None = 
     console.print(f"[green]✓[/] {step}")
 
 
-def _run_report() -> tuple[dict[str, str], dict[str, object]]:
+def _run_report(dag_id: str) -> tuple[dict[str, str], dict[str, object]]:
     """Read the run back from the metadata database the DAG run wrote."""
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
@@ -69,18 +75,18 @@ def _run_report() -> tuple[dict[str, str], dict[str, object]]:
 
     with create_session() as session:
         run = session.scalars(
-            select(DagRun).where(DagRun.dag_id == DAG_ID).order_by(DagRun.id.desc())
+            select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc())
         ).first()
         assert run is not None
         states = {
             ti.task_id: str(getattr(ti.state, "value", ti.state))
             for ti in session.scalars(
-                select(TaskInstance).where(TaskInstance.dag_id == DAG_ID, TaskInstance.run_id == run.run_id)
+                select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id)
             )
         }
         row = session.scalars(
             select(XComModel).where(
-                XComModel.dag_id == DAG_ID,
+                XComModel.dag_id == dag_id,
                 XComModel.run_id == run.run_id,
                 XComModel.task_id == "target_versions",
                 XComModel.key == "return_value",
@@ -90,20 +96,33 @@ def _run_report() -> tuple[dict[str, str], dict[str, object]]:
     return states, target
 
 
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=sorted(DAG_IDS), default="venv", help="where the tasks run")
+    parser.add_argument("--base-image", help="parent image for --backend docker (passed to isolationctl)")
+    return parser.parse_args()
+
+
 def main() -> int:
+    args = _arguments()
+    dag_id = DAG_IDS[args.backend]
     env = _environment()
     os.environ.update(env)  # before anything imports Airflow: it reads AIRFLOW_HOME once
     home = Path(env["AIRFLOW_HOME"])
+    build = [_bin("isolationctl"), "env", "build", "example"]
+    if args.backend == "docker":
+        build += ["--target", "image"] + (["--base-image", args.base_image] if args.base_image else [])
     _run(
-        "Build environment 'example' (Airflow 2.10.5 + pandas<2)",
-        [_bin("isolationctl"), "env", "build", "example"],
+        f"Build environment 'example' as a {'venv' if args.backend == 'venv' else 'Docker image'} "
+        "(Airflow 2.10.5 + pandas<2)",
+        build,
         env,
     )
     _run("Prepare the demo Airflow metadata database", [_bin("airflow"), "db", "migrate"], env)
     log = home / "demo-run.log"
     _run(
-        f"Run DAG {DAG_ID} with `airflow dags test`",
-        [_bin("airflow"), "dags", "test", DAG_ID, "2024-01-02"],
+        f"Run DAG {dag_id} with `airflow dags test`",
+        [_bin("airflow"), "dags", "test", dag_id, "2024-01-02"],
         env,
         log,
     )
@@ -111,17 +130,17 @@ def main() -> int:
     import airflow
     import pandas
 
-    states, target = _run_report()
+    states, target = _run_report(dag_id)
     versions = Table(title="Host and isolated target, side by side")
     versions.add_column("")
     versions.add_column("host (this process)")
-    versions.add_column("target (environments/example)")
+    versions.add_column(f"target (environments/example, {args.backend})")
     versions.add_row("Airflow", airflow.__version__, str(target.get("airflow", "?")))
     versions.add_row("pandas", pandas.__version__, str(target.get("pandas", "?")))
     versions.add_row("Python", platform.python_version(), str(target.get("python", "?")))
     console.print(versions)
 
-    table = Table(title=f"Task states of {DAG_ID}")
+    table = Table(title=f"Task states of {dag_id}")
     table.add_column("task")
     table.add_column("state")
     bad = []

@@ -1,6 +1,7 @@
 """The conformance suite: the same tasks must give the same results in every target environment.
 
-One DAG per environment (``conformance_<env>``); host-side ``check_*`` tasks assert the values
+One DAG per environment and backend (``conformance_<env>`` on the venv backend,
+``conformance_<env>_docker`` in the environment's image); host-side ``check_*`` tasks assert the values
 that came back, so a wrong type or value fails the run.
 """
 
@@ -16,6 +17,9 @@ from airflow.sdk import DAG, task
 from airflow_isolation.operator import IsolatedOperator
 
 ENVIRONMENTS = {"af210": True, "af31": True, "plain": False}
+DOCKER_ENVIRONMENTS = {"af210": True, "py313": False}
+CELLS = [(name, "venv", airflow) for name, airflow in ENVIRONMENTS.items()]
+CELLS += [(name, "docker", airflow) for name, airflow in DOCKER_ENVIRONMENTS.items()]
 SECRET = "pw-9f8e7d6c5b4a"  # password of the secret_db connection the tests define
 STANDARD = "airflow.providers.standard.operators"
 
@@ -82,14 +86,14 @@ def secret_probe():
     }
 
 
-for env_name, has_airflow in ENVIRONMENTS.items():
+for env_name, backend, has_airflow in CELLS:
     with DAG(
-        dag_id=f"conformance_{env_name}",
+        dag_id=f"conformance_{env_name}" + ("" if backend == "venv" else f"_{backend}"),
         schedule=None,
         start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
         template_searchpath=[str(Path(__file__).parent / "sql")],
         params={"who": "world", "n": 3},
-        default_args={"retries": 0},
+        default_args={"retries": 0, "backend": backend},
     ):
         produced = IsolatedOperator(task_id="produce", environment=env_name, python_callable=produce)
         consumed = IsolatedOperator(task_id="consume", environment=env_name, python_callable=consume)
