@@ -150,16 +150,21 @@ def main() -> int:
 
         wheelhouse = build_path / "wheelhouse"
         naive_cold = naive_build(
-            client, wheelhouse, args.base_image, requirements, "imagebench-naive:1", work
+            client,
+            wheelhouse,
+            args.base_image,
+            requirements=requirements,
+            tag="imagebench-naive:1",
+            work=work,
         )
         created.append("imagebench-naive:1")
         naive_one_more = naive_build(
             client,
             wheelhouse,
             args.base_image,
-            [*requirements, ADDED_REQUIREMENT],
-            "imagebench-naive:2",
-            work,
+            requirements=[*requirements, ADDED_REQUIREMENT],
+            tag="imagebench-naive:2",
+            work=work,
         )
         created.append("imagebench-naive:2")
 

@@ -14,7 +14,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from packaging.utils import parse_wheel_filename
 from airflow_isolation.cli.errors import CliError, CommandFailed
 from airflow_isolation.cli.runtime_source import CORE_DIST, RUNTIME_DIST, RUNTIME_SOURCE_VAR, RuntimeSource
 from airflow_isolation.cli.uv_tool import run_uv
+from airflow_isolation.cli.wheelhouse import pip_download_argv
 
 RUNTIME_WHEELS_DIR = "runtime-wheels"
 KEEP_RUNTIMES = 4
@@ -75,20 +75,7 @@ def build_runtime_wheels(runtime: RuntimeSource, out_dir: Path) -> list[Path]:
                 f"{RUNTIME_SOURCE_VAR}",
             )
     else:
-        argv = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--disable-pip-version-check",
-            "--progress-bar",
-            "off",
-            "--dest",
-            str(out_dir),
-            *runtime.install_args,
-        ]
+        argv = pip_download_argv(out_dir, "--only-binary=:all:", *runtime.install_args)
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise CommandFailed(

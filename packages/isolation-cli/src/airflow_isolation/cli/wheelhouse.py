@@ -120,32 +120,27 @@ def fill_wheelhouse(
         return missing
 
 
+def pip_download_argv(dest: Path, binaries: str, *args: str) -> list[str]:
+    """``pip download`` of exactly the given requirements (``binaries``: ``--only-binary=:all:`` or
+    ``--no-binary=:all:``), run by this interpreter's pip so no other tool is needed on the host."""
+    return [
+        sys.executable, "-m", "pip", "download", "--no-deps", binaries,
+        "--disable-pip-version-check", "--progress-bar", "off", "--dest", str(dest), *args,
+    ]  # fmt: skip
+
+
 def _download(pins: list[Pin], platform: TargetPlatform, folder: Path) -> list[Pin]:
     """``pip download`` the pins as platform wheels; returns the pins that have none."""
     remaining = list(pins)
     without_wheel: list[Pin] = []
     while remaining:
-        argv = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
+        argv = pip_download_argv(
+            folder,
             "--only-binary=:all:",
-            "--disable-pip-version-check",
-            "--progress-bar",
-            "off",
-            "--implementation",
-            "cp",
-            "--python-version",
-            platform.python_short,
-            "--abi",
-            platform.abi,
+            *("--implementation", "cp", "--python-version", platform.python_short, "--abi", platform.abi),
             *[arg for tag in platform.pip_platforms for arg in ("--platform", tag)],
-            "--dest",
-            str(folder),
             *[pin.requirement for pin in remaining],
-        ]
+        )
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         if proc.returncode == 0:
             break
@@ -189,20 +184,7 @@ def _build_from_sdist(pin: Pin, platform: TargetPlatform, folder: Path, definiti
     with tempfile.TemporaryDirectory(prefix="isolation-sdist-") as tmp:
         sdists = Path(tmp) / "sdist"
         wheels = Path(tmp) / "wheel"
-        argv = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--no-binary=:all:",
-            "--disable-pip-version-check",
-            "--progress-bar",
-            "off",
-            "--dest",
-            str(sdists),
-            pin.requirement,
-        ]
+        argv = pip_download_argv(sdists, "--no-binary=:all:", pin.requirement)
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise CommandFailed(

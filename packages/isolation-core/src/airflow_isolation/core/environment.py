@@ -18,7 +18,7 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Type, TypeVar
 
 import msgspec
 
@@ -29,6 +29,7 @@ MANIFEST_FILE = "current.json"
 ENVIRONMENTS_PATH_VAR = "AIRFLOW__ISOLATION__ENVIRONMENTS_PATH"
 BUILD_PATH_VAR = "AIRFLOW__ISOLATION__BUILD_PATH"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+M = TypeVar("M", bound=msgspec.Struct)
 
 
 class EnvironmentError_(IsolationError):
@@ -162,16 +163,28 @@ def manifest_path(build_path: Path, name: str) -> Path:
 
 
 def read_manifest(build_path: Path, name: str) -> Optional[BuildManifest]:
-    path = manifest_path(build_path, name)
+    return _read_json(
+        manifest_path(build_path, name), BuildManifest, f"isolationctl env build {name} --force"
+    )
+
+
+def _read_json(path: Path, kind: Type[M], rebuild: str) -> Optional[M]:
     if not path.is_file():
         return None
     try:
-        return msgspec.json.decode(path.read_bytes(), type=BuildManifest)
+        return msgspec.json.decode(path.read_bytes(), type=kind)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
         raise EnvironmentError_(
-            f"build manifest {path} is unreadable ({exc}); rebuild with "
-            f"`isolationctl env build {name} --force`"
+            f"build manifest {path} is unreadable ({exc}); rebuild with `{rebuild}`"
         ) from exc
+
+
+def _refuse_outdated(environments_path: Path, name: str, built: str, digest: str, fix: str) -> None:
+    if digest != definition_digest(environments_path, name):
+        raise EnvironmentError_(
+            f"environment {name!r} changed since it was built ({definition_path(environments_path, name)} "
+            f"differs from the {built}): {fix}"
+        )
 
 
 def resolve_venv(environments_path: Path, build_path: Path, name: str) -> BuildManifest:
@@ -185,11 +198,8 @@ def resolve_venv(environments_path: Path, build_path: Path, name: str) -> BuildM
             f"environment {name!r} has not been built as a venv under {build_path}: {fix} on this "
             f"machine (or set {BUILD_PATH_VAR} to where it was built)"
         )
-    if manifest.definition_digest != definition_digest(environments_path, name):
-        raise EnvironmentError_(
-            f"environment {name!r} changed since it was built ({definition_path(environments_path, name)} "
-            f"differs from the build {manifest.content_hash[:12]}): {fix}"
-        )
+    built = f"build {manifest.content_hash[:12]}"
+    _refuse_outdated(environments_path, name, built, manifest.definition_digest, fix)
     if not manifest.interpreter.is_file():
         raise EnvironmentError_(
             f"environment {name!r}: the built interpreter {manifest.interpreter} is gone: "
@@ -203,16 +213,8 @@ def image_manifest_path(build_path: Path, name: str) -> Path:
 
 
 def read_image_manifest(build_path: Path, name: str) -> Optional[ImageManifest]:
-    path = image_manifest_path(build_path, name)
-    if not path.is_file():
-        return None
-    try:
-        return msgspec.json.decode(path.read_bytes(), type=ImageManifest)
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
-        raise EnvironmentError_(
-            f"image manifest {path} is unreadable ({exc}); rebuild with "
-            f"`isolationctl env build {name} --target image --force`"
-        ) from exc
+    rebuild = f"isolationctl env build {name} --target image --force"
+    return _read_json(image_manifest_path(build_path, name), ImageManifest, rebuild)
 
 
 def resolve_image(environments_path: Path, build_path: Path, name: str) -> ImageManifest:
@@ -226,9 +228,5 @@ def resolve_image(environments_path: Path, build_path: Path, name: str) -> Image
             f"`isolationctl env push {name} --registry HOST:PORT` for other workers), set "
             f"{BUILD_PATH_VAR} to where it was built, or pass an explicit image"
         )
-    if manifest.definition_digest != definition_digest(environments_path, name):
-        raise EnvironmentError_(
-            f"environment {name!r} changed since its image was built "
-            f"({definition_path(environments_path, name)} differs from the image {manifest.image}): {fix}"
-        )
+    _refuse_outdated(environments_path, name, f"image {manifest.image}", manifest.definition_digest, fix)
     return manifest
