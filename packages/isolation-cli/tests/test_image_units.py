@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -339,16 +341,37 @@ def test_registry_and_tag_validation() -> None:
             validate_human_tag(bad)
 
 
-def test_wheel_server_serves_listings_and_falls_back_to_the_next_port(tmp_path: Path) -> None:
+def test_wheel_server_serves_listings_and_falls_back_when_another_program_has_the_port(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "wheels").mkdir()
     (tmp_path / "wheels" / "six-1.16.0-py2.py3-none-any.whl").write_bytes(b"zip")
-    with serve(tmp_path, preferred_port=47690) as first, serve(tmp_path, preferred_port=47690) as second:
-        assert first == "http://127.0.0.1:47690"
-        assert second == "http://127.0.0.1:47691"
-        listing = urllib.request.urlopen(f"{first}/wheels/", timeout=5).read().decode()
-        assert 'href="six-1.16.0-py2.py3-none-any.whl"' in listing
-        data = urllib.request.urlopen(f"{second}/wheels/six-1.16.0-py2.py3-none-any.whl", timeout=5).read()
-        assert data == b"zip"
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 47690))
+        blocker.listen()
+        with serve(tmp_path, preferred_port=47690) as url:
+            assert url == "http://127.0.0.1:47691"
+            listing = urllib.request.urlopen(f"{url}/wheels/", timeout=5).read().decode()
+            assert 'href="six-1.16.0-py2.py3-none-any.whl"' in listing
+            data = urllib.request.urlopen(f"{url}/wheels/six-1.16.0-py2.py3-none-any.whl", timeout=5).read()
+            assert data == b"zip"
+
+
+def test_concurrent_builds_queue_for_the_preferred_port_instead_of_missing_the_cache(tmp_path: Path) -> None:
+    urls: list[str] = []
+
+    def second_build() -> None:
+        with serve(tmp_path, preferred_port=47693) as url:
+            urls.append(url)
+
+    with serve(tmp_path, preferred_port=47693) as first:
+        waiting = threading.Thread(target=second_build)
+        waiting.start()
+        waiting.join(timeout=0.5)
+        assert waiting.is_alive(), "the second build must wait for the port, not take another one"
+    waiting.join(timeout=10)
+    assert first == "http://127.0.0.1:47693"
+    assert urls == ["http://127.0.0.1:47693"]
 
 
 def test_runtime_wheels_are_built_once_per_runtime_version(

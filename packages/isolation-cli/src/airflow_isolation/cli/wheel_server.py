@@ -3,7 +3,9 @@
 Served instead of copied so no wheel lands in an image layer. It binds 127.0.0.1 only (builds run
 with the host's network, so the build containers reach it and nothing else can) and prefers one
 fixed port: the URL is part of the ``RUN`` text Docker caches on, so a stable port keeps the layer
-cache valid across builds. The served folder is assembled per build from links:
+cache valid across builds. Concurrent builds on one machine therefore queue for that port (a
+machine-wide lock) instead of taking the next one and missing the cache; only a port held by
+another program makes a build fall back to the next few. The served folder is assembled per build from links:
 
     wheels/     -> the shared wheelhouse
     runtime/    this build's core and runtime wheels
@@ -13,9 +15,11 @@ cache valid across builds. The served folder is assembled per build from links:
 from __future__ import annotations
 
 import errno
+import fcntl
 import functools
 import http.server
 import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,6 +58,24 @@ def server_url(port: int) -> str:
 @contextmanager
 def serve(folder: Path, preferred_port: int = PREFERRED_PORT) -> Iterator[str]:
     """Serve ``folder`` on 127.0.0.1 (the preferred port, else one of the next few); yields the URL."""
+    with _port_lock(preferred_port), _serving(folder, preferred_port) as url:
+        yield url
+
+
+@contextmanager
+def _port_lock(port: int) -> Iterator[None]:
+    """Held for the whole build: released by the kernel if the process dies."""
+    path = Path(tempfile.gettempdir()) / f"airflow-isolation-wheel-server-{port}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _serving(folder: Path, preferred_port: int) -> Iterator[str]:
     handler = functools.partial(_QuietHandler, directory=str(folder))
     server = None
     for port in range(preferred_port, preferred_port + PORT_ATTEMPTS):
