@@ -14,7 +14,7 @@ an option set here overrides them for one task.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Literal, Mapping, Optional
+from typing import Any, Dict, List, Literal, Mapping, Optional, Type
 
 import msgspec
 
@@ -116,5 +116,8 @@ class KubernetesOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True)
 
 
 def parse_kubernetes_options(options: Mapping[str, Any]) -> KubernetesOptions:
-    nested = {"tolerations": TolerationOption, "container_resources": ResourcesOption}
+    nested: Dict[str, Type[msgspec.Struct]] = {
+        "tolerations": TolerationOption,
+        "container_resources": ResourcesOption,
+    }
     return convert(options, KubernetesOptions, "option(s)", nested=nested)
