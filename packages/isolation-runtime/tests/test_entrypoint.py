@@ -24,6 +24,7 @@ from airflow_isolation.core import (
     OperatorSpec,
     TaskContext,
     decode_result,
+    decode_result_json,
     encode,
 )
 
@@ -167,3 +168,51 @@ def test_bad_callable_source(bad: str, tmp_path: Path) -> None:
     code, _out, result = run(CallableSpec(name="f", source=bad), tmp_path)
     assert code == 1
     assert result.error is not None
+
+
+def _run_json(tmp_path: Path, request: bytes) -> tuple[int, str, bytes]:
+    (tmp_path / "req").write_bytes(request)
+    result = tmp_path / "xcom" / "return.json"
+    result.parent.mkdir()
+    command = [sys.executable, "-m", "airflow_isolation.runtime", "--request", str(tmp_path / "req"),
+               "--result", str(result), "--result-format", "json"]  # fmt: skip
+    env = {"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, check=False)
+    return proc.returncode, proc.stdout + proc.stderr, result.read_bytes()
+
+
+def _callable_request(source: str) -> bytes:
+    ctx = TaskContext(dag_id="d", task_id="t", run_id="r")
+    return encode(IsolationRequest(schema=SCHEMA_VERSION, task=_fn(source), context=ctx))
+
+
+def test_json_result_format_for_the_kubernetes_xcom_sidecar(tmp_path: Path) -> None:
+    """The Kubernetes backend reads the result through the xcom sidecar, which carries JSON only;
+    extension types (datetime, set) must still round-trip."""
+    import json
+
+    code, out, data = _run_json(tmp_path, _callable_request("""
+        def f():
+            import datetime as dt
+            return {"when": dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc), "s": {1, 2}}
+    """))  # fmt: skip
+    assert code == 0, out
+    json.loads(data)  # plain JSON, as the sidecar's json.loads needs
+    result = decode_result_json(data)
+    assert result.status == "success"
+    assert result.return_value == {"when": dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc), "s": {1, 2}}
+
+
+def test_json_result_format_on_failure_and_bad_request(tmp_path: Path) -> None:
+    code, _out, data = _run_json(tmp_path, _callable_request("""
+        def f():
+            raise KeyError("missing-key")
+    """))  # fmt: skip
+    assert code == 1
+    result = decode_result_json(data)
+    assert result.status == "failed" and result.error is not None and "missing-key" in result.error.traceback
+
+    (tmp_path / "bad").mkdir()
+    code, _out, data = _run_json(tmp_path / "bad", b"junk")
+    assert code == 2
+    assert decode_result_json(data).status == "failed"

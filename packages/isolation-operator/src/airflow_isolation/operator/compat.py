@@ -13,11 +13,11 @@ if AIRFLOW_MAJOR >= 3:
     from airflow.providers.standard.operators.branch import BranchMixIn
     from airflow.sdk import BaseOperator, Connection, Variable
     from airflow.sdk.bases.decorator import DecoratedOperator, task_decorator_factory
-    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
     from airflow.sdk.log import mask_secret
 else:
     from airflow.decorators.base import DecoratedOperator, task_decorator_factory
-    from airflow.exceptions import AirflowFailException, AirflowSkipException
+    from airflow.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
     from airflow.models import Variable
     from airflow.models.baseoperator import BaseOperator
     from airflow.models.connection import Connection
@@ -66,6 +66,7 @@ __all__ = [
     "BaseOperator",
     "BranchMixIn",
     "DecoratedOperator",
+    "TaskDeferred",
     "mask_secret",
     "task_decorator_factory",
 ]

@@ -10,7 +10,7 @@ never renders again.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Collection, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Collection, Dict, Mapping, NoReturn, Optional, Sequence, Union
 
 import msgspec
 
@@ -55,13 +55,20 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         as a plain function, which needs no Airflow in the target.
     :param environment: name of an environment under ``[isolation] environments_path``.
     :param backend: ``"venv"`` runs the environment's virtualenv on the worker, ``"docker"`` a
-        container of its image. Default: Airflow configuration ``[isolation] default_backend``, else
+        container of its image, ``"kubernetes"`` a pod of its (pushed) image through the
+        ``KubernetesPodOperator``. Default: Airflow configuration ``[isolation] default_backend``, else
         ``default_backend`` of the ``isolation.toml`` named by ``AIRFLOW__ISOLATION__SETTINGS_FILE``,
         else ``"venv"``.
     :param backend_options: settings of the backend, checked when the DAG is parsed. ``docker``:
         ``image``, ``docker_url``, ``pull`` (``"missing"``/``"always"``/``"never"``), ``cpus``,
         ``mem_limit``, ``shm_size``, ``network_mode``, ``mounts``, ``env`` (not secrets), ``user``,
-        ``extra_hosts``, ``privileged`` (see ``backends.docker_options.DockerOptions``). ``venv``
+        ``extra_hosts``, ``privileged`` (see ``backends.docker_options.DockerOptions``).
+        ``kubernetes``: the KPO's ``namespace``, ``kubernetes_conn_id``, ``image``,
+        ``deferrable``, ``on_finish_action``, ``reattach_on_restart``, ``get_logs``,
+        ``container_resources``, ``node_selector``, ``tolerations``, ``affinity``,
+        ``service_account_name``, ``pod_template_file``, ``labels``, ``annotations``,
+        ``image_pull_policy``, ``image_pull_secrets``, ``skip_on_exit_code``, ``env``,
+        ``startup_timeout_seconds`` (see ``backends.kubernetes_options.KubernetesOptions``). ``venv``
         takes none.
     :param connections: connection ids to ship, besides the ``*conn_id`` arguments of the operator.
     :param variables: variable keys to ship.
@@ -203,9 +210,38 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
             self.backend,
             len(payload),
         )
-        job = BackendJob(self.environment, TaskIdentity.from_context(context), self._backend_options)
         try:
-            outcome = self._backend.run(payload, job, self._log_target_line)
+            outcome = self._backend.run(payload, self._job(context), self._log_target_line)
+        except compat.TaskDeferred as deferred:
+            self._defer_backend(deferred)
+        finally:
+            self._backend = None
+        return apply_result(self, context, read_result(outcome))
+
+    def _job(self, context: Any) -> BackendJob:
+        return BackendJob(
+            self.environment, TaskIdentity.from_context(context), self._backend_options, context
+        )
+
+    def _defer_backend(self, deferred: Any) -> NoReturn:
+        """A backend (the KubernetesPodOperator) deferred to the triggerer: come back to this
+        operator, which hands the event to the backend's own method named in the deferral."""
+        raise compat.TaskDeferred(
+            trigger=deferred.trigger,
+            method_name="resume_isolated",
+            kwargs={**(deferred.kwargs or {}), "backend_method": deferred.method_name},
+            timeout=deferred.timeout,
+        )
+
+    def resume_isolated(
+        self, context: Any, event: Any = None, backend_method: str = "", **kwargs: Any
+    ) -> Any:
+        """Where a deferred run resumes (``backend_options={"deferrable": True}``)."""
+        self._backend = get_backend(self.backend)
+        try:
+            outcome = self._backend.resume(backend_method, event, self._job(context), self._log_target_line)
+        except compat.TaskDeferred as deferred:  # the KPO may defer again (logging_interval)
+            self._defer_backend(deferred)
         finally:
             self._backend = None
         return apply_result(self, context, read_result(outcome))

@@ -30,12 +30,46 @@ def get_provider_info() -> Dict[str, Any]:
                         "default": None,
                     },
                     "default_backend": {
-                        "description": "Backend of tasks that do not pass backend=...: venv or docker. "
-                        "Unset: default_backend of the isolation.toml named by "
+                        "description": "Backend of tasks that do not pass backend=...: venv, docker or "
+                        "kubernetes. Unset: default_backend of the isolation.toml named by "
                         "AIRFLOW__ISOLATION__SETTINGS_FILE, else venv.",
                         "version_added": "0.2.0",
                         "type": "string",
                         "example": "docker",
+                        "default": None,
+                    },
+                    "kubernetes_namespace": {
+                        "description": "Namespace of the pods and request Secrets of backend='kubernetes' "
+                        "tasks (a task's backend_options namespace overrides it). Unset: the "
+                        "Kubernetes connection's namespace.",
+                        "version_added": "0.3.0",
+                        "type": "string",
+                        "example": "airflow-tasks",
+                        "default": None,
+                    },
+                    "kubernetes_conn_id": {
+                        "description": "Kubernetes connection of backend='kubernetes' tasks. Unset: "
+                        "kubernetes_default (the KubernetesPodOperator's default).",
+                        "version_added": "0.3.0",
+                        "type": "string",
+                        "example": "kubernetes_default",
+                        "default": None,
+                    },
+                    "image_registry": {
+                        "description": "Registry the cluster pulls environment images from (where "
+                        "`isolationctl env push --registry` put them).",
+                        "version_added": "0.3.0",
+                        "type": "string",
+                        "example": "registry.example.com:5000",
+                        "default": None,
+                    },
+                    "image_pull_policy": {
+                        "description": "imagePullPolicy of environment pods: Always, IfNotPresent or Never. "
+                        "Unset: Kubernetes' default. Images are tagged by content hash, so IfNotPresent "
+                        "is safe.",
+                        "version_added": "0.3.0",
+                        "type": "string",
+                        "example": "IfNotPresent",
                         "default": None,
                     },
                     "build_path": {

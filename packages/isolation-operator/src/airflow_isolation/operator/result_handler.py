@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 from typing import Any, Dict
 
-from airflow_isolation.core import IsolationResult, decode_result
+from airflow_isolation.core import IsolationResult, decode_result, decode_result_json
 from airflow_isolation.core.errors import IsolationError
 from airflow_isolation.operator import compat
 from airflow_isolation.operator.backends.base import RunOutcome
@@ -45,6 +45,8 @@ def read_result(outcome: RunOutcome) -> IsolationResult:
             f"result. Last output:\n{tail}"
         )
     try:
+        if outcome.result_format == "json":
+            return decode_result_json(outcome.result)
         return decode_result(outcome.result)
     except IsolationError as exc:
         raise IsolatedTargetCrashed(

@@ -10,6 +10,7 @@ must not change behaviour because of the directory it happens to be started in.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Optional
 
@@ -47,3 +48,24 @@ def project_settings() -> Optional[ProjectSettings]:
     if not os.environ.get(SETTINGS_FILE_VAR):
         return None
     return load_settings(find_settings_file())
+
+
+@dataclasses.dataclass(frozen=True)
+class KubernetesSettings:
+    """What a deployment sets once for every Kubernetes task, in Airflow configuration ``[isolation]``:
+    ``kubernetes_namespace``, ``kubernetes_conn_id``, ``image_registry`` (where ``isolationctl env
+    push`` put the images) and ``image_pull_policy``. A task's ``backend_options`` override them."""
+
+    namespace: Optional[str]
+    conn_id: Optional[str]
+    image_registry: Optional[str]
+    image_pull_policy: Optional[str]
+
+
+def kubernetes_settings() -> KubernetesSettings:
+    return KubernetesSettings(
+        namespace=compat.get_conf("isolation", "kubernetes_namespace"),
+        conn_id=compat.get_conf("isolation", "kubernetes_conn_id"),
+        image_registry=compat.get_conf("isolation", "image_registry"),
+        image_pull_policy=compat.get_conf("isolation", "image_pull_policy"),
+    )

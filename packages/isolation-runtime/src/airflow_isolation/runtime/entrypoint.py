@@ -1,4 +1,8 @@
-"""``python -m airflow_isolation.runtime --request FILE --result FILE``.
+"""``python -m airflow_isolation.runtime --request FILE --result FILE [--result-format json]``.
+
+The result is msgpack by default; ``--result-format json`` writes msgspec-JSON instead, for the
+Kubernetes backend, whose result travels through the KubernetesPodOperator's xcom sidecar, which
+only carries JSON (``/airflow/xcom/return.json``).
 
 Order matters: secrets are redacted from stdout/stderr and Airflow is configured *before* Airflow
 is imported; the result is written atomically in every case the process survives, so the host can
@@ -25,6 +29,7 @@ from airflow_isolation.core import (
     ValueEncodeError,
     decode_request,
     encode,
+    encode_json,
 )
 from airflow_isolation.runtime import airflow_support, masking, outcome, task_runner
 from airflow_isolation.runtime.__about__ import __version__
@@ -34,6 +39,7 @@ from airflow_isolation.runtime.task_instance import XComRecorder
 EXIT_SUCCESS = 0
 EXIT_FAILED = 1
 EXIT_BAD_REQUEST = 2
+RESULT_FORMATS = ("msgpack", "json")
 
 
 def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -43,6 +49,12 @@ def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     )
     parser.add_argument("--request", required=True, help="request file, or - for stdin")
     parser.add_argument("--result", required=True, help="where to write the result")
+    parser.add_argument(
+        "--result-format",
+        choices=RESULT_FORMATS,
+        default="msgpack",
+        help="msgpack (default), or json for the KubernetesPodOperator xcom sidecar",
+    )
     parser.add_argument("--version", action="version", version=f"airflow-isolation-runtime {__version__}")
     return parser.parse_args(argv)
 
@@ -53,13 +65,14 @@ def _read_request(path: str) -> bytes:
     return Path(path).read_bytes()
 
 
-def write_result(path: str, result: IsolationResult) -> IsolationResult:
+def write_result(path: str, result: IsolationResult, result_format: str = "msgpack") -> IsolationResult:
     """Write atomically (the host must never read half a result); return what was written.
 
     A return value or XCom that cannot be encoded turns the result into a failure naming it.
     """
+    encoder = encode_json if result_format == "json" else encode
     try:
-        data = encode(result)
+        data = encoder(result)
     except ValueEncodeError as exc:
         _log(f"task failed: {exc}")
         result = outcome.result(
@@ -68,7 +81,7 @@ def write_result(path: str, result: IsolationResult) -> IsolationResult:
             error=outcome.error_info(exc),
             airflow_version=result.target_airflow_version,
         )
-        data = encode(result)
+        data = encoder(result)
     target = Path(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".result-")
     with os.fdopen(fd, "wb") as handle:
@@ -175,9 +188,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         write_result(
             args.result,
             outcome.result("failed", Timings(), error=outcome.error_info(exc)),
+            args.result_format,
         )
         return EXIT_BAD_REQUEST
-    result = write_result(args.result, run(request, started, time.perf_counter()))
+    result = write_result(args.result, run(request, started, time.perf_counter()), args.result_format)
     sys.stdout.flush()
     sys.stderr.flush()
     if result.status == "success":

@@ -1,4 +1,4 @@
-"""Where an isolated task runs. ``venv`` and ``docker`` are embedded; ``kubernetes`` plugs in here.
+"""Where an isolated task runs: ``venv``, ``docker`` and ``kubernetes`` (the KubernetesPodOperator).
 
 Each backend is registered with two dotted paths: its class, imported only when a task runs, and a
 parser for its ``backend_options``, run when the DAG is parsed. Parsers import nothing heavy (no
@@ -40,8 +40,14 @@ _BACKENDS: Dict[str, _Registered] = {
         needs_module="docker",
         install_hint="pip install 'airflow-isolation-operator[docker]'",
     ),
+    "kubernetes": _Registered(
+        "airflow_isolation.operator.backends.kubernetes_backend.KubernetesBackend",
+        "airflow_isolation.operator.backends.kubernetes_options.parse_kubernetes_options",
+        needs_module="airflow.providers.cncf.kubernetes",
+        install_hint="pip install 'airflow-isolation-operator[kubernetes]'",
+    ),
 }
-_PLANNED = ("kubernetes",)
+_PLANNED: tuple[str, ...] = ()
 
 
 class UnknownBackendError(ValueError):
@@ -60,7 +66,8 @@ def check_backend_name(name: str) -> None:
             )
         raise UnknownBackendError(
             f"unknown backend {name!r}: choose one of {known} (backend='venv' runs the task in the "
-            "environment's virtualenv on the worker, backend='docker' in a container of its image)"
+            "environment's virtualenv on the worker, backend='docker' in a container of its image, "
+            "backend='kubernetes' in a pod)"
         )
     if registered.needs_module and importlib.util.find_spec(registered.needs_module) is None:
         raise UnknownBackendError(

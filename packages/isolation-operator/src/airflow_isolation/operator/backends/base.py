@@ -43,12 +43,14 @@ class BackendJob:
     """Everything a backend needs besides the request bytes.
 
     ``options`` is what the backend's options parser made of the task's ``backend_options`` at DAG
-    parse time (``None`` when the backend takes none).
+    parse time (``None`` when the backend takes none). ``context`` is the Airflow task context, for
+    backends that run another operator (the Kubernetes backend runs a KubernetesPodOperator).
     """
 
     environment: str
     identity: TaskIdentity
     options: Any = None
+    context: Any = None
 
 
 @dataclasses.dataclass
@@ -65,6 +67,8 @@ class RunOutcome:
     tail: List[str]
     where: str
     detail: Optional[str] = None
+    result_format: str = "msgpack"
+    """``"json"`` when the result came through a JSON-only channel (the KPO xcom sidecar)."""
 
 
 class LogTail:
@@ -85,6 +89,10 @@ class IsolationBackend(abc.ABC):
     @abc.abstractmethod
     def run(self, request: bytes, job: BackendJob, log: LogSink) -> RunOutcome:
         """Run the request to completion; must clean up everything it created, even on error."""
+
+    def resume(self, method: str, event: Any, job: BackendJob, log: LogSink) -> RunOutcome:
+        """Continue a run that deferred to the triggerer (only backends that defer implement it)."""
+        raise NotImplementedError(f"the {self.name} backend never defers, so it cannot resume")
 
     @abc.abstractmethod
     def kill(self) -> None:

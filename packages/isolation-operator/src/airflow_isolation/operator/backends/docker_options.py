@@ -109,7 +109,7 @@ class DockerOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         if self.shm_size is not None:
             parse_size(self.shm_size, "shm_size")
         for name in self.env:
-            _check_env_name(name)
+            check_env_name(name)
 
     @property
     def memory_bytes(self) -> Optional[int]:
@@ -128,20 +128,21 @@ class DockerOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         return str(self.mem_limit) if isinstance(self.mem_limit, str) else f"{self.mem_limit} bytes"
 
 
-def _check_env_name(name: str) -> None:
+def check_env_name(
+    name: str, visible_in: str = "the container's configuration, readable with `docker inspect`"
+) -> None:
+    """Refuse environment variables that would expose a secret in ``visible_in``."""
     if not _ENV_NAME.match(name):
         raise ValueError(f"env name {name!r} is not a valid environment variable name")
     if name.startswith(_SECRET_ENV_PREFIXES):
         raise ValueError(
-            f"env {name!r} would put an Airflow connection or variable in the container's "
-            "configuration, readable with `docker inspect`: list it in connections=[...] or "
-            "variables=[...] instead, which travel inside the request file"
+            f"env {name!r} would put an Airflow connection or variable in {visible_in}: list it in "
+            "connections=[...] or variables=[...] instead, which travel inside the request file"
         )
     if compat.is_sensitive_name(name):
         raise ValueError(
-            f"env {name!r} looks like a secret, and the container's environment is readable with "
-            "`docker inspect`: store it in an Airflow connection or variable and list it in "
-            "connections=[...] or variables=[...]"
+            f"env {name!r} looks like a secret, and the environment is part of {visible_in}: store it "
+            "in an Airflow connection or variable and list it in connections=[...] or variables=[...]"
         )
 
 

@@ -1,0 +1,155 @@
+"""Running the target as a pod, through the cncf.kubernetes provider's ``KubernetesPodOperator``.
+
+Composition rather than subclassing ``IsolatedOperator`` from the KPO: the wrapper keeps one set of
+parameters and template fields for every backend, and the KPO's own ~80 parameters, template
+fields and ``execute`` contract stay out of the DAG author's way. The KPO (``IsolationPodOperator``)
+is built per run from ``backend_options`` and ``[isolation]`` settings; the command is fixed (the
+runtime reads the mounted request and writes msgspec-JSON to the xcom sidecar's file).
+
+Deferral: the KPO defers with ``method_name="trigger_reentry"`` on itself; ``IsolatedOperator``
+re-raises that deferral under its own resume method and calls ``resume`` here, which rebuilds the
+same KPO and hands it the trigger's event.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any, Dict, List, Optional
+
+from airflow.providers.cncf.kubernetes.utils.xcom_sidecar import PodDefaults
+from kubernetes.client import models as k8s
+
+from airflow_isolation.core.environment import IMAGE_AIRFLOW_HOME, IMAGE_PYTHON, LABEL_PREFIX
+from airflow_isolation.core.schema import RunOptions
+from airflow_isolation.operator import compat, environments, settings
+from airflow_isolation.operator.backends import kubernetes_request as secret_io
+from airflow_isolation.operator.backends.base import (
+    RUNTIME_MODULE,
+    BackendJob,
+    IsolationBackend,
+    LogSink,
+    RunOutcome,
+)
+from airflow_isolation.operator.backends.kubernetes_image import choose_image
+from airflow_isolation.operator.backends.kubernetes_options import KubernetesOptions
+from airflow_isolation.operator.backends.kubernetes_pod import IsolationPodOperator
+
+RESULT_FILE = f"{PodDefaults.XCOM_MOUNT_PATH}/return.json"
+COMMAND = [IMAGE_PYTHON, "-m", RUNTIME_MODULE]
+ARGUMENTS = ["--request", secret_io.REQUEST_FILE, "--result", RESULT_FILE, "--result-format", "json"]
+IMAGE_VENV = posixpath.dirname(posixpath.dirname(IMAGE_PYTHON))
+
+
+class KubernetesBackendError(compat.AirflowException):  # type: ignore[misc]
+    """The pod could not be run (API refused it, never started…) and left no result."""
+
+
+def resolve_image(environment: str, options: KubernetesOptions, log: LogSink) -> str:
+    if options.image:
+        return options.image
+    reference, warning = choose_image(
+        environments.resolve_image(environment), settings.kubernetes_settings().image_registry
+    )
+    if warning:
+        log(f"WARNING: {warning}")
+    return reference
+
+
+def _resources(options: KubernetesOptions) -> Optional[k8s.V1ResourceRequirements]:
+    if options.container_resources is None:
+        return None
+    return k8s.V1ResourceRequirements(
+        requests=dict(options.container_resources.requests) or None,
+        limits=dict(options.container_resources.limits) or None,
+    )
+
+
+def pod_operator(job: BackendJob, request: bytes, image: str) -> IsolationPodOperator:
+    """The KPO of one run. Parameters not set here keep the provider's defaults."""
+    options: KubernetesOptions = job.options if job.options is not None else KubernetesOptions()
+    configured = settings.kubernetes_settings()
+    skip_codes: List[int] = sorted({RunOptions().skip_exit_code, *options.skip_on_exit_code})
+    env: Dict[str, str] = {
+        "VIRTUAL_ENV": IMAGE_VENV,
+        "AIRFLOW_HOME": IMAGE_AIRFLOW_HOME,
+        "PYTHONUNBUFFERED": "1",
+        **options.env,
+    }
+    conn_id = options.kubernetes_conn_id or configured.conn_id
+    extra: Dict[str, Any] = {"kubernetes_conn_id": conn_id} if conn_id else {}
+    return IsolationPodOperator(
+        request=request,
+        task_id=job.identity.task_id,
+        image=image,
+        cmds=list(COMMAND),
+        arguments=list(ARGUMENTS),
+        env_vars=env,
+        namespace=options.namespace or configured.namespace,
+        image_pull_policy=options.image_pull_policy or configured.image_pull_policy,
+        image_pull_secrets=[k8s.V1LocalObjectReference(name=n) for n in options.image_pull_secrets],
+        do_xcom_push=True,
+        deferrable=options.deferrable,
+        on_finish_action=options.on_finish_action,
+        reattach_on_restart=options.reattach_on_restart,
+        get_logs=options.get_logs,
+        container_resources=_resources(options),
+        node_selector=dict(options.node_selector),
+        tolerations=[{k: v for k, v in _api_form(t).items() if v is not None} for t in options.tolerations],
+        affinity=dict(options.affinity) or None,
+        service_account_name=options.service_account_name,
+        pod_template_file=options.pod_template_file,
+        labels={
+            **options.labels,
+            f"{LABEL_PREFIX}managed": "true",
+            "airflow-isolation/environment": job.environment,
+        },
+        annotations=dict(options.annotations),
+        skip_on_exit_code=skip_codes,
+        startup_timeout_seconds=options.startup_timeout_seconds,
+        **extra,
+    )
+
+
+def _api_form(toleration: Any) -> Dict[str, Any]:
+    import msgspec
+
+    return dict(msgspec.to_builtins(toleration))
+
+
+class KubernetesBackend(IsolationBackend):
+    name = "kubernetes"
+
+    def __init__(self) -> None:
+        self._operator: Optional[IsolationPodOperator] = None
+
+    def run(self, request: bytes, job: BackendJob, log: LogSink) -> RunOutcome:
+        options: KubernetesOptions = job.options if job.options is not None else KubernetesOptions()
+        image = resolve_image(job.environment, options, log)
+        kpo = self._operator = pod_operator(job, request, image)
+        return self._finish(kpo, f"kubernetes pod of {image}", lambda: kpo.execute(job.context))
+
+    def resume(self, method: str, event: Any, job: BackendJob, log: LogSink) -> RunOutcome:
+        kpo = self._operator = pod_operator(job, b"", "(resumed)")
+        where = f"kubernetes pod {event.get('namespace')}/{event.get('name')}"
+        return self._finish(kpo, where, lambda: getattr(kpo, method)(job.context, event))
+
+    @staticmethod
+    def _finish(kpo: IsolationPodOperator, where: str, step: Any) -> RunOutcome:
+        """Run ``step``; whatever the KPO raised, a result from the target decides the outcome."""
+        try:
+            step()
+        except compat.TaskDeferred:
+            raise
+        except Exception as exc:
+            if kpo.result_json is None:
+                raise KubernetesBackendError(
+                    f"the isolated task ({where}) ended without a result: {exc}"
+                ) from exc
+            return RunOutcome(kpo.result_json, 1, [], where, result_format="json")
+        if kpo.result_json is None:
+            return RunOutcome(None, 0, [], where, "left no result in the xcom sidecar", "json")
+        return RunOutcome(kpo.result_json, 0, [], where, result_format="json")
+
+    def kill(self) -> None:
+        if self._operator is not None:
+            self._operator.on_kill()

@@ -1,0 +1,114 @@
+"""A ``KubernetesPodOperator`` that carries an isolation request in and an isolation result out.
+
+It is built inside ``IsolatedOperator.execute`` (never part of a DAG), so everything a KPO user relies
+on — deferrable mode, ``on_finish_action``, reattach, log streaming, the xcom sidecar, callbacks,
+``pod_template_file`` — is the provider's own code. Three narrow overrides add what is ours:
+
+* ``build_pod_request_obj`` mounts the per-run request Secret (the spec names it, never its data);
+* ``get_or_create_pod`` creates that Secret just before the pod and makes the pod its owner, or
+  drops it when the KPO reattaches to the pod of an earlier attempt (which has its own);
+* ``extract_xcom`` keeps the sidecar's JSON for the backend instead of handing it to the KPO, which
+  would otherwise push our result envelope as ``return_value`` (it does so even when the pod fails).
+  The KPO still raises for a failed or skipped pod; the backend reads the kept result first, so the
+  task fails with the target's own traceback.
+
+``post_complete_action`` (every ending, sync or deferred) deletes the Secret.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.providers.cncf.kubernetes.utils.pod_manager import EMPTY_XCOM_RESULT
+from kubernetes.client import models as k8s
+from kubernetes.client.exceptions import ApiException
+
+from airflow_isolation.operator.backends import kubernetes_request as secret_io
+
+
+class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
+    def __init__(self, *, request: bytes = b"", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._request = request
+        self.request_secret: Optional[k8s.V1Secret] = None
+        self.result_json: Optional[bytes] = None
+
+    def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> k8s.V1Pod:
+        pod = super().build_pod_request_obj(context, dry_run=dry_run)
+        name = secret_io.secret_name(pod.metadata.name)
+        self.request_secret = secret_io.request_secret(name, pod.metadata.namespace, self._request)
+        return secret_io.attach(pod, name, self.base_container_name)
+
+    def get_or_create_pod(self, pod_request_obj: k8s.V1Pod, context: Any) -> k8s.V1Pod:
+        secret = self.request_secret
+        if secret is None:
+            raise RuntimeError("build_pod_request_obj must run before get_or_create_pod")
+        namespace = pod_request_obj.metadata.namespace
+        self.client.create_namespaced_secret(namespace=namespace, body=secret)
+        try:
+            pod = super().get_or_create_pod(pod_request_obj, context)
+        except BaseException:
+            self._delete_secret(namespace, secret.metadata.name)
+            raise
+        if pod.metadata.name != pod_request_obj.metadata.name:
+            self.log.info("Reattached to pod %s, which mounts its own request", pod.metadata.name)
+            self._delete_secret(namespace, secret.metadata.name)
+            return pod
+        self._own_secret(pod_request_obj)
+        return pod
+
+    def _own_secret(self, pod: k8s.V1Pod) -> None:
+        """Let Kubernetes delete the Secret with the pod, should this worker die before it does."""
+        name = secret_io.secret_name(pod.metadata.name)
+        try:
+            created = self.client.read_namespaced_pod(pod.metadata.name, pod.metadata.namespace)
+            body = {
+                "metadata": {"ownerReferences": [r.to_dict() for r in secret_io.owner_reference(created)]}
+            }
+            self.client.patch_namespaced_secret(name, pod.metadata.namespace, body)
+        except ApiException as exc:
+            self.log.warning(
+                "Could not make pod %s the owner of Secret %s: %s", pod.metadata.name, name, exc.reason
+            )
+
+    def extract_xcom(self, pod: k8s.V1Pod, *, ignore_kill_failure: bool = True) -> None:
+        raw = self.pod_manager.extract_xcom(pod, ignore_kill_failure=ignore_kill_failure)
+        if isinstance(raw, str) and raw.rstrip() != EMPTY_XCOM_RESULT:
+            self.result_json = raw.encode("utf-8")
+
+    def post_complete_action(
+        self, *, pod: k8s.V1Pod, remote_pod: Any, context: Any, result: Any, **kwargs: Any
+    ) -> None:
+        try:
+            super().post_complete_action(
+                pod=pod, remote_pod=remote_pod, context=context, result=result, **kwargs
+            )
+        finally:
+            name = secret_io.secret_name_of(pod)
+            if name is not None and pod.metadata is not None and pod.metadata.namespace:
+                self._delete_secret(pod.metadata.namespace, name)
+
+    def on_kill(self) -> None:
+        try:
+            super().on_kill()
+        finally:
+            pod = self.pod or self.pod_request_obj
+            name = secret_io.secret_name_of(pod) if pod is not None else None
+            if name is not None and pod is not None:
+                self._delete_secret(pod.metadata.namespace, name)
+
+    def _delete_secret(self, namespace: str, name: str) -> None:
+        try:
+            self.client.delete_namespaced_secret(name, namespace)
+        except ApiException as exc:
+            if exc.status != 404:
+                self.log.warning(
+                    "Could not delete the request Secret %s/%s (%s); it is owned by its pod and goes "
+                    "when the pod is deleted",
+                    namespace,
+                    name,
+                    exc.reason,
+                )
+        except Exception as exc:  # never hide the run's own outcome
+            self.log.warning("Could not delete the request Secret %s/%s: %s", namespace, name, exc)

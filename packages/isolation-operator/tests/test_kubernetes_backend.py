@@ -1,0 +1,240 @@
+"""The Kubernetes backend without a cluster: parse-time options, the generated pod and Secret, and
+the pod's task container run in the real Docker engine (see ``kubernetes_pod_in_docker``).
+
+Tasks go through ``IsolatedOperator.execute`` as Airflow's task runner calls it. Only the KPO's
+cluster round trip is replaced: ``IsolationPodOperator.execute`` builds the pod exactly as the KPO
+does (``build_pod_request_obj``), runs its base container in Docker, hands the sidecar's output to
+the real ``extract_xcom`` override, and raises as the KPO's cleanup does for a failed or skipped pod.
+Results are compared with the Docker backend's for the same task.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any, Dict, List
+
+import pytest
+from kubernetes_pod_in_docker import base_container, run_pod_in_docker, serialized
+from operator_docker_support import run_like_task_runner, task_context
+
+from airflow_isolation.core import decode_request
+from airflow_isolation.operator.backends import kubernetes_request as secret_io
+from airflow_isolation.operator.backends.kubernetes_pod import IsolationPodOperator
+from airflow_isolation.operator.backends.options import BackendOptionsError
+from airflow_isolation.operator.compat import AirflowException, AirflowSkipException
+from airflow_isolation.operator.operator import IsolatedOperator
+from airflow_isolation.operator.result_handler import IsolatedTaskFailed
+
+pytestmark = pytest.mark.usefixtures("docker_env")
+NAMESPACE = "isolation-tests"
+
+
+# --- callables shipped to the pod (source only: imports inside) ------------------------------------
+
+
+def report(day: str) -> Dict[str, Any]:
+    import datetime as dt
+    import os
+
+    return {"day": day, "when": dt.datetime(2024, 1, 2, 3, tzinfo=dt.timezone.utc), "tags": {"a", "b"},
+            "home": os.environ["AIRFLOW_HOME"]}  # fmt: skip
+
+
+def pushes(ti: Any) -> str:
+    ti.xcom_push(key="extra", value={"n": 1})
+    return "pushed"
+
+
+def boom() -> None:
+    raise ValueError("kaboom 42")
+
+
+def skip_me() -> None:
+    class AirflowSkipException(Exception):  # matched by name in the runtime, as without Airflow
+        pass
+
+    raise AirflowSkipException("nothing to do today")
+
+
+# --- a cluster stand-in ----------------------------------------------------------------------------
+
+
+class _SidecarOutput:
+    """``PodManager.extract_xcom`` as the sidecar answers it."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def extract_xcom(self, pod: Any, **_: Any) -> str:
+        return self.text
+
+
+@pytest.fixture
+def pods(docker_client: Any, monkeypatch: pytest.MonkeyPatch) -> List[Dict[str, Any]]:
+    """Every pod a test's tasks submit, with its Secret, exit code and logs."""
+    monkeypatch.setenv("AIRFLOW__ISOLATION__KUBERNETES_NAMESPACE", NAMESPACE)
+    monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps({"conn_type": "kubernetes"}))
+    seen: List[Dict[str, Any]] = []
+
+    def execute(self: IsolationPodOperator, context: Any) -> None:
+        pod = self.build_pod_request_obj(context, dry_run=True)
+        assert self.request_secret is not None
+        code, logs, sidecar = run_pod_in_docker(docker_client, pod, self.request_secret)
+        seen.append({"kpo": self, "pod": pod, "secret": self.request_secret, "exit": code, "logs": logs})
+        self.__dict__["pod_manager"] = _SidecarOutput(sidecar)
+        assert self.extract_xcom(pod) is None, "the result must not become the KPO's own XCom"
+        if code in self.skip_on_exit_code:
+            raise AirflowSkipException(f"Pod {pod.metadata.name} returned exit code {code}. Skipping.")
+        if code != 0:
+            raise AirflowException(f"Pod {pod.metadata.name} returned a failure.")
+
+    monkeypatch.setattr(IsolationPodOperator, "execute", execute)
+    return seen
+
+
+def _run(python_callable: Any, backend: str = "kubernetes", **kwargs: Any) -> Any:
+    kwargs.setdefault("environment", "dockertest")
+    op = IsolatedOperator(task_id="isolated", backend=backend, python_callable=python_callable, **kwargs)
+    return run_like_task_runner(op, _context())
+
+
+def _context(**ti: Any) -> Dict[str, Any]:
+    context = task_context(f"k8stest_{uuid.uuid4().hex[:8]}", "isolated", **ti)
+    context["dag"] = None
+    return context
+
+
+# --- parse time ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"namspace": "x"}, r"unknown option\(s\) 'namspace' \(did you mean 'namespace'\?\)"),
+        ({"container_resources": {"limits": {"memory": "lots"}}}, "not a Kubernetes quantity"),
+        ({"tolerations": [{"key": "gpu", "effect": "Sometimes"}]}, "tolerations"),
+        ({"affinity": {"node_affinity": {}}}, "nodeAffinity"),
+        ({"env": {"DB_PASSWORD": "x"}}, "looks like a secret"),
+        ({"env": {"AIRFLOW_CONN_DB": "x"}}, "kubectl get pod"),
+        ({"on_finish_action": "explode"}, "on_finish_action"),
+    ],
+)
+def test_bad_options_fail_at_parse_time(options: Dict[str, Any], message: str) -> None:
+    with pytest.raises(BackendOptionsError, match=message):
+        IsolatedOperator(task_id="t", environment="dockertest", backend="kubernetes",
+                         backend_options=options, python_callable=boom)  # fmt: skip
+
+
+# --- the generated pod -----------------------------------------------------------------------------
+
+
+def test_golden_pod_and_secret(pods: List[Dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    password = f"s3cr3t-{uuid.uuid4().hex}"
+    variable = f"var-{uuid.uuid4().hex}"
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", f"postgres://loader:{password}@db.internal:5432/dw")
+    monkeypatch.setenv("AIRFLOW_VAR_TOKEN", variable)
+    options = {
+        "container_resources": {
+            "requests": {"cpu": "250m", "memory": "128Mi"},
+            "limits": {"memory": "256Mi"},
+        },
+        "node_selector": {"pool": "isolated"},
+        "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "etl", "effect": "NoSchedule"}],
+        "labels": {"team": "data"},
+        "annotations": {"owner": "data-eng"},
+        "service_account_name": "runner",
+        "image_pull_secrets": ["regcred"],
+        "image_pull_policy": "IfNotPresent",
+        "env": {"MODE": "test"},
+    }
+    op = IsolatedOperator(task_id="isolated", environment="dockertest", backend="kubernetes",
+                          python_callable=report, op_kwargs={"day": "2024-01-02"}, connections=["warehouse"],
+                          variables=["TOKEN"], backend_options=options)  # fmt: skip
+    result = run_like_task_runner(op, _context())
+    assert result["day"] == "2024-01-02"
+    [run] = pods
+    pod, secret = run["pod"], run["secret"]
+    base = base_container(pod)
+    assert base.image.startswith("airflow-isolation/optest:")
+    assert base.command == ["/opt/isolation/venv/bin/python", "-m", "airflow_isolation.runtime"]
+    assert base.args == ["--request", "/isolation-request/request.msgpack",
+                         "--result", "/airflow/xcom/return.json", "--result-format", "json"]  # fmt: skip
+    assert {e.name: e.value for e in base.env} == {
+        "VIRTUAL_ENV": "/opt/isolation/venv", "AIRFLOW_HOME": "/opt/isolation/airflow-home",
+        "PYTHONUNBUFFERED": "1", "MODE": "test",
+    }  # fmt: skip
+    assert base.resources.requests == {"cpu": "250m", "memory": "128Mi"}
+    assert base.resources.limits == {"memory": "256Mi"}
+    assert base.image_pull_policy == "IfNotPresent"
+    mounts = {m.name: (m.mount_path, m.read_only) for m in base.volume_mounts}
+    assert mounts == {"xcom": ("/airflow/xcom", None), "isolation-request": ("/isolation-request", True)}
+    volumes = {v.name: v for v in pod.spec.volumes}
+    assert volumes["isolation-request"].secret.secret_name == secret.metadata.name
+    assert secret.metadata.name == f"{pod.metadata.name}-request"
+    assert [c.name for c in pod.spec.containers] == ["base", "airflow-xcom-sidecar"]
+    assert pod.metadata.namespace == secret.metadata.namespace == NAMESPACE
+    assert (
+        pod.metadata.labels["team"] == "data"
+        and pod.metadata.labels["io.airflow-isolation.managed"] == "true"
+    )
+    assert pod.metadata.labels["task_id"] == "isolated"
+    assert pod.metadata.annotations == {"owner": "data-eng"}
+    assert pod.spec.node_selector == {"pool": "isolated"}
+    assert [(t.key, t.value, t.effect) for t in pod.spec.tolerations] == [("dedicated", "etl", "NoSchedule")]
+    assert pod.spec.service_account_name == "runner"
+    assert [s.name for s in pod.spec.image_pull_secrets] == ["regcred"]
+    assert run["kpo"].skip_on_exit_code == [99]
+    # no secret anywhere in the pod spec, nor in the KPO's (templated) fields; all of it in the Secret
+    kpo = run["kpo"]
+    text = serialized(pod) + repr({f: getattr(kpo, f, None) for f in kpo.template_fields})
+    for value in (password, variable, base64.b64encode(password.encode()).decode()):
+        assert value not in text
+    assert password not in repr(op.templated_kwargs) + repr(op.op_kwargs) + repr(op.backend_options)
+    shipped = decode_request(secret_io.request_from_secret(serialized_secret(secret)))
+    assert [c.password for c in shipped.connections] == [password]
+    assert shipped.variables == {"TOKEN": variable}
+    assert secret.immutable is True and secret.type == "Opaque"
+
+
+def serialized_secret(secret: Any) -> Dict[str, Any]:
+    from kubernetes.client import ApiClient
+
+    data: Dict[str, Any] = ApiClient().sanitize_for_serialization(secret)
+    return data
+
+
+# --- the pod's container in Docker, compared with the Docker backend -------------------------------
+
+
+def test_same_result_as_the_docker_backend(pods: List[Dict[str, Any]]) -> None:
+    on_docker = _run(report, backend="docker", op_kwargs={"day": "2024-01-02"})
+    on_kubernetes = _run(report, op_kwargs={"day": "2024-01-02"})
+    assert on_kubernetes == on_docker
+    assert on_kubernetes["when"].tzinfo is not None and on_kubernetes["tags"] == {"a", "b"}
+    assert pods[0]["exit"] == 0
+
+
+def test_extra_xcom_pushes_are_replayed(pods: List[Dict[str, Any]]) -> None:
+    op = IsolatedOperator(
+        task_id="isolated", environment="dockertest", backend="kubernetes", python_callable=pushes
+    )
+    context = _context()
+    assert run_like_task_runner(op, context) == "pushed"
+    assert context["ti"].pushed == {"extra": {"n": 1}}
+
+
+def test_failure_surfaces_the_remote_traceback(
+    pods: List[Dict[str, Any]], capfd: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(IsolatedTaskFailed, match="ValueError: kaboom 42"):
+        _run(boom)
+    assert pods[0]["exit"] == 1
+    assert 'raise ValueError("kaboom 42")' in "".join(capfd.readouterr())
+
+
+def test_skip(pods: List[Dict[str, Any]]) -> None:
+    with pytest.raises(AirflowSkipException, match="nothing to do today"):
+        _run(skip_me)
+    assert pods[0]["exit"] == 99
