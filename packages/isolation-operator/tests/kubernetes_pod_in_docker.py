@@ -2,7 +2,7 @@
 
 There is no cluster here, so this stands in for one at the only boundary that matters to the
 isolation contract: the base container of the V1Pod the KubernetesPodOperator would submit runs with
-exactly its image, command, args and env; the request Secret's data becomes the file at the Secret's
+exactly its image, command, args and env; the request Secrets' data become the files at the projected volume's
 mount path (as the kubelet projects it, mode included); ``/airflow/xcom`` is a host folder playing
 the shared emptyDir; and the result is read the way the xcom sidecar contract does (``cat`` of a
 non-empty ``return.json``, else the provider's empty marker).
@@ -25,7 +25,7 @@ def base_container(pod: k8s.V1Pod) -> k8s.V1Container:
     return next(c for c in pod.spec.containers if c.name == "base")
 
 
-def run_pod_in_docker(client: Any, pod: k8s.V1Pod, secret: k8s.V1Secret) -> tuple[int, str, str]:
+def run_pod_in_docker(client: Any, pod: k8s.V1Pod, secrets: List[k8s.V1Secret]) -> tuple[int, str, str]:
     """``(exit code, logs, what the sidecar would return)`` of the pod's base container."""
     container = base_container(pod)
     volumes = {v.name: v for v in pod.spec.volumes}
@@ -35,12 +35,14 @@ def run_pod_in_docker(client: Any, pod: k8s.V1Pod, secret: k8s.V1Secret) -> tupl
             volume = volumes[mount.name]
             host = Path(tmp) / mount.name
             host.mkdir()
-            if volume.secret is not None:
-                assert volume.secret.secret_name == secret.metadata.name
-                for key, value in secret.data.items():
-                    path = host / key
-                    path.write_bytes(base64.b64decode(value))
-                    os.chmod(path, volume.secret.default_mode)
+            if volume.projected is not None:
+                by_name = {secret.metadata.name: secret for secret in secrets}
+                for source in volume.projected.sources:
+                    secret = by_name[source.secret.name]
+                    for item in source.secret.items:
+                        path = host / item.path
+                        path.write_bytes(base64.b64decode(secret.data[item.key]))
+                        os.chmod(path, volume.projected.default_mode)
                 os.chmod(host, 0o755)
             elif volume.empty_dir is not None:
                 os.chmod(host, 0o777)

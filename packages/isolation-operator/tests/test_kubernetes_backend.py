@@ -42,6 +42,10 @@ def report(day: str) -> Dict[str, Any]:
             "home": os.environ["AIRFLOW_HOME"]}  # fmt: skip
 
 
+def measure(text: str) -> Dict[str, Any]:
+    return {"length": len(text), "head": text[:3]}
+
+
 def pushes(ti: Any) -> str:
     ti.xcom_push(key="extra", value={"n": 1})
     return "pushed"
@@ -80,9 +84,9 @@ def pods(docker_client: Any, monkeypatch: pytest.MonkeyPatch) -> List[Dict[str, 
 
     def execute(self: IsolationPodOperator, context: Any) -> None:
         pod = self.build_pod_request_obj(context, dry_run=True)
-        assert self.request_secret is not None
-        code, logs, sidecar = run_pod_in_docker(docker_client, pod, self.request_secret)
-        seen.append({"kpo": self, "pod": pod, "secret": self.request_secret, "exit": code, "logs": logs})
+        assert self.request_secrets
+        code, logs, sidecar = run_pod_in_docker(docker_client, pod, self.request_secrets)
+        seen.append({"kpo": self, "pod": pod, "secrets": self.request_secrets, "exit": code, "logs": logs})
         self.__dict__["pod_manager"] = _SidecarOutput(sidecar)
         assert self.extract_xcom(pod) is None, "the result must not become the KPO's own XCom"
         if code in self.skip_on_exit_code:
@@ -155,7 +159,7 @@ def test_golden_pod_and_secret(pods: List[Dict[str, Any]], monkeypatch: pytest.M
     result = run_like_task_runner(op, _context())
     assert result["day"] == "2024-01-02"
     [run] = pods
-    pod, secret = run["pod"], run["secret"]
+    pod, [secret] = run["pod"], run["secrets"]
     base = base_container(pod)
     assert base.image.startswith("airflow-isolation/optest:")
     assert base.command == ["/opt/isolation/venv/bin/python", "-m", "airflow_isolation.runtime"]
@@ -171,8 +175,9 @@ def test_golden_pod_and_secret(pods: List[Dict[str, Any]], monkeypatch: pytest.M
     mounts = {m.name: (m.mount_path, m.read_only) for m in base.volume_mounts}
     assert mounts == {"xcom": ("/airflow/xcom", None), "isolation-request": ("/isolation-request", True)}
     volumes = {v.name: v for v in pod.spec.volumes}
-    assert volumes["isolation-request"].secret.secret_name == secret.metadata.name
-    assert secret.metadata.name == f"{pod.metadata.name}-request"
+    [source] = volumes["isolation-request"].projected.sources
+    assert source.secret.name == secret.metadata.name == f"{pod.metadata.name}-request-0"
+    assert [(i.key, i.path) for i in source.secret.items] == [("request.msgpack.part-0001-of-0001",) * 2]
     assert [c.name for c in pod.spec.containers] == ["base", "airflow-xcom-sidecar"]
     assert pod.metadata.namespace == secret.metadata.namespace == NAMESPACE
     assert (
@@ -192,7 +197,7 @@ def test_golden_pod_and_secret(pods: List[Dict[str, Any]], monkeypatch: pytest.M
     for value in (password, variable, base64.b64encode(password.encode()).decode()):
         assert value not in text
     assert password not in repr(op.templated_kwargs) + repr(op.op_kwargs) + repr(op.backend_options)
-    shipped = decode_request(secret_io.request_from_secret(serialized_secret(secret)))
+    shipped = decode_request(secret_io.request_from_secrets([serialized_secret(secret)]))
     assert [c.password for c in shipped.connections] == [password]
     assert shipped.variables == {"TOKEN": variable}
     assert secret.immutable is True and secret.type == "Opaque"
@@ -214,6 +219,15 @@ def test_same_result_as_the_docker_backend(pods: List[Dict[str, Any]]) -> None:
     assert on_kubernetes == on_docker
     assert on_kubernetes["when"].tzinfo is not None and on_kubernetes["tags"] == {"a", "b"}
     assert pods[0]["exit"] == 0
+
+
+def test_a_request_over_one_secret_arrives_in_parts(pods: List[Dict[str, Any]]) -> None:
+    """Kubernetes caps a Secret at 1 MiB; a 3 MiB argument still reaches the task whole."""
+    payload = "p" * (3 * 1024 * 1024)
+    assert _run(measure, op_kwargs={"text": payload}) == {"length": len(payload), "head": "ppp"}
+    [run] = pods
+    assert len(run["secrets"]) >= 4
+    assert run["exit"] == 0
 
 
 def test_extra_xcom_pushes_are_replayed(pods: List[Dict[str, Any]]) -> None:

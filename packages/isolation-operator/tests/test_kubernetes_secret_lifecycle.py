@@ -4,6 +4,7 @@ deferred run resumes through ``IsolatedOperator`` with the KPO's event."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, Dict, List
 from unittest import mock
@@ -13,6 +14,7 @@ from kubernetes.client import models as k8s
 from operator_docker_support import task_context
 
 from airflow_isolation.core import SCHEMA_VERSION, IsolationResult, encode_json
+from airflow_isolation.operator.backends import kubernetes_request as secret_io
 from airflow_isolation.operator.backends.kubernetes_pod import IsolationPodOperator
 from airflow_isolation.operator.compat import TaskDeferred
 from airflow_isolation.operator.operator import IsolatedOperator
@@ -36,8 +38,10 @@ def _context() -> Dict[str, Any]:
     return context
 
 
-def _kpo(existing: List[k8s.V1Pod]) -> tuple[IsolationPodOperator, mock.MagicMock]:
-    kpo = IsolationPodOperator(task_id="isolated", image="img", namespace="ns", request=b"\x81req",
+def _kpo(
+    existing: List[k8s.V1Pod], request: bytes = b"\x81req"
+) -> tuple[IsolationPodOperator, mock.MagicMock]:
+    kpo = IsolationPodOperator(task_id="isolated", image="img", namespace="ns", request=request,
                                do_xcom_push=True, reattach_on_restart=True)  # fmt: skip
     client = mock.MagicMock(name="CoreV1Api")
     client.list_namespaced_pod.return_value = k8s.V1PodList(items=existing)
@@ -53,7 +57,7 @@ def test_secret_is_created_before_the_pod_and_owned_by_it() -> None:
     kpo, client = _kpo([])
     context = _context()
     pod = kpo.get_or_create_pod(kpo.build_pod_request_obj(context, dry_run=True), context)
-    name = f"{pod.metadata.name}-request"
+    name = f"{pod.metadata.name}-request-0"
     client.create_namespaced_secret.assert_called_once()
     assert client.create_namespaced_secret.call_args.kwargs["body"].metadata.name == name
     patch = client.patch_namespaced_secret.call_args.args
@@ -72,7 +76,36 @@ def test_secret_is_deleted_when_the_pod_cannot_be_created() -> None:
     request = kpo.build_pod_request_obj(context, dry_run=True)
     with pytest.raises(RuntimeError, match="forbidden"):
         kpo.get_or_create_pod(request, context)
-    client.delete_namespaced_secret.assert_called_once_with(f"{request.metadata.name}-request", "ns")
+    client.delete_namespaced_secret.assert_called_once_with(f"{request.metadata.name}-request-0", "ns")
+
+
+def test_a_large_request_travels_in_parts_each_under_the_secret_limit() -> None:
+    request = bytes(range(256)) * (9 * 1024)  # 2.25 MiB
+    kpo, client = _kpo([], request)
+    context = _context()
+    pod = kpo.get_or_create_pod(kpo.build_pod_request_obj(context, dry_run=True), context)
+    names = [f"{pod.metadata.name}-request-{i}" for i in range(3)]
+    bodies = [call.kwargs["body"] for call in client.create_namespaced_secret.call_args_list]
+    assert [body.metadata.name for body in bodies] == names
+    for body in bodies:
+        [encoded] = body.data.values()
+        assert len(base64.b64decode(encoded)) <= 768 * 1024 < 1024 * 1024
+    assert secret_io.request_from_secrets([{"data": body.data} for body in bodies]) == request
+    [volume] = [v for v in pod.spec.volumes if v.name == "isolation-request"]
+    projected = [(src.secret.name, [i.path for i in src.secret.items]) for src in volume.projected.sources]
+    assert projected == [(names[i], [f"request.msgpack.part-000{i + 1}-of-0003"]) for i in range(3)]
+    assert [call.args[0] for call in client.patch_namespaced_secret.call_args_list] == names
+    kpo.post_complete_action(pod=pod, remote_pod=None, context=context, result=None)
+    assert [call.args for call in client.delete_namespaced_secret.call_args_list] == [
+        (n, "ns") for n in names
+    ]
+
+
+def test_a_request_over_64_mib_is_refused_before_anything_is_created() -> None:
+    kpo, client = _kpo([], b"x" * (64 * 1024 * 1024 + 1))
+    with pytest.raises(secret_io.RequestTooLargeError, match="over the 64 MiB"):
+        kpo.build_pod_request_obj(_context(), dry_run=True)
+    client.create_namespaced_secret.assert_not_called()
 
 
 def test_reattaching_drops_the_new_secret() -> None:
@@ -84,7 +117,7 @@ def test_reattaching_drops_the_new_secret() -> None:
     context = _context()
     request = kpo.build_pod_request_obj(context, dry_run=True)
     assert kpo.get_or_create_pod(request, context) is running
-    client.delete_namespaced_secret.assert_called_once_with(f"{request.metadata.name}-request", "ns")
+    client.delete_namespaced_secret.assert_called_once_with(f"{request.metadata.name}-request-0", "ns")
     client.patch_namespaced_secret.assert_not_called()
 
 
@@ -94,7 +127,7 @@ def test_on_kill_deletes_pod_and_secret() -> None:
     kpo.pod = kpo.get_or_create_pod(kpo.build_pod_request_obj(context, dry_run=True), context)
     kpo.on_kill()
     client.delete_namespaced_pod.assert_called_once()
-    client.delete_namespaced_secret.assert_called_once_with(f"{kpo.pod.metadata.name}-request", "ns")
+    client.delete_namespaced_secret.assert_called_once_with(f"{kpo.pod.metadata.name}-request-0", "ns")
 
 
 def test_deferral_resumes_through_the_isolated_operator(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -172,9 +172,13 @@ def test_bad_callable_source(bad: str, tmp_path: Path) -> None:
 
 def _run_json(tmp_path: Path, request: bytes) -> tuple[int, str, bytes]:
     (tmp_path / "req").write_bytes(request)
+    return _run_json_from(tmp_path, tmp_path / "req")
+
+
+def _run_json_from(tmp_path: Path, request_file: Path) -> tuple[int, str, bytes]:
     result = tmp_path / "xcom" / "return.json"
     result.parent.mkdir()
-    command = [sys.executable, "-m", "airflow_isolation.runtime", "--request", str(tmp_path / "req"),
+    command = [sys.executable, "-m", "airflow_isolation.runtime", "--request", str(request_file),
                "--result", str(result), "--result-format", "json"]  # fmt: skip
     env = {"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, check=False)
@@ -215,4 +219,43 @@ def test_json_result_format_on_failure_and_bad_request(tmp_path: Path) -> None:
     (tmp_path / "bad").mkdir()
     code, _out, data = _run_json(tmp_path / "bad", b"junk")
     assert code == 2
+    assert decode_result_json(data).status == "failed"
+
+
+def _run_parts(tmp_path: Path, parts: dict[str, bytes]) -> tuple[int, str, bytes]:
+    folder = tmp_path / "request-secrets"
+    folder.mkdir()
+    for name, data in parts.items():
+        (folder / name).write_bytes(data)
+    return _run_json_from(tmp_path, folder / "request.msgpack")
+
+
+def test_a_request_delivered_in_parts_is_reassembled_in_order(tmp_path: Path) -> None:
+    """Kubernetes Secrets hold 1 MiB at most: a larger request arrives as numbered parts."""
+    payload = "x" * 300_000
+    request = _callable_request(f"""
+        def f():
+            return len({payload!r})
+    """)  # fmt: skip
+    third = len(request) // 3 + 1
+    chunks = [request[i : i + third] for i in range(0, len(request), third)]
+    assert len(chunks) == 3
+    parts = {f"request.msgpack.part-{i + 1:04d}-of-0003": chunk for i, chunk in enumerate(chunks)}
+    code, out, data = _run_parts(tmp_path, parts)
+    assert code == 0, out
+    assert decode_result_json(data).return_value == 300_000
+
+
+def test_an_incomplete_set_of_parts_is_a_bad_request(tmp_path: Path) -> None:
+    request = _callable_request("""
+        def f():
+            return 1
+    """)  # fmt: skip
+    half = len(request) // 2
+    code, out, data = _run_parts(
+        tmp_path,
+        {"request.msgpack.part-0001-of-0003": request[:half], "request.msgpack.part-0003-of-0003": b""},
+    )
+    assert code == 2, out
+    assert "incomplete" in out
     assert decode_result_json(data).status == "failed"

@@ -34,6 +34,7 @@ from airflow_isolation.core import (
 from airflow_isolation.runtime import airflow_support, masking, outcome, task_runner
 from airflow_isolation.runtime.__about__ import __version__
 from airflow_isolation.runtime.context import build_context
+from airflow_isolation.runtime.request_file import read_request
 from airflow_isolation.runtime.task_instance import XComRecorder
 
 EXIT_SUCCESS = 0
@@ -57,12 +58,6 @@ def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     )
     parser.add_argument("--version", action="version", version=f"airflow-isolation-runtime {__version__}")
     return parser.parse_args(argv)
-
-
-def _read_request(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    return Path(path).read_bytes()
 
 
 def write_result(path: str, result: IsolationResult, result_format: str = "msgpack") -> IsolationResult:
@@ -182,7 +177,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     started = time.perf_counter()
     args = _parse_args(argv)
     try:
-        request = decode_request(_read_request(args.request))
+        request = decode_request(read_request(args.request))
     except (OSError, RequestDecodeError, SchemaVersionError) as exc:
         _log(f"cannot read the request {args.request}: {exc}")
         write_result(

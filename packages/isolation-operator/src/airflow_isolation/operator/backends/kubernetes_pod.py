@@ -4,20 +4,20 @@ It is built inside ``IsolatedOperator.execute`` (never part of a DAG), so everyt
 on — deferrable mode, ``on_finish_action``, reattach, log streaming, the xcom sidecar, callbacks,
 ``pod_template_file`` — is the provider's own code. Three narrow overrides add what is ours:
 
-* ``build_pod_request_obj`` mounts the per-run request Secret (the spec names it, never its data);
-* ``get_or_create_pod`` creates that Secret just before the pod and makes the pod its owner, or
+* ``build_pod_request_obj`` mounts the per-run request Secrets (the spec names them, never their data);
+* ``get_or_create_pod`` creates them just before the pod and makes the pod their owner, or
   drops it when the KPO reattaches to the pod of an earlier attempt (which has its own);
 * ``extract_xcom`` keeps the sidecar's JSON for the backend instead of handing it to the KPO, which
   would otherwise push our result envelope as ``return_value`` (it does so even when the pod fails).
   The KPO still raises for a failed or skipped pod; the backend reads the kept result first, so the
   task fails with the target's own traceback.
 
-``post_complete_action`` (every ending, sync or deferred) deletes the Secret.
+``post_complete_action`` (every ending, sync or deferred) deletes the Secrets.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.utils.pod_manager import EMPTY_XCOM_RESULT
@@ -31,45 +31,48 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
     def __init__(self, *, request: bytes = b"", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._request = request
-        self.request_secret: Optional[k8s.V1Secret] = None
+        self.request_secrets: List[k8s.V1Secret] = []
         self.result_json: Optional[bytes] = None
 
     def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> k8s.V1Pod:
         pod = super().build_pod_request_obj(context, dry_run=dry_run)
-        name = secret_io.secret_name(pod.metadata.name)
-        self.request_secret = secret_io.request_secret(name, pod.metadata.namespace, self._request)
-        return secret_io.attach(pod, name, self.base_container_name)
+        self.request_secrets = secret_io.request_secrets(
+            pod.metadata.name, pod.metadata.namespace, self._request
+        )
+        return secret_io.attach(pod, self.request_secrets, self.base_container_name)
 
     def get_or_create_pod(self, pod_request_obj: k8s.V1Pod, context: Any) -> k8s.V1Pod:
-        secret = self.request_secret
-        if secret is None:
+        if not self.request_secrets:
             raise RuntimeError("build_pod_request_obj must run before get_or_create_pod")
         namespace = pod_request_obj.metadata.namespace
-        self.client.create_namespaced_secret(namespace=namespace, body=secret)
+        names = [secret.metadata.name for secret in self.request_secrets]
         try:
+            for secret in self.request_secrets:
+                self.client.create_namespaced_secret(namespace=namespace, body=secret)
             pod = super().get_or_create_pod(pod_request_obj, context)
         except BaseException:
-            self._delete_secret(namespace, secret.metadata.name)
+            self._delete_secrets(namespace, names)
             raise
         if pod.metadata.name != pod_request_obj.metadata.name:
             self.log.info("Reattached to pod %s, which mounts its own request", pod.metadata.name)
-            self._delete_secret(namespace, secret.metadata.name)
+            self._delete_secrets(namespace, names)
             return pod
         self._own_secret(pod_request_obj)
         return pod
 
     def _own_secret(self, pod: k8s.V1Pod) -> None:
-        """Let Kubernetes delete the Secret with the pod, should this worker die before it does."""
-        name = secret_io.secret_name(pod.metadata.name)
+        """Let Kubernetes delete the Secrets with the pod, should this worker die before it does."""
+        names = secret_io.secret_names_of(pod)
         try:
             created = self.client.read_namespaced_pod(pod.metadata.name, pod.metadata.namespace)
             body = {
                 "metadata": {"ownerReferences": [r.to_dict() for r in secret_io.owner_reference(created)]}
             }
-            self.client.patch_namespaced_secret(name, pod.metadata.namespace, body)
+            for name in names:
+                self.client.patch_namespaced_secret(name, pod.metadata.namespace, body)
         except ApiException as exc:
             self.log.warning(
-                "Could not make pod %s the owner of Secret %s: %s", pod.metadata.name, name, exc.reason
+                "Could not make pod %s the owner of Secrets %s: %s", pod.metadata.name, names, exc.reason
             )
 
     def extract_xcom(self, pod: k8s.V1Pod, *, ignore_kill_failure: bool = True) -> None:
@@ -85,18 +88,22 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
                 pod=pod, remote_pod=remote_pod, context=context, result=result, **kwargs
             )
         finally:
-            name = secret_io.secret_name_of(pod)
-            if name is not None and pod.metadata is not None and pod.metadata.namespace:
-                self._delete_secret(pod.metadata.namespace, name)
+            names = secret_io.secret_names_of(pod)
+            if names and pod.metadata is not None and pod.metadata.namespace:
+                self._delete_secrets(pod.metadata.namespace, names)
 
     def on_kill(self) -> None:
         try:
             super().on_kill()
         finally:
             pod = self.pod or self.pod_request_obj
-            name = secret_io.secret_name_of(pod) if pod is not None else None
-            if name is not None and pod is not None:
-                self._delete_secret(pod.metadata.namespace, name)
+            names = secret_io.secret_names_of(pod) if pod is not None else []
+            if names and pod is not None:
+                self._delete_secrets(pod.metadata.namespace, names)
+
+    def _delete_secrets(self, namespace: str, names: List[str]) -> None:
+        for name in names:
+            self._delete_secret(namespace, name)
 
     def _delete_secret(self, namespace: str, name: str) -> None:
         try:

@@ -1,16 +1,21 @@
-"""The request's way into the pod: a per-run Kubernetes Secret mounted as a read-only file.
+"""The request's way into the pod: per-run Kubernetes Secrets, projected as read-only files.
+
+Kubernetes refuses a Secret over 1 MiB, and the request may be up to 64 MiB (the transport
+contract), so it is cut into parts of ``CHUNK_BYTES``, one Secret each, projected into one folder
+as ``request.msgpack.part-0001-of-0003`` … . The runtime reassembles them, refusing an incomplete
+set. A small request is one part, in one Secret.
 
 The request holds connection passwords and variables, so it is never put in the pod spec (``kubectl
 get pod -o yaml`` and the task's rendered fields show the spec): the spec only names the Secret and
 the file the runtime reads. The Secret carries a label, so leftovers can be found, and is made
 owned by its pod once the pod exists, so Kubernetes deletes it with the pod even if the worker dies;
-the backend also deletes it itself when the run ends.
+the backend also deletes them itself when the run ends.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from kubernetes.client import models as k8s
 
@@ -20,8 +25,9 @@ REQUEST_VOLUME = "isolation-request"
 REQUEST_DIR = "/isolation-request"
 REQUEST_KEY = "request.msgpack"
 REQUEST_FILE = f"{REQUEST_DIR}/{REQUEST_KEY}"
-MAX_SECRET_BYTES = 1024 * 1024
-"""Kubernetes refuses Secrets over 1 MiB (an etcd limit)."""
+CHUNK_BYTES = 768 * 1024
+"""Raw bytes per Secret: Kubernetes refuses Secrets over 1 MiB (an etcd limit), with headroom."""
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
 SECRET_LABEL = "airflow-isolation/request"
 # Readable by the container's user whatever uid the image runs as: the file exists only inside
 # this one pod, which is the task itself.
@@ -32,37 +38,57 @@ class RequestTooLargeError(ValueError):
     pass
 
 
-def secret_name(pod_name: str) -> str:
-    """Derived from the pod's name, so a resumed (deferred) run finds it without storing it."""
-    return f"{pod_name}-request"
+def secret_name(pod_name: str, index: int) -> str:
+    """Derived from the pod's name: a resumed (deferred) run finds them from the pod's spec."""
+    return f"{pod_name}-request-{index}"
 
 
-def request_secret(name: str, namespace: str, request: bytes) -> k8s.V1Secret:
-    if len(request) > MAX_SECRET_BYTES:
+def part_name(index: int, count: int) -> str:
+    return f"{REQUEST_KEY}.part-{index + 1:04d}-of-{count:04d}"
+
+
+def request_secrets(pod_name: str, namespace: str, request: bytes) -> List[k8s.V1Secret]:
+    if len(request) > MAX_REQUEST_BYTES:
         raise RequestTooLargeError(
-            f"the task's request is {len(request)} bytes, over the 1 MiB Kubernetes allows in a Secret: "
+            f"the task's request is {len(request)} bytes, over the 64 MiB an isolated task may carry: "
             "pass large inputs by reference (a path in object storage, a table name) instead of "
-            "as op_args/op_kwargs or XComs, or use backend='docker'"
+            "as op_args/op_kwargs or XComs"
         )
-    return k8s.V1Secret(
-        api_version="v1",
-        kind="Secret",
-        metadata=k8s.V1ObjectMeta(
-            name=name, namespace=namespace, labels={SECRET_LABEL: "true", f"{LABEL_PREFIX}managed": "true"}
-        ),
-        type="Opaque",
-        immutable=True,
-        data={REQUEST_KEY: base64.b64encode(request).decode("ascii")},
-    )
+    chunks = [request[start : start + CHUNK_BYTES] for start in range(0, len(request), CHUNK_BYTES)] or [b""]
+    return [
+        k8s.V1Secret(
+            api_version="v1",
+            kind="Secret",
+            metadata=k8s.V1ObjectMeta(
+                name=secret_name(pod_name, index),
+                namespace=namespace,
+                labels={SECRET_LABEL: "true", f"{LABEL_PREFIX}managed": "true"},
+            ),
+            type="Opaque",
+            immutable=True,
+            data={part_name(index, len(chunks)): base64.b64encode(chunk).decode("ascii")},
+        )
+        for index, chunk in enumerate(chunks)
+    ]
 
 
-def attach(pod: k8s.V1Pod, name: str, container_name: str) -> k8s.V1Pod:
-    """Mount Secret ``name`` read-only at ``REQUEST_DIR`` in the task's container."""
+def attach(pod: k8s.V1Pod, secrets: List[k8s.V1Secret], container_name: str) -> k8s.V1Pod:
+    """Project every part's Secret read-only into ``REQUEST_DIR`` of the task's container."""
+    sources = [
+        k8s.V1VolumeProjection(
+            secret=k8s.V1SecretProjection(
+                name=secret.metadata.name,
+                items=[k8s.V1KeyToPath(key=key, path=key) for key in secret.data],
+                optional=False,
+            )
+        )
+        for secret in secrets
+    ]
     pod.spec.volumes = [
         *(pod.spec.volumes or []),
         k8s.V1Volume(
             name=REQUEST_VOLUME,
-            secret=k8s.V1SecretVolumeSource(secret_name=name, default_mode=_FILE_MODE, optional=False),
+            projected=k8s.V1ProjectedVolumeSource(sources=sources, default_mode=_FILE_MODE),
         ),
     ]
     for container in pod.spec.containers:
@@ -87,16 +113,16 @@ def owner_reference(pod: Any) -> List[k8s.V1OwnerReference]:
     ]
 
 
-def secret_name_of(pod: Any) -> Optional[str]:
-    """The request Secret a pod mounts (from its spec), if it has one."""
+def secret_names_of(pod: Any) -> List[str]:
+    """The request Secrets a pod mounts (from its spec)."""
     volumes: List[Any] = list(getattr(getattr(pod, "spec", None), "volumes", None) or [])
     for volume in volumes:
-        if volume.name == REQUEST_VOLUME and volume.secret is not None:
-            name: Optional[str] = volume.secret.secret_name
-            return name
-    return None
+        if volume.name == REQUEST_VOLUME and volume.projected is not None:
+            return [source.secret.name for source in volume.projected.sources if source.secret is not None]
+    return []
 
 
-def request_from_secret(secret: Dict[str, Any]) -> bytes:
-    """The request bytes of a Secret manifest (its ``to_dict()``), as the kubelet writes the file."""
-    return base64.b64decode(secret["data"][REQUEST_KEY])
+def request_from_secrets(secrets: List[Dict[str, Any]]) -> bytes:
+    """The request bytes of Secret manifests (their serialized form), reassembled in part order."""
+    parts = {key: base64.b64decode(value) for secret in secrets for key, value in secret["data"].items()}
+    return b"".join(parts[key] for key in sorted(parts))
