@@ -91,6 +91,14 @@ def build_image(name: str, base_image: str, environments: Path = TEST_ENVIRONMEN
         pytest.fail(f"building the image of {name!r} failed:\n{proc.stdout}\n{proc.stderr}")
 
 
+def push_image(name: str, registry: str, environments: Path = TEST_ENVIRONMENTS) -> None:
+    command = [isolationctl(), "env", "push", name, "--registry", registry,
+               "--path", str(environments), "--build-path", str(BUILD_PATH)]  # fmt: skip
+    proc = subprocess.run(check=False, args=command, capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        pytest.fail(f"pushing the image of {name!r} to {registry} failed:\n{proc.stdout}\n{proc.stderr}")
+
+
 def host_env(
     environments: Path = TEST_ENVIRONMENTS, extra: Optional[Mapping[str, str]] = None
 ) -> Dict[str, str]:

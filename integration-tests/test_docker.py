@@ -15,10 +15,9 @@ from harness import (
     BASE_IMAGES,
     BUILD_PATH,
     REPO,
-    TEST_ENVIRONMENTS,
     docker_client,
     host_env,
-    isolationctl,
+    push_image,
     require_base_image,
     require_registry,
     run_dag,
@@ -46,12 +45,7 @@ def test_demo_runs_in_docker() -> None:
 def test_task_pulls_the_pushed_image_from_the_registry(airflow_db: None, built_images: list[str]) -> None:
     registry = require_registry()
     client = docker_client()
-    push = subprocess.run(
-        [isolationctl(), "env", "push", "py313", "--registry", registry,
-         "--path", str(TEST_ENVIRONMENTS), "--build-path", str(BUILD_PATH)],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert push.returncode == 0, push.stdout + push.stderr
+    push_image("py313", registry)
     manifest = read_image_manifest(BUILD_PATH, "py313")
     assert manifest is not None
     pushed = [ref for ref in manifest.pushed if ref.startswith(f"{registry}/")]

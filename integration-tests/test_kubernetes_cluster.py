@@ -9,7 +9,6 @@ The namespace is ``ISOLATION_TEST_NAMESPACE`` (default ``default``).
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any, Dict
@@ -21,8 +20,7 @@ from harness import (
     TEST_ENVIRONMENTS,
     build_image,
     docker_client,
-    isolationctl,
-    missing,
+    push_image,
     require_base_image,
     require_registry,
 )
@@ -44,7 +42,11 @@ def boom() -> None:
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
     kubeconfig = os.environ.get("KUBECONFIG")
     if not kubeconfig or not Path(kubeconfig).exists():
-        missing("a Kubernetes cluster (set KUBECONFIG)")
+        # Opt-in by design (issue 4): no cluster can be had on CI machines, so ISOLATION_REQUIRE_REAL
+        # does not cover it; ISOLATION_REQUIRE_KUBERNETES=1 makes a missing cluster a failure.
+        if os.environ.get("ISOLATION_REQUIRE_KUBERNETES") == "1":
+            pytest.fail("a Kubernetes cluster is required (ISOLATION_REQUIRE_KUBERNETES=1): set KUBECONFIG")
+        pytest.skip("no Kubernetes cluster: set KUBECONFIG to run this suite")
     from kubernetes import client, config
 
     config.load_kube_config()
@@ -54,12 +56,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
     require_base_image(docker, BASE_IMAGES["3.13"])
     registry = require_registry()
     build_image("py313", BASE_IMAGES["3.13"])
-    push = subprocess.run(
-        [isolationctl(), "env", "push", "py313", "--registry", registry,
-         "--path", str(TEST_ENVIRONMENTS), "--build-path", str(BUILD_PATH)],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert push.returncode == 0, push.stdout + push.stderr
+    push_image("py313", registry)
     return api, registry
 
 

@@ -112,3 +112,14 @@ def wait_for_running(client: Any, dag_id: str, timeout: float = 60) -> Any:
                 return container
         time.sleep(0.1)
     raise AssertionError(f"no running container of {dag_id} appeared within {timeout} s")
+
+
+def boom() -> None:
+    raise ValueError("kaboom 42")
+
+
+def skip_me() -> None:
+    class AirflowSkipException(Exception):  # matched by name in the runtime, as without Airflow
+        pass
+
+    raise AirflowSkipException("nothing to do today")

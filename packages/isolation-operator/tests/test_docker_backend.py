@@ -22,9 +22,11 @@ from operator_docker_support import (
     BASE_IMAGE,
     LABEL,
     TestEnvironments,
+    boom,
     containers_of,
     missing,
     run_like_task_runner,
+    skip_me,
     task_context,
     wait_for_running,
 )
@@ -51,17 +53,6 @@ def report(day: str) -> Dict[str, Any]:
     print("first line from the container")
     print("second line", file=sys.stderr)
     return {"day": day, "python": sys.version_info[:2], "home": os.environ["AIRFLOW_HOME"]}
-
-
-def boom() -> None:
-    raise ValueError("kaboom 42")
-
-
-def skip_me() -> None:
-    class AirflowSkipException(Exception):  # matched by name in the runtime, as without Airflow
-        pass
-
-    raise AirflowSkipException("nothing to do today")
 
 
 def hog_memory() -> int:

@@ -17,7 +17,7 @@ from typing import Any, Dict, List
 
 import pytest
 from kubernetes_pod_in_docker import base_container, run_pod_in_docker, serialized
-from operator_docker_support import run_like_task_runner, task_context
+from operator_docker_support import boom, run_like_task_runner, skip_me, task_context
 
 from airflow_isolation.core import decode_request
 from airflow_isolation.operator.backends import kubernetes_request as secret_io
@@ -49,17 +49,6 @@ def measure(text: str) -> Dict[str, Any]:
 def pushes(ti: Any) -> str:
     ti.xcom_push(key="extra", value={"n": 1})
     return "pushed"
-
-
-def boom() -> None:
-    raise ValueError("kaboom 42")
-
-
-def skip_me() -> None:
-    class AirflowSkipException(Exception):  # matched by name in the runtime, as without Airflow
-        pass
-
-    raise AirflowSkipException("nothing to do today")
 
 
 # --- a cluster stand-in ----------------------------------------------------------------------------
