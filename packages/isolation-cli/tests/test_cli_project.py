@@ -98,11 +98,8 @@ def test_init_dag_parses_with_the_host_airflow(clean_env: Path) -> None:
         "dags = [v for v in namespace.values() if type(v).__name__ == 'DAG']\n"
         "print(sorted(dags[0].task_dict))\n"
     )
-    env = {
-        **os.environ,
-        "AIRFLOW__ISOLATION__SETTINGS_FILE": str(project / "isolation.toml"),
-        "AIRFLOW__ISOLATION__ENVIRONMENTS_PATH": str(project / "environments"),
-    }
+    env = {k: v for k, v in os.environ.items() if k != "AIRFLOW__ISOLATION__ENVIRONMENTS_PATH"}
+    env["AIRFLOW__ISOLATION__SETTINGS_FILE"] = str(project / "isolation.toml")  # finds environments/
     proc = subprocess.run(
         [sys.executable, "-c", code, str(project / "dags" / "isolated_example.py")],
         env=env,

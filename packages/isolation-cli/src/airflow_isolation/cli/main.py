@@ -30,7 +30,7 @@ from airflow_isolation.cli.image_plan import (
     validate_human_tag,
 )
 from airflow_isolation.cli.image_push import push_image
-from airflow_isolation.cli.init_project import ENVIRONMENTS_DIR, scaffold
+from airflow_isolation.cli.init_project import scaffold
 from airflow_isolation.cli.registry import validate_registry
 from airflow_isolation.cli.settings import Settings, resolve_settings
 from airflow_isolation.cli.status import BUILT, NOT_BUILT, ImageStatus, all_statuses
@@ -436,10 +436,9 @@ def init(
     image = " --target image" if backend == "docker" else ""
     ui.say("Next:")
     ui.say(f"  1. {here}isolationctl env build example{image}")
-    ui.say("  2. let Airflow see the project: add dags/ to its DAGs folder, and give the scheduler and")
-    ui.say("     workers the same settings and environments as isolationctl:")
+    ui.say("  2. let Airflow see the project: add dags/ to its DAGs folder, and point the scheduler and")
+    ui.say("     workers at the same settings (and so the same environments) as isolationctl:")
     ui.say(f"     {SETTINGS_FILE_VAR}={result.root / SETTINGS_FILE}")
-    ui.say(f"     {ENVIRONMENTS_PATH_VAR}={result.root / ENVIRONMENTS_DIR}")
     ui.say("  3. trigger the DAG isolated_example; edit environments/example/environment.toml, then rebuild")
 
 
