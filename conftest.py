@@ -1,11 +1,16 @@
 """Repository-wide pytest setup.
 
-Airflow reads ``AIRFLOW_HOME`` once, at import: point it at a throwaway folder before any test
+``testing/`` (the rule for real components every suite shares) is put on the path. Airflow reads
+``AIRFLOW_HOME`` once, at import: point it at a throwaway folder before any test
 module imports Airflow, so tests never touch a developer's real Airflow installation.
 """
 
 import os
+import sys
 import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "testing"))  # real_components
 
 if "ISOLATION_TEST_AIRFLOW_HOME" not in os.environ:
     os.environ["ISOLATION_TEST_AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="isolation-test-airflow-home-")

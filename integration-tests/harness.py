@@ -15,20 +15,15 @@ from pathlib import Path
 from typing import Dict, Mapping, Optional
 
 import pytest
+from real_components import REGISTRY, missing, require_registry  # noqa: F401 - re-exported
+from real_components import docker_engine as docker_client  # noqa: F401 - re-exported
+from real_components import require_image as require_base_image  # noqa: F401 - re-exported
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
 TEST_ENVIRONMENTS = TESTS / "environments"
 TEST_DAGS = TESTS / "dags"
 BUILD_PATH = Path(os.environ.get("AIRFLOW__ISOLATION__BUILD_PATH") or REPO / ".isolation-build")
-REQUIRE_REAL = os.environ.get("ISOLATION_REQUIRE_REAL") == "1"
-
-
-def missing(component: str) -> None:
-    """Skip when a real component is absent, unless CI requires every component to be real."""
-    if REQUIRE_REAL:
-        pytest.fail(f"{component} is required (ISOLATION_REQUIRE_REAL=1) but not available")
-    pytest.skip(f"{component} not available")
 
 
 def isolationctl() -> str:
@@ -49,38 +44,6 @@ def build_environment(name: str, environments: Path = TEST_ENVIRONMENTS) -> None
 
 
 BASE_IMAGES = {"3.11": "isolation-base:bookworm", "3.13": "isolation-base:trixie"}
-REGISTRY = os.environ.get("ISOLATION_TEST_REGISTRY", "127.0.0.1:5000")
-
-
-def docker_client():  # type: ignore[no-untyped-def]
-    """A client for the real Docker engine, or a skip (a failure in CI) when there is none."""
-    try:
-        import docker
-
-        client = docker.from_env(timeout=300)
-        client.ping()
-    except Exception as exc:  # any reason the engine is unusable means "absent"
-        missing(f"a Docker engine ({exc})")
-    return client
-
-
-def require_base_image(client, tag: str) -> None:  # type: ignore[no-untyped-def]
-    import docker.errors
-
-    try:
-        client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        missing(f"base image {tag} (build it with scripts/build_base_image.sh)")
-
-
-def require_registry() -> str:
-    import urllib.request
-
-    try:
-        urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=5).close()
-    except OSError as exc:
-        missing(f"a registry on {REGISTRY} ({exc}; start one with scripts/start_registry.sh)")
-    return REGISTRY
 
 
 def build_image(name: str, base_image: str, environments: Path = TEST_ENVIRONMENTS) -> None:

@@ -14,7 +14,6 @@ import json
 import os
 import tarfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,12 +23,11 @@ import docker
 import docker.errors
 import pytest
 from cli_test_support import make_runtime_source, run_cli
+from real_components import docker_engine, require_image, require_registry
 
 from airflow_isolation.core.environment import ImageManifest, image_manifest_path, read_image_manifest
 
-REQUIRE_REAL = os.environ.get("ISOLATION_REQUIRE_REAL") == "1"
 BASE_IMAGE = os.environ.get("ISOLATION_TEST_BASE_IMAGE", "isolation-base:bookworm")
-REGISTRY = os.environ.get("ISOLATION_TEST_REGISTRY", "127.0.0.1:5000")
 SESSION = uuid.uuid4().hex[:8]
 CHECK = (
     "import six, airflow_isolation.runtime as r, airflow_isolation.core as c, platform, sys; "
@@ -37,24 +35,10 @@ CHECK = (
 )
 
 
-def missing(what: str) -> None:
-    message = f"needs {what}"
-    if REQUIRE_REAL:
-        pytest.fail(f"ISOLATION_REQUIRE_REAL=1 but this test {message}")
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def client() -> Iterator[docker.DockerClient]:
-    try:
-        engine = docker.from_env(timeout=300)
-        engine.ping()
-    except Exception as exc:  # any reason the engine is unusable means "absent"
-        missing(f"a Docker engine ({exc})")
-    try:
-        engine.images.get(BASE_IMAGE)
-    except docker.errors.ImageNotFound:
-        missing(f"the base image {BASE_IMAGE} (scripts/build_base_image.sh bookworm {BASE_IMAGE})")
+    engine = docker_engine()
+    require_image(engine, BASE_IMAGE)
     yield engine
     for image in engine.images.list(filters={"label": "io.airflow-isolation.environment"}):
         labels = image.labels or {}
@@ -66,11 +50,7 @@ def client() -> Iterator[docker.DockerClient]:
 
 @pytest.fixture
 def registry() -> str:
-    try:
-        urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=5).close()
-    except OSError as exc:
-        missing(f"a registry on {REGISTRY} ({exc}; start one with scripts/start_registry.sh)")
-    return REGISTRY
+    return require_registry()
 
 
 @dataclass

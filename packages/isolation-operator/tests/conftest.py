@@ -27,6 +27,7 @@ from operator_docker_support import (  # noqa: E402
     TestEnvironments,
     missing,
 )
+from real_components import docker_engine, require_image  # noqa: E402
 
 _DOCKERFILE = f"""\
 FROM {BASE_IMAGE}
@@ -41,13 +42,7 @@ RUN python3 -m venv --without-pip /opt/isolation/venv \\
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[Any]:
-    try:
-        import docker
-
-        client = docker.from_env()
-        client.ping()
-    except Exception as exc:
-        missing(f"a Docker engine ({exc})")
+    client = docker_engine()
     yield client
     client.close()
 
@@ -75,10 +70,7 @@ def runtime_image(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) 
     """``airflow-isolation/optest:<random>``, removed at the end."""
     import docker.errors
 
-    try:
-        docker_client.images.get(BASE_IMAGE)
-    except docker.errors.ImageNotFound:
-        missing(f"the base image {BASE_IMAGE} (scripts/ builds it)")
+    require_image(docker_client, BASE_IMAGE)
     context = tmp_path_factory.mktemp("image")
     _wheelhouse(context / "wheels")
     (context / "Dockerfile").write_text(_DOCKERFILE)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 import uuid
 from pathlib import Path
@@ -11,21 +10,13 @@ from typing import Any, Dict, List, Optional
 
 import msgspec
 import pendulum
-import pytest
+from real_components import missing  # noqa: F401 - the operator suites import it from here
 
 from airflow_isolation.core import environment as env_contract
 
 REPO = Path(__file__).resolve().parents[3]
 BASE_IMAGE = "isolation-base:bookworm"
-REQUIRE_REAL = os.environ.get("ISOLATION_REQUIRE_REAL") == "1"
 LABEL = env_contract.LABEL_PREFIX
-
-
-def missing(component: str) -> None:
-    """Skip when a real component is absent, unless CI requires every component to be real."""
-    if REQUIRE_REAL:
-        pytest.fail(f"{component} is required (ISOLATION_REQUIRE_REAL=1) but not available")
-    pytest.skip(f"{component} not available")
 
 
 @dataclasses.dataclass

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 from typing import Any, Dict, List
 
@@ -24,12 +23,12 @@ from operator_docker_support import (
     TestEnvironments,
     boom,
     containers_of,
-    missing,
     run_like_task_runner,
     skip_me,
     task_context,
     wait_for_running,
 )
+from real_components import require_registry
 
 from airflow_isolation.core.environment import IMAGE_REQUEST_FILE
 from airflow_isolation.operator import sweep_orphans
@@ -40,7 +39,6 @@ from airflow_isolation.operator.operator import IsolatedOperator
 from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 
 pytestmark = pytest.mark.usefixtures("docker_env")
-REGISTRY = "127.0.0.1:5000"
 
 
 # --- callables shipped to the container (source only: imports inside) -----------------------------
@@ -290,21 +288,12 @@ def test_sweep_removes_orphans(docker_client: Any, runtime_image: str) -> None:
                 container.remove(force=True)
 
 
-def _registry_up() -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=3):
-            return True
-    except OSError:
-        return False
-
-
 def test_pulls_the_pushed_image_when_missing_locally(
     docker_client: Any, runtime_image: str, docker_env: TestEnvironments, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    if not _registry_up():
-        missing(f"a registry at {REGISTRY}")
+    registry = require_registry()
     tag = runtime_image.rsplit(":", 1)[1]
-    pushed = f"{REGISTRY}/airflow-isolation-test/pulled:{tag}"
+    pushed = f"{registry}/airflow-isolation-test/pulled:{tag}"
     local = f"airflow-isolation/pulled:{tag}"  # never built on this "worker"
     docker_client.images.get(runtime_image).tag(pushed)
     for event in docker_client.api.push(pushed, stream=True, decode=True):

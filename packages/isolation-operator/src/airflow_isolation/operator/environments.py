@@ -10,30 +10,32 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Optional
 
 from airflow_isolation.core import environment as env_contract
 from airflow_isolation.operator import compat, settings
 
 
 def environments_path() -> Path:
-    configured = compat.get_conf("isolation", "environments_path")
-    if configured:
-        return Path(configured)
-    project = settings.project_settings()
-    from_file = project.resolve(project.environments_path) if project is not None else None
-    if from_file is not None:
-        return from_file
+    configured = _configured_path("environments_path")
+    if configured is not None:
+        return configured
     airflow_home = os.environ.get("AIRFLOW_HOME") or str(Path.home() / "airflow")
     return Path(airflow_home) / "environments"
 
 
 def build_path() -> Path:
-    configured = compat.get_conf("isolation", "build_path")
+    configured = _configured_path("build_path")
+    return configured if configured is not None else env_contract.default_build_path()
+
+
+def _configured_path(key: str) -> Optional[Path]:
+    """``[isolation] <key>`` from Airflow's configuration, else the same key of isolation.toml."""
+    configured = compat.get_conf("isolation", key)
     if configured:
         return Path(configured)
     project = settings.project_settings()
-    from_file = project.resolve(project.build_path) if project is not None else None
-    return from_file if from_file is not None else env_contract.default_build_path()
+    return project.resolve(getattr(project, key)) if project is not None else None
 
 
 def check_defined(name: str) -> None:
