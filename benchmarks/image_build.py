@@ -56,7 +56,7 @@ def write_definition(environments: Path, python: str, requirements: list[str]) -
     (folder / "environment.toml").write_text(f'python = "{python}"\nrequirements = [{quoted}]\n')
 
 
-def timed_build(environments: Path, build_path: Path, base_image: str) -> tuple[float, str]:
+def timed_build(environments: Path, build_path: Path, base_image: str) -> float:
     command = [isolationctl(), "env", "build", NAME, "--target", "image", "--base-image", base_image,
                "--path", str(environments), "--build-path", str(build_path)]  # fmt: skip
     began = time.perf_counter()
@@ -64,7 +64,7 @@ def timed_build(environments: Path, build_path: Path, base_image: str) -> tuple[
     elapsed = time.perf_counter() - began
     if proc.returncode != 0:
         raise SystemExit(f"isolationctl failed:\n{proc.stdout}\n{proc.stderr}")
-    return elapsed, proc.stdout
+    return elapsed
 
 
 def image_size(client: docker.DockerClient, reference: str) -> int:
@@ -137,13 +137,13 @@ def main() -> int:
     created: list[str] = []
     try:
         write_definition(environments, args.python, requirements)
-        cold, _ = timed_build(environments, build_path, args.base_image)
-        unchanged, _ = timed_build(environments, build_path, args.base_image)
+        cold = timed_build(environments, build_path, args.base_image)
+        unchanged = timed_build(environments, build_path, args.base_image)
         manifest_cold = read_image_manifest(build_path, NAME)
         assert manifest_cold is not None
         created.append(manifest_cold.image)
         write_definition(environments, args.python, [*requirements, ADDED_REQUIREMENT])
-        one_more, _ = timed_build(environments, build_path, args.base_image)
+        one_more = timed_build(environments, build_path, args.base_image)
         manifest = read_image_manifest(build_path, NAME)
         assert manifest is not None
         created.append(manifest.image)
