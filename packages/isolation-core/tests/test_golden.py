@@ -28,6 +28,7 @@ from airflow_isolation.core import (
     RunOptions,
     SchemaVersion,
     Timings,
+    VariableWrite,
     XComPush,
     decode_request,
     decode_result,
@@ -234,3 +235,56 @@ def test_result_failed() -> None:
     )
     assert res.timings == Timings(decode=0.002, setup=0.5, execute=0.125, total=0.75)
     assert (res.target_airflow_version, res.target_python_version) == (None, "3.11.7")
+
+
+# --- v1.1: the nonce, the write-back options and variable writes -------------------------------
+
+V1_1 = V1_0.parent / "v1.1"
+PINNED_SHA256_V1_1 = {
+    "request_operator.msgpack": "17ce53260be2d509cc884a2903c763f82f258ba2de4c502fb419173e71624492",
+    "request_callable.msgpack": "8302a9771be20d5324d2d0590ecceccfef57a1e4ee85e162807a33ac91b6b0e0",
+    "result_success.msgpack": "02a518f6ebecb4fa366017841f986e61790b7e383182b9c123b1ae257c42a872",
+    "result_failed.msgpack": "cb3a9428e891116cd9358c4f4cb6060c5306246ffa7f5eb9903505c6290fb2c7",
+    "result_success.json": "557a1073d6f3f506fcabc8f436b36c1ef496725d2918fda8c456ee8428cab352",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_SHA256_V1_1))
+def test_v1_1_fixture_bytes_are_the_released_ones(name: str) -> None:
+    assert hashlib.sha256((V1_1 / name).read_bytes()).hexdigest() == PINNED_SHA256_V1_1[name], (
+        f"golden/v1.1/{name} changed; restore it from git (see golden/README.md)."
+    )
+    assert sorted(p.name for p in V1_1.iterdir()) == sorted(PINNED_SHA256_V1_1)
+
+
+def test_v1_0_requests_get_the_v1_1_defaults() -> None:
+    """A 1.0 host sent no nonce and knew nothing of write-back: XComs replayed, Variables refused."""
+    req = decode_request(_read("request_operator.msgpack"))
+    assert req.nonce == b""
+    assert (req.options.xcom_write_back, req.options.variable_write_back) == (True, False)
+    assert decode_result(_read("result_success.msgpack")).variable_writes == []
+
+
+def test_v1_1_requests() -> None:
+    op = decode_request((V1_1 / "request_operator.msgpack").read_bytes())
+    assert op.schema == SchemaVersion(1, 1)
+    assert op.nonce == bytes(range(32))
+    assert op.options == RunOptions(skip_exit_code=99, log_level="INFO", variable_write_back=True)
+    _check_context(op)
+    assert isinstance(op.task, OperatorSpec)
+    _check_values(op.task.kwargs["op_kwargs"])
+    fn = decode_request((V1_1 / "request_callable.msgpack").read_bytes())
+    assert fn.nonce == b""
+    assert fn.options == RunOptions(skip_exit_code=42, log_level="DEBUG", xcom_write_back=False)
+
+
+@pytest.mark.parametrize("name", ["result_success.msgpack", "result_success.json"])
+def test_v1_1_result_variable_writes(name: str) -> None:
+    decode = decode_result_json if name.endswith(".json") else decode_result
+    res = decode((V1_1 / name).read_bytes())
+    assert res.schema == SchemaVersion(1, 1)
+    assert res.variable_writes == [
+        VariableWrite("last_day", "2024-03-30", "set by legacy_pandas"),
+        VariableWrite("n", "3", None),
+    ]
+    _check_values(res.return_value)

@@ -37,6 +37,7 @@ from airflow_isolation.core import (
     RunOptions,
     TaskContext,
     Timings,
+    VariableWrite,
     XComPush,
     encode,
     encode_json,
@@ -133,7 +134,8 @@ def request_operator() -> IsolationRequest:
         connections=connections(),
         variables={"env": "prod", "api_key": "k3y"},
         secrets_to_mask=["s3cret", "k3y"],
-        options=RunOptions(skip_exit_code=99, log_level="INFO"),
+        options=RunOptions(skip_exit_code=99, log_level="INFO", variable_write_back=True),
+        nonce=bytes(range(32)),
     )
 
 
@@ -154,7 +156,7 @@ def request_callable() -> IsolationRequest:
         connections=[],
         variables={},
         secrets_to_mask=[],
-        options=RunOptions(skip_exit_code=42, log_level="DEBUG"),
+        options=RunOptions(skip_exit_code=42, log_level="DEBUG", xcom_write_back=False),
     )
 
 
@@ -169,6 +171,10 @@ def result_success() -> IsolationResult:
         timings=Timings(decode=0.001, setup=0.25, execute=1.5, total=1.875),
         target_airflow_version="2.10.5",
         target_python_version="3.9.18",
+        variable_writes=[
+            VariableWrite("last_day", "2024-03-30", "set by legacy_pandas"),
+            VariableWrite("n", "3"),
+        ],
     )
 
 

@@ -13,6 +13,7 @@ from airflow_isolation.core.codec import (
 from airflow_isolation.core.errors import (
     IsolationError,
     RequestDecodeError,
+    RequestIntegrityError,
     SchemaVersionError,
     ValueEncodeError,
 )
@@ -28,6 +29,7 @@ from airflow_isolation.core.schema import (
     SchemaVersion,
     TaskContext,
     Timings,
+    VariableWrite,
     XComPush,
 )
 
@@ -41,12 +43,14 @@ __all__ = [
     "IsolationResult",
     "OperatorSpec",
     "RequestDecodeError",
+    "RequestIntegrityError",
     "RunOptions",
     "SchemaVersion",
     "SchemaVersionError",
     "TaskContext",
     "Timings",
     "ValueEncodeError",
+    "VariableWrite",
     "XComPush",
     "__version__",
     "check_compatible",

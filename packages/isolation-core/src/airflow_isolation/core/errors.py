@@ -24,3 +24,7 @@ class SchemaVersionError(IsolationError):
 
 class RequestDecodeError(IsolationError):
     """A request or result file that is not a valid, complete message."""
+
+
+class RequestIntegrityError(IsolationError):
+    """A request whose bytes differ from what the host wrote and vouched for."""

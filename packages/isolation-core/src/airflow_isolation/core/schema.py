@@ -28,7 +28,9 @@ class SchemaVersion(msgspec.Struct, frozen=True, array_like=True):
         return f"{self.major}.{self.minor}"
 
 
-SCHEMA_VERSION = SchemaVersion(1, 0)
+SCHEMA_VERSION = SchemaVersion(1, 1)
+"""1.1 added ``IsolationRequest.nonce``, ``RunOptions.xcom_write_back``/``variable_write_back`` and
+``IsolationResult.variable_writes``."""
 
 
 class CallableSpec(msgspec.Struct, tag="callable"):
@@ -113,6 +115,11 @@ class RunOptions(msgspec.Struct, frozen=True):
 
     skip_exit_code: int = 99
     log_level: str = "INFO"
+    xcom_write_back: bool = True
+    """``ti.xcom_push`` is recorded and replayed on the host after success; off, it is refused."""
+    variable_write_back: bool = False
+    """``Variable.set`` is recorded and applied on the host after success; off (the default), it is
+    refused with an error naming this option, since the target has no metadata database."""
 
 
 class IsolationRequest(msgspec.Struct):
@@ -123,11 +130,23 @@ class IsolationRequest(msgspec.Struct):
     variables: Dict[str, str] = {}
     secrets_to_mask: List[str] = []
     options: RunOptions = RunOptions()
+    nonce: bytes = b""
+    """Random bytes per run. The host sends the request's SHA-256 through a channel the file's
+    transport cannot alter (see ``integrity``); the nonce keeps that digest from being a way to
+    test guesses of the secrets inside."""
 
 
 class XComPush(msgspec.Struct, array_like=True):
     key: str
     value: Any
+
+
+class VariableWrite(msgspec.Struct, array_like=True):
+    """A ``Variable.set`` made in the target, applied on the host only after the task succeeds."""
+
+    key: str
+    value: str
+    description: Optional[str] = None
 
 
 class ErrorInfo(msgspec.Struct):
@@ -160,3 +179,4 @@ class IsolationResult(msgspec.Struct):
     timings: Timings = Timings()
     target_airflow_version: Optional[str] = None
     target_python_version: Optional[str] = None
+    variable_writes: List[VariableWrite] = []
