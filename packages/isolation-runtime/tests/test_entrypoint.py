@@ -9,21 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
+from runtime_test_support import callable_from_source, run
 
 from airflow_isolation.core import (
     SCHEMA_VERSION,
     CallableSpec,
     ConnectionSpec,
     IsolationRequest,
-    IsolationResult,
     OperatorSpec,
     TaskContext,
-    decode_result,
     decode_result_json,
     encode,
 )
@@ -32,29 +29,8 @@ STANDARD = "airflow.providers.standard.operators"
 SECRET = "hunter2-but-longer"
 
 
-def _fn(source: str) -> CallableSpec:
-    source = textwrap.dedent(source).lstrip("\n")
-    name = source.split("def ", 1)[1].split("(", 1)[0]
-    return CallableSpec(name=name, source=source)
-
-
-def run(task: Any, tmp_path: Path, **request: Any) -> tuple[int, str, IsolationResult]:
-    ctx = TaskContext(
-        dag_id="d", task_id="t", run_id="r", ds="2024-01-02",
-        logical_date=dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc), params={"p": 1},
-        upstream_xcoms={"up": {"v": 7}},
-    )  # fmt: skip
-    req = IsolationRequest(schema=SCHEMA_VERSION, task=task, context=ctx, **request)
-    (tmp_path / "req").write_bytes(encode(req))
-    command = [sys.executable, "-m", "airflow_isolation.runtime"]
-    command += ["--request", str(tmp_path / "req"), "--result", str(tmp_path / "res")]
-    env = {"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, check=False)
-    return proc.returncode, proc.stdout + proc.stderr, decode_result((tmp_path / "res").read_bytes())
-
-
 def test_python_operator_with_context_and_xcoms(tmp_path: Path) -> None:
-    fn = _fn("""
+    fn = callable_from_source("""
         def f(ds, params, ti, logical_date):
             ti.xcom_push(key="k", value={"s": {1, 2}})
             return {"ds": ds, "p": params["p"], "up": ti.xcom_pull(task_ids="up"), "year": logical_date.year}
@@ -68,7 +44,7 @@ def test_python_operator_with_context_and_xcoms(tmp_path: Path) -> None:
 
 
 def test_branch_is_recorded_not_applied(tmp_path: Path) -> None:
-    fn = _fn("""
+    fn = callable_from_source("""
         def choose():
             return ["a", "b"]
     """)
@@ -80,7 +56,7 @@ def test_branch_is_recorded_not_applied(tmp_path: Path) -> None:
 
 
 def test_skip_exit_code(tmp_path: Path) -> None:
-    fn = _fn("""
+    fn = callable_from_source("""
         def f():
             from airflow.exceptions import AirflowSkipException
             raise AirflowSkipException("not today")
@@ -93,7 +69,7 @@ def test_skip_exit_code(tmp_path: Path) -> None:
 
 
 def test_failure_keeps_traceback(tmp_path: Path) -> None:
-    fn = _fn("""
+    fn = callable_from_source("""
         def f():
             raise KeyError("missing-key")
     """)
@@ -105,7 +81,7 @@ def test_failure_keeps_traceback(tmp_path: Path) -> None:
 
 
 def test_connection_served_from_request_and_masked(tmp_path: Path) -> None:
-    fn = _fn("""
+    fn = callable_from_source("""
         def f():
             from airflow.sdk import BaseHook
             conn = BaseHook.get_connection("db")
@@ -120,7 +96,7 @@ def test_connection_served_from_request_and_masked(tmp_path: Path) -> None:
 
 
 def test_missing_connection_names_the_fix(tmp_path: Path) -> None:
-    fn = _fn("""
+    fn = callable_from_source("""
         def f():
             from airflow.sdk import BaseHook
             BaseHook.get_connection("nope")
@@ -130,19 +106,8 @@ def test_missing_connection_names_the_fix(tmp_path: Path) -> None:
     assert result.error is not None and "nope" in result.error.message
 
 
-def test_variable_write_back_is_refused_with_the_alternative(tmp_path: Path) -> None:
-    fn = _fn("""
-        def f():
-            from airflow.sdk import Variable
-            Variable.set("x", "1")
-    """)
-    code, _out, result = run(fn, tmp_path)
-    assert code == 1
-    assert result.error is not None and "xcom_push" in result.error.message, result.error.message
-
-
 def test_variables_are_served(tmp_path: Path) -> None:
-    fn = _fn("""
+    fn = callable_from_source("""
         def f():
             from airflow.sdk import Variable
             return Variable.get("color")
@@ -153,7 +118,7 @@ def test_variables_are_served(tmp_path: Path) -> None:
 
 
 def test_unencodable_return_value_fails_clearly(tmp_path: Path) -> None:
-    fn = _fn("""
+    fn = callable_from_source("""
         def f():
             import threading
             return {"lock": threading.Lock()}
@@ -187,7 +152,7 @@ def _run_json_from(tmp_path: Path, request_file: Path) -> tuple[int, str, bytes]
 
 def _callable_request(source: str) -> bytes:
     ctx = TaskContext(dag_id="d", task_id="t", run_id="r")
-    return encode(IsolationRequest(schema=SCHEMA_VERSION, task=_fn(source), context=ctx))
+    return encode(IsolationRequest(schema=SCHEMA_VERSION, task=callable_from_source(source), context=ctx))
 
 
 def test_json_result_format_for_the_kubernetes_xcom_sidecar(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from airflow_isolation.core import CallableSpec, OperatorSpec, encode
 from airflow_isolation.core.environment import validate_name
 from airflow_isolation.core.schema import TaskSpec
 from airflow_isolation.operator import compat, environments, settings
+from airflow_isolation.operator import write_back as write_back_kinds
 from airflow_isolation.operator.backends import (
     BackendJob,
     IsolationBackend,
@@ -48,6 +49,19 @@ def split_base_kwargs(kwargs: Dict[str, Any]) -> tuple[Dict[str, Any], Dict[str,
     return base, {k: v for k, v in kwargs.items() if k not in base}
 
 
+def _names(value: Any, what: str, task_id: str) -> list[str]:
+    """``connections``/``variables``: a string would silently become a list of its characters."""
+    if isinstance(value, str) or not isinstance(value, Collection):
+        raise TypeError(
+            f"IsolatedOperator {task_id!r}: {what} must be a list of names, e.g. {what}=[{value!r}], "
+            f"not {type(value).__name__} {value!r}"
+        )
+    bad = [name for name in value if not isinstance(name, str) or not name]
+    if bad:
+        raise TypeError(f"IsolatedOperator {task_id!r}: {what} must hold non-empty strings, got {bad!r}")
+    return list(value)
+
+
 class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore[misc]
     """Run ``operator`` (or ``python_callable``) in the isolated ``environment``.
 
@@ -72,6 +86,9 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         takes none.
     :param connections: connection ids to ship, besides the ``*conn_id`` arguments of the operator.
     :param variables: variable keys to ship.
+    :param write_back: what the task may hand back, applied on the host only after it succeeds:
+        ``"xcom"`` replays its ``ti.xcom_push`` calls (the default), ``"variables"`` applies its
+        ``Variable.set`` calls (off by default: without it ``Variable.set`` fails naming this option).
     :param operator_kwargs: arguments of the wrapped operator as one dict (mappable with
         ``.expand(operator_kwargs=[...])``); other unknown keyword arguments are merged into it.
     :param operator_template_fields: template fields of an operator that is not importable on the host.
@@ -91,6 +108,7 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         backend_options: Optional[Mapping[str, Any]] = None,
         connections: Collection[str] = (),
         variables: Collection[str] = (),
+        write_back: Collection[str] = write_back_kinds.DEFAULT,
         operator_kwargs: Optional[Dict[str, Any]] = None,
         python_callable: Union[Callable[..., Any], str, None] = None,
         op_args: Optional[Collection[Any]] = None,
@@ -115,8 +133,9 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         else:
             environments.check_defined(environment)
         self.environment = environment
-        self.connections = list(connections)
-        self.variables = list(variables)
+        self.connections = _names(connections, "connections", self.task_id)
+        self.variables = _names(variables, "variables", self.task_id)
+        self.write_back = write_back_kinds.parse(write_back, f"IsolatedOperator {self.task_id!r}")
         self._backend: Optional[IsolationBackend] = None
         self._wrapped: Optional[WrappedOperator] = None
         self.operator_class_path: Optional[str] = None
@@ -199,7 +218,12 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         task = self._task_spec()
         connections = resolve_connections(self.connections, self._conn_ids(task))
         request = build_request(
-            task, context, set(self.upstream_task_ids), connections, resolve_variables(self.variables)
+            task,
+            context,
+            set(self.upstream_task_ids),
+            connections,
+            resolve_variables(self.variables),
+            write_back_kinds.run_options(self.write_back),
         )
         payload = encode(request, callables=lower_callable)
         self._backend = get_backend(self.backend)

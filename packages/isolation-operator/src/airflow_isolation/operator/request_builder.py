@@ -14,9 +14,11 @@ from airflow_isolation.core import (
     SCHEMA_VERSION,
     ConnectionSpec,
     IsolationRequest,
+    RunOptions,
     TaskContext,
     ValueEncodeError,
 )
+from airflow_isolation.core.integrity import new_nonce
 from airflow_isolation.core.schema import TaskSpec
 from airflow_isolation.core.values import Lowerer
 from airflow_isolation.operator import compat
@@ -191,6 +193,7 @@ def build_request(
     upstream_ids: Set[str],
     connections: List[ConnectionSpec],
     variables: Dict[str, str],
+    options: RunOptions = RunOptions(),
 ) -> IsolationRequest:
     return IsolationRequest(
         schema=SCHEMA_VERSION,
@@ -199,6 +202,8 @@ def build_request(
         connections=connections,
         variables=variables,
         secrets_to_mask=secrets_of(connections, variables),
+        options=options,
+        nonce=new_nonce(),
     )
 
 

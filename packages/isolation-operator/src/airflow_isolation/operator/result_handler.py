@@ -9,6 +9,7 @@ from airflow_isolation.core import IsolationResult, decode_result, decode_result
 from airflow_isolation.core.errors import IsolationError
 from airflow_isolation.operator import compat
 from airflow_isolation.operator.backends.base import RunOutcome
+from airflow_isolation.operator.write_back import apply_variable_writes
 
 
 class IsolatedTaskFailed(compat.AirflowException):
@@ -71,6 +72,7 @@ def apply_result(operator: Any, context: Dict[str, Any], result: IsolationResult
         if error.type.endswith("AirflowFailException"):
             raise compat.AirflowFailException(message)
         raise IsolatedTaskFailed(message)
+    apply_variable_writes(operator, result)
     if result.branch is not None:
         operator.do_branch(context, result.branch)
     return result.return_value

@@ -24,6 +24,7 @@ from airflow_isolation.core import (
     IsolationRequest,
     IsolationResult,
     RequestDecodeError,
+    RequestIntegrityError,
     SchemaVersionError,
     Timings,
     ValueEncodeError,
@@ -31,7 +32,8 @@ from airflow_isolation.core import (
     encode,
     encode_json,
 )
-from airflow_isolation.runtime import airflow_support, masking, outcome, task_runner
+from airflow_isolation.core.integrity import REQUEST_DIGEST_ENV, verify_request
+from airflow_isolation.runtime import airflow_support, masking, outcome, task_runner, write_back
 from airflow_isolation.runtime.__about__ import __version__
 from airflow_isolation.runtime.context import build_context
 from airflow_isolation.runtime.request_file import read_request
@@ -115,13 +117,15 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
         f"runtime {__version__} | Python {sys.version.split()[0]} | "
         f"Airflow {airflow_version or 'not installed'} | {what}"
     )
-    recorder = XComRecorder()
+    recorder = XComRecorder(allowed=request.options.xcom_write_back)
+    variable_writes = write_back.VariableWrites(request.options, request.variables)
     branch = task_runner.BranchRecorder()
     setup_done = started
     try:
         if installed is not None:
             airflow_support.configure_environment()
         if info is not None:
+            write_back.install(variable_writes)
             airflow_support.install_secrets(info, request.connections, request.variables)
             masking.register_with_airflow(secrets, info.major)
         elif not isinstance(task, CallableSpec):
@@ -160,6 +164,7 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
         pushes=recorder.pushes,
         branch=branch.branch,
         airflow_version=airflow_version,
+        variable_writes=variable_writes.writes,
     )
 
 
@@ -173,12 +178,22 @@ def _timings(started: float, decoded: float, setup_done: float) -> Timings:
     )
 
 
+def _verified(data: bytes, where: str) -> bytes:
+    """Check the bytes against the digest the host sent; hosts before schema 1.1 send none."""
+    expected = os.environ.get(REQUEST_DIGEST_ENV)
+    if expected is None:
+        _log(f"the request is not integrity-checked: the host operator did not set {REQUEST_DIGEST_ENV}")
+        return data
+    verify_request(data, expected, where)
+    return data
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     started = time.perf_counter()
     args = _parse_args(argv)
     try:
-        request = decode_request(read_request(args.request))
-    except (OSError, RequestDecodeError, SchemaVersionError) as exc:
+        request = decode_request(_verified(read_request(args.request), args.request))
+    except (OSError, RequestDecodeError, RequestIntegrityError, SchemaVersionError) as exc:
         _log(f"cannot read the request {args.request}: {exc}")
         write_result(
             args.result,

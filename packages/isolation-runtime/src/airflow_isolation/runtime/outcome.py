@@ -9,13 +9,22 @@ from __future__ import annotations
 import traceback
 from typing import Any, List, Optional
 
-from airflow_isolation.core import SCHEMA_VERSION, ErrorInfo, IsolationResult, Timings, XComPush
+from airflow_isolation.core import (
+    SCHEMA_VERSION,
+    ErrorInfo,
+    IsolationResult,
+    Timings,
+    VariableWrite,
+    XComPush,
+)
 
 SKIP_EXCEPTIONS = {"AirflowSkipException", "TaskDeferred"}
 WRITE_BACK_HINT = (
     "An isolated task has no access to the Airflow metadata database or API server, so it cannot "
     "write Variables, Connections or query task state. Return a value or call "
-    "context['ti'].xcom_push(...) instead; both are replayed on the host after the task succeeds."
+    "context['ti'].xcom_push(...) instead; both are replayed on the host after the task succeeds. "
+    'Variable.set is applied on the host after success when the task sets write_back=["xcom", '
+    '"variables"].'
 )
 
 
@@ -57,6 +66,7 @@ def result(
     branch: Optional[List[str]] = None,
     error: Optional[ErrorInfo] = None,
     airflow_version: Optional[str] = None,
+    variable_writes: Optional[List[VariableWrite]] = None,
 ) -> IsolationResult:
     import platform
 
@@ -70,4 +80,5 @@ def result(
         timings=timings,
         target_airflow_version=airflow_version,
         target_python_version=platform.python_version(),
+        variable_writes=variable_writes or [],
     )

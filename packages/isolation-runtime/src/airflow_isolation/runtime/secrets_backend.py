@@ -19,8 +19,11 @@ _variables: Dict[str, str] = {}
 
 
 def load(connections: List[ConnectionSpec], variables: Dict[str, str]) -> None:
+    """Serve these; ``variables`` is kept by reference, so a buffered ``Variable.set`` (which
+    updates it) is what a later ``Variable.get`` of the same run reads."""
+    global _variables
     _connections.clear()
-    _variables.clear()
+    _variables = variables
     for conn in connections:
         _connections[conn.conn_id] = json.dumps(
             {
@@ -34,7 +37,6 @@ def load(connections: List[ConnectionSpec], variables: Dict[str, str]) -> None:
                 "extra": conn.extra,
             }
         )
-    _variables.update(variables)
 
 
 class RequestSecretsBackend(BaseSecretsBackend):  # type: ignore[misc]

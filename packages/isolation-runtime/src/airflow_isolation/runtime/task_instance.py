@@ -23,12 +23,17 @@ class XComNotShippedError(KeyError):
 
 
 class XComRecorder:
-    def __init__(self) -> None:
+    def __init__(self, allowed: bool = True) -> None:
         self.pushes: List[XComPush] = []
+        self.allowed = allowed
 
     def push(self, key: str, value: Any) -> None:
         if not isinstance(key, str) or not key:
             raise ValueError(f"xcom_push needs a non-empty string key, got {key!r}")
+        if not self.allowed:
+            from airflow_isolation.runtime.write_back import WriteBackRefused, xcom_push_refused
+
+            raise WriteBackRefused(xcom_push_refused(key))
         self.pushes.append(XComPush(key, value))
 
     def latest(self, key: str) -> Any:

@@ -7,10 +7,22 @@ import collections
 import dataclasses
 from typing import Any, Callable, Deque, Dict, List, Optional
 
+from airflow_isolation.core.integrity import REQUEST_DIGEST_ENV, request_digest
+
 LogSink = Callable[[str], None]
 TAIL_LINES = 40
 RUNTIME_MODULE = "airflow_isolation.runtime"
 """Run as ``<python> -m RUNTIME_MODULE --request FILE --result FILE`` in every backend."""
+
+
+def integrity_env(request: bytes) -> Dict[str, str]:
+    """The request's SHA-256 for the runtime to check the delivered file against.
+
+    Every backend sets it where the file's own transport cannot reach (process environment,
+    container config, immutable pod spec) and after the user's ``env``, so it cannot be overridden.
+    It is not a secret: see ``airflow_isolation.core.integrity``.
+    """
+    return {REQUEST_DIGEST_ENV: request_digest(request)}
 
 
 @dataclasses.dataclass(frozen=True)

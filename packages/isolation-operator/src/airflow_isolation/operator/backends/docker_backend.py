@@ -116,7 +116,7 @@ class DockerBackend(IsolationBackend):
         try:
             sweep_orphans(client, identity=job.identity, report=log)
             ref, image = ensure_image(client, job.environment, options, log)
-            container = self._create(client, ref, image, job, options)
+            container = self._create(client, ref, image, job, options, request=request)
             where = f"docker container {container.name} of {ref}"
             uid, gid = container_owner(container, options.user or image_user(image))
             put_request(container, IMAGE_REQUEST_FILE, request, uid, gid)
@@ -153,10 +153,17 @@ class DockerBackend(IsolationBackend):
         return RunOutcome(result, exit_code, list(tail.lines), where, detail)
 
     def _create(
-        self, client: docker.DockerClient, ref: str, image: Image, job: BackendJob, options: DockerOptions
+        self,
+        client: docker.DockerClient,
+        ref: str,
+        image: Image,
+        job: BackendJob,
+        options: DockerOptions,
+        *,
+        request: bytes,
     ) -> Container:
         try:
-            container = client.containers.create(**container_config(ref, image, job, options))
+            container = client.containers.create(**container_config(ref, image, job, options, request))
         except docker.errors.APIError as exc:
             raise DockerBackendError(
                 f"the Docker engine refused to create a container of {ref}: {exc.explanation or exc}. "

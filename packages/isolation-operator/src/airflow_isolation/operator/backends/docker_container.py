@@ -23,7 +23,7 @@ from airflow_isolation.core.environment import (
     IMAGE_REQUEST_FILE,
     IMAGE_RESULT_FILE,
 )
-from airflow_isolation.operator.backends.base import RUNTIME_MODULE, BackendJob
+from airflow_isolation.operator.backends.base import RUNTIME_MODULE, BackendJob, integrity_env
 from airflow_isolation.operator.backends.docker_labels import Owner, container_labels
 from airflow_isolation.operator.backends.docker_options import DockerOptions
 
@@ -72,14 +72,16 @@ def image_user(image: Image) -> str:
     return str((image.attrs.get("Config") or {}).get("User") or "")
 
 
-def container_config(ref: str, image: Image, job: BackendJob, options: DockerOptions) -> Dict[str, Any]:
+def container_config(
+    ref: str, image: Image, job: BackendJob, options: DockerOptions, request: bytes
+) -> Dict[str, Any]:
     """Keyword arguments of ``client.containers.create`` for this run."""
     config: Dict[str, Any] = {
         "image": ref,
         "command": COMMAND,
         "name": container_name(job),
         "labels": container_labels(job.environment, job.identity, Owner.current()),
-        "environment": container_environment(image, options),
+        "environment": {**container_environment(image, options), **integrity_env(request)},
         "working_dir": IMAGE_IO_DIR,
         "init": True,  # PID 1 forwards signals and reaps, so a stop ends the task promptly
         "detach": True,

@@ -29,6 +29,7 @@ from airflow_isolation.operator.backends.base import (
     IsolationBackend,
     LogSink,
     RunOutcome,
+    integrity_env,
 )
 from airflow_isolation.operator.backends.kubernetes_image import choose_image
 from airflow_isolation.operator.backends.kubernetes_options import KubernetesOptions
@@ -74,6 +75,7 @@ def pod_operator(job: BackendJob, request: bytes, image: str) -> IsolationPodOpe
         "AIRFLOW_HOME": IMAGE_AIRFLOW_HOME,
         "PYTHONUNBUFFERED": "1",
         **options.env,
+        **integrity_env(request),
     }
     conn_id = options.kubernetes_conn_id or configured.conn_id
     extra: Dict[str, Any] = {"kubernetes_conn_id": conn_id} if conn_id else {}

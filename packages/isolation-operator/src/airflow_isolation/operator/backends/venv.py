@@ -23,6 +23,7 @@ from airflow_isolation.operator.backends.base import (
     LogSink,
     LogTail,
     RunOutcome,
+    integrity_env,
 )
 from airflow_isolation.operator.backends.options import BackendOptionsError
 from airflow_isolation.operator.environments import resolve_venv
@@ -86,7 +87,7 @@ class VenvBackend(IsolationBackend):
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=target_environment(Path(manifest.venv_path), airflow_home),
+                env={**target_environment(Path(manifest.venv_path), airflow_home), **integrity_env(request)},
                 cwd=workdir,
                 text=True,
                 errors="replace",

@@ -1,0 +1,58 @@
+"""Running the runtime as a target runs it: a subprocess reading a request file, writing a result."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from airflow_isolation.core import (
+    SCHEMA_VERSION,
+    CallableSpec,
+    IsolationRequest,
+    IsolationResult,
+    TaskContext,
+    decode_result,
+    encode,
+)
+from airflow_isolation.core.integrity import REQUEST_DIGEST_ENV, request_digest
+
+
+def callable_from_source(source: str) -> CallableSpec:
+    source = textwrap.dedent(source).lstrip("\n")
+    name = source.split("def ", 1)[1].split("(", 1)[0]
+    return CallableSpec(name=name, source=source)
+
+
+def run(
+    task: Any, tmp_path: Path, env: Optional[Dict[str, str]] = None, **request: Any
+) -> tuple[int, str, IsolationResult]:
+    """Run ``task``; the request's digest is in the environment, as every backend sets it, unless
+    ``env`` says otherwise (``None`` as a value removes a variable)."""
+    ctx = TaskContext(
+        dag_id="d", task_id="t", run_id="r", ds="2024-01-02",
+        logical_date=dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc), params={"p": 1},
+        upstream_xcoms={"up": {"v": 7}},
+    )  # fmt: skip
+    data = encode(IsolationRequest(schema=SCHEMA_VERSION, task=task, context=ctx, **request))
+    (tmp_path / "req").write_bytes(data)
+    command = [sys.executable, "-m", "airflow_isolation.runtime"]
+    command += ["--request", str(tmp_path / "req"), "--result", str(tmp_path / "res")]
+    full_env: Dict[str, Optional[str]] = {
+        "AIRFLOW_HOME": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+        REQUEST_DIGEST_ENV: request_digest(data),
+        **(env or {}),
+    }
+    proc = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in full_env.items() if v is not None},
+        check=False,
+    )
+    return proc.returncode, proc.stdout + proc.stderr, decode_result((tmp_path / "res").read_bytes())
