@@ -20,9 +20,9 @@ def test_write_back(env_name: str, airflow_db: None, built_envs: list[str]) -> N
     }
     assert report.states == expected, report.output[-8000:]
     out = report.output
-    assert "Variable.set('isolation_wb_%s_refused') cannot run in an isolated task" % env_name in out
+    assert f"Variable.set('isolation_wb_{env_name}_refused') cannot run in an isolated task" in out
     assert 'write_back=["xcom", "variables"]' in out
     assert "ti.xcom_push(key='extra') is turned off for this task" in out
     assert "opened an Airflow metadata database session, which an isolated task does not have" in out
-    assert "Applied Variable.set('isolation_wb_%s')" % env_name in out
-    assert "Applied Variable.set('isolation_wb_%s_failed')" % env_name not in out
+    assert f"Applied Variable.set('isolation_wb_{env_name}')" in out
+    assert f"Applied Variable.set('isolation_wb_{env_name}_failed')" not in out

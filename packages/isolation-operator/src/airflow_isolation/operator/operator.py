@@ -223,7 +223,7 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
             set(self.upstream_task_ids),
             connections,
             resolve_variables(self.variables),
-            write_back_kinds.run_options(self.write_back),
+            options=write_back_kinds.run_options(self.write_back),
         )
         payload = encode(request, callables=lower_callable)
         self._backend = get_backend(self.backend)

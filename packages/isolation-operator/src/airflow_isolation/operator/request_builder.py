@@ -193,7 +193,8 @@ def build_request(
     upstream_ids: Set[str],
     connections: List[ConnectionSpec],
     variables: Dict[str, str],
-    options: RunOptions = RunOptions(),
+    *,
+    options: Optional[RunOptions] = None,
 ) -> IsolationRequest:
     return IsolationRequest(
         schema=SCHEMA_VERSION,
@@ -202,7 +203,7 @@ def build_request(
         connections=connections,
         variables=variables,
         secrets_to_mask=secrets_of(connections, variables),
-        options=options,
+        options=options or RunOptions(),
         nonce=new_nonce(),
     )
 

@@ -92,7 +92,7 @@ def install(writes: VariableWrites) -> None:
 
     def patch_session(_airflow: Any) -> None:
         # after the whole package ran: its __init__ calls settings.initialize(), which sets Session
-        settings = sys.modules.get("airflow.settings")
+        settings: Any = sys.modules.get("airflow.settings")
         if settings is not None:
             settings.Session = _NoDatabase()
 
