@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -69,6 +70,44 @@ CASES = {
         'environment="plain", python_callable=lambda: 1',
         ["lambdas cannot be shipped"],
     ),
+    "wrong_type_operator_kwarg": (
+        'environment="plain", bash_command=["ls"], '
+        'operator="airflow.providers.standard.operators.bash.BashOperator"',
+        ["BashOperator argument bash_command=['ls'] has type list", "declares bash_command: str"],
+    ),
+    "wrong_type_op_kwargs": (
+        'environment="plain", python_callable=work, op_kwargs=["2024-01-01"]',
+        ["op_kwargs must be a dict of argument names to values", "not list"],
+    ),
+    "connections_as_string": (
+        'environment="plain", python_callable=work, connections="warehouse"',
+        ["connections must be a list of names, e.g. connections=['warehouse']"],
+    ),
+    "unknown_write_back": (
+        'environment="plain", python_callable=work, write_back=["xcoms"]',
+        ["unknown write_back kind(s) ['xcoms']", "'xcom', 'variables'"],
+    ),
+    "wrong_type_backend_option": (
+        'environment="plain", python_callable=work, backend="docker", backend_options={"mem_limit": [1]}',
+        ["mem_limit"],
+    ),
+    "malformed_environment_toml": (
+        'environment="broken_toml", python_callable=work',
+        ["broken_toml/environment.toml is not a valid environment definition", "Allowed keys: python"],
+    ),
+    "environment_field_of_wrong_type": (
+        'environment="python_as_number", python_callable=work',
+        ["Expected `str`, got `float` - at `$.python`"],
+    ),
+    "environment_unknown_field": (
+        'environment="misspelt_field", python_callable=work',
+        ["unknown field `requirement`", "Allowed keys: python, requirements"],
+    ),
+}
+MALFORMED_DEFINITIONS = {
+    "broken_toml": 'python = "3.11"\nrequirements = ["pandas"\n',
+    "python_as_number": "python = 3.11\n",
+    "misspelt_field": 'python = "3.11"\nrequirement = ["pandas"]\n',
 }
 
 
@@ -83,10 +122,16 @@ def _parse_errors(dag_folder: Path) -> str:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_parse_time_errors(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRFLOW__ISOLATION__ENVIRONMENTS_PATH", str(TEST_ENVIRONMENTS))
+    environments = tmp_path / "environments"
+    shutil.copytree(TEST_ENVIRONMENTS / "plain", environments / "plain")
+    for name, text in MALFORMED_DEFINITIONS.items():
+        (environments / name).mkdir()
+        (environments / name / "environment.toml").write_text(text)
+    monkeypatch.setenv("AIRFLOW__ISOLATION__ENVIRONMENTS_PATH", str(environments))
     args, expected = CASES[case]
-    (tmp_path / "bad_dag.py").write_text(DAG_TEMPLATE.format(args=args))
-    errors = _parse_errors(tmp_path)
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "bad_dag.py").write_text(DAG_TEMPLATE.format(args=args))
+    errors = _parse_errors(tmp_path / "dags")
     for fragment in expected:
         assert fragment in errors, f"{fragment!r} not in the import error:\n{errors}"
 

@@ -11,6 +11,7 @@ Results are compared with the Docker backend's for the same task.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
 from typing import Any, Dict, List
@@ -154,9 +155,11 @@ def test_golden_pod_and_secret(pods: List[Dict[str, Any]], monkeypatch: pytest.M
     assert base.command == ["/opt/isolation/venv/bin/python", "-m", "airflow_isolation.runtime"]
     assert base.args == ["--request", "/isolation-request/request.msgpack",
                          "--result", "/airflow/xcom/return.json", "--result-format", "json"]  # fmt: skip
+    request_bytes = secret_io.request_from_secrets([serialized_secret(secret)])
     assert {e.name: e.value for e in base.env} == {
         "VIRTUAL_ENV": "/opt/isolation/venv", "AIRFLOW_HOME": "/opt/isolation/airflow-home",
         "PYTHONUNBUFFERED": "1", "MODE": "test",
+        "ISOLATION_REQUEST_SHA256": hashlib.sha256(request_bytes).hexdigest(),
     }  # fmt: skip
     assert base.resources.requests == {"cpu": "250m", "memory": "128Mi"}
     assert base.resources.limits == {"memory": "256Mi"}
@@ -186,7 +189,7 @@ def test_golden_pod_and_secret(pods: List[Dict[str, Any]], monkeypatch: pytest.M
     for value in (password, variable, base64.b64encode(password.encode()).decode()):
         assert value not in text
     assert password not in repr(op.templated_kwargs) + repr(op.op_kwargs) + repr(op.backend_options)
-    shipped = decode_request(secret_io.request_from_secrets([serialized_secret(secret)]))
+    shipped = decode_request(request_bytes)
     assert [c.password for c in shipped.connections] == [password]
     assert shipped.variables == {"TOKEN": variable}
     assert secret.immutable is True and secret.type == "Opaque"
@@ -241,3 +244,25 @@ def test_skip(pods: List[Dict[str, Any]]) -> None:
     with pytest.raises(AirflowSkipException, match="nothing to do today"):
         _run(skip_me)
     assert pods[0]["exit"] == 99
+
+
+def test_a_recreated_request_secret_is_refused(
+    pods: List[Dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone with RBAC on Secrets deletes and recreates a request Secret with other, valid data
+    before the kubelet mounts it: the digest in the (immutable) pod spec no longer matches."""
+    run_in_docker = run_pod_in_docker
+
+    def recreate_secret_then_run(client: Any, pod: Any, secrets: List[Any]) -> tuple[int, str, str]:
+        [secret] = secrets
+        [(key, encoded)] = secret.data.items()
+        forged = base64.b64decode(encoded).replace(b"2024-01-02", b"1999-12-31")
+        assert decode_request(forged).task.kwargs == {"day": "1999-12-31"}  # still a valid request
+        secret.data = {key: base64.b64encode(forged).decode()}
+        return run_in_docker(client, pod, secrets)
+
+    monkeypatch.setitem(globals(), "run_pod_in_docker", recreate_secret_then_run)
+    with pytest.raises(IsolatedTaskFailed, match=r"RequestIntegrityError.*does not match the SHA-256"):
+        _run(report, op_kwargs={"day": "2024-01-02"})
+    assert pods[0]["exit"] == 2
+    assert "1999-12-31" not in pods[0]["logs"]

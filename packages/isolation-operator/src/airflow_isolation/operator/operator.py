@@ -35,7 +35,7 @@ from airflow_isolation.operator.request_builder import (
     resolve_variables,
 )
 from airflow_isolation.operator.result_handler import apply_result, read_result
-from airflow_isolation.operator.wrapped import WrappedOperator, check_encodable
+from airflow_isolation.operator.wrapped import WrappedOperator, check_encodable, is_deferred_value
 
 _BASE_OPERATOR_PARAMS = frozenset(inspect.signature(compat.BaseOperator.__init__).parameters) - {
     "self",
@@ -52,14 +52,37 @@ def split_base_kwargs(kwargs: Dict[str, Any]) -> tuple[Dict[str, Any], Dict[str,
 def _names(value: Any, what: str, task_id: str) -> list[str]:
     """``connections``/``variables``: a string would silently become a list of its characters."""
     if isinstance(value, str) or not isinstance(value, Collection):
+        example = f"[{value!r}]" if isinstance(value, str) else '["name"]'
         raise TypeError(
-            f"IsolatedOperator {task_id!r}: {what} must be a list of names, e.g. {what}=[{value!r}], "
+            f"IsolatedOperator {task_id!r}: {what} must be a list of names, e.g. {what}={example}, "
             f"not {type(value).__name__} {value!r}"
         )
     bad = [name for name in value if not isinstance(name, str) or not name]
     if bad:
         raise TypeError(f"IsolatedOperator {task_id!r}: {what} must hold non-empty strings, got {bad!r}")
     return list(value)
+
+
+def _check_call_arguments(op_args: Any, op_kwargs: Any, task_id: str) -> None:
+    """Values Airflow resolves at run time (an upstream task's ``.output``) are checked then."""
+    if (
+        op_kwargs is not None
+        and not is_deferred_value(op_kwargs)
+        and (not isinstance(op_kwargs, Mapping) or not all(isinstance(k, str) for k in op_kwargs))
+    ):
+        raise TypeError(
+            f"IsolatedOperator {task_id!r}: op_kwargs must be a dict of argument names to values, "
+            f"e.g. op_kwargs={{'day': '{{{{ ds }}}}'}}, not {type(op_kwargs).__name__} {op_kwargs!r}"
+        )
+    if (
+        op_args is not None
+        and not is_deferred_value(op_args)
+        and (isinstance(op_args, (str, bytes, Mapping)) or not isinstance(op_args, Collection))
+    ):
+        raise TypeError(
+            f"IsolatedOperator {task_id!r}: op_args must be a list of positional arguments, e.g. "
+            f"op_args=[{op_args!r}], not {type(op_args).__name__} {op_args!r}"
+        )
 
 
 class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore[misc]
@@ -174,6 +197,7 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
                 f"{', '.join(map(repr, sorted(unexpected)))} (without operator=..., only python_callable, "
                 "op_args and op_kwargs describe the task)"
             )
+        _check_call_arguments(op_args, op_kwargs, self.task_id)
         self.python_callable = python_callable
         self._callable_spec = callable_spec(python_callable)  # type: ignore[arg-type]
         self.op_args = list(op_args or [])

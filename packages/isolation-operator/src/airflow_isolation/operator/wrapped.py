@@ -15,6 +15,7 @@ from typing import Any, Dict, Optional, Sequence, Set, Tuple, Union
 from airflow_isolation.core.values import Lowerer
 from airflow_isolation.operator import compat
 from airflow_isolation.operator.callable_source import callable_spec
+from airflow_isolation.operator.kwarg_types import check_kwarg_types
 
 _DEFERRED_VALUE_TYPES = {
     "XComArg",
@@ -70,6 +71,7 @@ class WrappedOperator:
                 f"IsolatedOperator {self.task_id!r}: {self.name} is missing required argument(s) "
                 f"{', '.join(map(repr, missing))}"
             )
+        check_kwarg_types(cls, kwargs, self.template_fields, f"IsolatedOperator {self.task_id!r}", self.name)
 
 
 def _resolve(operator: Union[str, type], task_id: str, declared: bool) -> Tuple[Optional[type], str]:
@@ -122,6 +124,11 @@ def _constructor_params(cls: type) -> Tuple[Set[str], Set[str]]:
     return accepted, required
 
 
+def is_deferred_value(value: Any) -> bool:
+    """An XComArg or mapped argument: Airflow resolves it only at run time."""
+    return type(value).__name__ in _DEFERRED_VALUE_TYPES
+
+
 class ParseTimeChecker(Lowerer):
     """A dry run of the encoding, so an unsendable kwarg fails when the DAG is parsed.
 
@@ -132,7 +139,7 @@ class ParseTimeChecker(Lowerer):
         super().__init__("msgpack", callable_spec)
 
     def lower(self, value: Any, path: str = "value") -> Any:
-        if type(value).__name__ in _DEFERRED_VALUE_TYPES:
+        if is_deferred_value(value):
             return None
         return super().lower(value, path)
 
