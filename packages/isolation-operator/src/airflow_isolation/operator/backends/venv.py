@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -27,6 +26,7 @@ from airflow_isolation.operator.backends.base import (
 )
 from airflow_isolation.operator.backends.venv_child import child_setup
 from airflow_isolation.operator.backends.venv_options import VenvOptions
+from airflow_isolation.operator.backends.venv_workdir import make_workdir, sweep_workdirs
 from airflow_isolation.operator.environments import resolve_venv
 
 _DROPPED_PREFIXES = ("AIRFLOW_", "_AIRFLOW")
@@ -74,7 +74,8 @@ class VenvBackend(IsolationBackend):
         manifest = resolve_venv(job.environment)
         airflow_home = Path(manifest.venv_path) / "airflow-home"
         airflow_home.mkdir(exist_ok=True)
-        workdir = Path(tempfile.mkdtemp(prefix="airflow-isolation-"))
+        sweep_workdirs(log)
+        workdir = make_workdir()
         tail = LogTail(log)
         try:
             request_file, result_file = workdir / "request.msgpack", workdir / "result.msgpack"
