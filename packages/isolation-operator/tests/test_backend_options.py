@@ -168,7 +168,9 @@ def test_oom_and_external_kills_are_told_apart() -> None:
         describe_end({"OOMKilled": True}, 137, limited) or ""
     )
     assert "no mem_limit set" in (describe_end({"OOMKilled": True}, 137, DockerOptions()) or "")
-    assert "not by the out-of-memory killer" in (describe_end({"OOMKilled": False}, 137, limited) or "")
+    assert "SIGKILL (signal 9, exit code 137), not by the container's out-of-memory killer" in (
+        describe_end({"OOMKilled": False}, 137, limited) or ""
+    )
     assert describe_end({}, 3, limited) is None
     outcome = RunOutcome(
         None, 137, ["allocating"], "docker container c", describe_end({"OOMKilled": True}, 137, limited)

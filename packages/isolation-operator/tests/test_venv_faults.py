@@ -19,21 +19,13 @@ from typing import Any, List
 
 import pytest
 from host_worker import alive, kill_worker, start_worker, wait_for_file, wait_until_gone, worker_log
-from operator_docker_support import run_like_task_runner, task_context
+from operator_docker_support import kill_myself, run_like_task_runner, task_context, write_half_a_result
 
 from airflow_isolation.operator.backends.venv_child import DIES_WITH_WORKER
 from airflow_isolation.operator.operator import IsolatedOperator
 from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 
 # --- callables shipped to the target (source only: imports inside) --------------------------------
-
-
-def kill_myself() -> None:
-    import os
-    import signal
-
-    print("about to be killed", flush=True)
-    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def sleeper(pid_file: str, seconds: float) -> str:
@@ -57,25 +49,6 @@ def crash() -> None:
 
     print("about to crash", flush=True)
     os._exit(3)
-
-
-def write_half_a_result() -> None:
-    """Writes the first half of a valid result where the runtime would write it, then exits."""
-    import os
-    import sys
-
-    from airflow_isolation.core import SCHEMA_VERSION, IsolationResult, encode, encode_json
-
-    argv = sys.argv
-    path = argv[argv.index("--result") + 1]
-    json_format = "--result-format" in argv and argv[argv.index("--result-format") + 1] == "json"
-    whole = (encode_json if json_format else encode)(
-        IsolationResult(schema=SCHEMA_VERSION, status="success", return_value="x" * 1000)
-    )
-    with open(path, "wb") as handle:
-        handle.write(whole[: len(whole) // 2])
-    print(f"wrote {len(whole) // 2} of {len(whole)} bytes", flush=True)
-    os._exit(0)
 
 
 # --- helpers ---------------------------------------------------------------------------------------
