@@ -92,7 +92,9 @@ def venv_environments(tmp_path_factory: pytest.TempPathFactory) -> TestEnvironme
     isolationctl = shutil.which("isolationctl", path=str(Path(sys.executable).parent))
     if uv is None or isolationctl is None:
         missing("uv and isolationctl (to build the venv test environment)")
-    envs = TestEnvironments(tmp_path_factory.mktemp("venv-environments"), tmp_path_factory.mktemp("venv-builds"))
+    envs = TestEnvironments(
+        tmp_path_factory.mktemp("venv-environments"), tmp_path_factory.mktemp("venv-builds")
+    )
     (envs.definitions / "venvtest").mkdir()
     (envs.definitions / "venvtest" / "environment.toml").write_text('python = "3.11"\nrequirements = []\n')
     command = [str(isolationctl), "env", "build", "venvtest", "--target", "venv",

@@ -48,11 +48,13 @@ run_like_task_runner(op, task_context(spec.pop("dag_id"), "isolated"))
 """
 
 
-def start_worker(tmp_path: Path, dag_id: str, backend: str, environment: str, pid_file: str = "",
+def start_worker(tmp_path: Path, dag_id: str, backend: str, environment: str, *, pid_file: str = "",
                  backend_options: Dict[str, Any] | None = None) -> subprocess.Popen[bytes]:  # fmt: skip
     """Start a worker running ``sleeper`` (which writes its PID to ``pid_file`` when given)."""
     script = tmp_path / f"worker_{dag_id}.py"
-    script.write_text(textwrap.dedent(_SCRIPT.format(tests=str(_HERE), testing=str(_HERE.parents[2] / "testing"))))
+    script.write_text(
+        textwrap.dedent(_SCRIPT.format(tests=str(_HERE), testing=str(_HERE.parents[2] / "testing")))
+    )
     spec = {"dag_id": dag_id, "backend": backend, "environment": environment, "pid_file": pid_file,
             "backend_options": backend_options or {}}  # fmt: skip
     log = open(tmp_path / f"worker_{dag_id}.log", "wb")  # noqa: SIM115 - the worker writes it
@@ -75,7 +77,9 @@ def wait_for_file(path: Path, worker: subprocess.Popen[bytes], timeout: float = 
         if path.exists() and path.read_text():
             return path.read_text()
         if worker.poll() is not None:
-            raise AssertionError(f"the worker exited ({worker.returncode}) before the task started")  # see worker_log
+            raise AssertionError(
+                f"the worker exited ({worker.returncode}) before the task started"
+            )  # see worker_log
         time.sleep(0.1)
     raise AssertionError(f"{path} did not appear within {timeout} s")
 

@@ -76,9 +76,12 @@ def test_docker_options_convert_to_engine_units() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"mem_limit": "1g"}, r"unknown option\(s\) 'mem_limit' \(did you mean 'memory_limit'\?\); "
-         r"allowed keys: memory_limit \(images, mounts, cpus and other container settings apply to "
-         r"backend='docker'\)"),
+        (
+            {"mem_limit": "1g"},
+            r"unknown option\(s\) 'mem_limit' \(did you mean 'memory_limit'\?\); "
+            r"allowed keys: memory_limit \(images, mounts, cpus and other container settings apply to "
+            r"backend='docker'\)",
+        ),
         ({"image": "x"}, r"unknown option\(s\) 'image'"),
         ({"memory_limit": "32m"}, r"memory_limit='32m' is below 64m"),
         ({"memory_limit": "lots"}, r"memory_limit='lots' is not a size"),
@@ -86,7 +89,9 @@ def test_docker_options_convert_to_engine_units() -> None:
     ],
 )
 def test_bad_venv_options_fail_at_parse_time(options: object, message: str) -> None:
-    with pytest.raises(BackendOptionsError, match=r"IsolatedOperator 't': backend_options for backend 'venv': " + message):
+    with pytest.raises(
+        BackendOptionsError, match=r"IsolatedOperator 't': backend_options for backend 'venv': " + message
+    ):
         _op(backend="venv", backend_options=options)
 
 

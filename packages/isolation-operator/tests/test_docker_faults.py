@@ -121,7 +121,10 @@ def test_worker_killed_mid_task_leaves_a_container_the_sweep_removes(
     try:
         live = wait_for_running(docker_client, live_dag)
         assert containers_of(docker_client, orphaned_dag) == [], "the next run did not sweep the orphan"
-        assert f"removed orphaned container {orphan.name} (its worker process {worker.pid}" in capfd.readouterr().out
+        assert (
+            f"removed orphaned container {orphan.name} (its worker process {worker.pid}"
+            in capfd.readouterr().out
+        )
         assert live.name not in sweep_orphans()
         live.reload()
         assert live.status == "running", "the sweep touched the container of a live worker"

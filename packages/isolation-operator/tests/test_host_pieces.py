@@ -68,11 +68,13 @@ def test_truncated_result_is_reported(result_format: str) -> None:
     with pytest.raises(IsolatedTargetCrashed) as info:
         read_result(RunOutcome(half, 0, ["writing"], "venv /x", result_format=result_format))
     message = str(info.value)
-    assert message.startswith(
-        f"the isolated task (venv /x) left a truncated or corrupt result ({len(half)} bytes of {result_format}: "
-    )
+    head = f"the isolated task (venv /x) left a truncated or corrupt result ({len(half)} bytes of "
+    head += f"{result_format}: "
+    assert message.startswith(head)
     assert "Input data was truncated" in message
-    assert "; the target exited with code 0. The target exited before it finished writing the result" in message
+    assert (
+        "; the target exited with code 0. The target exited before it finished writing the result" in message
+    )
     assert message.endswith("Last output:\nwriting")
 
 

@@ -21,11 +21,11 @@ from operator_docker_support import boom, run_like_task_runner, skip_me, task_co
 
 from airflow_isolation.core import decode_request
 from airflow_isolation.operator.backends import kubernetes_request as secret_io
+from airflow_isolation.operator.backends.kubernetes_backend import KubernetesBackendError
 from airflow_isolation.operator.backends.kubernetes_pod import IsolationPodOperator
 from airflow_isolation.operator.backends.options import BackendOptionsError
 from airflow_isolation.operator.compat import AirflowException, AirflowSkipException
 from airflow_isolation.operator.operator import IsolatedOperator
-from airflow_isolation.operator.backends.kubernetes_backend import KubernetesBackendError
 from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 
 pytestmark = pytest.mark.usefixtures("docker_env")
@@ -262,6 +262,8 @@ def crash() -> None:
 
 
 def test_pod_crashing_before_the_result(pods: List[Dict[str, Any]]) -> None:
-    with pytest.raises(KubernetesBackendError, match=r"\(kubernetes pod of .*\) ended without a result: Pod "):
+    with pytest.raises(
+        KubernetesBackendError, match=r"\(kubernetes pod of .*\) ended without a result: Pod "
+    ):
         _run(crash)
     assert pods[0]["exit"] == 3

@@ -42,11 +42,17 @@ class FakeCoreV1:
         self.api_client = mock.Mock(call_api=self._call_api)
 
     def _call_api(self, path: str, method: str, **kwargs: Any) -> Dict[str, Any]:
-        self.calls.append(("list", path, kwargs["path_params"], kwargs["query_params"], kwargs["header_params"]))
+        self.calls.append(
+            ("list", path, kwargs["path_params"], kwargs["query_params"], kwargs["header_params"])
+        )
         assert (path, method) == ("/api/v1/namespaces/{namespace}/secrets", "GET")
-        [(key, selector)] = kwargs["query_params"]
+        [(_, selector)] = kwargs["query_params"]
         label, _, value = selector.partition("=")
-        items = [{"metadata": s["metadata"]} for s in self.secrets.values() if s["metadata"]["labels"].get(label) == value]
+        items = [
+            {"metadata": s["metadata"]}
+            for s in self.secrets.values()
+            if s["metadata"]["labels"].get(label) == value
+        ]
         return {"kind": "PartialObjectMetadataList", "items": items}
 
     def create_namespaced_secret(self, namespace: str, body: k8s.V1Secret) -> None:
@@ -125,7 +131,9 @@ def test_sweep_deletes_orphans_only_and_lists_metadata_only() -> None:
     running = _create(api, "running-pod")
     api.pods.add("running-pod")
     owned = _create(api, "owned-pod")
-    api.patch_namespaced_secret(owned[0], "ns", {"metadata": {"ownerReferences": [{"kind": "Pod", "name": "owned-pod"}]}})
+    api.patch_namespaced_secret(
+        owned[0], "ns", {"metadata": {"ownerReferences": [{"kind": "Pod", "name": "owned-pod"}]}}
+    )
     api.now = NOW
     fresh = _create(api, "starting-pod")  # another worker, between creating Secrets and its pod
     reports: List[str] = []
@@ -135,7 +143,9 @@ def test_sweep_deletes_orphans_only_and_lists_metadata_only() -> None:
     [listing] = [call for call in api.calls if call[0] == "list"]
     assert listing[2:] == ({"namespace": "ns"}, [("labelSelector", "airflow-isolation/request=true")],
                            {"Accept": METADATA_ONLY})  # fmt: skip
-    assert reports == [f"deleted orphaned request Secret ns/{name} (its pod dead-pod is gone)" for name in orphan]
+    assert reports == [
+        f"deleted orphaned request Secret ns/{name} (its pod dead-pod is gone)" for name in orphan
+    ]
 
 
 def test_a_run_after_a_worker_died_mid_task_deletes_what_it_left() -> None:

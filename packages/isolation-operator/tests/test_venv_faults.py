@@ -71,7 +71,10 @@ def test_target_killing_itself_with_sigkill(venv_env: Path) -> None:
     with pytest.raises(IsolatedTargetCrashed) as info:
         _run(kill_myself)
     message = str(info.value)
-    assert "ended without writing a result: it was killed by SIGKILL (signal 9), which no task can catch" in message
+    assert (
+        "ended without writing a result: it was killed by SIGKILL (signal 9), which no task can catch"
+        in message
+    )
     assert "out-of-memory killer" in message and "about to be killed" in message
     _nothing_left(venv_env)
 
@@ -124,7 +127,9 @@ def test_hang_past_execution_timeout_kills_the_target(venv_env: Path, tmp_path: 
 
 
 def test_crash_before_the_result(venv_env: Path) -> None:
-    with pytest.raises(IsolatedTargetCrashed, match="ended without writing a result: it exited with code 3") as info:
+    with pytest.raises(
+        IsolatedTargetCrashed, match="ended without writing a result: it exited with code 3"
+    ) as info:
         _run(crash)
     assert "about to crash" in str(info.value)
     _nothing_left(venv_env)

@@ -78,7 +78,7 @@ def read_result(outcome: RunOutcome) -> IsolationResult:
 def _with_memory_hint(result: IsolationResult, hint: Optional[str]) -> IsolationResult:
     """A ``MemoryError`` under a limit the backend set names that limit and how to raise it."""
     error = result.error
-    if hint is None or error is None or not error.type.rpartition(".")[2] == "MemoryError":
+    if hint is None or error is None or error.type.rpartition(".")[2] != "MemoryError":
         return result
     message = f"{error.message} ({hint})" if error.message != "MemoryError" else hint
     return msgspec.structs.replace(result, error=msgspec.structs.replace(error, message=message))

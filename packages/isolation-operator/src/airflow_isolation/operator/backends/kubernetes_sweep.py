@@ -100,7 +100,9 @@ def sweep_request_secrets(
     say = report or print
     moment = now or dt.datetime.now(dt.timezone.utc)
     deleted = []
-    for secret in orphaned(list_request_secrets(client, namespace), _pod_exists(client, namespace), moment, grace):
+    for secret in orphaned(
+        list_request_secrets(client, namespace), _pod_exists(client, namespace), moment, grace
+    ):
         try:
             client.delete_namespaced_secret(secret.name, namespace)
         except ApiException as exc:

@@ -95,7 +95,7 @@ class VenvBackend(IsolationBackend):
                 errors="replace",
                 bufsize=1,
                 start_new_session=True,
-                preexec_fn=child_setup(options.memory_bytes),
+                preexec_fn=child_setup(options.memory_bytes),  # noqa: PLW1509 - lock-free, see venv_child
             )
             assert self._process.stdout is not None
             for line in self._process.stdout:
