@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -82,6 +83,39 @@ def runtime_image(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) 
         pytest.fail(f"building the test image failed: {exc}\n{log}")
     yield tag
     docker_client.images.remove(tag, force=True)
+
+
+@pytest.fixture(scope="session")
+def venv_environments(tmp_path_factory: pytest.TempPathFactory) -> TestEnvironments:
+    """A ``venvtest`` environment (Python 3.11, no Airflow) built with ``isolationctl`` as users do."""
+    uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+    isolationctl = shutil.which("isolationctl", path=str(Path(sys.executable).parent))
+    if uv is None or isolationctl is None:
+        missing("uv and isolationctl (to build the venv test environment)")
+    envs = TestEnvironments(
+        tmp_path_factory.mktemp("venv-environments"), tmp_path_factory.mktemp("venv-builds")
+    )
+    (envs.definitions / "venvtest").mkdir()
+    (envs.definitions / "venvtest" / "environment.toml").write_text('python = "3.11"\nrequirements = []\n')
+    command = [str(isolationctl), "env", "build", "venvtest", "--target", "venv",
+               "--path", str(envs.definitions), "--build-path", str(envs.builds)]  # fmt: skip
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    if proc.returncode != 0:
+        pytest.fail(f"building the venv test environment failed:\n{proc.stdout}{proc.stderr}")
+    return envs
+
+
+@pytest.fixture
+def venv_env(venv_environments: TestEnvironments, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Points the host at the venv test environment, and its run folders at a fresh temp directory
+    (returned), so a test sees exactly what its runs leave behind."""
+    monkeypatch.setenv("AIRFLOW__ISOLATION__ENVIRONMENTS_PATH", str(venv_environments.definitions))
+    monkeypatch.setenv("AIRFLOW__ISOLATION__BUILD_PATH", str(venv_environments.builds))
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    return temp
 
 
 @pytest.fixture(scope="session")

@@ -114,3 +114,31 @@ def skip_me() -> None:
         pass
 
     raise AirflowSkipException("nothing to do today")
+
+
+def kill_myself() -> None:
+    import os
+    import signal
+
+    print("about to be killed", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def write_half_a_result() -> None:
+    """Writes the first half of a valid result where the runtime would write it, then exits: what a
+    target cut off mid-write would leave (the runtime itself writes atomically)."""
+    import os
+    import sys
+
+    from airflow_isolation.core import SCHEMA_VERSION, IsolationResult, encode, encode_json
+
+    argv = sys.argv
+    path = argv[argv.index("--result") + 1]
+    json_format = "--result-format" in argv and argv[argv.index("--result-format") + 1] == "json"
+    whole = (encode_json if json_format else encode)(
+        IsolationResult(schema=SCHEMA_VERSION, status="success", return_value="x" * 1000)
+    )
+    with open(path, "wb") as handle:
+        handle.write(whole[: len(whole) // 2])
+    print(f"wrote {len(whole) // 2} of {len(whole)} bytes", flush=True)
+    os._exit(0)

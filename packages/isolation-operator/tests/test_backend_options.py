@@ -15,6 +15,7 @@ from airflow_isolation.operator.backends.base import RunOutcome
 from airflow_isolation.operator.backends.docker_archive import request_archive
 from airflow_isolation.operator.backends.docker_backend import describe_end, split_lines
 from airflow_isolation.operator.backends.docker_options import DockerOptions
+from airflow_isolation.operator.backends.venv_options import VenvOptions
 from airflow_isolation.operator.compat import AIRFLOW_MAJOR
 from airflow_isolation.operator.operator import IsolatedOperator
 from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, read_result
@@ -72,9 +73,32 @@ def test_docker_options_convert_to_engine_units() -> None:
     assert (options.nano_cpus, options.memory_bytes, options.shm_bytes) == (1_500_000_000, 2**29, 2**20)
 
 
-def test_venv_takes_no_options() -> None:
-    with pytest.raises(BackendOptionsError, match=r"backend 'venv' takes no options \(got 'mem_limit'\)"):
-        _op(backend="venv", backend_options={"mem_limit": "1g"})
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"mem_limit": "1g"},
+            r"unknown option\(s\) 'mem_limit' \(did you mean 'memory_limit'\?\); "
+            r"allowed keys: memory_limit \(images, mounts, cpus and other container settings apply to "
+            r"backend='docker'\)",
+        ),
+        ({"image": "x"}, r"unknown option\(s\) 'image'"),
+        ({"memory_limit": "32m"}, r"memory_limit='32m' is below 64m"),
+        ({"memory_limit": "lots"}, r"memory_limit='lots' is not a size"),
+        ({"memory_limit": -5}, r"memory_limit=-5 must be positive"),
+    ],
+)
+def test_bad_venv_options_fail_at_parse_time(options: object, message: str) -> None:
+    with pytest.raises(
+        BackendOptionsError, match=r"IsolatedOperator 't': backend_options for backend 'venv': " + message
+    ):
+        _op(backend="venv", backend_options=options)
+
+
+def test_venv_memory_limit() -> None:
+    options = parse_backend_options("venv", {"memory_limit": "256m"}, "t")
+    assert isinstance(options, VenvOptions) and options.memory_bytes == 256 * 2**20
+    assert parse_backend_options("venv", {}, "t") == VenvOptions()
     assert _op(backend="venv", backend_options={}).backend == "venv"
 
 
@@ -149,7 +173,9 @@ def test_oom_and_external_kills_are_told_apart() -> None:
         describe_end({"OOMKilled": True}, 137, limited) or ""
     )
     assert "no mem_limit set" in (describe_end({"OOMKilled": True}, 137, DockerOptions()) or "")
-    assert "not by the out-of-memory killer" in (describe_end({"OOMKilled": False}, 137, limited) or "")
+    assert "SIGKILL (signal 9, exit code 137), not by the container's out-of-memory killer" in (
+        describe_end({"OOMKilled": False}, 137, limited) or ""
+    )
     assert describe_end({}, 3, limited) is None
     outcome = RunOutcome(
         None, 137, ["allocating"], "docker container c", describe_end({"OOMKilled": True}, 137, limited)

@@ -18,15 +18,16 @@ from typing import Any, Dict, List
 
 import pytest
 from kubernetes_pod_in_docker import base_container, run_pod_in_docker, serialized
-from operator_docker_support import boom, run_like_task_runner, skip_me, task_context
+from operator_docker_support import boom, run_like_task_runner, skip_me, task_context, write_half_a_result
 
 from airflow_isolation.core import decode_request
 from airflow_isolation.operator.backends import kubernetes_request as secret_io
+from airflow_isolation.operator.backends.kubernetes_backend import KubernetesBackendError
 from airflow_isolation.operator.backends.kubernetes_pod import IsolationPodOperator
 from airflow_isolation.operator.backends.options import BackendOptionsError
 from airflow_isolation.operator.compat import AirflowException, AirflowSkipException
 from airflow_isolation.operator.operator import IsolatedOperator
-from airflow_isolation.operator.result_handler import IsolatedTaskFailed
+from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 
 pytestmark = pytest.mark.usefixtures("docker_env")
 NAMESPACE = "isolation-tests"
@@ -266,3 +267,28 @@ def test_a_recreated_request_secret_is_refused(
         _run(report, op_kwargs={"day": "2024-01-02"})
     assert pods[0]["exit"] == 2
     assert "1999-12-31" not in pods[0]["logs"]
+
+
+def test_truncated_result_in_the_sidecar(pods: List[Dict[str, Any]]) -> None:
+    """The pod's process writes half of its JSON result and exits 0: the sidecar hands over what
+    is in ``return.json``, and the host says it is cut short instead of failing to decode."""
+    with pytest.raises(IsolatedTargetCrashed) as info:
+        _run(write_half_a_result)
+    assert pods[0]["exit"] == 0
+    message = str(info.value)
+    assert "left a truncated or corrupt result (" in message
+    assert "bytes of json: Input data was truncated); the target exited with code 0." in message
+
+
+def crash() -> None:
+    import os
+
+    os._exit(3)
+
+
+def test_pod_crashing_before_the_result(pods: List[Dict[str, Any]]) -> None:
+    with pytest.raises(
+        KubernetesBackendError, match=r"\(kubernetes pod of .*\) ended without a result: Pod "
+    ):
+        _run(crash)
+    assert pods[0]["exit"] == 3

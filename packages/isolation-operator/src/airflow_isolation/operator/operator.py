@@ -105,8 +105,8 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         ``container_resources``, ``node_selector``, ``tolerations``, ``affinity``,
         ``service_account_name``, ``pod_template_file``, ``labels``, ``annotations``,
         ``image_pull_policy``, ``image_pull_secrets``, ``skip_on_exit_code``, ``env``,
-        ``startup_timeout_seconds`` (see ``backends.kubernetes_options.KubernetesOptions``). ``venv``
-        takes none.
+        ``startup_timeout_seconds`` (see ``backends.kubernetes_options.KubernetesOptions``). ``venv``:
+        ``memory_limit`` (the target's address space, see ``backends.venv_options.VenvOptions``).
     :param connections: connection ids to ship, besides the ``*conn_id`` arguments of the operator.
     :param variables: variable keys to ship.
     :param write_back: what the task may hand back, applied on the host only after it succeeds:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import signal
-from typing import Any, Dict
+from typing import Any, Dict, Optional
+
+import msgspec
 
 from airflow_isolation.core import IsolationResult, decode_result, decode_result_json
 from airflow_isolation.core.errors import IsolationError
@@ -21,39 +23,66 @@ class IsolatedTargetCrashed(compat.AirflowException):
 
 
 def _describe_exit(code: int) -> str:
+    if code == -signal.SIGKILL:
+        return (
+            "was killed by SIGKILL (signal 9), which no task can catch: likely the kernel's "
+            "out-of-memory killer (check the worker's memory and `dmesg`) or an operator or "
+            "supervisor killing the process"
+        )
     if code < 0:
         try:
             name = signal.Signals(-code).name
         except ValueError:
-            name = f"signal {-code}"
-        hint = " (SIGKILL: often the out-of-memory killer)" if -code == signal.SIGKILL else ""
-        return f"was killed by {name}{hint}"
+            name = "an unknown signal"
+        return f"was killed by {name} (signal {-code})"
     if code == 137:
-        return "exited with code 137 (killed, often out of memory)"
+        return "exited with code 137 (killed with SIGKILL: often the out-of-memory killer)"
     return f"exited with code {code}"
+
+
+def _last_output(outcome: RunOutcome) -> str:
+    return "\n".join(outcome.tail[-20:]) or "(no output)"
+
+
+def _ran_out_of_memory(outcome: RunOutcome) -> bool:
+    return any("MemoryError" in line for line in outcome.tail)
 
 
 def read_result(outcome: RunOutcome) -> IsolationResult:
     if outcome.result is None:
-        tail = "\n".join(outcome.tail[-20:]) or "(no output)"
-        if outcome.detail:
-            raise IsolatedTargetCrashed(
-                f"the isolated task ({outcome.where}) ended without writing a result: it "
-                f"{outcome.detail}. Last output:\n{tail}"
-            )
+        how = outcome.detail or _describe_exit(outcome.exit_code)
+        hint = f" ({outcome.memory_hint})" if outcome.memory_hint and _ran_out_of_memory(outcome) else ""
         raise IsolatedTargetCrashed(
-            f"the isolated task ({outcome.where}) {_describe_exit(outcome.exit_code)} without writing a "
-            f"result. Last output:\n{tail}"
+            f"the isolated task ({outcome.where}) ended without writing a result: it {how}{hint}. "
+            f"Last output:\n{_last_output(outcome)}"
         )
     try:
         if outcome.result_format == "json":
-            return decode_result_json(outcome.result)
-        return decode_result(outcome.result)
+            result = decode_result_json(outcome.result)
+        else:
+            result = decode_result(outcome.result)
     except IsolationError as exc:
+        if not isinstance(exc.__cause__, msgspec.MsgspecError):
+            raise IsolatedTargetCrashed(
+                f"the isolated task ({outcome.where}) left a result the host cannot read: {exc}"
+            ) from exc
         raise IsolatedTargetCrashed(
-            f"the isolated task ({outcome.where}) {_describe_exit(outcome.exit_code)} and left an "
-            f"unreadable result: {exc}"
+            f"the isolated task ({outcome.where}) left a truncated or corrupt result "
+            f"({len(outcome.result)} bytes of {outcome.result_format}: {exc.__cause__}); the target "
+            f"{_describe_exit(outcome.exit_code)}. The target exited before it finished writing the result "
+            "file, or its own code wrote to that file (the runtime writes it atomically). Last output:\n"
+            f"{_last_output(outcome)}"
         ) from exc
+    return _with_memory_hint(result, outcome.memory_hint)
+
+
+def _with_memory_hint(result: IsolationResult, hint: Optional[str]) -> IsolationResult:
+    """A ``MemoryError`` under a limit the backend set names that limit and how to raise it."""
+    error = result.error
+    if hint is None or error is None or error.type.rpartition(".")[2] != "MemoryError":
+        return result
+    message = f"{error.message} ({hint})" if error.message != "MemoryError" else hint
+    return msgspec.structs.replace(result, error=msgspec.structs.replace(error, message=message))
 
 
 def apply_result(operator: Any, context: Dict[str, Any], result: IsolationResult) -> Any:

@@ -32,7 +32,7 @@ class _Registered:
 _BACKENDS: Dict[str, _Registered] = {
     "venv": _Registered(
         "airflow_isolation.operator.backends.venv.VenvBackend",
-        "airflow_isolation.operator.backends.venv.parse_venv_options",
+        "airflow_isolation.operator.backends.venv_options.parse_venv_options",
     ),
     "docker": _Registered(
         "airflow_isolation.operator.backends.docker_backend.DockerBackend",

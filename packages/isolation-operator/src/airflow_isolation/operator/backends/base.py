@@ -81,6 +81,8 @@ class RunOutcome:
     detail: Optional[str] = None
     result_format: str = "msgpack"
     """``"json"`` when the result came through a JSON-only channel (the KPO xcom sidecar)."""
+    memory_hint: Optional[str] = None
+    """The memory limit the backend set and how to raise it, added to a ``MemoryError``."""
 
 
 class LogTail:

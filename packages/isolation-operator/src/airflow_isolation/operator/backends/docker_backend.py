@@ -82,8 +82,9 @@ def describe_end(
         )
     if exit_code == KILLED_EXIT_CODE:
         return (
-            "was killed (SIGKILL, exit code 137) but not by the out-of-memory killer: something "
-            "stopped its container (docker kill/stop/rm, the engine restarting)"
+            "was killed with SIGKILL (signal 9, exit code 137), not by the container's out-of-memory "
+            "killer: something killed its process or stopped its container (`docker kill`/`stop`/`rm`, "
+            "a `kill -9` inside or outside the container, the engine restarting)"
         )
     if state.get("Error"):
         return f"exited with code {exit_code} ({state['Error']})"

@@ -18,27 +18,11 @@ import msgspec
 
 from airflow_isolation.core.environment import IMAGE_IO_DIR
 from airflow_isolation.operator import compat
-from airflow_isolation.operator.backends.options import convert
+from airflow_isolation.operator.backends.options import convert, parse_size
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmg]?)b?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _MIN_MEMORY = 6 * 1024**2  # the engine refuses less
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_ENV_PREFIXES = ("AIRFLOW_CONN_", "AIRFLOW_VAR_")
-
-
-def parse_size(value: Union[int, str], key: str) -> int:
-    """Bytes from ``512m`` / ``1g`` / ``1024`` (Docker's units, powers of 1024)."""
-    if isinstance(value, int):
-        size = value
-    else:
-        match = _SIZE.match(value)
-        if match is None:
-            raise ValueError(f"{key}={value!r} is not a size: use bytes (an int) or e.g. '512m', '2g'")
-        size = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
-    if size <= 0:
-        raise ValueError(f"{key}={value!r} must be positive")
-    return size
 
 
 class MountOption(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -5,8 +5,9 @@ on — deferrable mode, ``on_finish_action``, reattach, log streaming, the xcom 
 ``pod_template_file`` — is the provider's own code. Three narrow overrides add what is ours:
 
 * ``build_pod_request_obj`` mounts the per-run request Secrets (the spec names them, never their data);
-* ``get_or_create_pod`` creates them just before the pod and makes the pod their owner, or
-  drops it when the KPO reattaches to the pod of an earlier attempt (which has its own);
+* ``get_or_create_pod`` sweeps the request Secrets dead workers left (``kubernetes_sweep``), creates
+  this run's just before the pod and makes the pod their owner, or drops them when the KPO
+  reattaches to the pod of an earlier attempt (which has its own);
 * ``extract_xcom`` keeps the sidecar's JSON for the backend instead of handing it to the KPO, which
   would otherwise push our result envelope as ``return_value`` (it does so even when the pod fails).
   The KPO still raises for a failed or skipped pod; the backend reads the kept result first, so the
@@ -25,6 +26,7 @@ from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
 from airflow_isolation.operator.backends import kubernetes_request as secret_io
+from airflow_isolation.operator.backends.kubernetes_sweep import sweep_request_secrets
 
 
 class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
@@ -46,6 +48,7 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
             raise RuntimeError("build_pod_request_obj must run before get_or_create_pod")
         namespace = pod_request_obj.metadata.namespace
         names = [secret.metadata.name for secret in self.request_secrets]
+        self._sweep(namespace)
         try:
             for secret in self.request_secrets:
                 self.client.create_namespaced_secret(namespace=namespace, body=secret)
@@ -59,6 +62,21 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
             return pod
         self._own_secret(pod_request_obj)
         return pod
+
+    def _sweep(self, namespace: str) -> None:
+        """Never fails the run: the sweep is housekeeping for other, dead runs."""
+        try:
+            sweep_request_secrets(self.client, namespace, report=self.log.info)
+        except Exception as exc:
+            reason = getattr(exc, "reason", None) or exc
+            self.log.warning(
+                "Could not sweep orphaned request Secrets in namespace %s (%s): grant this worker `list` "
+                "on secrets there, or run `python -m airflow_isolation.operator.backends.kubernetes_sweep "
+                "--namespace %s` where that is allowed",
+                namespace,
+                reason,
+                namespace,
+            )
 
     def _own_secret(self, pod: k8s.V1Pod) -> None:
         """Let Kubernetes delete the Secrets with the pod, should this worker die before it does."""

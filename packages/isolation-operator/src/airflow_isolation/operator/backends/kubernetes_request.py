@@ -9,7 +9,8 @@ The request holds connection passwords and variables, so it is never put in the 
 get pod -o yaml`` and the task's rendered fields show the spec): the spec only names the Secret and
 the file the runtime reads. The Secret carries a label, so leftovers can be found, and is made
 owned by its pod once the pod exists, so Kubernetes deletes it with the pod even if the worker dies;
-the backend also deletes them itself when the run ends.
+the backend also deletes them itself when the run ends, and ``kubernetes_sweep`` deletes those a
+worker killed before its pod owned them left behind.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ CHUNK_BYTES = 768 * 1024
 """Raw bytes per Secret: Kubernetes refuses Secrets over 1 MiB (an etcd limit), with headroom."""
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 SECRET_LABEL = "airflow-isolation/request"
+POD_ANNOTATION = "airflow-isolation/pod"
+"""The pod a request Secret belongs to, for the sweep of Secrets whose worker died before the pod
+owned them (``kubernetes_sweep``)."""
 # Readable by the container's user whatever uid the image runs as: the file exists only inside
 # this one pod, which is the task itself.
 _FILE_MODE = 0o444
@@ -63,6 +67,7 @@ def request_secrets(pod_name: str, namespace: str, request: bytes) -> List[k8s.V
                 name=secret_name(pod_name, index),
                 namespace=namespace,
                 labels={SECRET_LABEL: "true", f"{LABEL_PREFIX}managed": "true"},
+                annotations={POD_ANNOTATION: pod_name},
             ),
             type="Opaque",
             immutable=True,

@@ -7,15 +7,32 @@ was silently ignored would only show up when a task runs out of memory in produc
 from __future__ import annotations
 
 import difflib
-from typing import Any, Mapping, Optional, Type, TypeVar
+import re
+from typing import Any, Mapping, Optional, Type, TypeVar, Union
 
 import msgspec
 
 S = TypeVar("S", bound=msgspec.Struct)
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmg]?)b?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
 class BackendOptionsError(ValueError):
     """``backend_options`` that its backend does not accept; raised when the DAG is parsed."""
+
+
+def parse_size(value: Union[int, str], key: str) -> int:
+    """Bytes from ``512m`` / ``1g`` / ``1024`` (Docker's units, powers of 1024)."""
+    if isinstance(value, int):
+        size = value
+    else:
+        match = _SIZE.match(value)
+        if match is None:
+            raise ValueError(f"{key}={value!r} is not a size: use bytes (an int) or e.g. '512m', '2g'")
+        size = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    if size <= 0:
+        raise ValueError(f"{key}={value!r} must be positive")
+    return size
 
 
 def allowed_keys(struct: Type[msgspec.Struct]) -> str:

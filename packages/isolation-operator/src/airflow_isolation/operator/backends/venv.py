@@ -3,7 +3,8 @@
 The request is a 0600 file in a 0700 directory, never argv or env; the child gets the worker's
 environment minus every Airflow setting and connection/variable variable, and its own
 ``AIRFLOW_HOME`` so it never reads the host's (possibly other-version) ``airflow.cfg``. The child
-leads its own process group so a kill reaches everything it started.
+leads its own process group so a kill reaches everything it started, and dies with the worker
+(see ``venv_child``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Dict, Optional
 
 from airflow_isolation.operator.backends.base import (
     RUNTIME_MODULE,
@@ -25,7 +25,9 @@ from airflow_isolation.operator.backends.base import (
     RunOutcome,
     integrity_env,
 )
-from airflow_isolation.operator.backends.options import BackendOptionsError
+from airflow_isolation.operator.backends.venv_child import child_setup
+from airflow_isolation.operator.backends.venv_options import VenvOptions
+from airflow_isolation.operator.backends.venv_workdir import make_workdir, sweep_workdirs
 from airflow_isolation.operator.environments import resolve_venv
 
 _DROPPED_PREFIXES = ("AIRFLOW_", "_AIRFLOW")
@@ -47,14 +49,13 @@ def target_environment(venv: Path, airflow_home: Path) -> Dict[str, str]:
     return env
 
 
-def parse_venv_options(options: Mapping[str, Any]) -> None:
-    """The venv backend has no options; refusing them catches options meant for another backend
-    (a ``mem_limit`` here would be silently ignored, and the task would not be limited)."""
-    if options:
-        raise BackendOptionsError(
-            f"backend 'venv' takes no options (got {', '.join(map(repr, options))}); resource limits, "
-            "images and mounts apply to backend='docker'"
-        )
+def memory_hint(options: VenvOptions) -> Optional[str]:
+    if options.memory_limit is None:
+        return None
+    return (
+        f"the venv backend's memory_limit of {options.memory_limit_text} caps the task's address space: "
+        "raise memory_limit in backend_options, or use less memory"
+    )
 
 
 def write_private_file(path: Path, data: bytes) -> None:
@@ -70,10 +71,12 @@ class VenvBackend(IsolationBackend):
         self._process: Optional[subprocess.Popen[str]] = None
 
     def run(self, request: bytes, job: BackendJob, log: LogSink) -> RunOutcome:
+        options: VenvOptions = job.options if job.options is not None else VenvOptions()
         manifest = resolve_venv(job.environment)
         airflow_home = Path(manifest.venv_path) / "airflow-home"
         airflow_home.mkdir(exist_ok=True)
-        workdir = Path(tempfile.mkdtemp(prefix="airflow-isolation-"))
+        sweep_workdirs(log)
+        workdir = make_workdir()
         tail = LogTail(log)
         try:
             request_file, result_file = workdir / "request.msgpack", workdir / "result.msgpack"
@@ -93,13 +96,15 @@ class VenvBackend(IsolationBackend):
                 errors="replace",
                 bufsize=1,
                 start_new_session=True,
+                preexec_fn=child_setup(options.memory_bytes),  # noqa: PLW1509 - lock-free, see venv_child
             )
             assert self._process.stdout is not None
             for line in self._process.stdout:
                 tail(line.rstrip("\n"))
             exit_code = self._process.wait()
             result = result_file.read_bytes() if result_file.exists() else None
-            return RunOutcome(result, exit_code, list(tail.lines), f"venv {manifest.venv_path}")
+            where = f"venv {manifest.venv_path}"
+            return RunOutcome(result, exit_code, list(tail.lines), where, memory_hint=memory_hint(options))
         finally:
             self.kill()
             self._process = None

@@ -1,0 +1,52 @@
+"""The venv backend's per-run folder, and removing the ones a dead worker left behind.
+
+The folder holds the request (connection passwords and variables included) and the result. The
+backend removes it when the run ends, whatever the ending; only a worker killed outright leaves it,
+and then the target is gone too (``venv_child``). The folder's name carries the creating process's
+PID and start time, so every venv run first removes the folders of processes that no longer exist,
+without touching those of other live workers on the same machine (a recycled PID does not pass for
+its former owner: the start time differs).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable, List, Optional
+
+from airflow_isolation.operator.backends import docker_labels
+
+PREFIX = "airflow-isolation-"
+_OWNED = re.compile(rf"^{re.escape(PREFIX)}(\d+)-(\d*)-")
+
+
+def make_workdir() -> Path:
+    """A new 0700 folder in the temp directory named after this process."""
+    owner = docker_labels.Owner.current()
+    return Path(tempfile.mkdtemp(prefix=f"{PREFIX}{owner.pid}-{owner.started}-"))
+
+
+def sweep_workdirs(report: Optional[Callable[[str], None]] = None, root: Optional[Path] = None) -> List[Path]:
+    """Remove the run folders of worker processes that are gone; return what was removed."""
+    removed: List[Path] = []
+    folder = Path(root or tempfile.gettempdir())
+    try:
+        candidates = list(folder.glob(f"{PREFIX}*"))
+    except OSError:
+        return removed
+    for path in candidates:
+        match = _OWNED.match(path.name)
+        if match is None or not path.is_dir() or path.stat().st_uid != os.getuid():
+            continue
+        labels = {docker_labels.OWNER_PID: match.group(1), docker_labels.OWNER_STARTED: match.group(2)}
+        if docker_labels.owner_alive(labels):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            removed.append(path)
+            if report is not None:
+                report(f"removed {path}, left by worker process {match.group(1)}, which is gone")
+    return removed
