@@ -162,9 +162,7 @@ def encode_json(
     callables: Optional[CallableLowerer] = None,
     unsendable_xcom: Optional[UnsendableXCom] = None,
 ) -> bytes:
-    return msgspec.json.encode(
-        lower_message(msg, "json", callables, unsendable_xcom), enc_hook=json_enc_hook
-    )
+    return msgspec.json.encode(lower_message(msg, "json", callables, unsendable_xcom), enc_hook=json_enc_hook)
 
 
 def _decode(data: bytes, kind: Type[M], callables: Optional[CallableRaiser], json: bool) -> M:
