@@ -110,3 +110,13 @@ def test_callable_without_hook(carrier: Carrier, value: Any) -> None:
         ValueEncodeError, match=r"^kwargs\['cb'\]: cannot send a value of type .*python_callable"
     ):
         carrier.encode(request({"cb": value}))
+
+
+@pytest.mark.parametrize("carrier", CARRIERS, ids=lambda c: c.name)
+def test_an_unsendable_upstream_xcom_can_be_left_out(carrier: Carrier) -> None:
+    """With an ``unsendable_xcom`` hook, the XCom is dropped and reported; the rest still travels."""
+    left_out: list[tuple[str, str]] = []
+    msg = request(upstream_xcoms={"good": {"n": (1, 2)}, "bad": {"k": threading.Lock()}, "none": None})
+    data = carrier.encode(msg, unsendable_xcom=lambda task_id, exc: left_out.append((task_id, exc.path)))
+    assert left_out == [("bad", "upstream_xcoms['bad']['k']")]
+    assert carrier.decode_request(data).context.upstream_xcoms == {"good": {"n": (1, 2)}, "none": None}

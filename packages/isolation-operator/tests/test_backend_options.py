@@ -146,7 +146,7 @@ def test_explicit_image_needs_no_definition() -> None:
 
 
 def test_request_archive_is_private_to_the_task_user() -> None:
-    data = request_archive("/isolation/request.msgpack", b"payload", 1000, 1001)
+    data = b"".join(request_archive("/isolation/request.msgpack", b"payload", 1000, 1001))
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         folder, request = tar.getmembers()
         assert (folder.name, folder.isdir(), folder.mode, folder.uid) == ("isolation", True, 0o1777, 0)

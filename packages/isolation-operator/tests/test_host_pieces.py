@@ -1,15 +1,28 @@
 from __future__ import annotations
 
+import decimal
+import logging
 import signal
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
+from operator_docker_support import StubTaskInstance, task_context
 
-from airflow_isolation.core import SCHEMA_VERSION, ErrorInfo, IsolationResult, encode, encode_json
+from airflow_isolation.core import (
+    SCHEMA_VERSION,
+    CallableSpec,
+    ErrorInfo,
+    IsolationResult,
+    decode_request,
+    encode,
+    encode_json,
+)
 from airflow_isolation.operator.backends.base import RunOutcome
 from airflow_isolation.operator.backends.venv import target_environment
 from airflow_isolation.operator.operator import split_base_kwargs
-from airflow_isolation.operator.request_builder import implied_conn_ids
+from airflow_isolation.operator.request_builder import build_request, encode_request, implied_conn_ids
 from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, read_result
 
 
@@ -86,3 +99,37 @@ def test_memory_error_under_a_limit_names_it() -> None:
     assert result.error is not None and result.error.message == hint
     unlimited = read_result(RunOutcome(failed, 1, [], "venv /x"))
     assert unlimited.error is not None and unlimited.error.message == "MemoryError"
+
+
+class _CountedDecimal(decimal.Decimal):
+    """Counts how often the encoding walks it (lowering a Decimal reads its ``str``)."""
+
+    walks = 0
+
+    def __str__(self) -> str:
+        type(self).walks += 1
+        return super().__str__()
+
+
+class _Upstream(StubTaskInstance):
+    def __init__(self, xcoms: dict[str, Any]):
+        super().__init__("dag", "me")
+        self.xcoms = xcoms
+
+    def xcom_pull(self, task_ids: Any = None, key: str = "return_value", **_: Any) -> Any:
+        return self.xcoms[task_ids]
+
+
+def test_upstream_xcoms_are_lowered_once_and_an_unsendable_one_is_left_out(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    context = task_context("dag", "me")
+    context["ti"] = _Upstream({"good": {"total": _CountedDecimal("2.50")}, "bad": threading.Lock()})
+    task = CallableSpec(name="f", source="def f(): pass")
+    request = build_request(task, context, {"good", "bad"}, [], {})
+    with caplog.at_level(logging.WARNING):
+        payload = encode_request(request)
+    assert _CountedDecimal.walks == 1, "an upstream XCom was lowered more than once"
+    assert decode_request(payload).context.upstream_xcoms == {"good": {"total": decimal.Decimal("2.50")}}
+    assert "Not shipping the XCom of upstream task 'bad'" in caplog.text
+    assert "upstream_xcoms['bad']: cannot send a value of type _thread.lock" in caplog.text

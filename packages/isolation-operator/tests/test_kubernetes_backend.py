@@ -13,12 +13,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
+import os
 import uuid
 from typing import Any, Dict, List
 
 import pytest
 from kubernetes_pod_in_docker import base_container, run_pod_in_docker, serialized
-from operator_docker_support import boom, run_like_task_runner, skip_me, task_context, write_half_a_result
+from operator_docker_support import (
+    boom,
+    payload_digest,
+    run_like_task_runner,
+    skip_me,
+    task_context,
+    write_half_a_result,
+)
 
 from airflow_isolation.core import decode_request
 from airflow_isolation.operator.backends import kubernetes_request as secret_io
@@ -221,6 +230,21 @@ def test_a_request_over_one_secret_arrives_in_parts(pods: List[Dict[str, Any]]) 
     [run] = pods
     assert len(run["secrets"]) >= 4
     assert run["exit"] == 0
+
+
+def test_a_50_mib_argument_arrives_whole_from_its_parts(pods: List[Dict[str, Any]]) -> None:
+    payload = os.urandom(50 * 1024 * 1024)
+    answer = _run(payload_digest, op_kwargs={"blob": payload})
+    assert (answer["sha256"], answer["length"]) == (hashlib.sha256(payload).hexdigest(), len(payload))
+    [run] = pods
+    assert run["exit"] == 0
+    parts = {key: base64.b64decode(value) for secret in run["secrets"] for key, value in secret.data.items()}
+    count = math.ceil(sum(map(len, parts.values())) / secret_io.CHUNK_BYTES)
+    assert list(parts) == [secret_io.part_name(index, count) for index in range(count)]
+    assert all(len(part) <= secret_io.CHUNK_BYTES for part in parts.values())
+    sent = decode_request(secret_io.request_from_secrets([{"data": s.data} for s in run["secrets"]]))
+    assert sent.task.kwargs["blob"] == payload
+    print(f"\nkubernetes: 50 MiB argument in {count} Secrets, target peak {answer['peak_rss'] >> 20} MiB")
 
 
 def test_extra_xcom_pushes_are_replayed(pods: List[Dict[str, Any]]) -> None:

@@ -8,11 +8,11 @@ mismatch is reported as such and never as a confusing field error.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional, Type, TypeVar, Union, overload
+from typing import Any, Callable, Dict, Optional, Type, TypeVar, Union, overload
 
 import msgspec
 
-from airflow_isolation.core.errors import RequestDecodeError, SchemaVersionError
+from airflow_isolation.core.errors import RequestDecodeError, SchemaVersionError, ValueEncodeError
 from airflow_isolation.core.schema import (
     SCHEMA_VERSION,
     CallableSpec,
@@ -33,6 +33,12 @@ from airflow_isolation.core.values import (
 
 Message = Union[IsolationRequest, IsolationResult]
 M = TypeVar("M", IsolationRequest, IsolationResult)
+UnsendableXCom = Callable[[str, ValueEncodeError], None]
+"""Told which upstream task's XCom cannot be sent, and why; that XCom is then left out of the request.
+
+Upstream XComs are a convenience the task may not even read, so the host may prefer a warning to a
+failed task; with no such hook an unsendable XCom fails the encoding like any other value.
+"""
 
 
 # msgspec reports invalid UTF-8 inside a string as UnicodeDecodeError, not DecodeError
@@ -77,36 +83,64 @@ def _plain_datetime(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
     return dt.datetime.fromisoformat(value.isoformat())
 
 
-def _lower_context(ctx: TaskContext, low: Lowerer) -> TaskContext:
+def _lower_xcoms(xcoms: Dict[str, Any], low: Lowerer, unsendable: Optional[UnsendableXCom]) -> Any:
+    if unsendable is None:
+        return low.lower(xcoms, "upstream_xcoms")
+    low.lower(dict.fromkeys(xcoms), "upstream_xcoms")  # the carrier's checks of the keys alone
+    lowered = {}
+    for task_id, value in xcoms.items():
+        try:
+            lowered[task_id] = low.lower(value, f"upstream_xcoms[{task_id!r}]")
+        except ValueEncodeError as exc:
+            unsendable(task_id, exc)
+    return lowered
+
+
+def _lower_context(ctx: TaskContext, low: Lowerer, unsendable: Optional[UnsendableXCom]) -> TaskContext:
     return msgspec.structs.replace(
         ctx,
         **{name: _plain_datetime(getattr(ctx, name)) for name in _CONTEXT_DATETIMES},
         params=low.lower(ctx.params, "params"),
         dag_run_conf=low.lower(ctx.dag_run_conf, "dag_run.conf"),
-        upstream_xcoms=low.lower(ctx.upstream_xcoms, "upstream_xcoms"),
+        upstream_xcoms=_lower_xcoms(ctx.upstream_xcoms, low, unsendable),
     )
 
 
 @overload
 def lower_message(
-    msg: IsolationRequest, carrier: str = ..., callables: Optional[CallableLowerer] = ...
+    msg: IsolationRequest,
+    carrier: str = ...,
+    callables: Optional[CallableLowerer] = ...,
+    unsendable_xcom: Optional[UnsendableXCom] = ...,
 ) -> IsolationRequest: ...
 
 
 @overload
 def lower_message(
-    msg: IsolationResult, carrier: str = ..., callables: Optional[CallableLowerer] = ...
+    msg: IsolationResult,
+    carrier: str = ...,
+    callables: Optional[CallableLowerer] = ...,
+    unsendable_xcom: Optional[UnsendableXCom] = ...,
 ) -> IsolationResult: ...
 
 
 def lower_message(
-    msg: Message, carrier: str = "msgpack", callables: Optional[CallableLowerer] = None
+    msg: Message,
+    carrier: str = "msgpack",
+    callables: Optional[CallableLowerer] = None,
+    unsendable_xcom: Optional[UnsendableXCom] = None,
 ) -> Message:
-    """Turn every ``Any`` value in ``msg`` into carrier-safe data (raises ValueEncodeError)."""
+    """Turn every ``Any`` value in ``msg`` into carrier-safe data (raises ValueEncodeError).
+
+    Each value is lowered once, here: a request's upstream XComs that cannot be sent are left out
+    (and reported to ``unsendable_xcom``) in the same walk that lowers the rest.
+    """
     low = Lowerer(carrier, callables)
     if isinstance(msg, IsolationRequest):
         return msgspec.structs.replace(
-            msg, task=_lower_task(msg.task, low), context=_lower_context(msg.context, low)
+            msg,
+            task=_lower_task(msg.task, low),
+            context=_lower_context(msg.context, low, unsendable_xcom),
         )
     return msgspec.structs.replace(
         msg,
@@ -115,12 +149,20 @@ def lower_message(
     )
 
 
-def encode(msg: Message, callables: Optional[CallableLowerer] = None) -> bytes:
-    return msgspec.msgpack.encode(lower_message(msg, "msgpack", callables))
+def encode(
+    msg: Message,
+    callables: Optional[CallableLowerer] = None,
+    unsendable_xcom: Optional[UnsendableXCom] = None,
+) -> bytes:
+    return msgspec.msgpack.encode(lower_message(msg, "msgpack", callables, unsendable_xcom))
 
 
-def encode_json(msg: Message, callables: Optional[CallableLowerer] = None) -> bytes:
-    return msgspec.json.encode(lower_message(msg, "json", callables), enc_hook=json_enc_hook)
+def encode_json(
+    msg: Message,
+    callables: Optional[CallableLowerer] = None,
+    unsendable_xcom: Optional[UnsendableXCom] = None,
+) -> bytes:
+    return msgspec.json.encode(lower_message(msg, "json", callables, unsendable_xcom), enc_hook=json_enc_hook)
 
 
 def _decode(data: bytes, kind: Type[M], callables: Optional[CallableRaiser], json: bool) -> M:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Collection, Dict, Mapping, NoReturn, Optional,
 
 import msgspec
 
-from airflow_isolation.core import CallableSpec, OperatorSpec, encode
+from airflow_isolation.core import CallableSpec, OperatorSpec
 from airflow_isolation.core.environment import validate_name
 from airflow_isolation.core.schema import TaskSpec
 from airflow_isolation.operator import compat, environments, settings
@@ -29,8 +29,8 @@ from airflow_isolation.operator.backends import (
 from airflow_isolation.operator.callable_source import callable_spec
 from airflow_isolation.operator.request_builder import (
     build_request,
+    encode_request,
     implied_conn_ids,
-    lower_callable,
     resolve_connections,
     resolve_variables,
 )
@@ -249,7 +249,7 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
             resolve_variables(self.variables),
             options=write_back_kinds.run_options(self.write_back),
         )
-        payload = encode(request, callables=lower_callable)
+        payload = encode_request(request)
         self._backend = get_backend(self.backend)
         self.log.info(
             "Running %s in environment %r (%s backend), request %d bytes",

@@ -17,10 +17,10 @@ from airflow_isolation.core import (
     RunOptions,
     TaskContext,
     ValueEncodeError,
+    encode,
 )
 from airflow_isolation.core.integrity import new_nonce
 from airflow_isolation.core.schema import TaskSpec
-from airflow_isolation.core.values import Lowerer
 from airflow_isolation.operator import compat
 from airflow_isolation.operator.callable_source import callable_spec
 
@@ -124,24 +124,25 @@ def secrets_of(connections: List[ConnectionSpec], variables: Dict[str, str]) -> 
 
 
 def _upstream_xcoms(context: Dict[str, Any], upstream_ids: Iterable[str]) -> Dict[str, Any]:
-    """Return values of direct upstream tasks; a value that cannot travel is left out, not fatal."""
+    """Return values of direct upstream tasks, as pulled: ``encode`` lowers each once, leaving out
+    (with ``warn_unsendable_xcom``) one that cannot travel."""
     ti = context["ti"]
-    checker = Lowerer()
     shipped: Dict[str, Any] = {}
     for task_id in sorted(upstream_ids):
         try:
             value = ti.xcom_pull(task_ids=task_id)
             if value is not None and not isinstance(value, (str, bytes, dict)) and hasattr(value, "__iter__"):
                 value = list(value)  # lazy sequences of mapped upstreams
-            checker.lower(value, f"xcom of {task_id}")
-        except ValueEncodeError as exc:
-            log.warning("Not shipping the XCom of upstream task %r: %s", task_id, exc)
-            continue
         except Exception:
             log.debug("No XCom from upstream task %r", task_id, exc_info=True)
             continue
         shipped[task_id] = value
     return shipped
+
+
+def warn_unsendable_xcom(task_id: str, error: ValueEncodeError) -> None:
+    """An upstream XCom the task may never read must not fail it: leave it out, say so."""
+    log.warning("Not shipping the XCom of upstream task %r: %s", task_id, error)
 
 
 def _int_or(value: Any, default: int) -> int:
@@ -210,3 +211,8 @@ def build_request(
 
 def lower_callable(value: Any, path: str) -> Any:
     return callable_spec(value, path)
+
+
+def encode_request(request: IsolationRequest) -> bytes:
+    """The request's bytes: callables shipped as specs, unsendable upstream XComs left out."""
+    return encode(request, callables=lower_callable, unsendable_xcom=warn_unsendable_xcom)

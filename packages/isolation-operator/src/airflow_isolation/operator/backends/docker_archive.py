@@ -14,26 +14,30 @@ import io
 import posixpath
 import tarfile
 import time
-from typing import Optional
+from typing import Iterator, Optional
 
 import docker.errors
 from docker.models.containers import Container
 
+_CHUNK_BYTES = 1024 * 1024
 
-def request_archive(path: str, data: bytes, uid: int, gid: int) -> bytes:
-    """A tar holding ``path``'s directory (1777, root) and ``path`` itself (0600, ``uid:gid``)."""
-    buffer = io.BytesIO()
+
+def request_archive(path: str, data: bytes, uid: int, gid: int) -> Iterator[bytes]:
+    """A tar holding ``path``'s directory (1777, root) and ``path`` itself (0600, ``uid:gid``).
+
+    Yielded in pieces, the request in slices of it, so the upload streams: a request may be 64 MiB,
+    and building the archive in memory would hold another copy of it on the worker.
+    """
     now = int(time.time())
-    directory = posixpath.dirname(path).lstrip("/")
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        entry = tarfile.TarInfo(directory)
-        entry.type, entry.mode, entry.mtime = tarfile.DIRTYPE, 0o1777, now
-        tar.addfile(entry)
-        member = tarfile.TarInfo(path.lstrip("/"))
-        member.size, member.mode, member.mtime = len(data), 0o600, now
-        member.uid, member.gid = uid, gid
-        tar.addfile(member, io.BytesIO(data))
-    return buffer.getvalue()
+    folder = tarfile.TarInfo(posixpath.dirname(path).lstrip("/"))
+    folder.type, folder.mode, folder.mtime = tarfile.DIRTYPE, 0o1777, now
+    member = tarfile.TarInfo(path.lstrip("/"))
+    member.size, member.mode, member.mtime = len(data), 0o600, now
+    member.uid, member.gid = uid, gid
+    yield folder.tobuf(tarfile.PAX_FORMAT) + member.tobuf(tarfile.PAX_FORMAT)
+    for start in range(0, len(data), _CHUNK_BYTES):
+        yield data[start : start + _CHUNK_BYTES]
+    yield tarfile.NUL * (-len(data) % tarfile.BLOCKSIZE + 2 * tarfile.BLOCKSIZE)  # padding, end marker
 
 
 def put_request(container: Container, path: str, data: bytes, uid: int, gid: int) -> None:

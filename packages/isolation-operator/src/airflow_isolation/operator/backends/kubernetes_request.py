@@ -58,7 +58,8 @@ def request_secrets(pod_name: str, namespace: str, request: bytes) -> List[k8s.V
             "pass large inputs by reference (a path in object storage, a table name) instead of "
             "as op_args/op_kwargs or XComs"
         )
-    chunks = [request[start : start + CHUNK_BYTES] for start in range(0, len(request), CHUNK_BYTES)] or [b""]
+    view = memoryview(request)  # slices of it are not copies: only the base64 text is new
+    chunks = [view[start : start + CHUNK_BYTES] for start in range(0, len(request), CHUNK_BYTES)] or [view]
     return [
         k8s.V1Secret(
             api_version="v1",
