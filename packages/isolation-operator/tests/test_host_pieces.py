@@ -133,3 +133,17 @@ def test_upstream_xcoms_are_lowered_once_and_an_unsendable_one_is_left_out(
     assert decode_request(payload).context.upstream_xcoms == {"good": {"total": decimal.Decimal("2.50")}}
     assert "Not shipping the XCom of upstream task 'bad'" in caplog.text
     assert "upstream_xcoms['bad']: cannot send a value of type _thread.lock" in caplog.text
+
+
+def test_rendered_secrets_are_masked_in_the_target_and_no_other_secret_is_sent() -> None:
+    from airflow_isolation.operator import compat
+    from airflow_isolation.operator.request_builder import secrets_of
+
+    compat.mask_secret("rendered-pw-81f2a", "password")
+    compat.mask_secret("unrelated-pw-77c3b", "password")
+    task = CallableSpec(
+        name="f", source="def f(dsn): pass", kwargs={"dsn": ["postgres://u:rendered-pw-81f2a@h"]}
+    )
+    secrets = secrets_of([], {}, task)
+    assert "rendered-pw-81f2a" in secrets
+    assert "unrelated-pw-77c3b" not in secrets, "a secret the task was not given must not be shipped"

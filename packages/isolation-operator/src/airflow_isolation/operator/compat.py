@@ -12,6 +12,7 @@ AIRFLOW_MAJOR = int(AIRFLOW_VERSION.split(".")[0])
 if AIRFLOW_MAJOR >= 3:
     from airflow.providers.standard.operators.branch import BranchMixIn
     from airflow.sdk import BaseOperator, Connection, Variable
+    from airflow.sdk._shared.secrets_masker import redact
     from airflow.sdk.bases.decorator import DecoratedOperator, task_decorator_factory
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
     from airflow.sdk.log import mask_secret
@@ -22,7 +23,7 @@ else:
     from airflow.models.baseoperator import BaseOperator
     from airflow.models.connection import Connection
     from airflow.operators.branch import BranchMixIn
-    from airflow.utils.log.secrets_masker import mask_secret
+    from airflow.utils.log.secrets_masker import mask_secret, redact
 
 
 def get_connection(conn_id: str) -> Any:
@@ -50,6 +51,26 @@ def is_sensitive_name(name: str) -> bool:
     return bool(should_hide_value_for_key(name))
 
 
+def registered_secrets() -> list[str]:
+    """Every value the host's secrets masker hides so far in this task (connection passwords and
+    sensitive Variables that templates read, anything a hook registered).
+
+    The masker keeps them as ``re.escape``d patterns in ``patterns`` on 2.10 and 3.x alike; an
+    Airflow without that attribute yields nothing, and only the request's own secrets are masked.
+    """
+    import re
+
+    try:
+        if AIRFLOW_MAJOR >= 3:
+            from airflow.sdk._shared.secrets_masker import _secrets_masker
+        else:
+            from airflow.utils.log.secrets_masker import _secrets_masker
+        patterns = set(getattr(_secrets_masker(), "patterns", ()) or ())
+    except ImportError:
+        return []
+    return sorted(re.sub(r"\\(.)", r"\1", pattern, flags=re.DOTALL) for pattern in patterns)
+
+
 def get_conf(section: str, key: str) -> str | None:
     from airflow.configuration import conf
 
@@ -68,5 +89,6 @@ __all__ = [
     "DecoratedOperator",
     "TaskDeferred",
     "mask_secret",
+    "redact",
     "task_decorator_factory",
 ]

@@ -295,7 +295,9 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         return apply_result(self, context, read_result(outcome))
 
     def _log_target_line(self, line: str) -> None:
-        self.log.info("%s", line)
+        """Redacted here too, not only by the log pipeline: ``airflow dags test`` and some handlers
+        write records without Airflow's masking filter."""
+        self.log.info("%s", compat.redact(line))
 
     def on_kill(self) -> None:
         if self._backend is not None:

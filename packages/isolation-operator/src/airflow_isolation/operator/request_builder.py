@@ -115,12 +115,30 @@ def resolve_variables(keys: Sequence[str]) -> Dict[str, str]:
     return values
 
 
-def secrets_of(connections: List[ConnectionSpec], variables: Dict[str, str]) -> List[str]:
+def secrets_of(connections: List[ConnectionSpec], variables: Dict[str, str], task: TaskSpec) -> List[str]:
+    """What the target must mask: shipped passwords and sensitive Variables, and every secret the
+    host masks that templates rendered into the task's arguments (``{{ conn.db.password }}``)."""
     secrets = [c.password for c in connections if c.password]
     secrets += [value for key, value in variables.items() if compat.is_sensitive_name(key)]
     for secret in secrets:
         compat.mask_secret(secret)
+    rendered = list(_strings(task))
+    secrets += [s for s in compat.registered_secrets() if s not in secrets and any(s in r for r in rendered)]
     return secrets
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            yield from _strings(item)
+    elif hasattr(value, "__struct_fields__"):
+        for field in value.__struct_fields__:
+            yield from _strings(getattr(value, field))
 
 
 def _upstream_xcoms(context: Dict[str, Any], upstream_ids: Iterable[str]) -> Dict[str, Any]:
@@ -203,7 +221,7 @@ def build_request(
         context=task_context(context, upstream_ids),
         connections=connections,
         variables=variables,
-        secrets_to_mask=secrets_of(connections, variables),
+        secrets_to_mask=secrets_of(connections, variables, task),
         options=options or RunOptions(),
         nonce=new_nonce(),
     )
