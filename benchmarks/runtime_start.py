@@ -43,6 +43,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -103,6 +104,7 @@ class Target:
 @dataclasses.dataclass
 class Sample:
     wall: float  # spawn to process exit (perf_counter)
+    cpu: float  # user + system CPU seconds of the whole process: what load on the machine barely moves
     stamp: Optional[float] = None  # spawn to the stamp (time.time())
 
 
@@ -210,8 +212,14 @@ def request_for(task: object) -> bytes:
     )
 
 
-def spawn(target: Target, argv: List[str], workdir: Path) -> Tuple[float, float, str]:
-    """(wall seconds, time.time() at spawn, stdout); raises on a non-zero exit."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def spawn(target: Target, argv: List[str], workdir: Path) -> Tuple[float, float, float, str]:
+    """(wall seconds, CPU seconds, time.time() at spawn, stdout); raises on a non-zero exit."""
+    cpu_before = _children_cpu()
     spawned_at = time.time()
     started = time.perf_counter()
     done = subprocess.run(
@@ -224,16 +232,17 @@ def spawn(target: Target, argv: List[str], workdir: Path) -> Tuple[float, float,
         check=False,
     )
     wall = time.perf_counter() - started
+    cpu = _children_cpu() - cpu_before
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         raise BenchmarkError(f"exit {done.returncode}: {' | '.join(tail)}")
-    return wall, spawned_at, done.stdout
+    return wall, cpu, spawned_at, done.stdout
 
 
 def bare_job(target: Target, workdir: Path) -> Sample:
     code = f"import {target.bare_module}\nimport time\nprint(repr(time.time()))"
-    wall, spawned_at, out = spawn(target, ["-c", code], workdir)
-    return Sample(wall, float(out.strip().splitlines()[-1]) - spawned_at)
+    wall, cpu, spawned_at, out = spawn(target, ["-c", code], workdir)
+    return Sample(wall, cpu, float(out.strip().splitlines()[-1]) - spawned_at)
 
 
 def script_job(target: Target, workdir: Path) -> Sample:
@@ -241,12 +250,13 @@ def script_job(target: Target, workdir: Path) -> Sample:
         f"import {target.bare_module}\nimport time\nfrom {STAMP_MODULE} import StampOperator\n"
         "StampOperator(task_id='stamp')\nprint(repr(time.time()))"
     )
-    wall, spawned_at, out = spawn(target, ["-c", code], workdir)
-    return Sample(wall, float(out.strip().splitlines()[-1]) - spawned_at)
+    wall, cpu, spawned_at, out = spawn(target, ["-c", code], workdir)
+    return Sample(wall, cpu, float(out.strip().splitlines()[-1]) - spawned_at)
 
 
 def pass_job(target: Target, workdir: Path) -> Sample:
-    return Sample(spawn(target, ["-c", "pass"], workdir)[0])
+    wall, cpu, _, _ = spawn(target, ["-c", "pass"], workdir)
+    return Sample(wall, cpu)
 
 
 def runtime_job(request: bytes) -> Callable[[Target, Path], Sample]:
@@ -257,7 +267,7 @@ def runtime_job(request: bytes) -> Callable[[Target, Path], Sample]:
             handle.write(request)
         result_file.unlink(missing_ok=True)
         argv = ["-m", RUNTIME_MODULE, "--request", str(request_file), "--result", str(result_file)]
-        wall, spawned_at, _ = spawn(target, argv, workdir)
+        wall, cpu, spawned_at, _ = spawn(target, argv, workdir)
         result = decode_result(result_file.read_bytes())
         if result.status != "success" or not isinstance(result.return_value, float):
             detail = result.error.message if result.error else repr(result.return_value)
@@ -265,7 +275,7 @@ def runtime_job(request: bytes) -> Callable[[Target, Path], Sample]:
         stamp = result.return_value - spawned_at
         if not 0 < stamp < wall + 0.05:  # clocks: time.time() vs perf_counter, a little slack
             raise BenchmarkError(f"stamp {stamp:.3f}s is outside the process's life ({wall:.3f}s)")
-        return Sample(wall, stamp)
+        return Sample(wall, cpu, stamp)
 
     return run
 
@@ -340,9 +350,15 @@ def report(series: Dict[str, Series], target: Target, rounds: int) -> None:
     def stamp(sample: Sample) -> Optional[float]:
         return sample.stamp
 
+    def cpu(sample: Sample) -> Optional[float]:
+        return sample.cpu
+
     bare = series.get("bare")
     base = bare.median(wall) if bare else None
-    rows = [["job", "to stamp", "min", "wall (exit)", "min", "stamp vs (a)", "wall vs (a)"]]
+    base_cpu = bare.median(cpu) if bare else None
+    rows = [
+        ["job", "to stamp", "min", "wall (exit)", "min", "stamp vs (a)", "wall vs (a)", "cpu", "cpu vs (a)"]
+    ]
     for item in series.values():
         rows.append(
             [
@@ -353,6 +369,8 @@ def report(series: Dict[str, Series], target: Target, rounds: int) -> None:
                 ms(item.minimum(wall)),
                 ratio(item.median(stamp), base),
                 ratio(item.median(wall), base),
+                ms(item.median(cpu)),
+                ratio(item.median(cpu), base_cpu),
             ]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -363,7 +381,8 @@ def report(series: Dict[str, Series], target: Target, rounds: int) -> None:
             print("  ".join("-" * w for w in widths))
     print(
         "\nto stamp: spawn -> the import done (bare) / execute entered (runtime rows); wall: spawn ->"
-        " process exit.\n"
+        " process exit;\ncpu: user + system CPU time of the whole process (exit included; the runtime"
+        " ends with os._exit),\nthe number load on a shared machine distorts least.\n"
     )
     operator = series.get("operator")
     if base is None or operator is None:
@@ -382,6 +401,12 @@ def report(series: Dict[str, Series], target: Target, rounds: int) -> None:
         f"goal ((b) within {WITHIN:.0%} of (a)): {verdict}: (b)/(a) = {ratio(b, base)}; "
         f"(b)/(a import done) = {ratio(b, a_stamp)}; (c)/(a) = {ratio(c, base)}; "
         f"(b)/(3-line script) = {ratio(b, floor)}"
+    )
+    print(
+        f"by min: (b)/(a) = {ratio(operator.minimum(stamp), bare.minimum(wall) if bare else None)}; "
+        f"CPU of the whole process: runtime {ms(operator.median(cpu))} ms vs bare import {ms(base_cpu)} ms "
+        f"({ratio(operator.median(cpu), base_cpu)}), vs 3-line script "
+        f"{ratio(operator.median(cpu), script.median(cpu) if script else None)}"
     )
 
 
