@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""What does it cost to run a task somewhere else? One trivial callable, timed five ways.
+"""What does it cost to run a task somewhere else? One trivial callable, timed many ways.
 
 Every variant runs the same ``trivial(x)`` with ``op_kwargs={"x": 41}`` and must return 42, so
 what is measured is the machinery around the task, never the task:
@@ -7,10 +7,16 @@ what is measured is the machinery around the task, never the task:
 * ``native``: ``PythonOperator``, in the worker's own interpreter (the floor).
 * ``external``: ``ExternalPythonOperator(python=<the environment's venv python>)``.
 * ``virtualenv``: ``PythonVirtualenvOperator`` with ``venv_cache_path`` (venv built once, reused).
+* ``virtualenv_nocache``: ``PythonVirtualenvOperator`` without it (a new venv every run).
 * ``isolated``: ``IsolatedOperator(operator=PythonOperator)``, venv backend, same environment.
 * ``isolated_callable``: ``IsolatedOperator(python_callable=...)`` (what ``@task.isolated`` builds),
   same environment; plus ``isolated_plain`` on an environment without Airflow with
   ``--plain-environment``.
+* ``isolated_docker``: the same callable with ``backend="docker"``, in the environment's image;
+  ``docker_operator`` (``DockerOperator``, the same work as ``python -c``) and ``task_docker``
+  (``@task.docker``) on that very image. Left out, with the reason printed, when the host has no
+  docker provider, no engine or no image (``isolationctl env build NAME --target image``).
+* Kubernetes is not measured: it needs a cluster (the output says so).
 
 ``external`` and the ``isolated*`` variants use the very same interpreter, the built venv of
 ``--environment`` as ``airflow_isolation.operator.environments.resolve_venv`` finds it, so their
@@ -99,6 +105,10 @@ class BenchConfig:
     target_python: str
     venv_cache_path: str
     plain_environment: Optional[str] = None
+    # the environment's image (``isolationctl env build NAME --target image``); None leaves the
+    # docker variants out, with ``docker_missing`` saying why
+    image: Optional[str] = None
+    docker_missing: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,6 +182,16 @@ def build_variants(config: BenchConfig) -> List[Variant]:
             isolated=True,
         ),
     ]
+    variants.insert(
+        3,
+        Variant(
+            "virtualenv_nocache",
+            "PythonVirtualenvOperator (no venv_cache_path: a new venv per run)",
+            lambda dag: virtualenv_operator(
+                requirements=[], system_site_packages=False, **task_args("virtualenv_nocache", dag)
+            ),
+        ),
+    )
     if config.plain_environment:
         plain = config.plain_environment
         variants.append(
@@ -182,7 +202,85 @@ def build_variants(config: BenchConfig) -> List[Variant]:
                 isolated=True,
             )
         )
+    if config.image:
+        variants += docker_variants(config, config.image, task_args)
     return variants
+
+
+# DockerOperator runs a command, not a function: the same work written as one, its value returned
+# the way DockerOperator returns values (``retrieve_output``: a pickle file read with get_archive).
+_DOCKER_OUTPUT = "/tmp/overhead-result.pickle"
+_DOCKER_SCRIPT = (
+    f"import pickle; kwargs = {TRIVIAL_KWARGS!r}; x = kwargs['x']; "
+    f"pickle.dump(x + 1, open({_DOCKER_OUTPUT!r}, 'wb'))"
+)
+
+
+def docker_variants(
+    config: BenchConfig, image: str, task_args: Callable[[str, Any], Dict[str, Any]]
+) -> List[Variant]:
+    """IsolatedOperator's docker backend and the docker provider's two ways, on the same image.
+
+    All three remove their container after the run (DockerOperator: ``auto_remove="force"``) and
+    use the image's Python (``/opt/isolation/venv/bin/python``, first on its ``PATH``).
+    """
+    from airflow.providers.docker.decorators.docker import docker_task
+    from airflow.providers.docker.operators.docker import DockerOperator
+
+    from airflow_isolation.operator import IsolatedOperator
+
+    def task_docker(dag: Any) -> Any:
+        factory = docker_task(image=image, auto_remove="force", task_id="task_docker")
+        with dag:
+            return factory(trivial)(**TRIVIAL_KWARGS).operator
+
+    return [
+        Variant(
+            "isolated_docker",
+            f"IsolatedOperator(python_callable, backend='docker') on {config.environment!r}",
+            lambda dag: IsolatedOperator(
+                environment=config.environment, backend="docker", **task_args("isolated_docker", dag)
+            ),
+            isolated=True,
+        ),
+        Variant(
+            "docker_operator",
+            "DockerOperator (python -c, retrieve_output) on the same image",
+            lambda dag: DockerOperator(
+                task_id="docker_operator",
+                dag=dag,
+                image=image,
+                command=["python", "-c", _DOCKER_SCRIPT],
+                retrieve_output=True,
+                retrieve_output_path=_DOCKER_OUTPUT,
+                auto_remove="force",
+            ),
+        ),
+        Variant("task_docker", "@task.docker on the same image", task_docker),
+    ]
+
+
+def docker_setup(environment: str) -> tuple[Optional[str], Optional[str]]:
+    """(the environment's image, None) or (None, why the docker variants cannot run here)."""
+    if importlib.util.find_spec("airflow.providers.docker") is None:
+        return None, "apache-airflow-providers-docker is not installed on this host"
+    try:
+        from airflow_isolation.operator.environments import resolve_image
+
+        image = resolve_image(environment).image
+    except Exception as exc:
+        return None, f"no image of {environment!r} ({_describe(exc)})"
+    try:
+        import docker
+
+        client = docker.from_env()
+        try:
+            client.images.get(image)
+        finally:
+            client.close()
+    except Exception as exc:
+        return None, f"the Docker engine or the image {image} is not available ({_describe(exc)})"
+    return image, None
 
 
 def airflow_major() -> int:
@@ -222,16 +320,23 @@ def benchmark_dags(config: BenchConfig, fileloc: str) -> Dict[str, Any]:
 @dataclasses.dataclass
 class Run:
     seconds: float
-    # isolated variants only: "backend" (VenvBackend.run, i.e. the target process as the host sees
-    # it) and the runtime's own IsolationResult.timings: "decode", "setup", "execute", "total".
+    # isolated variants only: "backend" (VenvBackend.run / DockerBackend.run, i.e. the target
+    # process or container as the host sees it) and the runtime's own IsolationResult.timings:
+    # "decode", "setup", "execute", "total".
     phases: Optional[Dict[str, float]] = None
+
+
+BACKEND_CLASSES = (
+    ("airflow_isolation.operator.backends.venv", "VenvBackend"),
+    ("airflow_isolation.operator.backends.docker_backend", "DockerBackend"),
+)
 
 
 class IsolationPhases:
     """Records how long each isolated run spent in the target process and in its phases.
 
     IsolatedOperator does not expose the runtime's ``timings`` (yet), so the benchmark wraps the
-    result reader the operator module uses and ``VenvBackend.run``. Benchmark-only
+    result reader the operator module uses and the backends' ``run`` (venv and docker). Benchmark-only
     instrumentation, two extra function calls per run; if the operator is refactored and a name
     disappears, that part of the breakdown is simply not reported.
     """
@@ -253,19 +358,23 @@ class IsolationPhases:
                 return result
 
             operator_module.read_result = recording_read_result  # type: ignore[attr-defined]
-        venv_module = importlib.import_module("airflow_isolation.operator.backends.venv")
-        backend_class = getattr(venv_module, "VenvBackend", None)
-        backend_run = getattr(backend_class, "run", None)
-        if backend_class is not None and backend_run is not None:
+        for module_name, class_name in BACKEND_CLASSES:
+            try:
+                backend_class = getattr(importlib.import_module(module_name), class_name, None)
+            except ImportError:  # the docker SDK may be missing: that backend is then not measured
+                continue
+            if backend_class is not None and getattr(backend_class, "run", None) is not None:
+                backend_class.run = self._timed(backend_class.run)
 
-            def timed_run(backend: Any, *args: Any, **kwargs: Any) -> Any:
-                started = time.perf_counter()
-                try:
-                    return backend_run(backend, *args, **kwargs)
-                finally:
-                    self.phases["backend"] = time.perf_counter() - started
+    def _timed(self, backend_run: Callable[..., Any]) -> Callable[..., Any]:
+        def timed_run(backend: Any, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return backend_run(backend, *args, **kwargs)
+            finally:
+                self.phases["backend"] = time.perf_counter() - started
 
-            backend_class.run = timed_run
+        return timed_run
 
     def take(self) -> Optional[Dict[str, float]]:
         phases, self.phases = self.phases, {}
@@ -487,6 +596,9 @@ class Series:
         values = [phase(run, run.phases) for run in self.runs if run.phases and set(run.phases) >= _COMPLETE]
         return statistics.median(values) if values else None
 
+
+DOCKER_KEYS = ("isolated_docker", "docker_operator", "task_docker")
+KUBERNETES_NOTE = "not measured: the kubernetes backend needs a cluster, and there is none here"
 
 _COMPLETE = frozenset({"backend", "decode", "setup", "execute", "total"})
 
@@ -780,6 +892,43 @@ def print_goal(series: Dict[str, Series]) -> None:
     print()
 
 
+# Each isolated variant against the operators a user would otherwise pick for the same job.
+PEERS = (
+    ("isolated", "external"),
+    ("isolated_callable", "external"),
+    ("isolated_plain", "virtualenv"),
+    ("isolated_plain", "virtualenv_nocache"),
+    ("isolated_docker", "docker_operator"),
+    ("isolated_docker", "task_docker"),
+)
+
+
+def report_peers(measure_title: str, series: Dict[str, Series], use_rich: bool) -> None:
+    """Side by side: each isolated backend against its natural peer (same environment or image)."""
+    native = series.get("native")
+    native_median = native.median if native else None
+    table = Table(
+        f"[{measure_title}] IsolatedOperator against its peers (medians, ms)",
+        ["isolated", "peer", "isolated ms", "peer ms", "time ratio", "overhead ratio"],
+        use_rich,
+    )
+    for mine_key, peer_key in PEERS:
+        mine, peer = series.get(mine_key), series.get(peer_key)
+        if mine is None or peer is None or mine.median is None or peer.median is None:
+            continue
+        overheads = (
+            (mine.median - native_median, peer.median - native_median)
+            if native_median is not None
+            else (None, None)
+        )
+        table.add(mine_key, peer_key, ms(mine.median), ms(peer.median), ratio(mine.median, peer.median),
+                  ratio(*overheads))  # fmt: skip
+    if table.rows:
+        table.print()
+        print("  time ratio = isolated / peer; overhead ratio = (isolated - native) / (peer - native);\n"
+              "  below 1.00x: IsolatedOperator is the cheaper way to run the same task.\n")  # fmt: skip
+
+
 def report_breakdown(measure_title: str, series: Dict[str, Series], use_rich: bool) -> None:
     """Split each isolated run: host side, target process around the runtime, runtime phases."""
     isolated = [item for item in series.values() if item.phase_median(lambda _, p: p["total"]) is not None]
@@ -803,11 +952,12 @@ def report_breakdown(measure_title: str, series: Dict[str, Series], use_rich: bo
         )
     table.print()
     print(
-        "  host = wall - VenvBackend.run: request build + encode, result decode + apply, in the worker\n"
+        "  host = wall - backend run: request build + encode, result decode + apply, in the worker\n"
         "  (for dag-test also all of dag.test()'s own work: compare its native row).\n"
-        "  process = VenvBackend.run - runtime total: spawn, interpreter start, runtime import, result\n"
-        "  write, interpreter exit (compare the 'start + import runtime' probe, and the exit cost\n"
-        "  of a big import graph: 'import <operator module>' with and without os._exit).\n"
+        "  process = backend run - runtime total: spawn (docker: container create, request copy, start,\n"
+        "  wait, result copy, removal), interpreter start, runtime import, result write, interpreter\n"
+        "  exit (compare the 'start + import runtime' probe, and the exit cost of a big import graph:\n"
+        "  'import <operator module>' with and without os._exit).\n"
         "  decode / setup / execute: the runtime's own timings; setup = Airflow import, secrets and\n"
         "  operator construction in the target (compare the 'import airflow' probes).\n"
     )
@@ -874,6 +1024,21 @@ def send_logs_to(handle: TextIO) -> None:
         logger.propagate = name == ""
 
 
+def print_targets(config: BenchConfig, manifest: Any, plain_manifest: Any) -> None:
+    description = target_description(config.target_python)
+    print(f"environment {config.environment!r}: {manifest.venv_path} ({description})")
+    if plain_manifest is not None:
+        print(
+            f"environment {config.plain_environment!r}: {plain_manifest.venv_path} "
+            f"({target_description(str(plain_manifest.interpreter))})"
+        )
+    if config.image:
+        print(f"docker variants: image {config.image} of {config.environment!r}")
+    else:
+        print(f"docker variants: left out, {config.docker_missing}")
+    print(f"kubernetes: {KUBERNETES_NOTE}")
+
+
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Overhead of ExternalPythonOperator, PythonVirtualenvOperator and IsolatedOperator "
@@ -912,11 +1077,16 @@ def use_rich(plain: bool) -> bool:
     return not plain and sys.stdout.isatty() and importlib.util.find_spec("rich") is not None
 
 
-def select(variants: List[Variant], wanted: Optional[str]) -> List[Variant]:
+def select(
+    variants: List[Variant], wanted: Optional[str], docker_missing: Optional[str] = None
+) -> List[Variant]:
     if not wanted:
         return variants
     keys = [key.strip() for key in wanted.split(",") if key.strip()]
     known = {variant.key for variant in variants}
+    unavailable = [key for key in keys if key in DOCKER_KEYS and key not in known]
+    if unavailable:
+        raise SystemExit(f"cannot run {', '.join(unavailable)}: {docker_missing}")
     unknown = [key for key in keys if key not in known]
     if unknown:
         raise SystemExit(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
@@ -961,6 +1131,8 @@ def benchmark(args: argparse.Namespace, workdir: Path, log_handle: TextIO) -> in
 
     manifest = resolve_target(args.environment)
     plain_manifest = resolve_target(args.plain_environment) if args.plain_environment else None
+    wants_docker = not args.variants or any(key in args.variants for key in DOCKER_KEYS)
+    image, docker_missing = docker_setup(args.environment) if wants_docker else (None, "not selected")
     config = BenchConfig(
         environment=args.environment,
         target_python=str(manifest.interpreter),
@@ -968,22 +1140,17 @@ def benchmark(args: argparse.Namespace, workdir: Path, log_handle: TextIO) -> in
             Path(args.venv_cache_path).resolve() if args.venv_cache_path else workdir / "venv-cache"
         ),
         plain_environment=args.plain_environment,
+        image=image,
+        docker_missing=docker_missing,
     )
-    variants = select(build_variants(config), args.variants)
+    variants = select(build_variants(config), args.variants, docker_missing)
     send_logs_to(log_handle)
     recorder = IsolationPhases()
     recorder.install()
     rich_output = use_rich(args.plain)
 
     print(f"host: Python {sys.version.split()[0]}, Airflow {airflow_version}")
-    print(
-        f"environment {args.environment!r}: {manifest.venv_path} ({target_description(config.target_python)})"
-    )
-    if plain_manifest is not None:
-        print(
-            f"environment {args.plain_environment!r}: {plain_manifest.venv_path} "
-            f"({target_description(str(plain_manifest.interpreter))})"
-        )
+    print_targets(config, manifest, plain_manifest)
     print(f"PythonVirtualenvOperator cache: {config.venv_cache_path}")
     print(f"operator logs: {workdir / 'operators.log'}")
     print(f"rounds: {args.rounds} (+1 untimed warm-up per variant, the 'first' column)\n")
@@ -1027,6 +1194,8 @@ def benchmark(args: argparse.Namespace, workdir: Path, log_handle: TextIO) -> in
     print()
     for title, series in results:
         report_measure(title, series, args.rounds, rich_output)
+    for title, series in results:
+        report_peers(title, series, rich_output)
     for title, series in results:
         report_breakdown(title, series, rich_output)
     report_probes(probes, args.rounds, rich_output)

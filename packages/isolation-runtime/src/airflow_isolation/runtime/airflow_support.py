@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from importlib import metadata, util
+from importlib import util
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from airflow_isolation.core import ConnectionSpec
@@ -27,9 +27,15 @@ class AirflowInfo:
 
 
 def detect() -> Optional[AirflowInfo]:
-    """Find Airflow without importing it (importing costs seconds)."""
+    """Find Airflow without importing it (importing costs seconds).
+
+    ``importlib.metadata`` (and the ``email`` package it pulls in) is imported only when Airflow
+    is there: a target without Airflow never pays for it.
+    """
     if util.find_spec("airflow") is None:
         return None
+    from importlib import metadata
+
     for dist in ("apache-airflow-core", "apache-airflow", "apache-airflow-task-sdk"):
         try:
             return AirflowInfo(metadata.version(dist))

@@ -7,7 +7,6 @@ always is with Airflow), so code written for a normal task behaves the same when
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any, Dict, Optional
 
 from airflow_isolation.core import TaskContext
@@ -37,7 +36,11 @@ class _VariableAccessor:
         if key not in self._variables:
             return default
         raw = self._variables[key]
-        return json.loads(raw) if self._json else raw
+        if not self._json:
+            return raw
+        import json
+
+        return json.loads(raw)
 
     def __getattr__(self, key: str) -> Any:
         if key.startswith("_"):

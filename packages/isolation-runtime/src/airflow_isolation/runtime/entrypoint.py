@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import List, Optional, Sequence
@@ -80,7 +79,8 @@ def write_result(path: str, result: IsolationResult, result_format: str = "msgpa
         )
         data = encoder(result)
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".result-")
+    tmp = target.parent / f".result-{os.getpid()}-{time.monotonic_ns()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # what mkstemp does, sans tempfile
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     os.replace(tmp, target)

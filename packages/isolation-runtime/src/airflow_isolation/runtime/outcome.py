@@ -6,7 +6,6 @@ Airflow 2, Airflow 3 or no Airflow at all.
 
 from __future__ import annotations
 
-import traceback
 from typing import Any, List, Optional
 
 from airflow_isolation.core import (
@@ -47,6 +46,8 @@ def _is_forbidden_write_back(exc: BaseException) -> bool:
 
 
 def error_info(exc: BaseException) -> ErrorInfo:
+    import traceback  # only failures need it; a successful run never imports it
+
     message = str(exc) or type(exc).__name__
     if _is_forbidden_write_back(exc):
         message = f"{message}\n{WRITE_BACK_HINT}"
