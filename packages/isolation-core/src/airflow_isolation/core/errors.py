@@ -12,7 +12,8 @@ class IsolationError(Exception):
 class ValueEncodeError(IsolationError, TypeError):
     """A value that cannot cross the process boundary, reported with its path."""
 
-    def __init__(self, path: str, value: Any, hint: str):
+    def __init__(self, path: object, value: Any, hint: str):
+        path = str(path)  # a lazily built ValuePath until something goes wrong
         self.path = path
         self.value_type = f"{type(value).__module__}.{type(value).__qualname__}"
         super().__init__(f"{path}: cannot send a value of type {self.value_type} to the target: {hint}")
