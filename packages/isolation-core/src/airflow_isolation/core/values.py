@@ -91,8 +91,8 @@ class ValuePath:
 class Lowerer:
     """One walk over a value tree; ``carrier`` is ``"msgpack"`` or ``"json"``.
 
-    ``path`` is a ``str`` or a ``ValuePath``. On the msgpack carrier, plain leaves (str, bool, None,
-    float, in-range int) inside dicts and lists are taken as they are, without a call per value.
+    ``path`` is a ``str`` or a ``ValuePath``. Plain leaves (str, bool, None, in-range int, a float
+    the carrier holds) of dicts and lists are taken as they are, without a walk step each.
     """
 
     def __init__(self, carrier: str = "msgpack", callables: Optional[CallableLowerer] = None):
@@ -107,28 +107,19 @@ class Lowerer:
         cls = type(value)
         if cls in _LEAVES:
             return value
-        if cls is dict and not self.json:
-            lower, leaves = self.lower, _LEAVES
+        if cls is dict:
+            if self.json:
+                self._check_json_keys(value, path)
+            lower, plain = self.lower, self._plain_leaf
             return {
                 (k if type(k) is str else self._key(k, path)): (
-                    v
-                    if type(v) in leaves
-                    or type(v) is float
-                    or (type(v) is int and _INT64_MIN <= v <= _UINT64_MAX)
-                    else lower(v, ValuePath(path, "[{!r}]", k))
+                    v if plain(v) else lower(v, ValuePath(path, "[{!r}]", k))
                 )
                 for k, v in value.items()
             }
-        if cls is list and not self.json:
-            lower, leaves = self.lower, _LEAVES
-            return [
-                v
-                if type(v) in leaves
-                or type(v) is float
-                or (type(v) is int and _INT64_MIN <= v <= _UINT64_MAX)
-                else lower(v, ValuePath(path, "[{}]", i))
-                for i, v in enumerate(value)
-            ]
+        if cls is list:
+            lower, plain = self.lower, self._plain_leaf
+            return [v if plain(v) else lower(v, ValuePath(path, "[{}]", i)) for i, v in enumerate(value)]
         if cls is dt.datetime:
             return self._datetime(value)
         if cls is float:
@@ -146,11 +137,8 @@ class Lowerer:
         if isinstance(value, int) and not isinstance(value, bool):
             return self._int(int.__int__(value), path)
         if isinstance(value, dict):
-            if self.json and not all(isinstance(k, str) for k in value):
-                raise ValueEncodeError(path, value, "JSON transport needs string keys")
-            if self.json and len(value) == 1 and JSON_EXT_KEY in value:
-                hint = f"the key {JSON_EXT_KEY!r} is reserved for the JSON carrier"
-                raise ValueEncodeError(path, value, hint)
+            if self.json:
+                self._check_json_keys(value, path)
             return {self._key(k, path): self.lower(v, ValuePath(path, "[{!r}]", k)) for k, v in value.items()}
         if isinstance(value, list):
             return [self.lower(v, ValuePath(path, "[{}]", i)) for i, v in enumerate(value)]
@@ -200,6 +188,22 @@ class Lowerer:
             "can be sent; convert it (e.g. a DataFrame with .to_dict() or write it to storage and "
             "pass its path)",
         )
+
+    def _plain_leaf(self, value: Any) -> bool:
+        """Carried as it is: no extension, nothing to check but an int's range or a JSON float."""
+        cls = type(value)
+        if cls in _LEAVES:
+            return True
+        if cls is int:
+            return bool(_INT64_MIN <= value <= _UINT64_MAX)
+        return cls is float and (not self.json or math.isfinite(value))
+
+    @staticmethod
+    def _check_json_keys(value: Dict[Any, Any], path: Any) -> None:
+        if not all(isinstance(k, str) for k in value):
+            raise ValueEncodeError(path, value, "JSON transport needs string keys")
+        if len(value) == 1 and JSON_EXT_KEY in value:
+            raise ValueEncodeError(path, value, f"the key {JSON_EXT_KEY!r} is reserved for the JSON carrier")
 
     def _datetime(self, value: dt.datetime) -> msgspec.msgpack.Ext:
         kind = "pendulum" if _is_pendulum(value) else "datetime"
