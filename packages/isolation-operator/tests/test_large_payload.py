@@ -12,28 +12,23 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any, Dict
 
 import pytest
 from operator_docker_support import (
-    TestEnvironments,
     containers_of,
     payload_digest,
     run_like_task_runner,
     task_context,
 )
-from real_components import missing
 
 from airflow_isolation.operator.operator import IsolatedOperator
 
 MIB = 1024 * 1024
 PAYLOAD_BYTES = 50 * MIB
-VENV_ENVIRONMENT = "nobatteries"
+VENV_ENVIRONMENT = "venvtest"  # built by the venv_environments fixture (conftest.py)
 
 
 def _status_bytes(key: str) -> int:
@@ -57,31 +52,6 @@ class PeakMemory:
 @pytest.fixture(scope="module")
 def payload() -> bytes:
     return os.urandom(PAYLOAD_BYTES)
-
-
-@pytest.fixture(scope="module")
-def venv_environment(tmp_path_factory: pytest.TempPathFactory) -> TestEnvironments:
-    """A no-Airflow environment built with ``isolationctl``, as a user builds one."""
-    isolationctl = shutil.which("isolationctl", path=str(Path(sys.executable).parent))
-    if isolationctl is None:
-        missing("isolationctl (install packages/isolation-cli)")
-    envs = TestEnvironments(tmp_path_factory.mktemp("definitions"), tmp_path_factory.mktemp("builds"))
-    (envs.definitions / VENV_ENVIRONMENT).mkdir()
-    (envs.definitions / VENV_ENVIRONMENT / "environment.toml").write_text(
-        f'python = "{sys.version_info.major}.{sys.version_info.minor}"\nrequirements = []\n'
-    )
-    command = [str(isolationctl), "env", "build", VENV_ENVIRONMENT, "--target", "venv",
-               "--path", str(envs.definitions), "--build-path", str(envs.builds)]  # fmt: skip
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-    if proc.returncode != 0:
-        pytest.fail(f"building the test environment failed:\n{proc.stdout}\n{proc.stderr}")
-    return envs
-
-
-@pytest.fixture
-def use_venv_environment(venv_environment: TestEnvironments, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRFLOW__ISOLATION__ENVIRONMENTS_PATH", str(venv_environment.definitions))
-    monkeypatch.setenv("AIRFLOW__ISOLATION__BUILD_PATH", str(venv_environment.builds))
 
 
 def _run(payload: bytes, dag_id: str, **kwargs: Any) -> tuple[Dict[str, Any], int]:
@@ -108,9 +78,8 @@ def _check(answer: Dict[str, Any], host_growth: int, payload: bytes, backend: st
     assert peak < 2 * PAYLOAD_BYTES + 40 * MIB, f"the target peaked at {peak / MIB:.0f} MiB"
 
 
-@pytest.mark.usefixtures("use_venv_environment")
-def test_50_mib_argument_on_the_venv_backend(payload: bytes) -> None:
-    tmp = Path(os.environ.get("TMPDIR", "/tmp"))
+def test_50_mib_argument_on_the_venv_backend(payload: bytes, venv_env: Path) -> None:
+    tmp = venv_env
     before = set(tmp.glob("airflow-isolation-*"))
     answer, host_growth = _run(payload, "bigvenv", environment=VENV_ENVIRONMENT, backend="venv")
     _check(answer, host_growth, payload, "venv")
