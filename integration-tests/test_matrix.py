@@ -1,0 +1,92 @@
+"""The compatibility matrix, run from one host environment: this host's Airflow and Python against
+every target on the same Python, on the venv and docker backends, each cell one real run of the
+conformance DAG judged by ``conformance_expectations`` (the same checks as ``test_conformance``).
+
+Run it through hatch (``hatch run +host=2.10 +py=3.10 matrix:conformance``, or
+``hatch run matrix:conformance`` for every host and Python); the cells are marked ``matrix`` and left
+out of ``hatch run test``, which only checks here that the matrix and its documentation agree.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from conformance_expectations import CONNECTIONS, check_conformance
+from harness import (
+    TEST_DAGS,
+    build_environment,
+    build_image,
+    docker_client,
+    host_env,
+    require_base_image,
+    run_dag,
+)
+from matrix import (
+    BASE_IMAGES,
+    CI_CELLS,
+    MATRIX_ENVIRONMENTS,
+    Cell,
+    all_cells,
+    expected_definitions,
+    host_key,
+)
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def _host() -> str | None:
+    try:
+        from airflow import __version__
+    except ImportError:
+        return None
+    return host_key(__version__)
+
+
+def _this_host_cells() -> list:
+    host = _host()
+    params = []
+    for cell, reason in all_cells():
+        if cell.host != host or cell.python != PYTHON or reason is not None:
+            continue
+        marks = [pytest.mark.matrix] + ([pytest.mark.ci_subset] if cell in CI_CELLS else [])
+        params.append(pytest.param(cell, marks=marks, id=cell.id))
+    return params
+
+
+@pytest.mark.parametrize("cell", _this_host_cells())
+def test_cell(cell: Cell, airflow_db: None) -> None:
+    if cell.backend == "venv":
+        build_environment(cell.environment, MATRIX_ENVIRONMENTS)
+    else:
+        require_base_image(docker_client(), BASE_IMAGES[cell.python][1])
+        build_image(cell.environment, BASE_IMAGES[cell.python][1], MATRIX_ENVIRONMENTS)
+    only_this_cell = [[cell.dag_id, cell.environment, cell.backend, cell.has_airflow]]
+    env = host_env(
+        MATRIX_ENVIRONMENTS, extra={**CONNECTIONS, "ISOLATION_CONFORMANCE_CELLS": json.dumps(only_this_cell)}
+    )
+    report = run_dag(cell.dag_id, env, dag_file=TEST_DAGS / "conformance.py")
+    check_conformance(report, cell.has_airflow)
+
+
+def test_target_definitions_are_generated_from_the_matrix() -> None:
+    """The checked-in definitions are exactly what ``matrix.py --write`` makes: no stale, no missing."""
+    expected = expected_definitions()
+    found = {path.parent.name: path.read_text() for path in MATRIX_ENVIRONMENTS.glob("*/environment.toml")}
+    assert found == expected, "run `python integration-tests/matrix.py --write`"
+
+
+def test_readme_lists_every_cell() -> None:
+    """Every cell, possible or not, has a row in README's compatibility table; impossible ones say why."""
+    readme = README.read_text()
+    rows = {line.split("|")[1].strip(): line for line in readme.splitlines() if line.startswith("| host")}
+    for cell, reason in all_cells():
+        row = rows.get(cell.id)
+        assert row is not None, f"README's compatibility matrix has no row for {cell.id}"
+        if reason is not None:
+            assert "impossible" in row, f"{cell.id} cannot exist ({reason}) but README's row does not say so"
+        else:
+            assert "pass" in row or "FAIL" in row, f"README's row for {cell.id} has no result: {row}"
