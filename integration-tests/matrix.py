@@ -49,9 +49,10 @@ TARGETS = {
 }
 
 _NO_313 = (
-    "apache-airflow {version} declares Requires-Python <3.13: pip refuses it on Python 3.13 (\"No matching "
-    "distribution found for apache-airflow=={version}\"). uv ignores Requires-Python upper bounds and installs "
-    "it anyway, so such a build is unsupported by Airflow and not part of the matrix"
+    "apache-airflow {version} declares Requires-Python <3.13: pip refuses it on Python 3.13 "
+    "(\"No matching distribution found for apache-airflow=={version}\"). uv ignores Requires-Python "
+    "upper bounds and installs it anyway, so such a build is unsupported by Airflow and not part of "
+    "the matrix"
 )
 IMPOSSIBLE: Dict[Tuple[str, str], str] = {
     ("host:2.10", "3.13"): _NO_313.format(version="2.10.5"),
@@ -131,7 +132,8 @@ def definition_text(target: str, python: str) -> str:
     what = f"Airflow {spec.airflow}" if spec.airflow else "no Airflow"
     requirements = ", ".join(f'"{r}"' for r in spec.requirements)
     return (
-        f'description = "Compatibility matrix target: {what} on Python {python} (integration-tests/matrix.py)"\n'
+        f'description = "Compatibility matrix target: {what} on Python {python} '
+        '(integration-tests/matrix.py)"\n'
         f'python = "{python}"\n'
         f'base_image = "{BASE_IMAGES[python][1]}"\n'
         f"requirements = [{requirements}]\n"
@@ -155,8 +157,15 @@ def write_definitions() -> None:
         (folder / "environment.toml").write_text(text)
 
 
+def ci_environments() -> List[Tuple[str, str]]:
+    """The (host, Python) hatch environments holding ``CI_CELLS``, in order."""
+    return list(dict.fromkeys((cell.host, cell.python) for cell in CI_CELLS))
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--write"]:
         write_definitions()
+    elif sys.argv[1:] == ["--ci-environments"]:
+        print("\n".join(f"{host} {python}" for host, python in ci_environments()))
     else:
-        sys.exit("usage: python integration-tests/matrix.py --write")
+        sys.exit("usage: python integration-tests/matrix.py --write | --ci-environments")

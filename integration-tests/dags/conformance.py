@@ -32,7 +32,7 @@ from airflow_isolation.operator import IsolatedOperator
 ENVIRONMENTS = {"af210": True, "af31": True, "plain": False}
 DOCKER_ENVIRONMENTS = {"af210": True, "py313": False}
 CELLS = [(f"conformance_{name}", name, "venv", airflow) for name, airflow in ENVIRONMENTS.items()]
-CELLS += [(f"conformance_{name}_docker", name, "docker", airflow) for name, airflow in DOCKER_ENVIRONMENTS.items()]
+CELLS += [(f"conformance_{n}_docker", n, "docker", airflow) for n, airflow in DOCKER_ENVIRONMENTS.items()]
 if os.environ.get("ISOLATION_CONFORMANCE_CELLS"):
     CELLS = [tuple(cell) for cell in json.loads(os.environ["ISOLATION_CONFORMANCE_CELLS"])]
 SECRET = "pw-9f8e7d6c5b4a"  # password of the secret_db connection the tests define
