@@ -54,6 +54,12 @@ _NO_313 = (
     "upper bounds and installs it anyway, so such a build is unsupported by Airflow and not part of "
     "the matrix"
 )
+REFUSED_REQUIREMENTS: Dict[Tuple[str, str], str] = {
+    ("host:2.10", "3.13"): "apache-airflow==2.10.5",
+    ("target:af210", "3.13"): "apache-airflow==2.10.5",
+    ("target:af29", "3.13"): "apache-airflow==2.9.3",
+}
+"""The requirement pip refuses for each impossible entry (``test_matrix`` asks pip again)."""
 IMPOSSIBLE: Dict[Tuple[str, str], str] = {
     ("host:2.10", "3.13"): _NO_313.format(version="2.10.5"),
     ("target:af210", "3.13"): _NO_313.format(version="2.10.5"),

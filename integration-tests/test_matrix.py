@@ -10,6 +10,7 @@ out of ``hatch run test``, which only checks here that the matrix and its docume
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,7 +28,9 @@ from harness import (
 from matrix import (
     BASE_IMAGES,
     CI_CELLS,
+    IMPOSSIBLE,
     MATRIX_ENVIRONMENTS,
+    REFUSED_REQUIREMENTS,
     Cell,
     all_cells,
     expected_definitions,
@@ -93,3 +96,20 @@ def test_readme_lists_every_cell() -> None:
         else:
             results = [part.strip() for part in entry.split("/")]
             assert len(results) == 2 and all(r in ("pass", "FAIL") for r in results), (cell.id, entry)
+
+
+@pytest.mark.parametrize("entry", sorted(IMPOSSIBLE), ids=[f"{w}-py{py}" for w, py in sorted(IMPOSSIBLE)])
+def test_impossible_cells_are_refused_by_pip(entry: tuple, tmp_path: Path) -> None:
+    """The reason an impossible cell is listed still holds: pip refuses the requirement on that Python
+    because of its Requires-Python (if a release ever allows it, the cell must join the matrix)."""
+    requirement, python = REFUSED_REQUIREMENTS[entry], entry[1]
+    proc = subprocess.run(  # noqa: PLW1510 - the return code is asserted
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version",
+         python, "--dest", str(tmp_path), "--disable-pip-version-check", requirement],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    output = proc.stdout + proc.stderr
+    if "Could not fetch URL" in output or "NewConnectionError" in output:
+        pytest.fail(f"PyPI is not reachable, so {entry} could not be checked:\n{output[-2000:]}")
+    assert proc.returncode != 0, f"pip now installs {requirement} on Python {python}: {entry} is possible"
+    assert "No matching distribution found" in output and "Requires-Python" in output, output[-2000:]
