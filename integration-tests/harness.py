@@ -143,4 +143,8 @@ def run_dag(
         args += ["--dagfile-path" if host_airflow_major() >= 3 else "--subdir", str(dag_file)]
     proc = airflow_cli(*args, env=env)
     output = proc.stdout + proc.stderr
-    return DagRunReport(dag_id, task_states(dag_id), output)
+    try:
+        states = task_states(dag_id)
+    except AssertionError as exc:  # the DAG did not even start: what airflow said is the diagnosis
+        raise AssertionError(f"{exc}; `airflow {' '.join(args)}` said:\n{output[-6000:]}") from None
+    return DagRunReport(dag_id, states, output)
