@@ -26,11 +26,16 @@ from harness import (
     run_dag,
 )
 from matrix import (
+    BACKENDS,
     BASE_IMAGES,
     CI_CELLS,
+    CONFORMANCE_CELLS,
+    HOSTS,
     IMPOSSIBLE,
     MATRIX_ENVIRONMENTS,
+    PYTHONS,
     REFUSED_REQUIREMENTS,
+    TARGETS,
     Cell,
     all_cells,
     expected_definitions,
@@ -73,6 +78,17 @@ def test_cell(cell: Cell, airflow_db: None) -> None:
     )
     report = run_dag(cell.dag_id, env, dag_file=TEST_DAGS / "conformance.py")
     check_conformance(report, cell.has_airflow)
+
+
+def test_ci_covers_every_host_target_python_and_backend() -> None:
+    """What CI runs (the subset plus test_conformance's cells) names every value of every axis."""
+    ran = CI_CELLS + CONFORMANCE_CELLS
+    assert {c.host for c in ran} == set(HOSTS)
+    assert {c.target for c in ran} == set(TARGETS)
+    assert {c.python for c in ran} == set(PYTHONS)
+    assert {c.backend for c in ran} == set(BACKENDS)
+    possible = {cell for cell, reason in all_cells() if reason is None}
+    assert set(ran) <= possible
 
 
 def test_target_definitions_are_generated_from_the_matrix() -> None:
