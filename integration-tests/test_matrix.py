@@ -22,6 +22,7 @@ from harness import (
     build_image,
     docker_client,
     host_env,
+    missing,
     require_base_image,
     run_dag,
 )
@@ -65,8 +66,20 @@ def _this_host_cells() -> list:
     return params
 
 
+def _require_python(python: str) -> None:
+    """The interpreter ``isolationctl`` would build the target with, found as it finds it."""
+    from airflow_isolation.cli.errors import CliError
+    from airflow_isolation.cli.python_finder import find_python
+
+    try:
+        find_python(python)
+    except CliError as exc:
+        missing(f"Python {python} for the target environments ({exc})")
+
+
 @pytest.mark.parametrize("cell", _this_host_cells())
 def test_cell(cell: Cell, airflow_db: None) -> None:
+    _require_python(cell.python)
     if cell.backend == "venv":
         build_environment(cell.environment, MATRIX_ENVIRONMENTS)
     else:
