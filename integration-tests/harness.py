@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Dict, Mapping, Optional
 
 import pytest
+from matrix import BASE_IMAGES as MATRIX_BASE_IMAGES
 from real_components import REGISTRY, missing, require_registry  # noqa: F401 - re-exported
 from real_components import docker_engine as docker_client  # noqa: F401 - re-exported
 from real_components import require_image as require_base_image  # noqa: F401 - re-exported
@@ -43,7 +44,8 @@ def build_environment(name: str, environments: Path = TEST_ENVIRONMENTS) -> None
         pytest.fail(f"building environment {name!r} failed:\n{proc.stdout}\n{proc.stderr}")
 
 
-BASE_IMAGES = {"3.11": "isolation-base:bookworm", "3.13": "isolation-base:trixie"}
+BASE_IMAGES = {python: tag for python, (_suite, tag) in MATRIX_BASE_IMAGES.items()}
+"""Python X.Y -> the debootstrapped base image with that python3 (scripts/build_base_image.sh)."""
 
 
 def build_image(name: str, base_image: str, environments: Path = TEST_ENVIRONMENTS) -> None:
@@ -120,12 +122,29 @@ def task_states(dag_id: str) -> Dict[str, str]:
         }
 
 
+def host_airflow_major() -> int:
+    from airflow import __version__
+
+    return int(__version__.split(".")[0])
+
+
 def run_dag(
-    dag_id: str, env: Mapping[str, str], logical_date: str = "2024-01-02", conf: Optional[str] = None
+    dag_id: str,
+    env: Mapping[str, str],
+    logical_date: str = "2024-01-02",
+    conf: Optional[str] = None,
+    dag_file: Optional[Path] = None,
 ) -> DagRunReport:
+    """``airflow dags test``; with ``dag_file`` only that file of the DAG folder is parsed."""
     args = ["dags", "test", dag_id, logical_date]
     if conf:
         args += ["--conf", conf]
+    if dag_file is not None:
+        args += ["--dagfile-path" if host_airflow_major() >= 3 else "--subdir", str(dag_file)]
     proc = airflow_cli(*args, env=env)
     output = proc.stdout + proc.stderr
-    return DagRunReport(dag_id, task_states(dag_id), output)
+    try:
+        states = task_states(dag_id)
+    except AssertionError as exc:  # the DAG did not even start: what airflow said is the diagnosis
+        raise AssertionError(f"{exc}; `airflow {' '.join(args)}` said:\n{output[-6000:]}") from None
+    return DagRunReport(dag_id, states, output)

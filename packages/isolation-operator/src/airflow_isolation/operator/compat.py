@@ -14,8 +14,12 @@ if AIRFLOW_MAJOR >= 3:
     from airflow.sdk import BaseOperator, Connection, Variable
     from airflow.sdk._shared.secrets_masker import redact
     from airflow.sdk.bases.decorator import DecoratedOperator, task_decorator_factory
-    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
     from airflow.sdk.log import mask_secret
+
+    try:
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
+    except ImportError:  # Airflow 3.1 (checked on 3.1.8): the task SDK raises airflow.exceptions' classes
+        from airflow.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
 else:
     from airflow.decorators.base import DecoratedOperator, task_decorator_factory
     from airflow.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
