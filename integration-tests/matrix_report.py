@@ -65,7 +65,7 @@ def table(results: Dict[str, Tuple[str, float, str]]) -> str:
                     cell_id = Cell(host, target, python, backend).id
                     missing = ("not run", 0.0, "no result in the reports")
                     status, _seconds, error = results.get(cell_id, missing)
-                    if status != "pass":
+                    if status == "FAIL":
                         notes.append(f"- `{cell_id}`: {error}")
                     parts.append(status)
                 entries.append(" / ".join(parts))
@@ -75,7 +75,11 @@ def table(results: Dict[str, Tuple[str, float, str]]) -> str:
         *(f"{_superscript(i + 2)} {reason}." for i, reason in enumerate(reasons)),
     ]
     total = sum(seconds for _status, seconds, _error in results.values())
-    summary = f"{sum(1 for r in results.values() if r[0] == 'pass')} of {len(results)} cells passed"
+    possible = sum(1 for reason in cells.values() if reason is None)
+    passed = sum(1 for r in results.values() if r[0] == "pass")
+    failed = sum(1 for r in results.values() if r[0] == "FAIL")
+    not_run = possible - len(results)
+    summary = f"{passed} of {possible} possible cells passed, {failed} failed, {not_run} not run"
     summary += f" ({total / 60:.0f} min of cell time)."
     return "\n".join(header + rows + [""] + footnotes + [""] + notes + [summary])
 
