@@ -52,13 +52,13 @@ import tracemalloc
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import msgspec
+from bench_context import fixed_context
 
 from airflow_isolation.core import (
     SCHEMA_VERSION,
     CallableSpec,
     IsolationRequest,
     IsolationResult,
-    TaskContext,
     decode_request,
     decode_request_json,
     decode_result,
@@ -102,23 +102,12 @@ def records_of_size(target_bytes: int) -> List[Dict[str, Any]]:
 
 
 def request_for(kwargs: Dict[str, Any]) -> IsolationRequest:
-    when = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
     return IsolationRequest(
         schema=SCHEMA_VERSION,
         task=CallableSpec(
             name="transform", source="def transform(**kwargs):\n    return kwargs\n", kwargs=kwargs
         ),
-        context=TaskContext(
-            dag_id="codec_benchmark",
-            task_id="transform",
-            run_id="manual__2024-01-01T00:00:00+00:00",
-            logical_date=when,
-            data_interval_start=when,
-            data_interval_end=when,
-            start_date=when,
-            ds="2024-01-01",
-            ts=when.isoformat(),
-        ),
+        context=fixed_context("codec_benchmark", "transform"),
     )
 
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
 import os
 import resource
 import statistics
@@ -53,12 +52,13 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from bench_context import fixed_context
+
 from airflow_isolation.core import (
     SCHEMA_VERSION,
     CallableSpec,
     IsolationRequest,
     OperatorSpec,
-    TaskContext,
     decode_result,
     encode,
 )
@@ -192,22 +192,11 @@ def resolve_python(args: argparse.Namespace) -> Path:
 
 
 def request_for(task: object) -> bytes:
-    when = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
     return encode(
         IsolationRequest(
             schema=SCHEMA_VERSION,
             task=task,  # type: ignore[arg-type]
-            context=TaskContext(
-                dag_id="runtime_start",
-                task_id="stamp",
-                run_id="manual__2024-01-01T00:00:00+00:00",
-                logical_date=when,
-                data_interval_start=when,
-                data_interval_end=when,
-                start_date=when,
-                ds="2024-01-01",
-                ts=when.isoformat(),
-            ),
+            context=fixed_context("runtime_start", "stamp"),
         )
     )
 
