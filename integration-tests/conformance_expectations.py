@@ -38,11 +38,21 @@ WITH_AIRFLOW = {
 SKIPPED_WITH_AIRFLOW = {"right", "skipped"}
 
 
+def _errors(output: str, limit: int = 80) -> str:
+    """The log lines that say what went wrong: a failed task's error is rarely in the last lines."""
+    words = ("error", "exception", "traceback", "failed")
+    lines = [line for line in output.splitlines() if any(word in line.lower() for word in words)]
+    return "\n".join(line[:500] for line in lines[:limit])
+
+
 def check_conformance(report: DagRunReport, has_airflow: bool) -> None:
     """Every expected task succeeded (or was skipped), and the connection's password stayed masked."""
     expected_success = COMMON | (WITH_AIRFLOW if has_airflow else set())
     failed = {t: report.state(t) for t in sorted(expected_success) if report.state(t) != "success"}
-    assert not failed, f"tasks not successful: {failed}\n{report.output[-8000:]}"
+    assert not failed, (
+        f"tasks not successful: {failed}\nerror lines:\n{_errors(report.output)}\n"
+        f"last output:\n{report.output[-4000:]}"
+    )
     if has_airflow:
         not_skipped = {t: report.state(t) for t in sorted(SKIPPED_WITH_AIRFLOW)}
         not_skipped = {t: state for t, state in not_skipped.items() if state != "skipped"}
