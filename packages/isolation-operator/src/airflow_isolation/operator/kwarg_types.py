@@ -103,8 +103,10 @@ def _alternatives(annotation: str) -> Iterable[str]:
 def _split_top_level(text: str, separator: str) -> List[str]:
     parts, depth, current = [], 0, []
     for char in text:
-        depth += (char in "[(" and 1) or 0
-        depth -= (char in "])" and 1) or 0
+        if char in "[(":
+            depth += 1
+        elif char in "])":
+            depth -= 1
         if char == separator and depth == 0:
             parts.append("".join(current))
             current = []
