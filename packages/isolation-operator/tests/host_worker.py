@@ -29,10 +29,15 @@ from operator_docker_support import run_like_task_runner, task_context
 from airflow_isolation.operator.operator import IsolatedOperator
 
 
-def sleeper(pid_file):
+def sleeper(pid_file, child_pid_file):
     import os
+    import subprocess
     import time
 
+    if child_pid_file:  # a process of its own session, as Airflow's SubprocessHook starts
+        child = subprocess.Popen(["sleep", "300"], start_new_session=True)
+        with open(child_pid_file, "w") as handle:
+            handle.write(str(child.pid))
     if pid_file:
         with open(pid_file, "w") as handle:
             handle.write(str(os.getpid()))
@@ -41,7 +46,8 @@ def sleeper(pid_file):
 
 
 spec = json.loads(sys.argv[1])
-op = IsolatedOperator(task_id="isolated", python_callable=sleeper, op_args=[spec.pop("pid_file")],
+op = IsolatedOperator(task_id="isolated", python_callable=sleeper,
+                      op_args=[spec.pop("pid_file"), spec.pop("child_pid_file")],
                       environment=spec.pop("environment"), backend=spec.pop("backend"),
                       backend_options=spec.pop("backend_options"))
 run_like_task_runner(op, task_context(spec.pop("dag_id"), "isolated"))
@@ -49,14 +55,16 @@ run_like_task_runner(op, task_context(spec.pop("dag_id"), "isolated"))
 
 
 def start_worker(tmp_path: Path, dag_id: str, backend: str, environment: str, *, pid_file: str = "",
+                 child_pid_file: str = "",
                  backend_options: Dict[str, Any] | None = None) -> subprocess.Popen[bytes]:  # fmt: skip
-    """Start a worker running ``sleeper`` (which writes its PID to ``pid_file`` when given)."""
+    """Start a worker running ``sleeper``, which writes its PID to ``pid_file`` when given, after
+    starting a ``sleep`` in a session of its own and writing that one's PID to ``child_pid_file``."""
     script = tmp_path / f"worker_{dag_id}.py"
     script.write_text(
         textwrap.dedent(_SCRIPT.format(tests=str(_HERE), testing=str(_HERE.parents[2] / "testing")))
     )
     spec = {"dag_id": dag_id, "backend": backend, "environment": environment, "pid_file": pid_file,
-            "backend_options": backend_options or {}}  # fmt: skip
+            "child_pid_file": child_pid_file, "backend_options": backend_options or {}}  # fmt: skip
     log = open(tmp_path / f"worker_{dag_id}.log", "wb")  # noqa: SIM115 - the worker writes it
     return subprocess.Popen([sys.executable, str(script), json.dumps(spec)], stdout=log, stderr=log)
 

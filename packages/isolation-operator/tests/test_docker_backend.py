@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
@@ -72,6 +73,18 @@ def nap(seconds: float) -> str:
 
     print("napping", flush=True)
     time.sleep(seconds)
+    return "rested"
+
+
+def nap_then_note(folder: str, seconds: float) -> str:
+    import pathlib
+    import time
+
+    print("napping", flush=True)
+    try:
+        time.sleep(seconds)
+    finally:
+        pathlib.Path(folder, "finally").write_text("the task's finally ran")
     return "rested"
 
 
@@ -191,6 +204,27 @@ def test_execution_timeout_removes_the_container(docker_client: Any) -> None:
     with pytest.raises(AirflowTaskTimeout):
         _execute(op)
     assert time.monotonic() - started < 30
+    _assert_cleaned_up(docker_client, dag_id)
+
+
+def test_execution_timeout_stops_the_task_before_removing_the_container(
+    docker_client: Any, tmp_path: Path
+) -> None:
+    """The container is stopped (SIGTERM) before it is removed, so the task ends as Airflow's task
+    runner would end it: its ``finally`` runs, an operator's ``on_kill`` too (see the runtime's
+    test_termination)."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)  # the image's user is not this test's
+    dag_id = _dag_id()
+    op = _operator(dag_id, nap_then_note, op_args=["/shared", 120],
+                   execution_timeout=datetime.timedelta(seconds=4),
+                   backend_options={"mounts": [{"source": str(folder), "target": "/shared"}]})  # fmt: skip
+    with pytest.raises(AirflowTaskTimeout):
+        _execute(op)
+    assert (folder / "finally").read_text() == "the task's finally ran"
     _assert_cleaned_up(docker_client, dag_id)
 
 

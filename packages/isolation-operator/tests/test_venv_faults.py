@@ -3,7 +3,8 @@
 The target is killed with SIGKILL (by itself and from outside), runs out of a ``memory_limit``,
 hangs past ``execution_timeout``, crashes before writing a result, writes half a result, and loses
 its worker to SIGKILL. Each test checks the host's report and that nothing is left: no target
-process, no run folder (which holds the request and its secrets).
+process, no process the task started (in a session of its own, as the BashOperator's shell is), no
+run folder (which holds the request and its secrets).
 """
 
 from __future__ import annotations
@@ -37,6 +38,23 @@ def sleeper(pid_file: str, seconds: float) -> str:
     print("sleeping", flush=True)
     time.sleep(seconds)
     return "rested"
+
+
+def start_a_session_and(pid_file: str, wait: float, finally_file: str = "") -> str:
+    """Start ``sleep`` in a session of its own, as Airflow's SubprocessHook does, then wait."""
+    import subprocess
+    import time
+
+    child = subprocess.Popen(["sleep", "300"], start_new_session=True)  # keeps our stdout open
+    with open(pid_file, "w") as handle:
+        handle.write(str(child.pid))
+    try:
+        time.sleep(wait)
+    finally:
+        if finally_file:
+            with open(finally_file, "w") as handle:
+                handle.write("the task's finally ran")
+    return "left a process behind"
 
 
 def hog_memory() -> int:
@@ -126,6 +144,30 @@ def test_hang_past_execution_timeout_kills_the_target(venv_env: Path, tmp_path: 
     _nothing_left(venv_env)
 
 
+def test_processes_the_task_left_are_stopped_when_it_returns(venv_env: Path, tmp_path: Path) -> None:
+    """The left process holds the target's stdout: without the stop the run would last its 300 s."""
+    pid_file = tmp_path / "child.pid"
+    started = time.monotonic()
+    assert _run(start_a_session_and, op_args=[str(pid_file), 0]) == "left a process behind"
+    assert time.monotonic() - started < 60
+    assert not alive(int(pid_file.read_text())), "a process the task started outlived it"
+    _nothing_left(venv_env)
+
+
+def test_hang_past_execution_timeout_stops_the_task_and_its_processes(venv_env: Path, tmp_path: Path) -> None:
+    """SIGTERM reaches the task as Airflow's task runner delivers it (its ``finally`` runs), and
+    the process it started in another session is stopped too."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    pid_file, finally_file = tmp_path / "child.pid", tmp_path / "finally"
+    with pytest.raises(AirflowTaskTimeout):
+        _run(start_a_session_and, op_args=[str(pid_file), 300, str(finally_file)],
+             execution_timeout=datetime.timedelta(seconds=3))  # fmt: skip
+    assert finally_file.read_text() == "the task's finally ran"
+    assert not alive(int(pid_file.read_text())), "a process the task started survived execution_timeout"
+    _nothing_left(venv_env)
+
+
 def test_crash_before_the_result(venv_env: Path) -> None:
     with pytest.raises(
         IsolatedTargetCrashed, match="ended without writing a result: it exited with code 3"
@@ -149,13 +191,17 @@ def test_truncated_result(venv_env: Path) -> None:
 @pytest.mark.skipif(not DIES_WITH_WORKER, reason="PR_SET_PDEATHSIG is Linux-only")
 def test_worker_killed_mid_task_takes_the_target_with_it(venv_env: Path, tmp_path: Path) -> None:
     """SIGKILL of the worker: the kernel kills the target (no orphan process), and the next run on
-    the machine removes the run folder the worker could not (it holds the request's secrets)."""
+    the machine stops what the task started in a session of its own and removes the run folder the
+    worker could not (it holds the request's secrets)."""
     dag_id = f"venvworker_{uuid.uuid4().hex[:8]}"
-    pid_file = tmp_path / "target.pid"
-    worker = start_worker(tmp_path, dag_id, "venv", "venvtest", pid_file=str(pid_file))
+    pid_file, child_pid_file = tmp_path / "target.pid", tmp_path / "child.pid"
+    worker = start_worker(
+        tmp_path, dag_id, "venv", "venvtest", pid_file=str(pid_file), child_pid_file=str(child_pid_file)
+    )
     try:
         target = int(wait_for_file(pid_file, worker))
-        assert alive(target)
+        child = int(child_pid_file.read_text())
+        assert alive(target) and alive(child)
         [left] = list(venv_env.glob("airflow-isolation-*"))
         assert (left / "request.msgpack").exists()
     except AssertionError as exc:
@@ -165,5 +211,7 @@ def test_worker_killed_mid_task_takes_the_target_with_it(venv_env: Path, tmp_pat
     assert worker.returncode == -signal.SIGKILL
     assert wait_until_gone(target), f"target {target} outlived its worker:\n{worker_log(tmp_path, dag_id)}"
     assert left.exists(), "only a run can remove the folder of a worker killed outright"
+    assert alive(child), "only a run can stop what the task of a worker killed outright started"
     assert _run(sleeper, op_args=[str(tmp_path / "next.pid"), 0]) == "rested"
+    assert wait_until_gone(child), f"process {child} started by the dead worker's task survived the sweep"
     _nothing_left(venv_env)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from airflow_isolation.core import (
     SCHEMA_VERSION,
@@ -27,11 +27,9 @@ def callable_from_source(source: str) -> CallableSpec:
     return CallableSpec(name=name, source=source)
 
 
-def run(
-    task: Any, tmp_path: Path, env: Optional[Dict[str, str]] = None, **request: Any
-) -> tuple[int, str, IsolationResult]:
-    """Run ``task``; the request's digest is in the environment, as every backend sets it, unless
-    ``env`` says otherwise (``None`` as a value removes a variable)."""
+def _command_and_env(
+    task: Any, tmp_path: Path, env: Optional[Dict[str, str]], request: Dict[str, Any]
+) -> Tuple[List[str], Dict[str, str]]:
     ctx = TaskContext(
         dag_id="d", task_id="t", run_id="r", ds="2024-01-02",
         logical_date=dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc), params={"p": 1},
@@ -47,12 +45,28 @@ def run(
         REQUEST_DIGEST_ENV: request_digest(data),
         **(env or {}),
     }
-    proc = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={k: v for k, v in full_env.items() if v is not None},
-        check=False,
-    )
+    return command, {k: v for k, v in full_env.items() if v is not None}
+
+
+def run(
+    task: Any, tmp_path: Path, env: Optional[Dict[str, str]] = None, **request: Any
+) -> Tuple[int, str, IsolationResult]:
+    """Run ``task``; the request's digest is in the environment, as every backend sets it, unless
+    ``env`` says otherwise (``None`` as a value removes a variable)."""
+    command, full_env = _command_and_env(task, tmp_path, env, request)
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300, env=full_env, check=False)
     return proc.returncode, proc.stdout + proc.stderr, decode_result((tmp_path / "res").read_bytes())
+
+
+def start(
+    task: Any, tmp_path: Path, env: Optional[Dict[str, str]] = None, **request: Any
+) -> subprocess.Popen[str]:
+    """Start ``task`` as ``run`` does, for a test that signals the target; see ``result_of``."""
+    command, full_env = _command_and_env(task, tmp_path, env, request)
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env
+    )
+
+
+def result_of(tmp_path: Path) -> IsolationResult:
+    return decode_result((tmp_path / "res").read_bytes())

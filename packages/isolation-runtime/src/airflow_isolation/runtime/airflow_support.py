@@ -96,8 +96,8 @@ def import_class(class_path: str) -> Any:
         raise ImportError(f"module {module_name!r} has no attribute {class_name!r}") from None
 
 
-def execute_operator(info: AirflowInfo, operator: Any, context: Dict[str, Any]) -> Any:
-    prepared = operator.prepare_for_execution()
+def execute_operator(info: AirflowInfo, prepared: Any, context: Dict[str, Any]) -> Any:
+    """Run ``prepared`` (what ``prepare_for_execution()`` returned) as Airflow's task runner does."""
     execute: Callable[..., Any] = prepared.execute
     if info.major >= 3:
         from airflow.sdk.bases.operator import ExecutorSafeguard

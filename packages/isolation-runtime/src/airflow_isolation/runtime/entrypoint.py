@@ -32,7 +32,7 @@ from airflow_isolation.core import (
     encode_json,
 )
 from airflow_isolation.core.integrity import REQUEST_DIGEST_ENV, verify_request
-from airflow_isolation.runtime import airflow_support, masking, outcome, task_runner, write_back
+from airflow_isolation.runtime import airflow_support, masking, outcome, task_runner, termination, write_back
 from airflow_isolation.runtime.__about__ import __version__
 from airflow_isolation.runtime.context import build_context
 from airflow_isolation.runtime.request_file import read_request
@@ -140,7 +140,7 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
         )
         context = build_context(request.context, recorder, request.variables, operator)
         setup_done = time.perf_counter()
-        with airflow_support.current_context(info, context):
+        with airflow_support.current_context(info, context), termination.on_sigterm(operator):
             if isinstance(task, CallableSpec):
                 value = task_runner.run_callable(task, context)
             else:

@@ -46,7 +46,7 @@ def build_operator(spec: OperatorSpec, task_id: str, branch: BranchRecorder) -> 
     cls = airflow_support.import_class(spec.class_path)
     kwargs: Dict[str, Any] = load_shipped_callables(spec.kwargs)
     kwargs["task_id"] = task_id
-    operator = cls(**kwargs)
+    operator = cls(**kwargs).prepare_for_execution()  # the instance that runs, and gets on_kill
     if callable(getattr(operator, "do_branch", None)):
         object.__setattr__(operator, "do_branch", branch)
     return operator

@@ -40,6 +40,8 @@ from airflow_isolation.operator.backends.docker_sweep import sweep_orphans
 from airflow_isolation.operator.backends.docker_user import container_owner
 
 KILLED_EXIT_CODE = 137
+STOP_GRACE_SECONDS = 5
+"""How long a stopped target has for the operator's ``on_kill`` before the engine sends SIGKILL."""
 KILLED_DETAIL = "was stopped by on_kill (the task was cancelled or timed out) and its container removed"
 
 
@@ -114,6 +116,7 @@ class DockerBackend(IsolationBackend):
         tail = LogTail(log)
         where = f"docker, environment {job.environment!r}"
         container: Optional[Container] = None
+        ended = False
         try:
             sweep_orphans(client, identity=job.identity, report=log)
             ref, image = ensure_image(client, job.environment, options, log)
@@ -125,6 +128,7 @@ class DockerBackend(IsolationBackend):
             log(f"Started container {container.name} of {ref}")
             for line in split_lines(container.logs(stream=True, follow=True, stdout=True, stderr=True)):
                 tail(line)
+            ended = True
             if not self._killed:
                 return self._outcome(container, tail, where, options)
         except Exception as exc:
@@ -139,6 +143,8 @@ class DockerBackend(IsolationBackend):
         finally:
             self._container_id = None
             if container is not None:
+                if not ended:  # execution_timeout, or a failure of ours: the task gets its SIGTERM
+                    self._stop(container)
                 self._remove(container, log)
             client.close()
             killer.close()
@@ -187,6 +193,11 @@ class DockerBackend(IsolationBackend):
             raise DockerBackendError(f"the container of {ref} did not start: {text}. {hint}") from exc
 
     @staticmethod
+    def _stop(container: Container) -> None:
+        with contextlib.suppress(Exception):  # gone already; the removal reports what matters
+            container.stop(timeout=STOP_GRACE_SECONDS)
+
+    @staticmethod
     def _remove(container: Container, log: LogSink) -> None:
         try:
             container.remove(force=True)
@@ -207,5 +218,7 @@ class DockerBackend(IsolationBackend):
         container_id, killer = self._container_id, self._killer
         if container_id is None or killer is None:
             return
+        with contextlib.suppress(Exception):  # SIGTERM first, so the target runs the operator's on_kill
+            killer.api.stop(container_id, timeout=STOP_GRACE_SECONDS)
         with contextlib.suppress(Exception):  # already gone, or run() is removing it
             killer.api.remove_container(container_id, force=True)

@@ -4,7 +4,8 @@ The request is a 0600 file in a 0700 directory, never argv or env; the child get
 environment minus every Airflow setting and connection/variable variable, and its own
 ``AIRFLOW_HOME`` so it never reads the host's (possibly other-version) ``airflow.cfg``. The child
 leads its own process group so a kill reaches everything it started, and dies with the worker
-(see ``venv_child``).
+(see ``venv_child``). Whatever the target started is stopped when the run ends, however it ends
+(see ``venv_reap``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -27,6 +29,11 @@ from airflow_isolation.operator.backends.base import (
 )
 from airflow_isolation.operator.backends.venv_child import child_setup
 from airflow_isolation.operator.backends.venv_options import VenvOptions
+from airflow_isolation.operator.backends.venv_reap import (
+    run_environment,
+    stop_run_processes,
+    stop_when_target_exits,
+)
 from airflow_isolation.operator.backends.venv_workdir import make_workdir, sweep_workdirs
 from airflow_isolation.operator.environments import resolve_venv
 
@@ -90,7 +97,11 @@ class VenvBackend(IsolationBackend):
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env={**target_environment(Path(manifest.venv_path), airflow_home), **integrity_env(request)},
+                env={
+                    **target_environment(Path(manifest.venv_path), airflow_home),
+                    **integrity_env(request),
+                    **run_environment(workdir.name),
+                },
                 cwd=workdir,
                 text=True,
                 errors="replace",
@@ -99,6 +110,12 @@ class VenvBackend(IsolationBackend):
                 preexec_fn=child_setup(options.memory_bytes),  # noqa: PLW1509 - lock-free, see venv_child
             )
             assert self._process.stdout is not None
+            threading.Thread(
+                target=stop_when_target_exits,
+                args=(self._process.pid, workdir.name, log),
+                name=f"isolation-reap-{self._process.pid}",
+                daemon=True,
+            ).start()
             for line in self._process.stdout:
                 tail(line.rstrip("\n"))
             exit_code = self._process.wait()
@@ -108,6 +125,7 @@ class VenvBackend(IsolationBackend):
         finally:
             self.kill()
             self._process = None
+            stop_run_processes(workdir.name, log)
             shutil.rmtree(workdir, ignore_errors=True)
 
     def kill(self) -> None:

@@ -2,10 +2,11 @@
 
 The folder holds the request (connection passwords and variables included) and the result. The
 backend removes it when the run ends, whatever the ending; only a worker killed outright leaves it,
-and then the target is gone too (``venv_child``). The folder's name carries the creating process's
-PID and start time, so every venv run first removes the folders of processes that no longer exist,
-without touching those of other live workers on the same machine (a recycled PID does not pass for
-its former owner: the start time differs).
+and then the target is gone too (``venv_child``), but not what the target started. The folder's
+name carries the creating process's PID and start time, so every venv run first sweeps up after
+processes that no longer exist: it stops the processes of their runs (the folder's name is the run's
+``venv_reap`` marker) and removes their folders, without touching those of other live workers on the
+same machine (a recycled PID does not pass for its former owner: the start time differs).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Callable, List, Optional
 
 from airflow_isolation.operator.backends import docker_labels
+from airflow_isolation.operator.backends.venv_reap import stop_run_processes
 
 PREFIX = "airflow-isolation-"
 _OWNED = re.compile(rf"^{re.escape(PREFIX)}(\d+)-(\d*)-")
@@ -30,7 +32,7 @@ def make_workdir() -> Path:
 
 
 def sweep_workdirs(report: Optional[Callable[[str], None]] = None, root: Optional[Path] = None) -> List[Path]:
-    """Remove the run folders of worker processes that are gone; return what was removed."""
+    """Stop the runs of worker processes that are gone and remove their folders; return the folders."""
     removed: List[Path] = []
     folder = Path(root or tempfile.gettempdir())
     try:
@@ -44,6 +46,7 @@ def sweep_workdirs(report: Optional[Callable[[str], None]] = None, root: Optiona
         labels = {docker_labels.OWNER_PID: match.group(1), docker_labels.OWNER_STARTED: match.group(2)}
         if docker_labels.owner_alive(labels):
             continue
+        stop_run_processes(path.name, report)
         shutil.rmtree(path, ignore_errors=True)
         if not path.exists():
             removed.append(path)
