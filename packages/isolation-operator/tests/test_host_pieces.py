@@ -44,14 +44,14 @@ def test_conn_ids_from_kwargs_and_defaults() -> None:
 
 
 def test_target_environment_drops_airflow_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_DB", "postgres://u:secret@h")
-    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "postgresql://u:secret@h/db")
-    monkeypatch.setenv("AIRFLOW_VAR_TOKEN", "secret")
+    monkeypatch.setenv("AIRFLOW_CONN_DB", "postgres://u:s3cr3t-e1c9@h")
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "postgresql://u:s3cr3t-e1c9@h/db")
+    monkeypatch.setenv("AIRFLOW_VAR_TOKEN", "s3cr3t-e1c9")
     monkeypatch.setenv("PYTHONPATH", "/host/site-packages")
     monkeypatch.setenv("MY_SETTING", "kept")
     env = target_environment(tmp_path / "venv", tmp_path / "home")
     assert not any(k.startswith("AIRFLOW_") and k != "AIRFLOW_HOME" for k in env)
-    assert "secret" not in "".join(env.values())
+    assert "s3cr3t-e1c9" not in "".join(env.values())
     assert env["AIRFLOW_HOME"] == str(tmp_path / "home")
     assert env["PATH"].split(":")[0] == str(tmp_path / "venv" / "bin")
     assert env["MY_SETTING"] == "kept" and "PYTHONPATH" not in env
@@ -142,8 +142,10 @@ def test_rendered_secrets_are_masked_in_the_target_and_no_other_secret_is_sent()
     compat.mask_secret("rendered-pw-81f2a", "password")
     compat.mask_secret("unrelated-pw-77c3b", "password")
     task = CallableSpec(
-        name="f", source="def f(dsn): pass", kwargs={"dsn": ["postgres://u:rendered-pw-81f2a@h"]}
-    )
+        name="f",
+        source="def f(dsn, parts): pass",
+        kwargs={"dsn": ["postgres://u:rendered-pw-81f2a@h"], "parts": ["unrelated-", "pw-77c3b"]},
+    )  # the unrelated secret split over two strings is in none of them
     secrets = secrets_of([], {}, task)
     assert "rendered-pw-81f2a" in secrets
     assert "unrelated-pw-77c3b" not in secrets, "a secret the task was not given must not be shipped"

@@ -122,8 +122,10 @@ def secrets_of(connections: List[ConnectionSpec], variables: Dict[str, str], tas
     secrets += [value for key, value in variables.items() if compat.is_sensitive_name(key)]
     for secret in secrets:
         compat.mask_secret(secret)
-    rendered = list(_strings(task))
-    secrets += [s for s in compat.registered_secrets() if s not in secrets and any(s in r for r in rendered)]
+    others = [s for s in compat.registered_secrets() if s not in secrets]
+    if others:
+        rendered = "\0".join(_strings(task))  # one C-speed scan per secret, however many strings
+        secrets += [s for s in others if s in rendered]
     return secrets
 
 
