@@ -51,8 +51,8 @@ TARGETS = {
 _NO_313 = (
     "apache-airflow {version} declares Requires-Python <3.13: pip refuses it on Python 3.13 "
     "(\"No matching distribution found for apache-airflow=={version}\"). uv ignores Requires-Python "
-    "upper bounds and installs it anyway, so such a build is unsupported by Airflow and not part of "
-    "the matrix"
+    "upper bounds and would install it anyway (`isolationctl env build` refuses such a target "
+    "environment, naming the package); Airflow does not support it, so it is not part of the matrix"
 )
 REFUSED_REQUIREMENTS: Dict[Tuple[str, str], str] = {
     ("host:2.10", "3.13"): "apache-airflow==2.10.5",

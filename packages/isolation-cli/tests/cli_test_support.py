@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import shutil
+import zipfile
 from pathlib import Path
 
 from typer.testing import CliRunner, Result
@@ -18,6 +21,12 @@ def run_cli(*args: str) -> Result:
         runner = CliRunner()
     return runner.invoke(app, list(args), catch_exceptions=False)
 
+
+PY38_ONLY = "isolation-test-py38-only"
+"""A local wheel (the ``bounded_wheels`` fixture) whose Requires-Python, >=3.8,<3.9, excludes every
+Python the tests build for."""
+PY38_AND_LATER = "isolation-test-py38-and-later"
+"""A local wheel (the ``bounded_wheels`` fixture) whose Requires-Python, >=3.8, admits them."""
 
 REPO_PACKAGES = Path(__file__).resolve().parents[2]
 REAL_CORE = REPO_PACKAGES / "isolation-core"
@@ -51,3 +60,30 @@ def make_runtime_source(root: Path) -> Path:
     (runtime / "pyproject.toml").write_text(FAKE_RUNTIME_PYPROJECT)
     (module / "__init__.py").write_text('MARK = "original"\n')
     return root
+
+
+def make_wheel(folder: Path, name: str, version: str, requires_python: str) -> Path:
+    """A real, installable pure-Python wheel of ``name`` (one module) declaring ``requires_python``."""
+    module = name.replace("-", "_")
+    dist_info = f"{module}-{version}.dist-info"
+    files = {
+        f"{module}/__init__.py": f"VERSION = {version!r}\n",
+        f"{dist_info}/METADATA": (
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nRequires-Python: {requires_python}\n\n"
+        ),
+        f"{dist_info}/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: cli-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = [f"{path},sha256={_digest(text)},{len(text.encode())}" for path, text in files.items()]
+    files[f"{dist_info}/RECORD"] = "\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n"
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / f"{module}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return wheel
+
+
+def _digest(text: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()

@@ -2,11 +2,13 @@
 
 Builds here install a minimal fake ``airflow-isolation-runtime`` next to a copy of the real
 ``isolation-core``: builds stay fast and a test can edit the runtime source to prove a rebuild
-picks it up. integration-tests/ builds with the real runtime.
+picks it up. integration-tests/ builds with the real runtime. Packages with a chosen
+``Requires-Python`` come from a local find-links folder of tiny wheels made by the test.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from airflow_isolation.cli.python_finder import pyenv_roots
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cli_test_support import make_runtime_source
+from cli_test_support import PY38_AND_LATER, PY38_ONLY, make_runtime_source, make_wheel
 
 
 @pytest.fixture
@@ -51,3 +53,16 @@ def python312() -> Path:
     if found is None:
         pytest.skip("no pyenv Python 3.12 on this machine")
     return found
+
+
+@pytest.fixture
+def bounded_wheels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A find-links folder holding ``PY38_ONLY`` and ``PY38_AND_LATER`` 1.0, given to uv (locks and
+    venv installs) and to pip (an image's wheelhouse) on top of their usual index."""
+    folder = tmp_path / "find-links"
+    make_wheel(folder, PY38_ONLY, "1.0", ">=3.8,<3.9")
+    make_wheel(folder, PY38_AND_LATER, "1.0", ">=3.8")
+    monkeypatch.setenv("UV_FIND_LINKS", str(folder))
+    pip_links = os.environ.get("PIP_FIND_LINKS", "")
+    monkeypatch.setenv("PIP_FIND_LINKS", f"{pip_links} {folder}".strip())
+    return folder

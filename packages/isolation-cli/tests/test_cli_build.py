@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_test_support import run_cli
+from cli_test_support import PY38_AND_LATER, PY38_ONLY, run_cli
 
 from airflow_isolation.cli.venv_builder import LOCK_TEXT_FILE, MARKER
 from airflow_isolation.core.environment import read_manifest, resolve_venv
@@ -294,6 +294,53 @@ def test_unresolvable_requirement_shows_uv_output(env_paths: dict[str, Path]) ->
     assert "six" in result.stderr.split("last", 1)[-1]
     assert "fix: fix `requirements`" in result.stderr
     assert not (env_paths["build"] / "venvs" / "broken").exists()
+
+
+def test_a_package_whose_requires_python_excludes_the_python_is_refused(
+    env_paths: dict[str, Path], bounded_wheels: Path
+) -> None:
+    # uv locks and installs it anyway (it ignores Requires-Python upper bounds): the CLI must refuse.
+    create("bounded", "--python", "3.11", "-r", f"{PY38_ONLY}==1.0", "-r", "six==1.16.0")
+    definition = env_paths["environments"] / "bounded" / "environment.toml"
+
+    result = run_cli("env", "build", "bounded", "--target", "venv")
+
+    assert result.exit_code == 1, result.output
+    python = "3.11"
+    assert (
+        f"error: {PY38_ONLY} 1.0 requires Python >=3.8,<3.9 (its Requires-Python), but environment "
+        f"'bounded' ({definition}) builds for Python {python}."
+    ) in result.stderr
+    assert (
+        f'fix: set python = "3.8" there, or require a version of {PY38_ONLY} that supports Python {python}'
+    ) in result.stderr
+    assert "Traceback" not in result.output
+    env_dir = env_paths["build"] / "venvs" / "bounded"
+    assert read_manifest(env_paths["build"], "bounded") is None
+    assert hash_dirs(env_paths["build"], "bounded") == [], "the refused venv was left behind"
+    listed = {entry["name"]: entry for entry in json.loads(run_cli("env", "list", "--json").stdout)}
+    assert listed["bounded"]["state"] == "not built"
+    assert not (env_dir / "current.json").exists()
+
+
+def test_a_package_whose_requires_python_admits_the_python_builds(
+    env_paths: dict[str, Path], bounded_wheels: Path
+) -> None:
+    create("admitted", "-r", f"{PY38_AND_LATER}==1.0")
+
+    code, output = build("admitted")
+
+    assert code == 0, output
+    assert "checking the installed packages' Requires-Python" in output
+    venv = Path(read_manifest(env_paths["build"], "admitted").venv_path)
+    module = PY38_AND_LATER.replace("-", "_")
+    proc = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", f"import {module}; print({module}.VERSION)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.stdout.strip() == "1.0", proc.stderr
 
 
 def test_image_options_are_refused_for_a_venv(env_paths: dict[str, Path]) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import docker
 import docker.errors
 import pytest
-from cli_test_support import make_runtime_source, run_cli
+from cli_test_support import PY38_AND_LATER, PY38_ONLY, make_runtime_source, run_cli
 from real_components import docker_engine, require_image, require_registry
 
 from airflow_isolation.core.environment import ImageManifest, image_manifest_path, read_image_manifest
@@ -280,6 +280,46 @@ def test_failed_build_shows_the_relevant_log_lines(project: Project, client: doc
     assert "fix:" in output
     assert "Traceback" not in output
     assert read_image_manifest(project.build, name) is None
+
+
+def test_a_wheel_whose_requires_python_excludes_the_images_python_is_refused_before_docker_build(
+    project: Project, client: docker.DockerClient, bounded_wheels: Path
+) -> None:
+    # uv locks it for the image's Python anyway (it ignores Requires-Python upper bounds).
+    name = f"bounded{SESSION}"
+    assert run_cli("env", "create", name, "--python", "3.11", "-r", f"{PY38_ONLY}==1.0").exit_code == 0
+    definition = project.environments / name / "environment.toml"
+
+    code, output, _ = build(name)
+
+    assert code == 1, output
+    assert (
+        f"error: {PY38_ONLY} 1.0 requires Python >=3.8,<3.9 (its Requires-Python), but environment "
+        f"'{name}' ({definition}) builds for Python 3.11.2"
+    ) in output
+    fix = f'fix: set python = "3.8" there, or require a version of {PY38_ONLY} that supports Python 3.11'
+    assert fix in output
+    assert "Traceback" not in output
+    assert "Step " not in output, "docker build ran"
+    assert read_image_manifest(project.build, name) is None
+    assert not client.images.list(name=f"airflow-isolation/{name}")
+
+
+def test_a_wheel_whose_requires_python_admits_the_images_python_is_built(
+    project: Project, client: docker.DockerClient, bounded_wheels: Path
+) -> None:
+    name = f"admitted{SESSION}"
+    assert run_cli("env", "create", name, "--python", "3.11", "-r", f"{PY38_AND_LATER}==1.0").exit_code == 0
+
+    code, output, _ = build(name)
+
+    assert code == 0, output
+    assert "checking the Requires-Python of" in output
+    manifest = read_image_manifest(project.build, name)
+    assert manifest is not None
+    module = PY38_AND_LATER.replace("-", "_")
+    said = run_in(client, manifest.image, f"python -c 'import {module}; print({module}.VERSION)'")
+    assert said.split() == ["1.0"]
 
 
 def test_unusable_base_images_are_refused_with_a_fix(project: Project, client: docker.DockerClient) -> None:

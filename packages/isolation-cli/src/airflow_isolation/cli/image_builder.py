@@ -3,9 +3,11 @@
 The tag is the content hash, so an image with the planned tag *is* the planned image: if the engine
 has it, or the registry does, nothing is built and only ``<build>/images/<name>/current.json``
 (core's ``ImageManifest``) is (re)written. Otherwise, under a per-environment lock: fill the shared
-wheelhouse, build the runtime wheels, serve both on 127.0.0.1 and run ``docker build``. The
-manifest is replaced atomically after the image exists, and older images of the environment are
-untagged (the newest ``KEEP_IMAGES`` stay, and any image carrying a human tag).
+wheelhouse, build the runtime wheels, refuse the build if one of these wheels' ``Requires-Python``
+excludes the image's Python (uv's lock does not check upper bounds), serve both on 127.0.0.1 and
+run ``docker build``. The manifest is replaced atomically after the image exists, and older images
+of the environment are untagged (the newest ``KEEP_IMAGES`` stay, and any image carrying a human
+tag).
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from airflow_isolation.cli.files import exclusive_lock, write_json_atomic
 from airflow_isolation.cli.image_installer import choose_installer
 from airflow_isolation.cli.image_plan import ImagePlan
 from airflow_isolation.cli.registry import config_digest, lookup
+from airflow_isolation.cli.requires_python import PythonTarget, check_requires_python, wheel_distribution
 from airflow_isolation.cli.runtime_wheels import pinned_requirements, runtime_wheels
 from airflow_isolation.cli.ui import Steps
 from airflow_isolation.cli.wheel_server import assemble, serve
-from airflow_isolation.cli.wheelhouse import fill_wheelhouse, wheelhouse_path
+from airflow_isolation.cli.wheelhouse import fill_wheelhouse, locked_wheels, wheelhouse_path
 from airflow_isolation.core.environment import (
     EnvironmentError_,
     ImageManifest,
@@ -140,6 +143,13 @@ def _build(
     with steps.step("airflow-isolation-core and -runtime wheels"):
         runtime_dir = runtime_wheels(plan.runtime, plan.build_path)
     wheels = sorted(runtime_dir.glob("*.whl"))
+    installed = [*locked_wheels(plan.lock_text, plan.platform, wheelhouse, plan.definition_file), *wheels]
+    python = plan.platform.python_version
+    with steps.step(f"checking the Requires-Python of {len(installed)} wheels against Python {python}"):
+        check_requires_python(
+            [wheel_distribution(wheel) for wheel in installed],
+            PythonTarget(plan.name, plan.definition_file, python),
+        )
     with tempfile.TemporaryDirectory(prefix="isolation-image-") as tmp:
         installer = choose_installer(plan.platform, plan.build_path)
         served = assemble(Path(tmp) / "served", wheelhouse, runtime_dir, installer)

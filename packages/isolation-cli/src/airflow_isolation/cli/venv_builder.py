@@ -3,8 +3,9 @@
 Layout under ``<build_path>/venvs/<name>/``: one ``<content-hash>/`` folder per build, a
 ``.lock`` file serialising builds of this environment, and ``current.json`` (core's
 ``BuildManifest``), written last and atomically. A build folder gets its ``.isolation-complete``
-marker only after everything is installed; folders without it are never reused and are deleted
-by the next build.
+marker only after everything is installed and every installed package's ``Requires-Python`` admits
+the interpreter; folders without it are never reused and are deleted by the next build, or at once
+when that check refuses them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from airflow_isolation.cli.files import exclusive_lock, write_json_atomic
 from airflow_isolation.cli.hashing import content_hash
 from airflow_isolation.cli.lock import compile_lock
 from airflow_isolation.cli.python_finder import Interpreter, find_python, probe
+from airflow_isolation.cli.requires_python import PythonTarget, installed_distributions, refusal, unsupported
 from airflow_isolation.cli.runtime_source import RUNTIME_SOURCE_VAR, RuntimeSource, find_runtime_source
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.ui import Steps
@@ -175,6 +177,7 @@ def _build_into(plan: BuildPlan, steps: Steps) -> None:
             what=f"installing the runtime from {plan.runtime.location}",
             hint=_runtime_hint(plan.runtime),
         )
+    _check_requires_python(plan, python, steps)
     checked = probe(python, "the new venv")
     if checked is None or checked.version != plan.interpreter.version:
         raise CliError(
@@ -182,6 +185,17 @@ def _build_into(plan: BuildPlan, steps: Steps) -> None:
             f"rebuild with `isolationctl env build {plan.name} --force`",
         )
     (target / MARKER).write_text(json.dumps({"content_hash": plan.content_hash, "built_at": _now()}) + "\n")
+
+
+def _check_requires_python(plan: BuildPlan, python: Path, steps: Steps) -> None:
+    """Refuse the venv if an installed package excludes its Python (uv ignores upper bounds); the
+    refused folder is deleted, so nothing of it remains to be taken for a build."""
+    version = plan.interpreter.version
+    with steps.step(f"checking the installed packages' Requires-Python against Python {version}"):
+        refused = unsupported(installed_distributions(python), version)
+        if refused:
+            shutil.rmtree(plan.target, ignore_errors=True)
+            raise refusal(refused, PythonTarget(plan.name, plan.definition_file, version))
 
 
 def _pip_install(python: Path, *args: str) -> list[str]:

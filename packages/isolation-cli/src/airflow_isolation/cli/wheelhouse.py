@@ -93,6 +93,15 @@ def wheels_by_pin(folder: Path, pins: list[Pin], platform: TargetPlatform) -> di
     return found
 
 
+def locked_wheels(
+    lock_text: str, platform: TargetPlatform, folder: Path, definition_file: Path
+) -> list[Path]:
+    """The wheels in ``folder`` the image installs for the lock's pins (after :func:`fill_wheelhouse`)."""
+    pins = parse_pins(lock_text, definition_file)
+    found = wheels_by_pin(folder, pins, platform)
+    return [found[pin] for pin in pins if pin in found]
+
+
 def fill_wheelhouse(
     lock_text: str, platform: TargetPlatform, folder: Path, definition_file: Path, steps: Steps
 ) -> list[Pin]:
@@ -122,9 +131,13 @@ def fill_wheelhouse(
 
 def pip_download_argv(dest: Path, binaries: str, *args: str) -> list[str]:
     """``pip download`` of exactly the given requirements (``binaries``: ``--only-binary=:all:`` or
-    ``--no-binary=:all:``), run by this interpreter's pip so no other tool is needed on the host."""
+    ``--no-binary=:all:``), run by this interpreter's pip so no other tool is needed on the host.
+
+    pip's own ``Requires-Python`` check is off: it judges an sdist by the host's Python, and its
+    refusal of a wheel reads as a failed download; ``requires_python`` checks every wheel against
+    the image's Python instead, and says which package excludes it and what to change."""
     return [
-        sys.executable, "-m", "pip", "download", "--no-deps", binaries,
+        sys.executable, "-m", "pip", "download", "--no-deps", binaries, "--ignore-requires-python",
         "--disable-pip-version-check", "--progress-bar", "off", "--dest", str(dest), *args,
     ]  # fmt: skip
 
