@@ -50,7 +50,7 @@ TARGETS = {
 
 _NO_313 = (
     "apache-airflow {version} declares Requires-Python <3.13: pip refuses it on Python 3.13 "
-    "(\"No matching distribution found for apache-airflow=={version}\"). uv ignores Requires-Python "
+    '("No matching distribution found for apache-airflow=={version}"). uv ignores Requires-Python '
     "upper bounds and would install it anyway (`isolationctl env build` refuses such a target "
     "environment, naming the package); Airflow does not support it, so it is not part of the matrix"
 )
