@@ -64,12 +64,13 @@ def stop_when_target_exits(target: int, run_id: str, report: Optional[Callable[[
     """
     try:
         os.waitid(os.P_PID, target, os.WEXITED | os.WNOWAIT)
+        unreaped = True
     except ChildProcessError:
-        stop_run_processes(run_id, report)
-        return
+        unreaped = False
     stop_run_processes(run_id, report)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(target, signal.SIGKILL)  # what cleared its environment but stayed in the group
+    if unreaped:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(target, signal.SIGKILL)  # what cleared its environment but stayed in the group
 
 
 def _signal_all(pids: Iterable[int], sig: signal.Signals) -> None:
