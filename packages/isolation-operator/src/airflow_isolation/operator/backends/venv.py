@@ -29,11 +29,7 @@ from airflow_isolation.operator.backends.base import (
 )
 from airflow_isolation.operator.backends.venv_child import child_setup
 from airflow_isolation.operator.backends.venv_options import VenvOptions
-from airflow_isolation.operator.backends.venv_reap import (
-    run_environment,
-    stop_run_processes,
-    stop_when_target_exits,
-)
+from airflow_isolation.operator.backends.venv_reap import run_environment, stop_when_target_exits
 from airflow_isolation.operator.backends.venv_workdir import make_workdir, sweep_workdirs
 from airflow_isolation.operator.environments import resolve_venv
 
@@ -85,6 +81,7 @@ class VenvBackend(IsolationBackend):
         sweep_workdirs(log)
         workdir = make_workdir()
         tail = LogTail(log)
+        reaper: Optional[threading.Thread] = None
         try:
             request_file, result_file = workdir / "request.msgpack", workdir / "result.msgpack"
             write_private_file(request_file, request)
@@ -110,12 +107,13 @@ class VenvBackend(IsolationBackend):
                 preexec_fn=child_setup(options.memory_bytes),  # noqa: PLW1509 - lock-free, see venv_child
             )
             assert self._process.stdout is not None
-            threading.Thread(
+            reaper = threading.Thread(
                 target=stop_when_target_exits,
                 args=(self._process.pid, workdir.name, log),
                 name=f"isolation-reap-{self._process.pid}",
                 daemon=True,
-            ).start()
+            )
+            reaper.start()
             for line in self._process.stdout:
                 tail(line.rstrip("\n"))
             exit_code = self._process.wait()
@@ -125,7 +123,8 @@ class VenvBackend(IsolationBackend):
         finally:
             self.kill()
             self._process = None
-            stop_run_processes(workdir.name, log)
+            if reaper is not None:  # the target has ended, so the reaper stops its processes now
+                reaper.join()
             shutil.rmtree(workdir, ignore_errors=True)
 
     def kill(self) -> None:
