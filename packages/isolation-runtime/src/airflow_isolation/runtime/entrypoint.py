@@ -140,7 +140,7 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
         )
         context = build_context(request.context, recorder, request.variables, operator)
         setup_done = time.perf_counter()
-        with airflow_support.current_context(info, context), termination.on_sigterm(operator):
+        with airflow_support.current_context(info, context), termination.on_sigterm(operator, _log):
             if isinstance(task, CallableSpec):
                 value = task_runner.run_callable(task, context)
             else:

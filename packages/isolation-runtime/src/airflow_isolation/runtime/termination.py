@@ -17,22 +17,18 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 from types import FrameType
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 
 class TaskTerminated(Exception):
     """The target received SIGTERM while the task ran."""
 
 
-def _log(message: str) -> None:
-    print(f"[airflow-isolation] {message}", file=sys.stderr, flush=True)
-
-
 @contextlib.contextmanager
-def on_sigterm(operator: Optional[Any]) -> Iterator[None]:
-    """While the task runs, SIGTERM calls ``operator.on_kill()`` and raises ``TaskTerminated``."""
+def on_sigterm(operator: Optional[Any], log: Callable[[str], None]) -> Iterator[None]:
+    """While the task runs, SIGTERM calls ``operator.on_kill()`` and raises ``TaskTerminated``;
+    ``log`` writes the runtime's own lines."""
     runtime_pid = os.getpid()
 
     def handle(signum: int, frame: Optional[FrameType]) -> None:
@@ -41,13 +37,13 @@ def on_sigterm(operator: Optional[Any]) -> Iterator[None]:
             os.kill(os.getpid(), signal.SIGTERM)
             return
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # on_kill runs once, however many signals come
-        _log("received SIGTERM: stopping the task" + (" (on_kill)" if operator is not None else ""))
+        log("received SIGTERM: stopping the task" + (" (on_kill)" if operator is not None else ""))
         on_kill = getattr(operator, "on_kill", None)
         if callable(on_kill):
             try:
                 on_kill()
             except Exception as exc:  # the task ends as terminated all the same
-                _log(f"on_kill failed: {type(exc).__name__}: {exc}")
+                log(f"on_kill failed: {type(exc).__name__}: {exc}")
         raise TaskTerminated(
             "the target received SIGTERM and stopped the task: execution_timeout, a manual stop or "
             "clear, or the worker shutting down"
