@@ -108,18 +108,9 @@ class Lowerer:
         if cls in _LEAVES:
             return value
         if cls is dict:
-            if self.json:
-                self._check_json_keys(value, path)
-            lower, plain = self.lower, self._plain_leaf
-            return {
-                (k if type(k) is str else self._key(k, path)): (
-                    v if plain(v) else lower(v, ValuePath(path, "[{!r}]", k))
-                )
-                for k, v in value.items()
-            }
+            return self._dict(value, path)
         if cls is list:
-            lower, plain = self.lower, self._plain_leaf
-            return [v if plain(v) else lower(v, ValuePath(path, "[{}]", i)) for i, v in enumerate(value)]
+            return self._list(value, path)
         if cls is dt.datetime:
             return self._datetime(value)
         if cls is float:
@@ -137,11 +128,9 @@ class Lowerer:
         if isinstance(value, int) and not isinstance(value, bool):
             return self._int(int.__int__(value), path)
         if isinstance(value, dict):
-            if self.json:
-                self._check_json_keys(value, path)
-            return {self._key(k, path): self.lower(v, ValuePath(path, "[{!r}]", k)) for k, v in value.items()}
+            return self._dict(value, path)
         if isinstance(value, list):
-            return [self.lower(v, ValuePath(path, "[{}]", i)) for i, v in enumerate(value)]
+            return self._list(value, path)
         if isinstance(value, tuple) and not hasattr(value, "_fields"):
             return self.ext(
                 EXT_TUPLE, [self.lower(v, ValuePath(path, "[{}]", i)) for i, v in enumerate(value)]
@@ -188,6 +177,21 @@ class Lowerer:
             "can be sent; convert it (e.g. a DataFrame with .to_dict() or write it to storage and "
             "pass its path)",
         )
+
+    def _dict(self, value: Dict[Any, Any], path: Any) -> Dict[Any, Any]:
+        if self.json:
+            self._check_json_keys(value, path)
+        lower, plain = self.lower, self._plain_leaf
+        return {
+            (k if type(k) is str else self._key(k, path)): (
+                v if plain(v) else lower(v, ValuePath(path, "[{!r}]", k))
+            )
+            for k, v in value.items()
+        }
+
+    def _list(self, value: List[Any], path: Any) -> List[Any]:
+        lower, plain = self.lower, self._plain_leaf
+        return [v if plain(v) else lower(v, ValuePath(path, "[{}]", i)) for i, v in enumerate(value)]
 
     def _plain_leaf(self, value: Any) -> bool:
         """Carried as it is: no extension, nothing to check but an int's range or a JSON float."""
