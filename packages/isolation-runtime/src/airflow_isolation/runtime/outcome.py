@@ -17,7 +17,6 @@ from airflow_isolation.core import (
     XComPush,
 )
 
-SKIP_EXCEPTIONS = {"AirflowSkipException", "TaskDeferred"}
 WRITE_BACK_HINT = (
     "An isolated task has no access to the Airflow metadata database or API server, so it cannot "
     "write Variables, Connections or query task state. Return a value or call "

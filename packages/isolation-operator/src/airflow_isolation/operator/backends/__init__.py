@@ -47,7 +47,6 @@ _BACKENDS: Dict[str, _Registered] = {
         install_hint="pip install 'airflow-isolation-operator[kubernetes]'",
     ),
 }
-_PLANNED: tuple[str, ...] = ()
 
 
 class UnknownBackendError(ValueError):
@@ -59,11 +58,6 @@ def check_backend_name(name: str) -> None:
     registered = _BACKENDS.get(name)
     if registered is None:
         known = ", ".join(sorted(_BACKENDS))
-        if name in _PLANNED:
-            raise UnknownBackendError(
-                f"backend {name!r} is not available in this version of airflow-isolation-operator; "
-                f"use one of: {known}"
-            )
         raise UnknownBackendError(
             f"unknown backend {name!r}: choose one of {known} (backend='venv' runs the task in the "
             "environment's virtualenv on the worker, backend='docker' in a container of its image, "
