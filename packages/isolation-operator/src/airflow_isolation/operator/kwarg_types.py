@@ -8,8 +8,9 @@ against annotations made only of plain types: anything this cannot judge is let 
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from airflow_isolation.operator.signature import parameter_annotation
 
 _COLLECTIONS = (list, tuple, set, frozenset, dict, str)
 _ACCEPTS: Dict[str, Tuple[type, ...]] = {
@@ -51,30 +52,13 @@ def check_kwarg_types(
             continue
         if key in template_fields and isinstance(value, str) and "{{" in value:
             continue  # rendered at run time; its type is the rendered value's
-        annotation = _annotation(cls, key)
+        annotation = parameter_annotation(cls, key)
         accepted = _accepted_types(annotation) if annotation is not None else None
         if accepted is not None and not isinstance(value, accepted):
             raise TypeError(
                 f"{where}: {name} argument {key}={value!r} has type {type(value).__name__}, but {name} "
                 f"declares {key}: {annotation}. Pass a value of that type."
             )
-
-
-def _annotation(cls: type, key: str) -> Optional[str]:
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None or klass is object:
-            continue
-        try:
-            parameter = inspect.signature(init).parameters.get(key)
-        except (TypeError, ValueError):
-            continue
-        if parameter is not None:
-            if parameter.annotation is inspect.Parameter.empty:
-                return None
-            text = parameter.annotation
-            return text if isinstance(text, str) else inspect.formatannotation(text)
-    return None
 
 
 def _accepted_types(annotation: str) -> Optional[Tuple[type, ...]]:

@@ -6,7 +6,6 @@ secret is registered with the host's masker before anything is logged or sent.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
 
@@ -23,6 +22,7 @@ from airflow_isolation.core.integrity import new_nonce
 from airflow_isolation.core.schema import TaskSpec
 from airflow_isolation.operator import compat
 from airflow_isolation.operator.callable_source import callable_spec
+from airflow_isolation.operator.signature import default_conn_ids
 
 log = logging.getLogger(__name__)
 
@@ -43,22 +43,7 @@ def implied_conn_ids(operator_class: Optional[type], kwargs: Dict[str, Any]) -> 
     """Every ``*conn_id`` kwarg given, plus the defaults of those not given (e.g. 'postgres_default')."""
     found = [v for k, v in kwargs.items() if k.endswith("conn_id") and isinstance(v, str) and v]
     if operator_class is not None:
-        for klass in operator_class.__mro__:
-            init = klass.__dict__.get("__init__")
-            if init is None:
-                continue
-            try:
-                params = inspect.signature(init).parameters.values()
-            except (TypeError, ValueError):
-                continue
-            found += [
-                p.default
-                for p in params
-                if p.name.endswith("conn_id")
-                and p.name not in kwargs
-                and isinstance(p.default, str)
-                and p.default
-            ]
+        found += default_conn_ids(operator_class, kwargs)
     return list(dict.fromkeys(found))
 
 

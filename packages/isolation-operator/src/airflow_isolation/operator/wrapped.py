@@ -9,13 +9,13 @@ template fields instead.
 from __future__ import annotations
 
 import importlib
-import inspect
-from typing import Any, Dict, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 from airflow_isolation.core.values import Lowerer
 from airflow_isolation.operator import compat
 from airflow_isolation.operator.callable_source import callable_spec
 from airflow_isolation.operator.kwarg_types import check_kwarg_types
+from airflow_isolation.operator.signature import constructor_params
 
 _DEFERRED_VALUE_TYPES = {
     "XComArg",
@@ -58,7 +58,7 @@ class WrappedOperator:
         cls = self.operator_class
         if cls is None:
             return
-        accepted, required = _constructor_params(cls)
+        accepted, required = constructor_params(cls)
         unknown = sorted(set(kwargs) - accepted)
         if unknown:
             raise TypeError(
@@ -102,26 +102,6 @@ def _resolve(operator: Union[str, type], task_id: str, declared: bool) -> Tuple[
     if not isinstance(cls, type):
         raise OperatorResolutionError(f"IsolatedOperator {task_id!r}: {operator!r} is not a class")
     return cls, operator
-
-
-def _constructor_params(cls: type) -> Tuple[Set[str], Set[str]]:
-    accepted: Set[str] = set()
-    required: Set[str] = set()
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None or klass is object:
-            continue
-        try:
-            params = inspect.signature(init).parameters.values()
-        except (TypeError, ValueError):
-            continue
-        for p in params:
-            if p.name == "self" or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
-                continue
-            accepted.add(p.name)
-            if klass is cls and p.default is p.empty:
-                required.add(p.name)
-    return accepted, required
 
 
 def is_deferred_value(value: Any) -> bool:
