@@ -36,10 +36,17 @@ SCHEMA_VERSION = SchemaVersion(1, 1)
 class CallableSpec(msgspec.Struct, tag="callable"):
     """A Python callable shipped to the target.
 
-    Exactly one of ``source`` (the function's source, as Airflow's virtualenv decorator ships it),
-    ``import_path`` (``"package.module:function"`` importable in the target) or ``pickled``
-    (cloudpickle bytes, opt-in) is set. ``args``/``kwargs`` are used when the callable *is* the task
-    (``@task.isolated``); a callable passed as an operator kwarg (``python_callable``) has none.
+    One of ``source`` (the function's source, as Airflow's virtualenv decorator ships it) or
+    ``import_path`` (``"package.module:function"`` importable in the target) is set.
+    ``args``/``kwargs`` are used when the callable *is* the task (``@task.isolated``); a callable
+    passed as an operator kwarg (``python_callable``) has none.
+
+    Reserved fields (kept so requests of schema 1.x keep decoding; ignored; removed in 2.0):
+    ``pickled`` was meant for cloudpickle bytes, but no host option produces them, and unpickling
+    ties the target to the host's Python and library versions, which isolation exists to decouple.
+    The runtime refuses a callable that sets it, naming ``source`` and ``import_path`` as the fix.
+    ``multiple_outputs`` is never read by the target: ``@task.isolated(multiple_outputs=...)`` is
+    applied on the host by Airflow's decorator, which splits the returned dict into XComs there.
     """
 
     name: str
@@ -55,7 +62,11 @@ class OperatorSpec(msgspec.Struct, tag="operator"):
     """An Airflow operator to instantiate and run in the target.
 
     ``kwargs`` hold the constructor arguments with every template field already rendered on the
-    host (``template_fields_rendered``), so the target never renders again.
+    host, so the target never renders again.
+
+    Reserved fields (kept so requests of schema 1.x keep decoding; ignored; removed in 2.0):
+    ``template_fields_rendered`` is always true, since the host always renders (it alone has the
+    DAG's Jinja environment, macros and template files); no target reads it.
     """
 
     class_path: str
@@ -86,6 +97,11 @@ class TaskContext(msgspec.Struct):
     Date strings (``ds``, ``ts``…) are computed on the host so both sides agree to the character;
     ``upstream_xcoms`` carries the return values of direct upstream tasks so that
     ``ti.xcom_pull(task_ids=...)`` works in the target without a database.
+
+    Reserved fields (kept so requests of schema 1.x keep decoding; ignored; removed in 2.0):
+    ``host_airflow_version`` is filled by the host, so a request file says which Airflow wrote it,
+    but the runtime does not act on it: what a target can run depends on its own Airflow, which it
+    reports back in ``IsolationResult.target_airflow_version``.
     """
 
     dag_id: str
@@ -111,7 +127,13 @@ class TaskContext(msgspec.Struct):
 
 
 class RunOptions(msgspec.Struct, frozen=True):
-    """How the target should behave; every field has the default a plain run needs."""
+    """How the target should behave; every field has the default a plain run needs.
+
+    Reserved fields (kept so requests of schema 1.x keep decoding; ignored; removed in 2.0):
+    ``log_level`` has no host option that sets it and no reader. The runtime's own lines are few
+    and always wanted (they explain a failure), and the task's own logging is left as the target's
+    Python and Airflow set it up.
+    """
 
     skip_exit_code: int = 99
     log_level: str = "INFO"

@@ -230,7 +230,6 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         return OperatorSpec(
             class_path=self._wrapped.class_path,
             kwargs={**self.static_kwargs, **self.templated_kwargs},
-            template_fields_rendered=True,
         )
 
     def _conn_ids(self, task: TaskSpec) -> list[str]:

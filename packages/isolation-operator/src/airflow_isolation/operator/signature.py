@@ -65,4 +65,3 @@ def default_conn_ids(cls: type, given: Mapping[str, Any]) -> List[str]:
             if p.name.endswith("conn_id") and p.name not in given and isinstance(p.default, str) and p.default
         ]
     return found
-

@@ -14,13 +14,17 @@ class CallableLoadError(Exception):
 
 
 def load_callable(spec: CallableSpec) -> Callable[..., Any]:
+    if spec.pickled is not None:
+        raise CallableLoadError(
+            f"callable {spec.name!r} was shipped pickled, which this runtime does not load (the field "
+            "is reserved in the wire schema): ship it as source (a function defined with `def` in a "
+            ".py file) or as an import path 'package.module:function'"
+        )
     if spec.source is not None:
         return _from_source(spec)
     if spec.import_path is not None:
         return _from_import_path(spec.import_path)
-    if spec.pickled is not None:
-        return _from_pickle(spec)
-    raise CallableLoadError(f"callable {spec.name!r} carries neither source, import path nor pickle")
+    raise CallableLoadError(f"callable {spec.name!r} carries neither source nor import path")
 
 
 def _from_source(spec: CallableSpec) -> Callable[..., Any]:
@@ -62,13 +66,3 @@ def _from_import_path(path: str) -> Callable[..., Any]:
         raise CallableLoadError(f"{path!r} is not callable")
     return target  # type: ignore[no-any-return]
 
-
-def _from_pickle(spec: CallableSpec) -> Callable[..., Any]:
-    try:
-        import cloudpickle
-    except ImportError as exc:
-        raise CallableLoadError(
-            f"{spec.name!r} was shipped pickled but cloudpickle is not installed in this environment; "
-            "add 'cloudpickle' to its requirements"
-        ) from exc
-    return cloudpickle.loads(spec.pickled)  # type: ignore[no-any-return]
