@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 from runtime_test_support import callable_from_source, run
 
@@ -24,6 +25,7 @@ from airflow_isolation.core import (
     decode_result_json,
     encode,
 )
+from airflow_isolation.core.integrity import REQUEST_DIGEST_ENV
 
 STANDARD = "airflow.providers.standard.operators"
 SECRET = "hunter2-but-longer"
@@ -224,3 +226,37 @@ def test_an_incomplete_set_of_parts_is_a_bad_request(tmp_path: Path) -> None:
     assert code == 2, out
     assert "incomplete" in out
     assert decode_result_json(data).status == "failed"
+
+
+TOUCH = """
+    def touch(path):
+        open(path, "w").close()
+        return "ran"
+"""
+
+
+def _touch(tmp_path: Path) -> CallableSpec:
+    return msgspec.structs.replace(callable_from_source(TOUCH), args=[str(tmp_path / "marker")])
+
+
+def test_matching_digest_runs(tmp_path: Path) -> None:
+    code, out, result = run(_touch(tmp_path), tmp_path)
+    assert code == 0, out
+    assert result.return_value == "ran" and (tmp_path / "marker").exists()
+    assert "not integrity-checked" not in out
+
+
+@pytest.mark.parametrize("digest", ["0" * 64, "not-a-digest"])
+def test_a_tampered_request_is_refused_and_never_run(digest: str, tmp_path: Path) -> None:
+    code, out, result = run(_touch(tmp_path), tmp_path, env={REQUEST_DIGEST_ENV: digest})
+    assert code == 2, out
+    assert result.status == "failed" and result.error is not None
+    assert result.error.type.endswith("RequestIntegrityError")
+    assert "does not match the SHA-256 the host computed" in result.error.message
+    assert not (tmp_path / "marker").exists(), "the task ran from a request that failed the check"
+
+
+def test_a_host_without_digest_is_still_served_and_said_so(tmp_path: Path) -> None:
+    code, out, _result = run(_touch(tmp_path), tmp_path, env={REQUEST_DIGEST_ENV: None})
+    assert code == 0, out
+    assert "the request is not integrity-checked" in out

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from airflow_isolation.core import TaskContext
+import pytest
+from runtime_test_support import callable_from_source, run
+
+from airflow_isolation.core import RunOptions, TaskContext
 from airflow_isolation.runtime.task_instance import IsolatedTaskInstance, XComNotShippedError, XComRecorder
 
 
@@ -23,3 +26,14 @@ def test_pull_upstream_and_own_pushes() -> None:
 def test_unshipped_xcom_names_the_alternative() -> None:
     with pytest.raises(XComNotShippedError, match="templated argument"):
         _ti().xcom_pull(task_ids="elsewhere", key="other")
+
+
+def test_xcom_push_can_be_turned_off(tmp_path: Path) -> None:
+    fn = callable_from_source("""
+        def f(ti):
+            ti.xcom_push(key="k", value=1)
+    """)
+    code, out, result = run(fn, tmp_path, options=RunOptions(xcom_write_back=False))
+    assert code == 1, out
+    assert result.error is not None
+    assert "ti.xcom_push(key='k') is turned off for this task" in result.error.message
