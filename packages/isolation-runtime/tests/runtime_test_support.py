@@ -21,6 +21,30 @@ from airflow_isolation.core import (
 from airflow_isolation.core.integrity import REQUEST_DIGEST_ENV, request_digest
 
 
+def without_airflow(code: str, tmp_path: Path) -> str:
+    """Run ``code`` in an interpreter that sees only the stdlib, msgspec, core and the runtime (no
+    Airflow, no pendulum), as in a target built without Airflow; return its stdout."""
+    import msgspec
+
+    import airflow_isolation.core
+    import airflow_isolation.runtime
+
+    root = tmp_path / "no-airflow-path"
+    (root / "airflow_isolation").mkdir(parents=True)
+    (root / "msgspec").symlink_to(Path(msgspec.__file__).parent)
+    for package in (airflow_isolation.core, airflow_isolation.runtime):
+        (root / "airflow_isolation" / package.__name__.rpartition(".")[2]).symlink_to(
+            Path(package.__file__ or "").parent
+        )
+    prelude = f"import sys; sys.path.insert(0, {str(root)!r})\n"
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", prelude + textwrap.dedent(code)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
 def callable_from_source(source: str) -> CallableSpec:
     source = textwrap.dedent(source).lstrip("\n")
     name = source.split("def ", 1)[1].split("(", 1)[0]

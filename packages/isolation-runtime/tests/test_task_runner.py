@@ -1,0 +1,143 @@
+"""Running the shipped task in-process: operators under the installed Airflow 3, plain callables.
+
+The target never renders templates (the host did, with the DAG's Jinja environment), branch
+operators report their choice instead of skipping through the database, and a callable gets the
+context values its parameters name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Dict
+
+from runtime_test_support import callable_from_source, run
+
+from airflow_isolation.core import CallableSpec, OperatorSpec, TaskContext
+from airflow_isolation.runtime import airflow_support, task_runner
+from airflow_isolation.runtime.context import build_context
+from airflow_isolation.runtime.task_instance import XComRecorder
+
+PYTHON = "airflow.providers.standard.operators.python"
+CTX = TaskContext(
+    dag_id="d", task_id="t", run_id="r", ds="2024-01-02",
+    logical_date=dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc),
+)  # fmt: skip
+
+
+def _run_operator(spec: OperatorSpec) -> tuple[Any, task_runner.BranchRecorder]:
+    info = airflow_support.detect()
+    assert info is not None
+    branch = task_runner.BranchRecorder()
+    operator = task_runner.build_operator(spec, CTX.task_id, branch)
+    context = build_context(CTX, XComRecorder(), {}, operator)
+    with airflow_support.current_context(info, context):
+        return task_runner.run_operator(info, operator, context), branch
+
+
+def test_branch_normalised_to_a_list_of_task_ids() -> None:
+    assert task_runner.normalise_branch(None) == []
+    assert task_runner.normalise_branch("a") == ["a"]
+    assert task_runner.normalise_branch(("a", 1)) == ["a", "1"]
+
+
+def test_branch_recorder_records_and_passes_the_choice_through() -> None:
+    recorder = task_runner.BranchRecorder()
+    assert recorder.branch is None
+    assert recorder({}, "a") == "a"
+    assert recorder.branch == ["a"]
+
+
+def test_a_branch_operators_choice_is_recorded_not_applied() -> None:
+    choose = callable_from_source("""
+        def choose():
+            return ["a", "b"]
+    """)
+    value, branch = _run_operator(OperatorSpec(f"{PYTHON}.BranchPythonOperator", {"python_callable": choose}))
+    assert branch.branch == ["a", "b"]
+    assert value == ["a", "b"]
+
+
+def test_a_plain_operator_records_no_branch() -> None:
+    fn = callable_from_source("""
+        def f():
+            return 1
+    """)
+    value, branch = _run_operator(OperatorSpec(f"{PYTHON}.PythonOperator", {"python_callable": fn}))
+    assert (value, branch.branch) == (1, None)
+
+
+def test_an_operator_that_does_not_push_returns_nothing() -> None:
+    fn = callable_from_source("""
+        def f():
+            return 1
+    """)
+    spec = OperatorSpec(f"{PYTHON}.PythonOperator", {"python_callable": fn, "do_xcom_push": False})
+    assert _run_operator(spec)[0] is None
+
+
+def test_operator_kwargs_are_not_rendered_again() -> None:
+    """``op_kwargs`` is a template field of PythonOperator: the host rendered it, so what still
+    looks like a template arrives literally."""
+    echo = callable_from_source("""
+        def echo(day):
+            return day
+    """)
+    spec = OperatorSpec(
+        f"{PYTHON}.PythonOperator", {"python_callable": echo, "op_kwargs": {"day": "{{ ds }}"}}
+    )
+    assert _run_operator(spec)[0] == "{{ ds }}"
+
+
+def test_a_callables_kwargs_and_return_are_not_rendered() -> None:
+    fn = CallableSpec(
+        name="f", source="def f(day, ds):\n    return [day, ds, '{{ ds }}']\n", kwargs={"day": "{{ ds }}"}
+    )
+    context = build_context(CTX, XComRecorder(), {})
+    assert task_runner.run_callable(fn, context) == ["{{ ds }}", "2024-01-02", "{{ ds }}"]
+
+
+def test_templates_arrive_literally_in_a_target_process(tmp_path: Path) -> None:
+    echo = callable_from_source("""
+        def echo(day):
+            return day
+    """)
+    spec = OperatorSpec(
+        f"{PYTHON}.PythonOperator", {"python_callable": echo, "op_kwargs": {"day": "{{ ds }}"}}
+    )
+    code, out, result = run(spec, tmp_path)
+    assert code == 0, out
+    assert result.return_value == "{{ ds }}"
+
+
+def test_shipped_callables_nested_in_kwargs_are_loaded() -> None:
+    spec = CallableSpec(name="dumps", import_path="json:dumps")
+    loaded = task_runner.load_shipped_callables({"a": [spec, 1], "b": {"c": spec}, "d": "x"})
+    assert loaded["a"][0]([1]) == "[1]" and loaded["a"][1] == 1
+    assert loaded["b"]["c"] is loaded["a"][0] and loaded["d"] == "x"
+
+
+def _kwargs(
+    source: str, spec_kwargs: Dict[str, Any], args: list[Any], context: Dict[str, Any]
+) -> Dict[str, Any]:
+    spec = CallableSpec(name="f", source=source, args=args, kwargs=spec_kwargs)
+    return task_runner.call_kwargs(task_runner.load_callable(spec), spec, context)
+
+
+def test_parameters_named_like_context_keys_are_filled() -> None:
+    context = {"ds": "2024-01-02", "ti": "TI", "params": {}}
+    assert _kwargs("def f(x, ds, *, ti): pass\n", {"x": 1}, [], context) == {
+        "x": 1,
+        "ds": "2024-01-02",
+        "ti": "TI",
+    }
+    assert _kwargs("def f(ds, ti): pass\n", {}, ["given"], context) == {"ti": "TI"}, "positional args win"
+    assert _kwargs("def f(ds): pass\n", {"ds": "mine"}, [], context) == {"ds": "mine"}, "given kwargs win"
+    assert _kwargs("def f(x, **kw): pass\n", {"x": 1, "ds": "mine"}, [], context) == {
+        "x": 1, "ds": "mine", "ti": "TI", "params": {},
+    }  # fmt: skip
+
+
+def test_a_callable_runs_with_its_args_and_context() -> None:
+    fn = CallableSpec(name="f", source="def f(a, b, ds):\n    return [a, b, ds]\n", args=[1], kwargs={"b": 2})
+    assert task_runner.run_callable(fn, build_context(CTX, XComRecorder(), {})) == [1, 2, "2024-01-02"]
