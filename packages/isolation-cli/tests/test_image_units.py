@@ -31,8 +31,8 @@ from airflow_isolation.cli.system_packages import parse_packages_text, system_pa
 from airflow_isolation.cli.target_platform import arch_of_docker_platform, target_platform
 from airflow_isolation.cli.wheel_server import serve
 from airflow_isolation.cli.wheelhouse import Pin, _unavailable_pin, parse_pins, wheels_by_pin
-from airflow_isolation.core.environment import EnvironmentDefinition
-from airflow_isolation.core.project_settings import ProjectSettings
+from airflow_isolation.workspace.environment import EnvironmentDefinition
+from airflow_isolation.workspace.project_settings import ProjectSettings
 
 SPEC = DockerfileSpec(
     base_image="sha256:base",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pendulum
 import pytest
 
-from airflow_isolation.core.environment import EnvironmentError_
+from airflow_isolation.workspace.environment import EnvironmentError_
 from airflow_isolation.operator.backends import BackendOptionsError, parse_backend_options
 from airflow_isolation.operator.backends.base import RunOutcome
 from airflow_isolation.operator.backends.docker_archive import request_archive

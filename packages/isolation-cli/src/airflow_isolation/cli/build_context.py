@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_isolation.cli import image_install
-from airflow_isolation.core.environment import (
+from airflow_isolation.workspace.environment import (
     IMAGE_AIRFLOW_HOME,
     IMAGE_IO_DIR,
     IMAGE_PYTHON,

@@ -37,7 +37,7 @@ from airflow_isolation.cli.runtime_wheels import pinned_requirements, runtime_wh
 from airflow_isolation.cli.ui import Steps
 from airflow_isolation.cli.wheel_server import assemble, serve
 from airflow_isolation.cli.wheelhouse import fill_wheelhouse, locked_wheels, wheelhouse_path
-from airflow_isolation.core.environment import (
+from airflow_isolation.workspace.environment import (
     EnvironmentError_,
     ImageManifest,
     image_manifest_path,

@@ -29,7 +29,7 @@ from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.system_packages import system_packages
 from airflow_isolation.cli.target_platform import TargetPlatform, arch_of_docker_platform, target_platform
 from airflow_isolation.cli.ui import Steps
-from airflow_isolation.core.environment import (
+from airflow_isolation.workspace.environment import (
     EnvironmentDefinition,
     definition_digest,
     definition_path,

@@ -22,7 +22,7 @@ from airflow_isolation.cli.files import exclusive_lock
 from airflow_isolation.cli.image_builder import LOCK_FILE, write_image_manifest
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.ui import Steps
-from airflow_isolation.core.environment import (
+from airflow_isolation.workspace.environment import (
     ImageManifest,
     image_manifest_path,
     image_repository,

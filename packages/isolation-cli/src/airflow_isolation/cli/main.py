@@ -35,9 +35,9 @@ from airflow_isolation.cli.registry import validate_registry
 from airflow_isolation.cli.settings import Settings, resolve_settings
 from airflow_isolation.cli.status import BUILT, NOT_BUILT, ImageStatus, all_statuses
 from airflow_isolation.cli.venv_builder import build, plan_build
-from airflow_isolation.core.environment import BUILD_PATH_VAR, ENVIRONMENTS_PATH_VAR
+from airflow_isolation.workspace.environment import BUILD_PATH_VAR, ENVIRONMENTS_PATH_VAR
 from airflow_isolation.core.errors import IsolationError
-from airflow_isolation.core.project_settings import SETTINGS_FILE, SETTINGS_FILE_VAR
+from airflow_isolation.workspace.project_settings import SETTINGS_FILE, SETTINGS_FILE_VAR
 
 app = typer.Typer(
     name="isolationctl",

@@ -28,7 +28,7 @@ from airflow_isolation.cli.runtime_source import RUNTIME_SOURCE_VAR, RuntimeSour
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.ui import Steps
 from airflow_isolation.cli.uv_tool import run_uv
-from airflow_isolation.core.environment import (
+from airflow_isolation.workspace.environment import (
     BuildManifest,
     EnvironmentDefinition,
     EnvironmentError_,

@@ -15,7 +15,7 @@ from typing import Any, Callable, Collection, Dict, Mapping, NoReturn, Optional,
 import msgspec
 
 from airflow_isolation.core import CallableSpec, OperatorSpec
-from airflow_isolation.core.environment import validate_name
+from airflow_isolation.workspace.environment import validate_name
 from airflow_isolation.core.schema import TaskSpec
 from airflow_isolation.operator import compat, environments, settings
 from airflow_isolation.operator import write_back as write_back_kinds

@@ -18,7 +18,7 @@ import docker.errors
 from docker.models.containers import Container
 from docker.models.images import Image
 
-from airflow_isolation.core.environment import IMAGE_PYTHON, IMAGE_REQUEST_FILE, IMAGE_RESULT_FILE
+from airflow_isolation.workspace.environment import IMAGE_PYTHON, IMAGE_REQUEST_FILE, IMAGE_RESULT_FILE
 from airflow_isolation.operator.backends.base import (
     BackendJob,
     IsolationBackend,

@@ -16,7 +16,7 @@ from typing import Any, Dict, List
 from docker.models.images import Image
 from docker.types import Mount
 
-from airflow_isolation.core.environment import (
+from airflow_isolation.workspace.environment import (
     IMAGE_AIRFLOW_HOME,
     IMAGE_IO_DIR,
     IMAGE_PYTHON,

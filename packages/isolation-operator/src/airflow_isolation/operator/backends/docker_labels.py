@@ -14,7 +14,7 @@ import os
 import socket
 from typing import Dict, List, Mapping, Optional
 
-from airflow_isolation.core.environment import LABEL_PREFIX
+from airflow_isolation.workspace.environment import LABEL_PREFIX
 from airflow_isolation.operator.backends.base import TaskIdentity
 
 MANAGED = LABEL_PREFIX + "managed"

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Literal, Mapping, Optional, Union
 
 import msgspec
 
-from airflow_isolation.core.environment import IMAGE_IO_DIR
+from airflow_isolation.workspace.environment import IMAGE_IO_DIR
 from airflow_isolation.operator import compat
 from airflow_isolation.operator.backends.options import convert, parse_size
 

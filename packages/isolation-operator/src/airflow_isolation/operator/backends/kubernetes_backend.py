@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional
 from airflow.providers.cncf.kubernetes.utils.xcom_sidecar import PodDefaults
 from kubernetes.client import models as k8s
 
-from airflow_isolation.core.environment import IMAGE_AIRFLOW_HOME, IMAGE_PYTHON, LABEL_PREFIX
+from airflow_isolation.workspace.environment import IMAGE_AIRFLOW_HOME, IMAGE_PYTHON, LABEL_PREFIX
 from airflow_isolation.core.schema import RunOptions
 from airflow_isolation.operator import compat, environments, settings
 from airflow_isolation.operator.backends import kubernetes_request as secret_io
