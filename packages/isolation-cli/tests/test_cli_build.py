@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from cli_test_support import PY38_AND_LATER, PY38_ONLY, run_cli
 
-from airflow_isolation.cli.venv_builder import LOCK_TEXT_FILE, MARKER
+from airflow_isolation.cli.venv.builder import LOCK_TEXT_FILE, MARKER
 from airflow_isolation.workspace.environment import read_manifest, resolve_venv
 
 

@@ -17,6 +17,7 @@ from airflow_isolation.workspace.locations import Fallback, Source, environment_
 from airflow_isolation.workspace.project_settings import ProjectSettings, find_settings_file, load_settings
 
 DEFAULT_ENVIRONMENTS_PATH = Path("environments")
+DEFAULT_ENVIRONMENTS_ORIGIN = f"default ./{DEFAULT_ENVIRONMENTS_PATH}"
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Settings:
     build_path: Path
     environments_from_option: bool
     project: ProjectSettings = field(default_factory=ProjectSettings)
-    environments_origin: str = f"default ./{DEFAULT_ENVIRONMENTS_PATH}"
+    environments_origin: str = DEFAULT_ENVIRONMENTS_ORIGIN
 
     @property
     def settings_file(self) -> Path | None:
@@ -48,7 +49,7 @@ def resolve_settings(path: Path | None = None, build_path: Path | None = None) -
         environments=[Source("--path", path), environment_variable(ENVIRONMENTS_PATH_VAR)],
         build=[Source("--build-path", build_path), environment_variable(BUILD_PATH_VAR)],
         project=project,
-        default_environments=Fallback(f"default ./{DEFAULT_ENVIRONMENTS_PATH}", lambda: DEFAULT_ENVIRONMENTS_PATH),
+        default_environments=Fallback(DEFAULT_ENVIRONMENTS_ORIGIN, lambda: DEFAULT_ENVIRONMENTS_PATH),
     )
     return Settings(
         environments_path=_absolute(locations.environments.path),

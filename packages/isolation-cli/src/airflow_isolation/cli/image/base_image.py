@@ -15,9 +15,9 @@ from typing import Any
 import docker
 import docker.errors
 
-from airflow_isolation.cli.docker_engine import DOCKER_ERRORS, explain
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.python_finder import parse_request
+from airflow_isolation.cli.image.docker_engine import DOCKER_ERRORS, explain
+from airflow_isolation.cli.resolve.python_finder import parse_request
 from airflow_isolation.cli.ui import Steps
 from airflow_isolation.workspace.environment import LABEL_PREFIX, EnvironmentDefinition
 from airflow_isolation.workspace.project_settings import ProjectSettings
