@@ -37,7 +37,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from airflow_isolation.core.environment import read_image_manifest
+from airflow_isolation.workspace.environment import read_image_manifest
 
 DEFAULT_REQUIREMENTS = ["apache-airflow==2.10.5", "apache-airflow-providers-standard", "pandas<2", "numpy<2"]
 ADDED_REQUIREMENT = "tabulate==0.9.0"

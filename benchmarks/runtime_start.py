@@ -174,7 +174,7 @@ def describe_target(python: Path, stamp_dir: Path) -> Target:
 def resolve_python(args: argparse.Namespace) -> Path:
     if args.python:
         return Path(args.python)
-    from airflow_isolation.core.environment import resolve_venv
+    from airflow_isolation.workspace.environment import resolve_venv
 
     environments = args.environments_path or os.environ.get("AIRFLOW__ISOLATION__ENVIRONMENTS_PATH")
     build = args.build_path or os.environ.get("AIRFLOW__ISOLATION__BUILD_PATH")

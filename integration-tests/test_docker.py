@@ -23,7 +23,7 @@ from harness import (
     run_dag,
 )
 
-from airflow_isolation.core.environment import read_image_manifest
+from airflow_isolation.workspace.environment import read_image_manifest
 
 
 def test_demo_runs_in_docker() -> None:

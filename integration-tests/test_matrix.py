@@ -69,7 +69,7 @@ def _this_host_cells() -> list:
 def _require_python(python: str) -> None:
     """The interpreter ``isolationctl`` would build the target with, found as it finds it."""
     from airflow_isolation.cli.errors import CliError
-    from airflow_isolation.cli.python_finder import find_python
+    from airflow_isolation.cli.resolve.python_finder import find_python
 
     try:
         find_python(python)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_isolation.cli.python_finder import pyenv_roots
+from airflow_isolation.cli.resolve.python_finder import pyenv_roots
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

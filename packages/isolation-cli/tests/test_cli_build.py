@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from cli_test_support import PY38_AND_LATER, PY38_ONLY, run_cli
 
-from airflow_isolation.cli.venv_builder import LOCK_TEXT_FILE, MARKER
-from airflow_isolation.core.environment import read_manifest, resolve_venv
+from airflow_isolation.cli.venv.builder import LOCK_TEXT_FILE, MARKER
+from airflow_isolation.workspace.environment import read_manifest, resolve_venv
 
 
 def run_cli_process(*args: str) -> subprocess.Popen[str]:

@@ -8,7 +8,7 @@ import msgspec
 import pytest
 from cli_test_support import run_cli
 
-from airflow_isolation.core.environment import load_definition
+from airflow_isolation.workspace.environment import load_definition
 
 
 def test_create_writes_a_documented_definition(env_paths: dict[str, Path]) -> None:

@@ -108,7 +108,7 @@ def test_help_texts() -> None:
 
 def test_cli_never_imports_airflow_operator_or_runtime() -> None:
     code = (
-        "import sys, airflow_isolation.cli.main, airflow_isolation.cli.doctor\n"
+        "import sys, airflow_isolation.cli.main, airflow_isolation.cli.health_checks\n"
         "bad = [m for m in sys.modules if m == 'airflow' or m.startswith("
         "('airflow.', 'airflow_isolation.operator', 'airflow_isolation.runtime'))]\n"
         "print(bad)"

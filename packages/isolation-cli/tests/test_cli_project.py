@@ -13,9 +13,9 @@ import msgspec
 import pytest
 from cli_test_support import run_cli
 
-from airflow_isolation.cli.image_plan import resolve_registry
+from airflow_isolation.cli.image.plan import resolve_registry
 from airflow_isolation.cli.settings import resolve_settings
-from airflow_isolation.core.environment import ImageManifest, definition_digest, image_manifest_path
+from airflow_isolation.workspace.environment import ImageManifest, definition_digest, image_manifest_path
 
 NO_ENGINE = "unix:///nonexistent/docker.sock"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.python_finder import find_python, version_matches
+from airflow_isolation.cli.resolve.python_finder import find_python, version_matches
 
 THIS_MINOR = f"{sys.version_info.major}.{sys.version_info.minor}"
 

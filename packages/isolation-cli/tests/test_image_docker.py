@@ -25,7 +25,7 @@ import pytest
 from cli_test_support import PY38_AND_LATER, PY38_ONLY, make_runtime_source, run_cli
 from real_components import docker_engine, require_image, require_registry
 
-from airflow_isolation.core.environment import ImageManifest, image_manifest_path, read_image_manifest
+from airflow_isolation.workspace.environment import ImageManifest, image_manifest_path, read_image_manifest
 
 BASE_IMAGE = os.environ.get("ISOLATION_TEST_BASE_IMAGE", "isolation-base:bookworm")
 SESSION = uuid.uuid4().hex[:8]

@@ -11,28 +11,28 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from airflow_isolation.cli.base_image import (
+from airflow_isolation.cli.errors import CliError
+from airflow_isolation.cli.hashing import effective_definition_digest, image_content_hash
+from airflow_isolation.cli.image.base_image import (
     BaseImageChoice,
     BaseProbe,
     check_python,
     choose_base_image,
     parse_probe,
 )
-from airflow_isolation.cli.build_context import DockerfileSpec, recipe_digest, render_dockerfile
-from airflow_isolation.cli.build_stream import stream_lines
-from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.hashing import effective_definition_digest, image_content_hash
-from airflow_isolation.cli.image_plan import validate_human_tag
-from airflow_isolation.cli.image_push import consume_push, push_error, push_hint
-from airflow_isolation.cli.registry import validate_registry
+from airflow_isolation.cli.image.build_context import DockerfileSpec, recipe_digest, render_dockerfile
+from airflow_isolation.cli.image.build_stream import stream_lines
+from airflow_isolation.cli.image.plan import validate_human_tag
+from airflow_isolation.cli.image.push import consume_push, push_error, push_hint
+from airflow_isolation.cli.image.registry import validate_registry
+from airflow_isolation.cli.image.runtime_wheels import pinned_requirements, runtime_wheels
+from airflow_isolation.cli.image.system_packages import parse_packages_text, system_packages
+from airflow_isolation.cli.image.target_platform import arch_of_docker_platform, target_platform
+from airflow_isolation.cli.image.wheel_server import serve
+from airflow_isolation.cli.image.wheelhouse import Pin, _unavailable_pin, parse_pins, wheels_by_pin
 from airflow_isolation.cli.runtime_source import find_runtime_source
-from airflow_isolation.cli.runtime_wheels import pinned_requirements, runtime_wheels
-from airflow_isolation.cli.system_packages import parse_packages_text, system_packages
-from airflow_isolation.cli.target_platform import arch_of_docker_platform, target_platform
-from airflow_isolation.cli.wheel_server import serve
-from airflow_isolation.cli.wheelhouse import Pin, _unavailable_pin, parse_pins, wheels_by_pin
-from airflow_isolation.core.environment import EnvironmentDefinition
-from airflow_isolation.core.project_settings import ProjectSettings
+from airflow_isolation.workspace.environment import EnvironmentDefinition
+from airflow_isolation.workspace.project_settings import ProjectSettings
 
 SPEC = DockerfileSpec(
     base_image="sha256:base",

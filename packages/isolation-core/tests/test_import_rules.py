@@ -1,4 +1,8 @@
-"""Core depends on msgspec only: importing (and using) it never pulls in host or tool packages."""
+"""Core depends on msgspec only: importing (and using) it never pulls in host or tool packages.
+
+Targets install core, so it must not reach for the host's own packages either: the project view
+(``airflow_isolation.workspace``), the CLI and the operator are host-only, and the runtime sits on
+top of core, not under it."""
 
 from __future__ import annotations
 
@@ -12,6 +16,12 @@ from typing import Dict, List, Optional
 import airflow_isolation.core
 
 FORBIDDEN = ("airflow", "docker", "kubernetes", "pendulum", "typer", "rich")
+FORBIDDEN_OWN = (
+    "airflow_isolation.workspace",
+    "airflow_isolation.cli",
+    "airflow_isolation.operator",
+    "airflow_isolation.runtime",
+)
 # pendulum is optional at run time: a value that was a pendulum DateTime on the host comes back as one
 # in a target that has pendulum. It may only be imported lazily, inside a function, guarded by
 # ``except ImportError``, so that importing core never imports it.
@@ -20,7 +30,7 @@ CORE_SRC = Path(airflow_isolation.core.__file__).resolve().parent
 
 _PROBE = """
 import json, sys
-import airflow_isolation.core, airflow_isolation.core.json_schema, airflow_isolation.core.environment
+import airflow_isolation.core, airflow_isolation.core.json_schema, airflow_isolation.core.integrity
 import airflow_isolation.core.values, airflow_isolation.core.codec
 from airflow_isolation.core import IsolationResult, SCHEMA_VERSION, encode, encode_json
 from airflow_isolation.core import decode_result, decode_result_json
@@ -37,6 +47,10 @@ def _top(name: Optional[str]) -> str:
     return (name or "").split(".")[0]
 
 
+def _forbidden(name: str) -> bool:
+    return _top(name) in FORBIDDEN or any(name == own or name.startswith(own + ".") for own in FORBIDDEN_OWN)
+
+
 def test_importing_and_using_core_imports_nothing_forbidden(tmp_path: Path) -> None:
     # -I: no PYTHONPATH, no user site, and not the current directory (tmp_path anyway)
     proc = subprocess.run(
@@ -44,9 +58,9 @@ def test_importing_and_using_core_imports_nothing_forbidden(tmp_path: Path) -> N
     )
     assert proc.returncode == 0, proc.stderr
     modules: List[str] = json.loads(proc.stdout)
-    assert "airflow_isolation.core.environment" in modules  # the probe really imported core
+    assert "airflow_isolation.core.codec" in modules  # the probe really imported core
     assert "msgspec" in modules
-    leaked = sorted(m for m in modules if _top(m) in FORBIDDEN)
+    leaked = sorted(m for m in modules if _forbidden(m))
     assert not leaked, f"importing airflow_isolation.core imported {leaked}"
 
 
@@ -59,7 +73,7 @@ def test_importtime_report_has_no_forbidden_module(tmp_path: Path) -> None:
             "importtime",
             "-c",
             "import airflow_isolation.core, airflow_isolation.core.json_schema, "
-            "airflow_isolation.core.environment",
+            "airflow_isolation.core.integrity",
         ],
         capture_output=True,
         text=True,
@@ -73,7 +87,7 @@ def test_importtime_report_has_no_forbidden_module(tmp_path: Path) -> None:
         if line.startswith("import time:")
     ]
     assert "airflow_isolation.core" in imported
-    assert not [m for m in imported if _top(m) in FORBIDDEN]
+    assert not [m for m in imported if _forbidden(m)]
 
 
 def _parents(tree: ast.AST) -> Dict[ast.AST, ast.AST]:
@@ -105,7 +119,7 @@ def test_static_scan_of_core_sources() -> None:
         "codec.py",
         "values.py",
         "schema.py",
-        "environment.py",
+        "integrity.py",
     }
     violations: List[str] = []
     for path in sources:
@@ -116,11 +130,14 @@ def test_static_scan_of_core_sources() -> None:
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 names = [node.module or ""]
+            elif isinstance(node, ast.ImportFrom):
+                violations.append(f"{path.relative_to(CORE_SRC)}:{node.lineno}: relative import")
+                continue
             else:
                 continue
             for name in names:
                 top = _top(name)
-                if top not in FORBIDDEN:
+                if not _forbidden(name):
                     continue
                 if top in LAZY_OPTIONAL and _is_lazy_and_guarded(node, parents):
                     continue
@@ -143,9 +160,9 @@ def test_no_dynamic_imports() -> None:
 def test_declared_dependencies() -> None:
     try:
         import tomllib
-    except ImportError:  # Python < 3.11: core depends on tomli there
+    except ImportError:  # Python < 3.11: the test extra's pytest brings tomli
         import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
 
     project = tomllib.loads((CORE_SRC.parents[2] / "pyproject.toml").read_text())["project"]
-    assert project["dependencies"] == ["msgspec>=0.18.6", "tomli>=2.0; python_version < '3.11'"]
+    assert project["dependencies"] == ["msgspec>=0.18.6"]
     assert project["requires-python"] == ">=3.9"

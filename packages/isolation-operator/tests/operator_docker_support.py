@@ -12,7 +12,7 @@ import msgspec
 import pendulum
 from real_components import missing  # noqa: F401 - the operator suites import it from here
 
-from airflow_isolation.core import environment as env_contract
+from airflow_isolation.workspace import environment as env_contract
 
 REPO = Path(__file__).resolve().parents[3]
 BASE_IMAGE = "isolation-base:bookworm"

@@ -9,7 +9,6 @@ from pathlib import Path
 import pendulum
 import pytest
 
-from airflow_isolation.core.environment import EnvironmentError_
 from airflow_isolation.operator.backends import BackendOptionsError, parse_backend_options
 from airflow_isolation.operator.backends.base import RunOutcome
 from airflow_isolation.operator.backends.docker_archive import request_archive
@@ -20,6 +19,7 @@ from airflow_isolation.operator.compat import AIRFLOW_MAJOR
 from airflow_isolation.operator.operator import IsolatedOperator
 from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, read_result
 from airflow_isolation.operator.settings import BackendSettingError
+from airflow_isolation.workspace.environment import EnvironmentError_
 
 
 def work() -> int:

@@ -31,13 +31,13 @@ from operator_docker_support import (
 )
 from real_components import require_registry
 
-from airflow_isolation.core.environment import IMAGE_REQUEST_FILE
 from airflow_isolation.operator import sweep_orphans
 from airflow_isolation.operator.backends.docker_client import DockerBackendError
 from airflow_isolation.operator.backends.docker_labels import Owner
 from airflow_isolation.operator.compat import AirflowSkipException
 from airflow_isolation.operator.operator import IsolatedOperator
 from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
+from airflow_isolation.workspace.environment import IMAGE_REQUEST_FILE
 
 pytestmark = pytest.mark.usefixtures("docker_env")
 

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.python_finder import parse_request
-from airflow_isolation.core.environment import (
+from airflow_isolation.cli.resolve.python_finder import parse_request
+from airflow_isolation.workspace.environment import (
     EnvironmentDefinition,
     EnvironmentError_,
     definition_path,

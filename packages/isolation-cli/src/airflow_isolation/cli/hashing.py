@@ -15,7 +15,7 @@ from pathlib import Path
 
 import msgspec
 
-from airflow_isolation.core.environment import EnvironmentDefinition
+from airflow_isolation.workspace.environment import EnvironmentDefinition
 
 _INLINE_COMMENT = re.compile(r"\s+#.*$")
 _IGNORED_PARTS = frozenset({"__pycache__"})

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from airflow_isolation.cli.definition_writer import render_definition, toml_string
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.python_finder import parse_request
-from airflow_isolation.cli.system_packages import PACKAGES_FILE
-from airflow_isolation.core.environment import DEFINITION_FILE, EnvironmentDefinition, load_definition
-from airflow_isolation.core.project_settings import (
+from airflow_isolation.cli.image.system_packages import PACKAGES_FILE
+from airflow_isolation.cli.resolve.python_finder import parse_request
+from airflow_isolation.workspace.environment import DEFINITION_FILE, EnvironmentDefinition, load_definition
+from airflow_isolation.workspace.project_settings import (
     BACKENDS,
     SETTINGS_FILE,
     SETTINGS_FILE_VAR,

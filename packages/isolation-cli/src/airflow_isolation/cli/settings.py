@@ -3,6 +3,7 @@
 Precedence is explicit option, then the variables the operator also reads (so the CLI and the
 Airflow host agree without extra configuration), then the project's ``isolation.toml`` (found from
 the working directory upwards, or through ``AIRFLOW__ISOLATION__SETTINGS_FILE``), then a default.
+The resolution itself is ``airflow_isolation.workspace.locations``, shared with the operator.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from airflow_isolation.core.environment import BUILD_PATH_VAR, ENVIRONMENTS_PATH_VAR, default_build_path
-from airflow_isolation.core.project_settings import ProjectSettings, find_settings_file, load_settings
+from airflow_isolation.workspace.environment import BUILD_PATH_VAR, ENVIRONMENTS_PATH_VAR
+from airflow_isolation.workspace.locations import Fallback, Source, environment_variable, resolve_locations
+from airflow_isolation.workspace.project_settings import ProjectSettings, find_settings_file, load_settings
 
 DEFAULT_ENVIRONMENTS_PATH = Path("environments")
+DEFAULT_ENVIRONMENTS_ORIGIN = f"default ./{DEFAULT_ENVIRONMENTS_PATH}"
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Settings:
     build_path: Path
     environments_from_option: bool
     project: ProjectSettings = field(default_factory=ProjectSettings)
+    environments_origin: str = DEFAULT_ENVIRONMENTS_ORIGIN
 
     @property
     def settings_file(self) -> Path | None:
@@ -36,34 +40,23 @@ class Settings:
         return f" -p {self.environments_path}" if self.environments_from_option else ""
 
     def describe_environments_source(self) -> str:
-        if self.environments_from_option:
-            return "--path"
-        if os.environ.get(ENVIRONMENTS_PATH_VAR):
-            return f"${ENVIRONMENTS_PATH_VAR}"
-        if self.project.environments_path is not None:
-            return f"environments_path in {self.settings_file}"
-        return f"default ./{DEFAULT_ENVIRONMENTS_PATH}"
+        return self.environments_origin
 
 
 def resolve_settings(path: Path | None = None, build_path: Path | None = None) -> Settings:
     project = load_settings(find_settings_file())
-    if path is not None:
-        environments = path
-    elif os.environ.get(ENVIRONMENTS_PATH_VAR):
-        environments = Path(os.environ[ENVIRONMENTS_PATH_VAR])
-    else:
-        environments = project.resolve(project.environments_path) or DEFAULT_ENVIRONMENTS_PATH
-    if build_path is not None:
-        build = build_path
-    elif os.environ.get(BUILD_PATH_VAR):
-        build = Path(os.environ[BUILD_PATH_VAR])
-    else:
-        build = project.resolve(project.build_path) or default_build_path()
+    locations = resolve_locations(
+        environments=[Source("--path", path), environment_variable(ENVIRONMENTS_PATH_VAR)],
+        build=[Source("--build-path", build_path), environment_variable(BUILD_PATH_VAR)],
+        project=project,
+        default_environments=Fallback(DEFAULT_ENVIRONMENTS_ORIGIN, lambda: DEFAULT_ENVIRONMENTS_PATH),
+    )
     return Settings(
-        environments_path=_absolute(environments),
-        build_path=_absolute(build),
+        environments_path=_absolute(locations.environments.path),
+        build_path=_absolute(locations.build.path),
         environments_from_option=path is not None,
         project=project,
+        environments_origin=locations.environments.origin,
     )
 
 

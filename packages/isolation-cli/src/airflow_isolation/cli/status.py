@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_isolation.cli.settings import Settings
-from airflow_isolation.core.environment import (
+from airflow_isolation.workspace.environment import (
     BuildManifest,
     EnvironmentDefinition,
     EnvironmentError_,

@@ -3,39 +3,45 @@
 ``[isolation] environments_path`` (env ``AIRFLOW__ISOLATION__ENVIRONMENTS_PATH``), else the
 project's ``isolation.toml`` (see ``settings``), defaults to ``$AIRFLOW_HOME/environments``;
 ``[isolation] build_path`` likewise defaults to the CLI's cache folder. The CLI reads the same
-variables and file, so both sides agree without importing each other.
+variables and file and resolves through ``airflow_isolation.workspace.locations``, so both sides
+agree without importing each other.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
-from airflow_isolation.core import environment as env_contract
 from airflow_isolation.operator import compat, settings
+from airflow_isolation.workspace import environment as env_contract
+from airflow_isolation.workspace.locations import (
+    BUILD_KEY,
+    ENVIRONMENTS_KEY,
+    Fallback,
+    Located,
+    Source,
+    default_build,
+    locate,
+)
 
 
 def environments_path() -> Path:
-    configured = _configured_path("environments_path")
-    if configured is not None:
-        return configured
+    return _locate(ENVIRONMENTS_KEY, Fallback("default $AIRFLOW_HOME/environments", _home_environments)).path
+
+
+def build_path() -> Path:
+    return _locate(BUILD_KEY, default_build()).path
+
+
+def _home_environments() -> Path:
     airflow_home = os.environ.get("AIRFLOW_HOME") or str(Path.home() / "airflow")
     return Path(airflow_home) / "environments"
 
 
-def build_path() -> Path:
-    configured = _configured_path("build_path")
-    return configured if configured is not None else env_contract.default_build_path()
-
-
-def _configured_path(key: str) -> Optional[Path]:
+def _locate(key: str, fallback: Fallback) -> Located:
     """``[isolation] <key>`` from Airflow's configuration, else the same key of isolation.toml."""
-    configured = compat.get_conf("isolation", key)
-    if configured:
-        return Path(configured)
-    project = settings.project_settings()
-    return project.resolve(getattr(project, key)) if project is not None else None
+    configured = Source(f"Airflow configuration [isolation] {key}", compat.get_conf("isolation", key))
+    return locate(key, [configured], settings.project_settings, fallback)
 
 
 def check_defined(name: str) -> None:

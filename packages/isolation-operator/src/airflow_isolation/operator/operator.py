@@ -15,7 +15,6 @@ from typing import Any, Callable, Collection, Dict, Mapping, NoReturn, Optional,
 import msgspec
 
 from airflow_isolation.core import CallableSpec, OperatorSpec
-from airflow_isolation.core.environment import validate_name
 from airflow_isolation.core.schema import TaskSpec
 from airflow_isolation.operator import compat, environments, settings
 from airflow_isolation.operator import write_back as write_back_kinds
@@ -36,6 +35,7 @@ from airflow_isolation.operator.request_builder import (
 )
 from airflow_isolation.operator.result_handler import apply_result, read_result
 from airflow_isolation.operator.wrapped import WrappedOperator, check_encodable, is_deferred_value
+from airflow_isolation.workspace.environment import validate_name
 
 _BASE_OPERATOR_PARAMS = frozenset(inspect.signature(compat.BaseOperator.__init__).parameters) - {
     "self",

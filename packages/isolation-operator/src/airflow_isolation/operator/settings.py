@@ -14,14 +14,14 @@ import dataclasses
 import os
 from typing import Optional
 
-from airflow_isolation.core.project_settings import (
+from airflow_isolation.operator import compat
+from airflow_isolation.workspace.project_settings import (
     BACKENDS,
     SETTINGS_FILE_VAR,
     ProjectSettings,
     find_settings_file,
     load_settings,
 )
-from airflow_isolation.operator import compat
 
 FALLBACK_BACKEND = "venv"
 

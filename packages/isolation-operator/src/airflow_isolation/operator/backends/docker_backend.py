@@ -18,7 +18,6 @@ import docker.errors
 from docker.models.containers import Container
 from docker.models.images import Image
 
-from airflow_isolation.core.environment import IMAGE_PYTHON, IMAGE_REQUEST_FILE, IMAGE_RESULT_FILE
 from airflow_isolation.operator.backends.base import (
     BackendJob,
     IsolationBackend,
@@ -38,6 +37,7 @@ from airflow_isolation.operator.backends.docker_image import ensure_image
 from airflow_isolation.operator.backends.docker_options import DockerOptions
 from airflow_isolation.operator.backends.docker_sweep import sweep_orphans
 from airflow_isolation.operator.backends.docker_user import container_owner
+from airflow_isolation.workspace.environment import IMAGE_PYTHON, IMAGE_REQUEST_FILE, IMAGE_RESULT_FILE
 
 KILLED_EXIT_CODE = 137
 STOP_GRACE_SECONDS = 5

@@ -16,16 +16,16 @@ from typing import Any, Dict, List
 from docker.models.images import Image
 from docker.types import Mount
 
-from airflow_isolation.core.environment import (
+from airflow_isolation.operator.backends.base import RUNTIME_MODULE, BackendJob, integrity_env
+from airflow_isolation.operator.backends.docker_labels import Owner, container_labels
+from airflow_isolation.operator.backends.docker_options import DockerOptions
+from airflow_isolation.workspace.environment import (
     IMAGE_AIRFLOW_HOME,
     IMAGE_IO_DIR,
     IMAGE_PYTHON,
     IMAGE_REQUEST_FILE,
     IMAGE_RESULT_FILE,
 )
-from airflow_isolation.operator.backends.base import RUNTIME_MODULE, BackendJob, integrity_env
-from airflow_isolation.operator.backends.docker_labels import Owner, container_labels
-from airflow_isolation.operator.backends.docker_options import DockerOptions
 
 IMAGE_VENV = posixpath.dirname(posixpath.dirname(IMAGE_PYTHON))
 COMMAND = [IMAGE_PYTHON, "-m", RUNTIME_MODULE, "--request", IMAGE_REQUEST_FILE, "--result", IMAGE_RESULT_FILE]

@@ -14,8 +14,8 @@ import os
 import socket
 from typing import Dict, List, Mapping, Optional
 
-from airflow_isolation.core.environment import LABEL_PREFIX
 from airflow_isolation.operator.backends.base import TaskIdentity
+from airflow_isolation.workspace.environment import LABEL_PREFIX
 
 MANAGED = LABEL_PREFIX + "managed"
 ENVIRONMENT = LABEL_PREFIX + "environment"

@@ -16,9 +16,9 @@ from typing import Any, Dict, List, Literal, Mapping, Optional, Union
 
 import msgspec
 
-from airflow_isolation.core.environment import IMAGE_IO_DIR
 from airflow_isolation.operator import compat
 from airflow_isolation.operator.backends.options import convert, parse_size
+from airflow_isolation.workspace.environment import IMAGE_IO_DIR
 
 _MIN_MEMORY = 6 * 1024**2  # the engine refuses less
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

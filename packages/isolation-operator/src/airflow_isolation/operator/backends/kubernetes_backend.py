@@ -19,7 +19,6 @@ from typing import Any, Dict, List, Optional
 from airflow.providers.cncf.kubernetes.utils.xcom_sidecar import PodDefaults
 from kubernetes.client import models as k8s
 
-from airflow_isolation.core.environment import IMAGE_AIRFLOW_HOME, IMAGE_PYTHON, LABEL_PREFIX
 from airflow_isolation.core.schema import RunOptions
 from airflow_isolation.operator import compat, environments, settings
 from airflow_isolation.operator.backends import kubernetes_request as secret_io
@@ -34,6 +33,7 @@ from airflow_isolation.operator.backends.base import (
 from airflow_isolation.operator.backends.kubernetes_image import choose_image
 from airflow_isolation.operator.backends.kubernetes_options import KubernetesOptions
 from airflow_isolation.operator.backends.kubernetes_pod import IsolationPodOperator
+from airflow_isolation.workspace.environment import IMAGE_AIRFLOW_HOME, IMAGE_PYTHON, LABEL_PREFIX
 
 RESULT_FILE = f"{PodDefaults.XCOM_MOUNT_PATH}/return.json"
 COMMAND = [IMAGE_PYTHON, "-m", RUNTIME_MODULE]

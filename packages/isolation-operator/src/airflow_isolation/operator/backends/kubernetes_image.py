@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
-from airflow_isolation.core.environment import ImageManifest
+from airflow_isolation.workspace.environment import ImageManifest
 
 
 def choose_image(manifest: ImageManifest, registry: Optional[str]) -> Tuple[str, Optional[str]]:

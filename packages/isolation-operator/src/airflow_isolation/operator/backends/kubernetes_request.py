@@ -20,7 +20,7 @@ from typing import Any, Dict, List
 
 from kubernetes.client import models as k8s
 
-from airflow_isolation.core.environment import LABEL_PREFIX
+from airflow_isolation.workspace.environment import LABEL_PREFIX
 
 REQUEST_VOLUME = "isolation-request"
 REQUEST_DIR = "/isolation-request"

@@ -24,20 +24,24 @@ import docker
 import docker.errors
 import msgspec
 
-from airflow_isolation.cli.build_context import DockerfileSpec, write_context
-from airflow_isolation.cli.build_stream import BuildLog, run_build
-from airflow_isolation.cli.docker_engine import DOCKER_ERRORS, explain
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.files import exclusive_lock, write_json_atomic
-from airflow_isolation.cli.image_installer import choose_installer
-from airflow_isolation.cli.image_plan import ImagePlan
-from airflow_isolation.cli.registry import config_digest, lookup
-from airflow_isolation.cli.requires_python import PythonTarget, check_requires_python, wheel_distribution
-from airflow_isolation.cli.runtime_wheels import pinned_requirements, runtime_wheels
+from airflow_isolation.cli.image.build_context import DockerfileSpec, write_context
+from airflow_isolation.cli.image.build_stream import BuildLog, run_build
+from airflow_isolation.cli.image.docker_engine import DOCKER_ERRORS, explain
+from airflow_isolation.cli.image.installer_choice import choose_installer
+from airflow_isolation.cli.image.plan import ImagePlan
+from airflow_isolation.cli.image.registry import config_digest, lookup
+from airflow_isolation.cli.image.runtime_wheels import pinned_requirements, runtime_wheels
+from airflow_isolation.cli.image.wheel_server import assemble, serve
+from airflow_isolation.cli.image.wheelhouse import fill_wheelhouse, locked_wheels, wheelhouse_path
+from airflow_isolation.cli.resolve.requires_python import (
+    PythonTarget,
+    check_requires_python,
+    wheel_distribution,
+)
 from airflow_isolation.cli.ui import Steps
-from airflow_isolation.cli.wheel_server import assemble, serve
-from airflow_isolation.cli.wheelhouse import fill_wheelhouse, locked_wheels, wheelhouse_path
-from airflow_isolation.core.environment import (
+from airflow_isolation.workspace.environment import (
     EnvironmentError_,
     ImageManifest,
     image_manifest_path,

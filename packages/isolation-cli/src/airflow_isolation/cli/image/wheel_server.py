@@ -25,9 +25,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from airflow_isolation.cli.build_context import RUNTIME_FOLDER, WHEELS_FOLDER
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.image_installer import Installer
+from airflow_isolation.cli.image.build_context import RUNTIME_FOLDER, WHEELS_FOLDER
+from airflow_isolation.cli.image.installer_choice import Installer
 
 PREFERRED_PORT = 47617
 PORT_ATTEMPTS = 8

@@ -12,24 +12,28 @@ from pathlib import Path
 
 import docker
 
-from airflow_isolation.cli.base_image import (
+from airflow_isolation.cli.errors import CliError
+from airflow_isolation.cli.hashing import effective_definition_digest, image_content_hash
+from airflow_isolation.cli.image.base_image import (
     BaseImageChoice,
     check_python,
     choose_base_image,
     ensure_base_image,
     probe_base_image,
 )
-from airflow_isolation.cli.build_context import recipe_digest
-from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.hashing import effective_definition_digest, image_content_hash
-from airflow_isolation.cli.lock import compile_lock_for_platform
-from airflow_isolation.cli.registry import validate_registry
+from airflow_isolation.cli.image.build_context import recipe_digest
+from airflow_isolation.cli.image.registry import validate_registry
+from airflow_isolation.cli.image.system_packages import system_packages
+from airflow_isolation.cli.image.target_platform import (
+    TargetPlatform,
+    arch_of_docker_platform,
+    target_platform,
+)
+from airflow_isolation.cli.resolve.lock import compile_lock_for_platform
 from airflow_isolation.cli.runtime_source import RuntimeSource, find_runtime_source
 from airflow_isolation.cli.settings import Settings
-from airflow_isolation.cli.system_packages import system_packages
-from airflow_isolation.cli.target_platform import TargetPlatform, arch_of_docker_platform, target_platform
 from airflow_isolation.cli.ui import Steps
-from airflow_isolation.core.environment import (
+from airflow_isolation.workspace.environment import (
     EnvironmentDefinition,
     definition_digest,
     definition_path,

@@ -17,8 +17,8 @@ from typing import Any
 import docker
 from rich.text import Text
 
-from airflow_isolation.cli.docker_engine import DOCKER_ERRORS, explain
 from airflow_isolation.cli.errors import CliError
+from airflow_isolation.cli.image.docker_engine import DOCKER_ERRORS, explain
 from airflow_isolation.cli.ui import Steps
 
 TAIL_LINES = 30

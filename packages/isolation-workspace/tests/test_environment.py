@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from airflow_isolation.core import IsolationError
-from airflow_isolation.core.environment import (
+from airflow_isolation.workspace.environment import (
     BUILD_PATH_VAR,
     DEFINITION_FILE,
     ENVIRONMENTS_PATH_VAR,
@@ -289,7 +289,7 @@ def test_resolve_venv_venv_folder_gone(envs: Path, tmp_path: Path) -> None:
 
 
 def _image_manifest(envs: Path, name: str = "pandas1") -> Any:
-    from airflow_isolation.core.environment import ImageManifest, image_repository, image_tag
+    from airflow_isolation.workspace.environment import ImageManifest, image_repository, image_tag
 
     content_hash = "ab" * 32
     return ImageManifest(
@@ -309,7 +309,7 @@ def _image_manifest(envs: Path, name: str = "pandas1") -> Any:
 
 
 def _write_image_manifest(build: Path, manifest: Any) -> None:
-    from airflow_isolation.core.environment import image_manifest_path
+    from airflow_isolation.workspace.environment import image_manifest_path
 
     path = image_manifest_path(build, manifest.name)
     path.parent.mkdir(parents=True)
@@ -317,7 +317,7 @@ def _write_image_manifest(build: Path, manifest: Any) -> None:
 
 
 def test_resolve_image_roundtrip_and_tag(envs: Path, tmp_path: Path) -> None:
-    from airflow_isolation.core.environment import resolve_image
+    from airflow_isolation.workspace.environment import resolve_image
 
     manifest = _image_manifest(envs)
     _write_image_manifest(tmp_path / "build", manifest)
@@ -327,14 +327,14 @@ def test_resolve_image_roundtrip_and_tag(envs: Path, tmp_path: Path) -> None:
 
 
 def test_resolve_image_not_built_names_build_and_push(envs: Path, tmp_path: Path) -> None:
-    from airflow_isolation.core.environment import resolve_image
+    from airflow_isolation.workspace.environment import resolve_image
 
     with pytest.raises(EnvironmentError_, match=r"not been built as an image.*--target image.*env push"):
         resolve_image(envs, tmp_path / "build", "pandas1")
 
 
 def test_resolve_image_outdated(envs: Path, tmp_path: Path) -> None:
-    from airflow_isolation.core.environment import resolve_image
+    from airflow_isolation.workspace.environment import resolve_image
 
     _write_image_manifest(tmp_path / "build", _image_manifest(envs))
     _write_definition(envs, "pandas1", DEFINITION + "# edited\n")
@@ -343,39 +343,10 @@ def test_resolve_image_outdated(envs: Path, tmp_path: Path) -> None:
 
 
 def test_unreadable_image_manifest_names_the_rebuild(envs: Path, tmp_path: Path) -> None:
-    from airflow_isolation.core.environment import image_manifest_path, read_image_manifest
+    from airflow_isolation.workspace.environment import image_manifest_path, read_image_manifest
 
     path = image_manifest_path(tmp_path, "pandas1")
     path.parent.mkdir(parents=True)
     path.write_bytes(b"{not json")
     with pytest.raises(EnvironmentError_, match=r"--target image --force"):
         read_image_manifest(tmp_path, "pandas1")
-
-
-def test_project_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow_isolation.core.project_settings import (
-        SETTINGS_FILE_VAR,
-        SettingsError,
-        find_settings_file,
-        load_settings,
-    )
-
-    monkeypatch.delenv(SETTINGS_FILE_VAR, raising=False)
-    project = tmp_path / "project"
-    (project / "dags").mkdir(parents=True)
-    assert find_settings_file(project / "dags") is None
-    (project / "isolation.toml").write_text('default_backend = "docker"\nenvironments_path = "envs"\n')
-    found = find_settings_file(project / "dags")
-    assert found == project / "isolation.toml", "found from a subfolder, walking up"
-    settings = load_settings(found)
-    assert settings.default_backend == "docker"
-    assert settings.resolve(settings.environments_path) == project / "envs"
-    (project / "isolation.toml").write_text('default_backend = "dokcer"\n')
-    with pytest.raises(SettingsError, match="use one of venv, docker, kubernetes"):
-        load_settings(found)
-    (project / "isolation.toml").write_text('registyr = "x"\n')
-    with pytest.raises(SettingsError, match="Allowed keys: default_backend, registry"):
-        load_settings(found)
-    monkeypatch.setenv(SETTINGS_FILE_VAR, str(tmp_path / "nope.toml"))
-    with pytest.raises(SettingsError, match="does not exist"):
-        find_settings_file()

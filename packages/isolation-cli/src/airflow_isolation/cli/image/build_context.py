@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from airflow_isolation.cli import image_install
-from airflow_isolation.core.environment import (
+from airflow_isolation.cli.image import in_container_install
+from airflow_isolation.workspace.environment import (
     IMAGE_AIRFLOW_HOME,
     IMAGE_IO_DIR,
     IMAGE_PYTHON,
@@ -96,7 +96,7 @@ def recipe_digest() -> str:
         server_url="URL",
     )
     digest = hashlib.sha256(render_dockerfile(sample).encode())
-    digest.update(Path(image_install.__file__).read_bytes())
+    digest.update(Path(in_container_install.__file__).read_bytes())
     return digest.hexdigest()
 
 
@@ -106,5 +106,5 @@ def write_context(folder: Path, spec: DockerfileSpec, lock_text: str, runtime_pi
     (folder / "Dockerfile").write_text(render_dockerfile(spec))
     (folder / LOCK_FILE).write_text(lock_text)
     (folder / RUNTIME_PINS_FILE).write_text(runtime_pins)
-    shutil.copyfile(image_install.__file__, folder / INSTALLER_FILE)
+    shutil.copyfile(in_container_install.__file__, folder / INSTALLER_FILE)
     return folder

@@ -16,13 +16,13 @@ import docker
 import docker.errors
 import msgspec
 
-from airflow_isolation.cli.docker_engine import DOCKER_ERRORS, explain
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.files import exclusive_lock
-from airflow_isolation.cli.image_builder import LOCK_FILE, write_image_manifest
+from airflow_isolation.cli.image.builder import LOCK_FILE, write_image_manifest
+from airflow_isolation.cli.image.docker_engine import DOCKER_ERRORS, explain
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.ui import Steps
-from airflow_isolation.core.environment import (
+from airflow_isolation.workspace.environment import (
     ImageManifest,
     image_manifest_path,
     image_repository,

@@ -22,10 +22,10 @@ from packaging.version import InvalidVersion, Version
 
 from airflow_isolation.cli.errors import CliError, CommandFailed
 from airflow_isolation.cli.files import exclusive_lock
-from airflow_isolation.cli.python_finder import find_python
-from airflow_isolation.cli.target_platform import TargetPlatform
+from airflow_isolation.cli.image.target_platform import TargetPlatform
+from airflow_isolation.cli.resolve.python_finder import find_python
+from airflow_isolation.cli.resolve.uv_tool import run_uv
 from airflow_isolation.cli.ui import Steps
-from airflow_isolation.cli.uv_tool import run_uv
 
 WHEELHOUSE_DIR = "wheelhouse"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;]+)\s*(?:;.*)?$")

@@ -15,12 +15,12 @@ from typing import Any
 
 import docker.errors
 
-from airflow_isolation.cli import docker_engine
 from airflow_isolation.cli.errors import CliError
+from airflow_isolation.cli.image import docker_engine
+from airflow_isolation.cli.resolve.uv_tool import UV_INSTALL_HINT, find_uv, uv_version
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.status import INVALID, all_statuses
-from airflow_isolation.cli.uv_tool import UV_INSTALL_HINT, find_uv, uv_version
-from airflow_isolation.core.environment import (
+from airflow_isolation.workspace.environment import (
     ENVIRONMENTS_PATH_VAR,
     EnvironmentError_,
     read_image_manifest,

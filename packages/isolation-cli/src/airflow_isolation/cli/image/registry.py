@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import docker
 import docker.errors
 
-from airflow_isolation.cli.docker_engine import DOCKER_ERRORS, explain
 from airflow_isolation.cli.errors import CliError
+from airflow_isolation.cli.image.docker_engine import DOCKER_ERRORS, explain
 
 _SCHEME = re.compile(r"^[a-z]+://", re.IGNORECASE)
 _REGISTRY = re.compile(r"^[A-Za-z0-9.-]+(?::\d+)?(?:/[a-z0-9._/-]+)?$")

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.core.environment import EnvironmentDefinition, validate_name
+from airflow_isolation.workspace.environment import EnvironmentDefinition, validate_name
 
 PACKAGES_FILE = "packages.txt"
 _PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.\-]*(?::[a-z0-9\-]+)?(?:=[A-Za-z0-9.+~:\-]+)?$")

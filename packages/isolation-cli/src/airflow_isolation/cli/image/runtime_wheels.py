@@ -20,9 +20,9 @@ from pathlib import Path
 from packaging.utils import parse_wheel_filename
 
 from airflow_isolation.cli.errors import CliError, CommandFailed
+from airflow_isolation.cli.image.wheelhouse import pip_download_argv
+from airflow_isolation.cli.resolve.uv_tool import run_uv
 from airflow_isolation.cli.runtime_source import CORE_DIST, RUNTIME_DIST, RUNTIME_SOURCE_VAR, RuntimeSource
-from airflow_isolation.cli.uv_tool import run_uv
-from airflow_isolation.cli.wheelhouse import pip_download_argv
 
 RUNTIME_WHEELS_DIR = "runtime-wheels"
 KEEP_RUNTIMES = 4

@@ -15,12 +15,12 @@ from typing import Any
 import docker
 import docker.errors
 
-from airflow_isolation.cli.docker_engine import DOCKER_ERRORS, explain
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.python_finder import parse_request
+from airflow_isolation.cli.image.docker_engine import DOCKER_ERRORS, explain
+from airflow_isolation.cli.resolve.python_finder import parse_request
 from airflow_isolation.cli.ui import Steps
-from airflow_isolation.core.environment import LABEL_PREFIX, EnvironmentDefinition
-from airflow_isolation.core.project_settings import ProjectSettings
+from airflow_isolation.workspace.environment import LABEL_PREFIX, EnvironmentDefinition
+from airflow_isolation.workspace.project_settings import ProjectSettings
 
 DEFAULT_BASE_IMAGE = "python:{python}-slim-bookworm"
 """The documented public default: Debian bookworm with the definition's Python."""

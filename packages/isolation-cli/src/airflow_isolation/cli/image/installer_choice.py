@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_isolation.cli.errors import CommandFailed
-from airflow_isolation.cli.target_platform import TargetPlatform, normalise_arch
-from airflow_isolation.cli.uv_tool import find_uv
+from airflow_isolation.cli.image.target_platform import TargetPlatform, normalise_arch
+from airflow_isolation.cli.resolve.uv_tool import find_uv
 
 INSTALLER_DIR = "installer"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.uv_tool import find_uv, uv_env
+from airflow_isolation.cli.resolve.uv_tool import find_uv, uv_env
 
 _REQUEST = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
 _RELEASE_DIR = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")

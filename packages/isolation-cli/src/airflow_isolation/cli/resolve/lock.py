@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from airflow_isolation.cli.hashing import normalise_lock
-from airflow_isolation.cli.python_finder import Interpreter
-from airflow_isolation.cli.target_platform import TargetPlatform
-from airflow_isolation.cli.uv_tool import run_uv
+from airflow_isolation.cli.image.target_platform import TargetPlatform
+from airflow_isolation.cli.resolve.python_finder import Interpreter
+from airflow_isolation.cli.resolve.uv_tool import run_uv
 
 
 def compile_lock(requirements: Sequence[str], interpreter: Interpreter, definition_file: Path) -> str:

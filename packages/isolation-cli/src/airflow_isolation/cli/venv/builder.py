@@ -21,14 +21,14 @@ from pathlib import Path
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.files import exclusive_lock, write_json_atomic
 from airflow_isolation.cli.hashing import content_hash
-from airflow_isolation.cli.lock import compile_lock
-from airflow_isolation.cli.python_finder import Interpreter, find_python, probe
-from airflow_isolation.cli.requires_python import PythonTarget, installed_distributions, refusal, unsupported
+from airflow_isolation.cli.resolve.lock import compile_lock
+from airflow_isolation.cli.resolve.python_finder import Interpreter, find_python, probe
+from airflow_isolation.cli.resolve.requires_python import PythonTarget, installed_distributions, refusal, unsupported
 from airflow_isolation.cli.runtime_source import RUNTIME_SOURCE_VAR, RuntimeSource, find_runtime_source
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.ui import Steps
-from airflow_isolation.cli.uv_tool import run_uv
-from airflow_isolation.core.environment import (
+from airflow_isolation.cli.resolve.uv_tool import run_uv
+from airflow_isolation.workspace.environment import (
     BuildManifest,
     EnvironmentDefinition,
     EnvironmentError_,

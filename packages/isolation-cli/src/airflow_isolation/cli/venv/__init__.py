@@ -1,0 +1,1 @@
+"""Building an environment into a content-hashed venv on this machine."""
