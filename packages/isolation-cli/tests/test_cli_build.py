@@ -27,6 +27,23 @@ def run_cli_process(*args: str) -> subprocess.Popen[str]:
     )
 
 
+def wait_blocked_on_flock(process: subprocess.Popen[str], timeout: float = 300) -> None:
+    """Until the kernel lists ``process`` as waiting for a flock (``->`` in ``/proc/locks``).
+
+    A fixed sleep is not enough on a busy machine: the CLI may not even have started by then, and the
+    lock would be released before it ever had to wait.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the build ended while another build held the lock"
+        for line in Path("/proc/locks").read_text().splitlines():
+            fields = line.split()
+            if len(fields) > 5 and fields[1] == "->" and fields[2] == "FLOCK" and fields[5] == str(process.pid):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"isolationctl (pid {process.pid}) never waited for the held lock")
+
+
 IMPORT_CHECK = (
     "import six, airflow_isolation.runtime as r, airflow_isolation.core as c, platform; "
     "print(six.__version__, r.MARK, c.__version__, platform.python_version())"
@@ -240,8 +257,7 @@ def test_a_held_lock_makes_a_build_wait(env_paths: dict[str, Path]) -> None:
     with open(env_dir / ".lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         process = run_cli_process("env", "build", "tiny")
-        time.sleep(4)
-        assert process.poll() is None
+        wait_blocked_on_flock(process)
         assert hash_dirs(env_paths["build"], "tiny") == []
     output = process.communicate(timeout=300)[0]
 
