@@ -12,10 +12,10 @@ import pytest
 from airflow_isolation.core.environment import EnvironmentError_
 from airflow_isolation.operator.backends import BackendOptionsError, parse_backend_options
 from airflow_isolation.operator.backends.base import RunOutcome
-from airflow_isolation.operator.backends.docker_archive import request_archive
-from airflow_isolation.operator.backends.docker_backend import describe_end, split_lines
-from airflow_isolation.operator.backends.docker_options import DockerOptions
-from airflow_isolation.operator.backends.venv_options import VenvOptions
+from airflow_isolation.operator.backends.docker.archive import request_archive
+from airflow_isolation.operator.backends.docker.backend import describe_end, split_lines
+from airflow_isolation.operator.backends.docker.options import DockerOptions
+from airflow_isolation.operator.backends.venv.options import VenvOptions
 from airflow_isolation.operator.compat import AIRFLOW_MAJOR
 from airflow_isolation.operator.operator import IsolatedOperator
 from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, read_result

@@ -20,7 +20,7 @@ from airflow_isolation.core import (
     encode_json,
 )
 from airflow_isolation.operator.backends.base import RunOutcome
-from airflow_isolation.operator.backends.venv import target_environment
+from airflow_isolation.operator.backends.venv.backend import target_environment
 from airflow_isolation.operator.operator import split_base_kwargs
 from airflow_isolation.operator.request_builder import build_request, encode_request, implied_conn_ids
 from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, read_result

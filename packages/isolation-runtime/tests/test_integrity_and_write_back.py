@@ -14,7 +14,7 @@ import pytest
 from runtime_test_support import callable_from_source, run
 
 from airflow_isolation.core import CallableSpec, RunOptions, VariableWrite
-from airflow_isolation.core.integrity import REQUEST_DIGEST_ENV
+from airflow_isolation.core.launch import REQUEST_DIGEST_ENV
 
 TOUCH = """
     def touch(path):

@@ -1,76 +1,41 @@
-"""Labels on every container the Docker backend creates, and who owns a labelled container.
+"""Labels on every container the Docker backend creates, in Docker's reverse-DNS syntax.
 
-A container belongs to the worker process that created it: its ``host`` (hostname), its PID
-namespace and its PID and start time. That is enough to tell, from the same host, whether the owner
-is gone: the PID namespace keeps two workers sharing a hostname (``--network host`` containers)
-from judging each other's PIDs, and the start time keeps a recycled PID from passing for the owner.
-The task identity labels let the next try of a task instance find what a dead worker left behind.
+The names, the task identity and the owner they record are ``ownership``'s; this module only spells
+them as Docker labels (``io.airflow-isolation.<name>``) and reads them back from a container.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import socket
 from typing import Dict, List, Mapping, Optional
 
-from airflow_isolation.core.environment import LABEL_PREFIX
-from airflow_isolation.operator.backends.base import TaskIdentity
+from airflow_isolation.operator.backends import ownership
+from airflow_isolation.operator.backends.ownership import Owner, TaskIdentity, reverse_dns_key
 
-MANAGED = LABEL_PREFIX + "managed"
-ENVIRONMENT = LABEL_PREFIX + "environment"
-DAG_ID = LABEL_PREFIX + "dag-id"
-TASK_ID = LABEL_PREFIX + "task-id"
-RUN_ID = LABEL_PREFIX + "run-id"
-MAP_INDEX = LABEL_PREFIX + "map-index"
-TRY_NUMBER = LABEL_PREFIX + "try-number"
-HOST = LABEL_PREFIX + "host"
-OWNER_PID = LABEL_PREFIX + "owner-pid"
-OWNER_STARTED = LABEL_PREFIX + "owner-started"
-OWNER_PID_NAMESPACE = LABEL_PREFIX + "owner-pidns"
-
-
-def _proc_start_time(pid: int) -> str:
-    """Start time of ``pid`` in clock ticks since boot (Linux); empty where /proc is missing."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as handle:
-            stat = handle.read()
-    except OSError:
-        return ""
-    # the command name (field 2) may hold spaces and parentheses; fields after it are plain
-    return stat.rpartition(")")[2].split()[19]
+MANAGED = reverse_dns_key(ownership.MANAGED)
+ENVIRONMENT = reverse_dns_key(ownership.ENVIRONMENT)
+DAG_ID = reverse_dns_key(ownership.DAG_ID)
+TASK_ID = reverse_dns_key(ownership.TASK_ID)
+RUN_ID = reverse_dns_key(ownership.RUN_ID)
+MAP_INDEX = reverse_dns_key(ownership.MAP_INDEX)
+TRY_NUMBER = reverse_dns_key(ownership.TRY_NUMBER)
+HOST = reverse_dns_key(ownership.HOST)
+OWNER_PID = reverse_dns_key(ownership.OWNER_PID)
+OWNER_STARTED = reverse_dns_key(ownership.OWNER_STARTED)
+OWNER_PID_NAMESPACE = reverse_dns_key(ownership.OWNER_PID_NAMESPACE)
 
 
-def _pid_namespace() -> str:
-    try:
-        return os.readlink("/proc/self/ns/pid")
-    except OSError:
-        return ""
+def owner_labels(owner: Owner) -> Dict[str, str]:
+    return {
+        HOST: owner.host,
+        OWNER_PID_NAMESPACE: owner.pid_namespace,
+        OWNER_PID: str(owner.pid),
+        OWNER_STARTED: owner.started,
+    }
 
 
-@dataclasses.dataclass(frozen=True)
-class Owner:
-    host: str
-    pid_namespace: str
-    pid: int
-    started: str
-
-    @classmethod
-    def current(cls) -> Owner:
-        pid = os.getpid()
-        return cls(socket.gethostname(), _pid_namespace(), pid, _proc_start_time(pid))
-
-    def labels(self) -> Dict[str, str]:
-        return {
-            HOST: self.host,
-            OWNER_PID_NAMESPACE: self.pid_namespace,
-            OWNER_PID: str(self.pid),
-            OWNER_STARTED: self.started,
-        }
-
-    def same_machine(self, labels: Mapping[str, str]) -> bool:
-        """Whether this process can judge the owner of a container with ``labels`` by its PID."""
-        return labels.get(HOST) == self.host and labels.get(OWNER_PID_NAMESPACE, "") == self.pid_namespace
+def same_machine(owner: Owner, labels: Mapping[str, str]) -> bool:
+    """Whether ``owner`` can judge the owner of a container with ``labels`` by its PID."""
+    return labels.get(HOST) == owner.host and labels.get(OWNER_PID_NAMESPACE, "") == owner.pid_namespace
 
 
 def owner_alive(labels: Mapping[str, str]) -> bool:
@@ -79,14 +44,7 @@ def owner_alive(labels: Mapping[str, str]) -> bool:
         pid = int(labels.get(OWNER_PID, ""))
     except ValueError:
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by another user
-    started = labels.get(OWNER_STARTED, "")
-    return not started or _proc_start_time(pid) in ("", started)
+    return ownership.process_alive(pid, labels.get(OWNER_STARTED, ""))
 
 
 def identity_labels(identity: TaskIdentity) -> Dict[str, str]:
@@ -105,7 +63,7 @@ def container_labels(environment: str, identity: TaskIdentity, owner: Owner) -> 
         ENVIRONMENT: environment,
         **identity_labels(identity),
         TRY_NUMBER: str(identity.try_number),
-        **owner.labels(),
+        **owner_labels(owner),
     }
 
 

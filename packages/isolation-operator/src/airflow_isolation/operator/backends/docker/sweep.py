@@ -5,7 +5,7 @@ The backend removes its container on success, failure, kill and timeout; only a 
 containers of earlier tries of the same task instance (wherever they ran) and containers created on
 this machine by a process that is gone. Operators can run the same sweep from cron on each worker::
 
-    python -m airflow_isolation.operator.backends.docker_sweep [--docker-url URL]
+    python -m airflow_isolation.operator.backends.docker.sweep [--docker-url URL]
 
 or call :func:`sweep_orphans` (also ``airflow_isolation.operator.sweep_orphans``).
 """
@@ -20,9 +20,9 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from airflow_isolation.operator.backends import docker_labels
-from airflow_isolation.operator.backends.base import TaskIdentity
-from airflow_isolation.operator.backends.docker_client import connect
+from airflow_isolation.operator.backends.docker import labels as docker_labels
+from airflow_isolation.operator.backends.docker.client import connect
+from airflow_isolation.operator.backends.ownership import Owner, TaskIdentity
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def sweep_orphans(
     say = report or log.info
     own_client = client is None
     client = client or connect(docker_url)
-    owner = docker_labels.Owner.current()
+    owner = Owner.current()
     removed: List[str] = []
     try:
         if identity is not None:
@@ -71,7 +71,7 @@ def sweep_orphans(
         host = docker_labels.label_filter({docker_labels.HOST: owner.host})
         for container in client.containers.list(all=True, filters=host):
             labels = container.labels
-            if container.name in removed or not owner.same_machine(labels):
+            if container.name in removed or not docker_labels.same_machine(owner, labels):
                 continue
             if docker_labels.owner_alive(labels):
                 continue
@@ -86,7 +86,7 @@ def sweep_orphans(
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m airflow_isolation.operator.backends.docker_sweep",
+        prog="python -m airflow_isolation.operator.backends.docker.sweep",
         description="Remove airflow-isolation containers whose worker process on this machine is gone.",
     )
     parser.add_argument("--docker-url", help="Docker engine URL (default: DOCKER_HOST or the local socket)")

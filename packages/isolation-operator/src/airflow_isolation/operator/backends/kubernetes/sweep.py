@@ -8,7 +8,7 @@ Kubernetes run therefore first deletes the request Secrets of its namespace that
 are older than a grace period (a run in that window on another worker is seconds old), and whose
 pod does not exist. Operators can run the same sweep on demand::
 
-    python -m airflow_isolation.operator.backends.kubernetes_sweep --namespace NS [--conn-id ID]
+    python -m airflow_isolation.operator.backends.kubernetes.sweep --namespace NS [--conn-id ID]
 
 Only metadata is listed (a ``PartialObjectMetadataList``: the Secrets' data never leaves the API
 server). It needs ``list`` on ``secrets`` in the namespace, besides the ``create``/``patch``/
@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from kubernetes.client.exceptions import ApiException
 
-from airflow_isolation.operator.backends.kubernetes_request import POD_ANNOTATION, SECRET_LABEL
+from airflow_isolation.operator.backends.kubernetes.request import POD_ANNOTATION, SECRET_LABEL
 
 GRACE = dt.timedelta(minutes=10)
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
@@ -116,7 +116,7 @@ def sweep_request_secrets(
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m airflow_isolation.operator.backends.kubernetes_sweep",
+        prog="python -m airflow_isolation.operator.backends.kubernetes.sweep",
         description="Delete airflow-isolation request Secrets whose pod is gone and that no pod owns.",
     )
     parser.add_argument("--namespace", required=True)
