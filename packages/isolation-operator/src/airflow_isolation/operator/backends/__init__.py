@@ -27,7 +27,7 @@ class _Registered:
 
 _BACKENDS: Dict[str, _Registered] = {
     "venv": _Registered(
-        "airflow_isolation.operator.backends.venv.VenvBackend",
+        "airflow_isolation.operator.backends.venv.backend.VenvBackend",
         "airflow_isolation.operator.backends.venv.options.parse_venv_options",
     ),
     "docker": _Registered(
