@@ -39,9 +39,10 @@ def _docstrings(tree: ast.AST) -> Set[ast.AST]:
         body = getattr(node, "body", None)
         if isinstance(body, list):
             for index, statement in enumerate(body):
-                if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
-                    if index == 0 or isinstance(body[index - 1], (ast.Assign, ast.AnnAssign)):
-                        found.add(statement.value)
+                documents = index == 0 or isinstance(body[index - 1], (ast.Assign, ast.AnnAssign))
+                value = statement.value if isinstance(statement, ast.Expr) else None
+                if documents and isinstance(value, ast.Constant):
+                    found.add(value)
     return found
 
 
