@@ -327,8 +327,8 @@ class Run:
 
 
 BACKEND_CLASSES = (
-    ("airflow_isolation.operator.backends.venv", "VenvBackend"),
-    ("airflow_isolation.operator.backends.docker_backend", "DockerBackend"),
+    ("airflow_isolation.operator.backends.venv.backend", "VenvBackend"),
+    ("airflow_isolation.operator.backends.docker.backend", "DockerBackend"),
 )
 
 
@@ -683,7 +683,8 @@ def probes_for(environment: str, interpreter: str, venv_path: str, with_airflow:
     ``isolated`` probes get the environment VenvBackend gives the runtime; ``worker`` probes
     inherit this process's environment, as ExternalPythonOperator's subprocesses do.
     """
-    from airflow_isolation.operator.backends.venv import RUNTIME_MODULE, target_environment
+    from airflow_isolation.core.launch import RUNTIME_MODULE
+    from airflow_isolation.operator.backends.venv.backend import target_environment
 
     operator_module = _python_operators()[0].__module__
     envs = {

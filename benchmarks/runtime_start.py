@@ -61,9 +61,9 @@ from airflow_isolation.core import (
     OperatorSpec,
     decode_result,
     encode,
+    launch,
 )
 
-RUNTIME_MODULE = "airflow_isolation.runtime"
 STAMP_MODULE = "runtime_start_operator"
 STAMP_OPERATOR_SOURCE = textwrap.dedent(
     '''\
@@ -139,7 +139,7 @@ def target_environment(python: Path, stamp_dir: Path) -> Dict[str, str]:
     airflow_home = venv / "airflow-home"
     airflow_home.mkdir(exist_ok=True)
     try:
-        from airflow_isolation.operator.backends.venv import target_environment as venv_environment
+        from airflow_isolation.operator.backends.venv.backend import target_environment as venv_environment
 
         env = venv_environment(venv, airflow_home)
     except ImportError:
@@ -250,12 +250,12 @@ def pass_job(target: Target, workdir: Path) -> Sample:
 
 def runtime_job(request: bytes) -> Callable[[Target, Path], Sample]:
     def run(target: Target, workdir: Path) -> Sample:
-        request_file, result_file = workdir / "request.msgpack", workdir / "result.msgpack"
+        request_file, result_file = workdir / launch.REQUEST_FILE_NAME, workdir / launch.RESULT_FILE_NAME
         fd = os.open(request_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(request)
         result_file.unlink(missing_ok=True)
-        argv = ["-m", RUNTIME_MODULE, "--request", str(request_file), "--result", str(result_file)]
+        argv = ["-m", launch.RUNTIME_MODULE, *launch.runtime_arguments(str(request_file), str(result_file))]
         wall, cpu, spawned_at, _ = spawn(target, argv, workdir)
         result = decode_result(result_file.read_bytes())
         if result.status != "success" or not isinstance(result.return_value, float):

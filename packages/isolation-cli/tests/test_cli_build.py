@@ -38,7 +38,7 @@ def wait_blocked_on_flock(process: subprocess.Popen[str], timeout: float = 300) 
         assert process.poll() is None, "the build ended while another build held the lock"
         for line in Path("/proc/locks").read_text().splitlines():
             fields = line.split()
-            if len(fields) > 5 and fields[1] == "->" and fields[2] == "FLOCK" and fields[5] == str(process.pid):
+            if fields[1:3] == ["->", "FLOCK"] and len(fields) > 5 and fields[5] == str(process.pid):
                 return
         time.sleep(0.05)
     raise AssertionError(f"isolationctl (pid {process.pid}) never waited for the held lock")

@@ -31,6 +31,7 @@ CORE_SRC = Path(airflow_isolation.core.__file__).resolve().parent
 _PROBE = """
 import json, sys
 import airflow_isolation.core, airflow_isolation.core.json_schema, airflow_isolation.core.integrity
+import airflow_isolation.core.launch
 import airflow_isolation.core.values, airflow_isolation.core.codec
 from airflow_isolation.core import IsolationResult, SCHEMA_VERSION, encode, encode_json
 from airflow_isolation.core import decode_result, decode_result_json

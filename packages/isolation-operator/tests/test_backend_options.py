@@ -11,10 +11,10 @@ import pytest
 
 from airflow_isolation.operator.backends import BackendOptionsError, parse_backend_options
 from airflow_isolation.operator.backends.base import RunOutcome
-from airflow_isolation.operator.backends.docker_archive import request_archive
-from airflow_isolation.operator.backends.docker_backend import describe_end, split_lines
-from airflow_isolation.operator.backends.docker_options import DockerOptions
-from airflow_isolation.operator.backends.venv_options import VenvOptions
+from airflow_isolation.operator.backends.docker.archive import request_archive
+from airflow_isolation.operator.backends.docker.backend import describe_end, split_lines
+from airflow_isolation.operator.backends.docker.options import DockerOptions
+from airflow_isolation.operator.backends.venv.options import VenvOptions
 from airflow_isolation.operator.compat import AIRFLOW_MAJOR
 from airflow_isolation.operator.operator import IsolatedOperator
 from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, read_result
@@ -202,3 +202,22 @@ def test_settings_file_locates_environments_and_builds(
     assert environments.build_path() == Path("/srv/builds")
     monkeypatch.setenv("AIRFLOW__ISOLATION__ENVIRONMENTS_PATH", "/etc/envs")
     assert environments.environments_path() == Path("/etc/envs"), "Airflow configuration wins"
+
+
+def test_every_registered_backend_and_parser_imports() -> None:
+    """The registry names dotted paths; a module moved without updating it fails only at run time."""
+    from airflow_isolation.operator.backends import _BACKENDS, _load, get_backend
+
+    for name, registered in _BACKENDS.items():
+        assert get_backend(name).name == name
+        assert callable(_load(registered.options_parser))
+
+
+def test_compatibility_module_names_of_the_sweeps_still_import() -> None:
+    """The README's earlier paths, which cron jobs may still run."""
+    from airflow_isolation.operator.backends import docker_sweep, kubernetes_sweep
+    from airflow_isolation.operator.backends.docker.sweep import sweep_orphans
+    from airflow_isolation.operator.backends.kubernetes.sweep import sweep_request_secrets
+
+    assert docker_sweep.sweep_orphans is sweep_orphans
+    assert kubernetes_sweep.sweep_request_secrets is sweep_request_secrets

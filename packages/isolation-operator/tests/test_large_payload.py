@@ -5,7 +5,7 @@ The transport contract allows requests up to 64 MiB. The task gets 50 MiB of ran
 process; the worker's own peak is measured around ``execute``. Each side may hold the request a
 small number of times (the worker: the encoded request; the target: the file's bytes while they
 are decoded), never a copy per step of the way. The Kubernetes request path is covered in
-``test_kubernetes_backend.py``.
+``backends/kubernetes/test_backend.py``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ from airflow_isolation.core import (
     decode_result,
     encode,
 )
-from airflow_isolation.core.integrity import REQUEST_DIGEST_ENV, request_digest
+from airflow_isolation.core.integrity import request_digest
+from airflow_isolation.core.launch import REQUEST_DIGEST_ENV
 
 
 def without_airflow(code: str, tmp_path: Path) -> str:

@@ -25,7 +25,7 @@ from airflow_isolation.core import (
     decode_result_json,
     encode,
 )
-from airflow_isolation.core.integrity import REQUEST_DIGEST_ENV
+from airflow_isolation.core.launch import REQUEST_DIGEST_ENV
 
 STANDARD = "airflow.providers.standard.operators"
 SECRET = "hunter2-but-longer"

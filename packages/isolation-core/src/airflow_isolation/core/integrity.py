@@ -3,8 +3,9 @@
 The request crosses a channel others may be able to write to: a shared volume, a Kubernetes Secret
 that someone with RBAC on Secrets can delete and recreate under the same name before the kubelet
 mounts it. The host therefore sends the SHA-256 of the exact bytes it wrote through a channel that
-transport cannot alter (the process or container environment, the immutable pod spec), and the
-runtime refuses a request that does not match.
+transport cannot alter (the process or container environment, the immutable pod spec; the variable
+is ``airflow_isolation.core.launch.REQUEST_DIGEST_ENV``), and the runtime refuses a request that
+does not match.
 
 A plain digest is used rather than an HMAC: an HMAC key would need a second, secret channel the
 attacker cannot read, while a digest may be public because it cannot be forged (a second preimage
@@ -19,9 +20,6 @@ import hmac
 import secrets
 
 from airflow_isolation.core.errors import RequestIntegrityError
-
-REQUEST_DIGEST_ENV = "ISOLATION_REQUEST_SHA256"
-"""The one environment variable the host sets for the target besides the pointer to the file."""
 
 NONCE_BYTES = 32
 

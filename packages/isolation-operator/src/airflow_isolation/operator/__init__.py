@@ -17,7 +17,7 @@ def __getattr__(name: str) -> Any:
 
         return IsolatedOperator
     if name == "sweep_orphans":
-        from airflow_isolation.operator.backends.docker_sweep import sweep_orphans
+        from airflow_isolation.operator.backends.docker.sweep import sweep_orphans
 
         return sweep_orphans
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

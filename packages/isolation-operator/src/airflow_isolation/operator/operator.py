@@ -15,7 +15,7 @@ from typing import Any, Callable, Collection, Dict, Mapping, NoReturn, Optional,
 import msgspec
 
 from airflow_isolation.core import CallableSpec, OperatorSpec
-from airflow_isolation.core.schema import TaskSpec
+from airflow_isolation.core.schema import TaskContext, TaskSpec
 from airflow_isolation.operator import compat, environments, settings
 from airflow_isolation.operator import write_back as write_back_kinds
 from airflow_isolation.operator.backends import (
@@ -32,6 +32,7 @@ from airflow_isolation.operator.request_builder import (
     implied_conn_ids,
     resolve_connections,
     resolve_variables,
+    task_context,
 )
 from airflow_isolation.operator.result_handler import apply_result, read_result
 from airflow_isolation.operator.wrapped import WrappedOperator, check_encodable, is_deferred_value
@@ -99,14 +100,14 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
     :param backend_options: settings of the backend, checked when the DAG is parsed. ``docker``:
         ``image``, ``docker_url``, ``pull`` (``"missing"``/``"always"``/``"never"``), ``cpus``,
         ``mem_limit``, ``shm_size``, ``network_mode``, ``mounts``, ``env`` (not secrets), ``user``,
-        ``extra_hosts``, ``privileged`` (see ``backends.docker_options.DockerOptions``).
+        ``extra_hosts``, ``privileged`` (see ``backends.docker.options.DockerOptions``).
         ``kubernetes``: the KPO's ``namespace``, ``kubernetes_conn_id``, ``image``,
         ``deferrable``, ``on_finish_action``, ``reattach_on_restart``, ``get_logs``,
         ``container_resources``, ``node_selector``, ``tolerations``, ``affinity``,
         ``service_account_name``, ``pod_template_file``, ``labels``, ``annotations``,
         ``image_pull_policy``, ``image_pull_secrets``, ``skip_on_exit_code``, ``env``,
-        ``startup_timeout_seconds`` (see ``backends.kubernetes_options.KubernetesOptions``). ``venv``:
-        ``memory_limit`` (the target's address space, see ``backends.venv_options.VenvOptions``).
+        ``startup_timeout_seconds`` (see ``backends.kubernetes.options.KubernetesOptions``). ``venv``:
+        ``memory_limit`` (the target's address space, see ``backends.venv.options.VenvOptions``).
     :param connections: connection ids to ship, besides the ``*conn_id`` arguments of the operator.
     :param variables: variable keys to ship.
     :param write_back: what the task may hand back, applied on the host only after it succeeds:
@@ -258,17 +259,15 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
             len(payload),
         )
         try:
-            outcome = self._backend.run(payload, self._job(context), self._log_target_line)
+            outcome = self._backend.run(payload, self._job(context, request.context), self._log_target_line)
         except compat.TaskDeferred as deferred:
             self._defer_backend(deferred)
         finally:
             self._backend = None
         return apply_result(self, context, read_result(outcome))
 
-    def _job(self, context: Any) -> BackendJob:
-        return BackendJob(
-            self.environment, TaskIdentity.from_context(context), self._backend_options, context
-        )
+    def _job(self, context: Any, task: TaskContext) -> BackendJob:
+        return BackendJob(self.environment, TaskIdentity.of(task), self._backend_options, context)
 
     def _defer_backend(self, deferred: Any) -> NoReturn:
         """A backend (the KubernetesPodOperator) deferred to the triggerer: come back to this
@@ -286,7 +285,8 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         """Where a deferred run resumes (``backend_options={"deferrable": True}``)."""
         self._backend = get_backend(self.backend)
         try:
-            outcome = self._backend.resume(backend_method, event, self._job(context), self._log_target_line)
+            job = self._job(context, task_context(context, set()))
+            outcome = self._backend.resume(backend_method, event, job, self._log_target_line)
         except compat.TaskDeferred as deferred:  # the KPO may defer again (logging_interval)
             self._defer_backend(deferred)
         finally:

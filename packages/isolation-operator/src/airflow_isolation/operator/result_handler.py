@@ -9,6 +9,7 @@ import msgspec
 
 from airflow_isolation.core import IsolationResult, decode_result, decode_result_json
 from airflow_isolation.core.errors import IsolationError
+from airflow_isolation.core.launch import EXIT_KILLED
 from airflow_isolation.operator import compat
 from airflow_isolation.operator.backends.base import RunOutcome
 from airflow_isolation.operator.write_back import apply_variable_writes
@@ -35,8 +36,8 @@ def _describe_exit(code: int) -> str:
         except ValueError:
             name = "an unknown signal"
         return f"was killed by {name} (signal {-code})"
-    if code == 137:
-        return "exited with code 137 (killed with SIGKILL: often the out-of-memory killer)"
+    if code == EXIT_KILLED:
+        return f"exited with code {EXIT_KILLED} (killed with SIGKILL: often the out-of-memory killer)"
     return f"exited with code {code}"
 
 

@@ -30,38 +30,38 @@ from airflow_isolation.core import (
     decode_request,
     encode,
     encode_json,
+    launch,
 )
-from airflow_isolation.core.integrity import REQUEST_DIGEST_ENV, verify_request
+from airflow_isolation.core.integrity import verify_request
 from airflow_isolation.runtime import airflow_support, masking, outcome, task_runner, termination, write_back
 from airflow_isolation.runtime.__about__ import __version__
 from airflow_isolation.runtime.context import build_context
 from airflow_isolation.runtime.request_file import read_request
 from airflow_isolation.runtime.task_instance import XComRecorder
 
-EXIT_SUCCESS = 0
-EXIT_FAILED = 1
-EXIT_BAD_REQUEST = 2
-RESULT_FORMATS = ("msgpack", "json")
-
 
 def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m airflow_isolation.runtime",
+        prog=f"python -m {launch.RUNTIME_MODULE}",
         description="Run one isolated Airflow task from a request file and write its result.",
     )
-    parser.add_argument("--request", required=True, help="request file, or - for stdin")
-    parser.add_argument("--result", required=True, help="where to write the result")
     parser.add_argument(
-        "--result-format",
-        choices=RESULT_FORMATS,
-        default="msgpack",
+        launch.REQUEST_OPTION, required=True, help=f"request file, or {launch.STDIN} for stdin"
+    )
+    parser.add_argument(launch.RESULT_OPTION, required=True, help="where to write the result")
+    parser.add_argument(
+        launch.RESULT_FORMAT_OPTION,
+        choices=launch.RESULT_FORMATS,
+        default=launch.DEFAULT_RESULT_FORMAT,
         help="msgpack (default), or json for the KubernetesPodOperator xcom sidecar",
     )
     parser.add_argument("--version", action="version", version=f"airflow-isolation-runtime {__version__}")
     return parser.parse_args(argv)
 
 
-def write_result(path: str, result: IsolationResult, result_format: str = "msgpack") -> IsolationResult:
+def write_result(
+    path: str, result: IsolationResult, result_format: str = launch.DEFAULT_RESULT_FORMAT
+) -> IsolationResult:
     """Write atomically (the host must never read half a result); return what was written.
 
     A return value or XCom that cannot be encoded turns the result into a failure naming it.
@@ -180,9 +180,10 @@ def _timings(started: float, decoded: float, setup_done: float) -> Timings:
 
 def _verified(data: bytes, where: str) -> bytes:
     """Check the bytes against the digest the host sent; hosts before schema 1.1 send none."""
-    expected = os.environ.get(REQUEST_DIGEST_ENV)
+    variable = launch.REQUEST_DIGEST_ENV
+    expected = os.environ.get(variable)
     if expected is None:
-        _log(f"the request is not integrity-checked: the host operator did not set {REQUEST_DIGEST_ENV}")
+        _log(f"the request is not integrity-checked: the host operator did not set {variable}")
         return data
     verify_request(data, expected, where)
     return data
@@ -200,12 +201,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             outcome.result("failed", Timings(), error=outcome.error_info(exc)),
             args.result_format,
         )
-        return EXIT_BAD_REQUEST
+        return launch.EXIT_BAD_REQUEST
     result = write_result(args.result, run(request, started, time.perf_counter()), args.result_format)
     sys.stdout.flush()
     sys.stderr.flush()
     if result.status == "success":
-        return EXIT_SUCCESS
+        return launch.EXIT_SUCCESS
     if result.status == "skipped":
         return request.options.skip_exit_code
-    return EXIT_FAILED
+    return launch.EXIT_FAILED

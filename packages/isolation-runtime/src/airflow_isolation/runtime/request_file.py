@@ -1,36 +1,36 @@
 """Reading the request: one file, stdin, or a file delivered in parts.
 
-Kubernetes caps a Secret at 1 MiB, so the Kubernetes backend projects a larger request as
-``<file>.part-0001-of-0003`` … next to where ``--request`` points. The parts are joined in order
-only when the set is complete; a missing part is a bad request, never a silently shorter one.
+Kubernetes caps a Secret at 1 MiB, so the Kubernetes backend projects a larger request as parts
+named by ``launch.part_name`` (``<file>.part-0001-of-0003`` …) next to where the request option
+points. The parts are joined in order only when the set is complete; a missing part is a bad
+request, never a silently shorter one.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
-_PART = re.compile(r"\.part-(\d{4})-of-(\d{4})$")
+from airflow_isolation.core.launch import STDIN, parse_part_name, part_pattern
 
 
 def read_request(path: str) -> bytes:
-    if path == "-":
+    if path == STDIN:
         return sys.stdin.buffer.read()
     target = Path(path)
     if target.exists():
         return target.read_bytes()
-    parts = sorted(target.parent.glob(f"{target.name}.part-*-of-*")) if target.parent.is_dir() else []
+    parts = sorted(target.parent.glob(part_pattern(target.name))) if target.parent.is_dir() else []
     if not parts:
         return target.read_bytes()  # the usual FileNotFoundError, naming the path
     numbered = {}
     totals = set()
     for part in parts:
-        match = _PART.search(part.name)
-        if match is None:
+        parsed = parse_part_name(part.name)
+        if parsed is None:
             continue
-        numbered[int(match.group(1))] = part
-        totals.add(int(match.group(2)))
+        numbered[parsed[0]] = part
+        totals.add(parsed[1])
     expected = set(range(1, max(totals) + 1)) if len(totals) == 1 else set()
     if not expected or set(numbered) != expected:
         raise OSError(

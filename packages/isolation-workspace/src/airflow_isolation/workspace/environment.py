@@ -8,8 +8,8 @@ environments folder so a DAG processor scanning the DAGs folder never walks into
 
 Image builds follow the same rule: the CLI writes ``<build_path>/images/<name>/current.json``
 (:class:`ImageManifest`) after the image exists (and updates it after a push); the Docker backend
-reads it to find the image. The image layout constants below are the other half of that contract:
-where the runtime lives in the image and where the request and result files go.
+reads it to find the image. Where the runtime lives in the image and where the request and result
+files go is part of the launch protocol (``airflow_isolation.core.launch``).
 """
 
 from __future__ import annotations
@@ -48,11 +48,6 @@ class EnvironmentDefinition(msgspec.Struct, forbid_unknown_fields=True):
 
 IMAGE_REPOSITORY_PREFIX = "airflow-isolation"
 IMAGE_TAG_LENGTH = 24
-IMAGE_PYTHON = "/opt/isolation/venv/bin/python"
-IMAGE_AIRFLOW_HOME = "/opt/isolation/airflow-home"
-IMAGE_IO_DIR = "/isolation"
-IMAGE_REQUEST_FILE = IMAGE_IO_DIR + "/request.msgpack"
-IMAGE_RESULT_FILE = IMAGE_IO_DIR + "/result.msgpack"
 LABEL_PREFIX = "io.airflow-isolation."
 """Docker labels: images carry ``environment``/``content-hash``; containers also carry ``managed``,
 ``host``, ``owner-pid`` and the task identity so a sweep can find orphans."""

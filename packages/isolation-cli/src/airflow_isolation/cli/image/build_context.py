@@ -19,12 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_isolation.cli.image import in_container_install
-from airflow_isolation.workspace.environment import (
-    IMAGE_AIRFLOW_HOME,
-    IMAGE_IO_DIR,
-    IMAGE_PYTHON,
-    LABEL_PREFIX,
-)
+from airflow_isolation.core.launch import IMAGE_AIRFLOW_HOME, IMAGE_IO_DIR, IMAGE_PYTHON
+from airflow_isolation.workspace.environment import LABEL_PREFIX
 
 VENV = IMAGE_PYTHON.rsplit("/bin/", 1)[0]
 IMAGE_ROOT = VENV.rsplit("/", 1)[0]

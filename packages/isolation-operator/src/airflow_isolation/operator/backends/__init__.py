@@ -12,13 +12,9 @@ import importlib
 import importlib.util
 from typing import Any, Dict, Mapping, Optional
 
-from airflow_isolation.operator.backends.base import (
-    BackendJob,
-    IsolationBackend,
-    RunOutcome,
-    TaskIdentity,
-)
+from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, RunOutcome
 from airflow_isolation.operator.backends.options import BackendOptionsError
+from airflow_isolation.operator.backends.ownership import TaskIdentity
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,18 +27,18 @@ class _Registered:
 
 _BACKENDS: Dict[str, _Registered] = {
     "venv": _Registered(
-        "airflow_isolation.operator.backends.venv.VenvBackend",
-        "airflow_isolation.operator.backends.venv_options.parse_venv_options",
+        "airflow_isolation.operator.backends.venv.backend.VenvBackend",
+        "airflow_isolation.operator.backends.venv.options.parse_venv_options",
     ),
     "docker": _Registered(
-        "airflow_isolation.operator.backends.docker_backend.DockerBackend",
-        "airflow_isolation.operator.backends.docker_options.parse_docker_options",
+        "airflow_isolation.operator.backends.docker.backend.DockerBackend",
+        "airflow_isolation.operator.backends.docker.options.parse_docker_options",
         needs_module="docker",
         install_hint="pip install 'airflow-isolation-operator[docker]'",
     ),
     "kubernetes": _Registered(
-        "airflow_isolation.operator.backends.kubernetes_backend.KubernetesBackend",
-        "airflow_isolation.operator.backends.kubernetes_options.parse_kubernetes_options",
+        "airflow_isolation.operator.backends.kubernetes.backend.KubernetesBackend",
+        "airflow_isolation.operator.backends.kubernetes.options.parse_kubernetes_options",
         needs_module="airflow.providers.cncf.kubernetes",
         install_hint="pip install 'airflow-isolation-operator[kubernetes]'",
     ),

@@ -1,53 +1,20 @@
-"""The contract every backend fulfils: run one encoded request, stream logs, return the result."""
+"""The contract every backend fulfils: run one encoded request, stream logs, return the result.
+
+How a backend starts the runtime (command line, environment, paths in images) is the launch
+protocol, ``airflow_isolation.core.launch``; whose a run is, ``ownership``.
+"""
 
 from __future__ import annotations
 
 import abc
 import collections
 import dataclasses
-from typing import Any, Callable, Deque, Dict, List, Optional
+from typing import Any, Callable, Deque, List, Optional
 
-from airflow_isolation.core.integrity import REQUEST_DIGEST_ENV, request_digest
+from airflow_isolation.operator.backends.ownership import TaskIdentity
 
 LogSink = Callable[[str], None]
 TAIL_LINES = 40
-RUNTIME_MODULE = "airflow_isolation.runtime"
-"""Run as ``<python> -m RUNTIME_MODULE --request FILE --result FILE`` in every backend."""
-
-
-def integrity_env(request: bytes) -> Dict[str, str]:
-    """The request's SHA-256 for the runtime to check the delivered file against.
-
-    Every backend sets it where the file's own transport cannot reach (process environment,
-    container config, immutable pod spec) and after the user's ``env``, so it cannot be overridden.
-    It is not a secret: see ``airflow_isolation.core.integrity``.
-    """
-    return {REQUEST_DIGEST_ENV: request_digest(request)}
-
-
-@dataclasses.dataclass(frozen=True)
-class TaskIdentity:
-    """Which task instance a run belongs to: backends label what they create with it, so a later
-    try (or an operator running a sweep) can find what a dead worker left behind."""
-
-    dag_id: str
-    task_id: str
-    run_id: str
-    map_index: int = -1
-    try_number: int = 1
-
-    @classmethod
-    def from_context(cls, context: Dict[str, Any]) -> TaskIdentity:
-        ti = context["ti"]
-        map_index = getattr(ti, "map_index", None)
-        try_number = getattr(ti, "try_number", None)
-        return cls(
-            dag_id=str(ti.dag_id),
-            task_id=str(ti.task_id),
-            run_id=str(context.get("run_id") or ti.run_id),
-            map_index=-1 if map_index is None else int(map_index),
-            try_number=1 if try_number is None else int(try_number),
-        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,9 +12,13 @@ from typing import Any, Mapping, Optional, Type, TypeVar, Union
 
 import msgspec
 
+from airflow_isolation.operator import compat
+
 S = TypeVar("S", bound=msgspec.Struct)
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmg]?)b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_ENV_PREFIXES = ("AIRFLOW_CONN_", "AIRFLOW_VAR_")
 
 
 class BackendOptionsError(ValueError):
@@ -71,3 +75,21 @@ def convert(
             if f"`$.{key}[" in message:
                 message += f"; each entry of {key} takes: {allowed_keys(inner)}"
         raise BackendOptionsError(message) from None
+
+
+def check_env_name(
+    name: str, visible_in: str = "the container's configuration, readable with `docker inspect`"
+) -> None:
+    """Refuse environment variables that would expose a secret in ``visible_in``."""
+    if not _ENV_NAME.match(name):
+        raise ValueError(f"env name {name!r} is not a valid environment variable name")
+    if name.startswith(_SECRET_ENV_PREFIXES):
+        raise ValueError(
+            f"env {name!r} would put an Airflow connection or variable in {visible_in}: list it in "
+            "connections=[...] or variables=[...] instead, which travel inside the request file"
+        )
+    if compat.is_sensitive_name(name):
+        raise ValueError(
+            f"env {name!r} looks like a secret, and the environment is part of {visible_in}: store it "
+            "in an Airflow connection or variable and list it in connections=[...] or variables=[...]"
+        )

@@ -30,9 +30,9 @@ from operator_docker_support import (
 )
 
 from airflow_isolation.core import decode_request
-from airflow_isolation.operator.backends import kubernetes_request as secret_io
-from airflow_isolation.operator.backends.kubernetes_backend import KubernetesBackendError
-from airflow_isolation.operator.backends.kubernetes_pod import IsolationPodOperator
+from airflow_isolation.operator.backends.kubernetes import request as secret_io
+from airflow_isolation.operator.backends.kubernetes.backend import KubernetesBackendError
+from airflow_isolation.operator.backends.kubernetes.pod import IsolationPodOperator
 from airflow_isolation.operator.backends.options import BackendOptionsError
 from airflow_isolation.operator.compat import AirflowException, AirflowSkipException
 from airflow_isolation.operator.operator import IsolatedOperator

@@ -13,32 +13,23 @@ same KPO and hands it the trigger's event.
 
 from __future__ import annotations
 
-import posixpath
 from typing import Any, Dict, List, Optional
 
 from airflow.providers.cncf.kubernetes.utils.xcom_sidecar import PodDefaults
 from kubernetes.client import models as k8s
 
-from airflow_isolation.core.schema import RunOptions
+from airflow_isolation.core import launch
 from airflow_isolation.operator import compat, environments, settings
-from airflow_isolation.operator.backends import kubernetes_request as secret_io
-from airflow_isolation.operator.backends.base import (
-    RUNTIME_MODULE,
-    BackendJob,
-    IsolationBackend,
-    LogSink,
-    RunOutcome,
-    integrity_env,
-)
-from airflow_isolation.operator.backends.kubernetes_image import choose_image
-from airflow_isolation.operator.backends.kubernetes_options import KubernetesOptions
-from airflow_isolation.operator.backends.kubernetes_pod import IsolationPodOperator
-from airflow_isolation.workspace.environment import IMAGE_AIRFLOW_HOME, IMAGE_PYTHON, LABEL_PREFIX
+from airflow_isolation.operator.backends import ownership
+from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, LogSink, RunOutcome
+from airflow_isolation.operator.backends.kubernetes import request as secret_io
+from airflow_isolation.operator.backends.kubernetes.image import choose_image
+from airflow_isolation.operator.backends.kubernetes.options import KubernetesOptions
+from airflow_isolation.operator.backends.kubernetes.pod import IsolationPodOperator
 
 RESULT_FILE = f"{PodDefaults.XCOM_MOUNT_PATH}/return.json"
-COMMAND = [IMAGE_PYTHON, "-m", RUNTIME_MODULE]
-ARGUMENTS = ["--request", secret_io.REQUEST_FILE, "--result", RESULT_FILE, "--result-format", "json"]
-IMAGE_VENV = posixpath.dirname(posixpath.dirname(IMAGE_PYTHON))
+COMMAND = launch.runtime_entry(launch.IMAGE_PYTHON)
+ARGUMENTS = launch.runtime_arguments(secret_io.REQUEST_FILE, RESULT_FILE, "json")
 
 
 class KubernetesBackendError(compat.AirflowException):  # type: ignore[misc]
@@ -69,13 +60,11 @@ def pod_operator(job: BackendJob, request: bytes, image: str) -> IsolationPodOpe
     """The KPO of one run. Parameters not set here keep the provider's defaults."""
     options: KubernetesOptions = job.options if job.options is not None else KubernetesOptions()
     configured = settings.kubernetes_settings()
-    skip_codes: List[int] = sorted({RunOptions().skip_exit_code, *options.skip_on_exit_code})
+    skip_codes: List[int] = sorted({launch.EXIT_SKIPPED, *options.skip_on_exit_code})
     env: Dict[str, str] = {
-        "VIRTUAL_ENV": IMAGE_VENV,
-        "AIRFLOW_HOME": IMAGE_AIRFLOW_HOME,
-        "PYTHONUNBUFFERED": "1",
+        **launch.venv_environment(launch.IMAGE_VENV, launch.IMAGE_AIRFLOW_HOME),
         **options.env,
-        **integrity_env(request),
+        **launch.request_environment(request),
     }
     conn_id = options.kubernetes_conn_id or configured.conn_id
     extra: Dict[str, Any] = {"kubernetes_conn_id": conn_id} if conn_id else {}
@@ -102,8 +91,8 @@ def pod_operator(job: BackendJob, request: bytes, image: str) -> IsolationPodOpe
         pod_template_file=options.pod_template_file,
         labels={
             **options.labels,
-            f"{LABEL_PREFIX}managed": "true",
-            "airflow-isolation/environment": job.environment,
+            ownership.reverse_dns_key(ownership.MANAGED): "true",
+            ownership.kubernetes_key(ownership.ENVIRONMENT): job.environment,
         },
         annotations=dict(options.annotations),
         skip_on_exit_code=skip_codes,

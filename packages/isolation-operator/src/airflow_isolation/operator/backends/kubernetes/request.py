@@ -9,7 +9,7 @@ The request holds connection passwords and variables, so it is never put in the 
 get pod -o yaml`` and the task's rendered fields show the spec): the spec only names the Secret and
 the file the runtime reads. The Secret carries a label, so leftovers can be found, and is made
 owned by its pod once the pod exists, so Kubernetes deletes it with the pod even if the worker dies;
-the backend also deletes them itself when the run ends, and ``kubernetes_sweep`` deletes those a
+the backend also deletes them itself when the run ends, and ``kubernetes.sweep`` deletes those a
 worker killed before its pod owned them left behind.
 """
 
@@ -20,19 +20,21 @@ from typing import Any, Dict, List
 
 from kubernetes.client import models as k8s
 
-from airflow_isolation.workspace.environment import LABEL_PREFIX
+from airflow_isolation.core import launch
+from airflow_isolation.operator.backends import ownership
 
 REQUEST_VOLUME = "isolation-request"
 REQUEST_DIR = "/isolation-request"
-REQUEST_KEY = "request.msgpack"
+REQUEST_KEY = launch.REQUEST_FILE_NAME
 REQUEST_FILE = f"{REQUEST_DIR}/{REQUEST_KEY}"
 CHUNK_BYTES = 768 * 1024
 """Raw bytes per Secret: Kubernetes refuses Secrets over 1 MiB (an etcd limit), with headroom."""
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
-SECRET_LABEL = "airflow-isolation/request"
-POD_ANNOTATION = "airflow-isolation/pod"
+SECRET_LABEL = ownership.kubernetes_key(ownership.REQUEST)
+MANAGED_LABEL = ownership.reverse_dns_key(ownership.MANAGED)
+POD_ANNOTATION = ownership.kubernetes_key(ownership.POD)
 """The pod a request Secret belongs to, for the sweep of Secrets whose worker died before the pod
-owned them (``kubernetes_sweep``)."""
+owned them (``kubernetes.sweep``)."""
 # Readable by the container's user whatever uid the image runs as: the file exists only inside
 # this one pod, which is the task itself.
 _FILE_MODE = 0o444
@@ -48,7 +50,8 @@ def secret_name(pod_name: str, index: int) -> str:
 
 
 def part_name(index: int, count: int) -> str:
-    return f"{REQUEST_KEY}.part-{index + 1:04d}-of-{count:04d}"
+    """The file name of part ``index`` (from 0) of ``count``, as the runtime reassembles them."""
+    return launch.part_name(REQUEST_KEY, index + 1, count)
 
 
 def request_secrets(pod_name: str, namespace: str, request: bytes) -> List[k8s.V1Secret]:
@@ -67,7 +70,7 @@ def request_secrets(pod_name: str, namespace: str, request: bytes) -> List[k8s.V
             metadata=k8s.V1ObjectMeta(
                 name=secret_name(pod_name, index),
                 namespace=namespace,
-                labels={SECRET_LABEL: "true", f"{LABEL_PREFIX}managed": "true"},
+                labels={SECRET_LABEL: "true", MANAGED_LABEL: "true"},
                 annotations={POD_ANNOTATION: pod_name},
             ),
             type="Opaque",

@@ -18,8 +18,7 @@ from typing import Any, Dict, List, Literal, Mapping, Optional, Type
 
 import msgspec
 
-from airflow_isolation.operator.backends.docker_options import check_env_name
-from airflow_isolation.operator.backends.options import convert
+from airflow_isolation.operator.backends.options import check_env_name, convert
 
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _AFFINITY_KEYS = frozenset({"nodeAffinity", "podAffinity", "podAntiAffinity"})

@@ -5,7 +5,7 @@ on — deferrable mode, ``on_finish_action``, reattach, log streaming, the xcom 
 ``pod_template_file`` — is the provider's own code. Three narrow overrides add what is ours:
 
 * ``build_pod_request_obj`` mounts the per-run request Secrets (the spec names them, never their data);
-* ``get_or_create_pod`` sweeps the request Secrets dead workers left (``kubernetes_sweep``), creates
+* ``get_or_create_pod`` sweeps the request Secrets dead workers left (``kubernetes.sweep``), creates
   this run's just before the pod and makes the pod their owner, or drops them when the KPO
   reattaches to the pod of an earlier attempt (which has its own);
 * ``extract_xcom`` keeps the sidecar's JSON for the backend instead of handing it to the KPO, which
@@ -25,8 +25,8 @@ from airflow.providers.cncf.kubernetes.utils.pod_manager import EMPTY_XCOM_RESUL
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
-from airflow_isolation.operator.backends import kubernetes_request as secret_io
-from airflow_isolation.operator.backends.kubernetes_sweep import sweep_request_secrets
+from airflow_isolation.operator.backends.kubernetes import request as secret_io
+from airflow_isolation.operator.backends.kubernetes.sweep import sweep_request_secrets
 
 
 class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
@@ -71,7 +71,7 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
             reason = getattr(exc, "reason", None) or exc
             self.log.warning(
                 "Could not sweep orphaned request Secrets in namespace %s (%s): grant this worker `list` "
-                "on secrets there, or run `python -m airflow_isolation.operator.backends.kubernetes_sweep "
+                "on secrets there, or run `python -m airflow_isolation.operator.backends.kubernetes.sweep "
                 "--namespace %s` where that is allowed",
                 namespace,
                 reason,

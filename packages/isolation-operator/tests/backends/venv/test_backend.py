@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_isolation.operator.backends.venv import target_environment
+from airflow_isolation.operator.backends.venv.backend import target_environment
 
 
 def test_target_environment_drops_airflow_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 The container's process is killed with SIGKILL (by itself and with ``docker kill``), writes half a
 result, and loses its worker to SIGKILL. Out of memory, crash before the result, ``on_kill`` and
-``execution_timeout`` are in ``test_docker_backend``. Every test checks what is left behind.
+``execution_timeout`` are in ``test_backend`` (next to this file). Every test checks what is left behind.
 """
 
 from __future__ import annotations

@@ -18,6 +18,13 @@ import docker.errors
 from docker.models.containers import Container
 from docker.models.images import Image
 
+from airflow_isolation.core.launch import (
+    EXIT_KILLED,
+    IMAGE_PYTHON,
+    IMAGE_REQUEST_FILE,
+    IMAGE_RESULT_FILE,
+    IMAGE_VENV,
+)
 from airflow_isolation.operator.backends.base import (
     BackendJob,
     IsolationBackend,
@@ -25,21 +32,19 @@ from airflow_isolation.operator.backends.base import (
     LogTail,
     RunOutcome,
 )
-from airflow_isolation.operator.backends.docker_archive import put_request, read_file
-from airflow_isolation.operator.backends.docker_client import (
+from airflow_isolation.operator.backends.docker.archive import put_request, read_file
+from airflow_isolation.operator.backends.docker.client import (
     ENGINE_ERRORS,
     DockerBackendError,
     client_for,
     connect,
 )
-from airflow_isolation.operator.backends.docker_container import container_config, image_user
-from airflow_isolation.operator.backends.docker_image import ensure_image
-from airflow_isolation.operator.backends.docker_options import DockerOptions
-from airflow_isolation.operator.backends.docker_sweep import sweep_orphans
-from airflow_isolation.operator.backends.docker_user import container_owner
-from airflow_isolation.workspace.environment import IMAGE_PYTHON, IMAGE_REQUEST_FILE, IMAGE_RESULT_FILE
+from airflow_isolation.operator.backends.docker.container import container_config, image_user
+from airflow_isolation.operator.backends.docker.image import ensure_image
+from airflow_isolation.operator.backends.docker.options import DockerOptions
+from airflow_isolation.operator.backends.docker.sweep import sweep_orphans
+from airflow_isolation.operator.backends.docker.user import container_owner
 
-KILLED_EXIT_CODE = 137
 STOP_GRACE_SECONDS = 5
 """How long a stopped target has for the operator's ``on_kill`` before the engine sends SIGKILL."""
 KILLED_DETAIL = "was stopped by on_kill (the task was cancelled or timed out) and its container removed"
@@ -62,7 +67,7 @@ def split_lines(chunks: Iterable[bytes]) -> Iterator[str]:
 NO_RUNTIME = (
     f"could not start: the image has no airflow-isolation runtime at {IMAGE_PYTHON}. Build "
     "environment images with `isolationctl env build NAME --target image`, or install "
-    f"airflow-isolation-runtime into a venv at {IMAGE_PYTHON.rsplit('/bin/', 1)[0]}"
+    f"airflow-isolation-runtime into a venv at {IMAGE_VENV}"
 )
 
 
@@ -82,7 +87,7 @@ def describe_end(
             f"was killed by the out-of-memory killer (memory limit {options.mem_limit_text}): raise "
             "mem_limit in backend_options"
         )
-    if exit_code == KILLED_EXIT_CODE:
+    if exit_code == EXIT_KILLED:
         return (
             "was killed with SIGKILL (signal 9, exit code 137), not by the container's out-of-memory "
             "killer: something killed its process or stopped its container (`docker kill`/`stop`/`rm`, "
@@ -148,7 +153,7 @@ class DockerBackend(IsolationBackend):
                 self._remove(container, log)
             client.close()
             killer.close()
-        return RunOutcome(None, KILLED_EXIT_CODE, list(tail.lines), where, KILLED_DETAIL)
+        return RunOutcome(None, EXIT_KILLED, list(tail.lines), where, KILLED_DETAIL)
 
     @staticmethod
     def _outcome(container: Container, tail: LogTail, where: str, options: DockerOptions) -> RunOutcome:

@@ -2,10 +2,10 @@
 
 The folder holds the request (connection passwords and variables included) and the result. The
 backend removes it when the run ends, whatever the ending; only a worker killed outright leaves it,
-and then the target is gone too (``venv_child``), but not what the target started. The folder's
+and then the target is gone too (``venv.child``), but not what the target started. The folder's
 name carries the creating process's PID and start time, so every venv run first sweeps up after
 processes that no longer exist: it stops the processes of their runs (the folder's name is the run's
-``venv_reap`` marker) and removes their folders, without touching those of other live workers on the
+``venv.reap`` marker) and removes their folders, without touching those of other live workers on the
 same machine (a recycled PID does not pass for its former owner: the start time differs).
 """
 
@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable, List, Optional
 
-from airflow_isolation.operator.backends import docker_labels
-from airflow_isolation.operator.backends.venv_reap import stop_run_processes
+from airflow_isolation.operator.backends.ownership import Owner, process_alive
+from airflow_isolation.operator.backends.venv.reap import stop_run_processes
 
 PREFIX = "airflow-isolation-"
 _OWNED = re.compile(rf"^{re.escape(PREFIX)}(\d+)-(\d*)-")
@@ -27,7 +27,7 @@ _OWNED = re.compile(rf"^{re.escape(PREFIX)}(\d+)-(\d*)-")
 
 def make_workdir() -> Path:
     """A new 0700 folder in the temp directory named after this process."""
-    owner = docker_labels.Owner.current()
+    owner = Owner.current()
     return Path(tempfile.mkdtemp(prefix=f"{PREFIX}{owner.pid}-{owner.started}-"))
 
 
@@ -43,8 +43,7 @@ def sweep_workdirs(report: Optional[Callable[[str], None]] = None, root: Optiona
         match = _OWNED.match(path.name)
         if match is None or not path.is_dir() or path.stat().st_uid != os.getuid():
             continue
-        labels = {docker_labels.OWNER_PID: match.group(1), docker_labels.OWNER_STARTED: match.group(2)}
-        if docker_labels.owner_alive(labels):
+        if process_alive(int(match.group(1)), match.group(2)):
             continue
         stop_run_processes(path.name, report)
         shutil.rmtree(path, ignore_errors=True)

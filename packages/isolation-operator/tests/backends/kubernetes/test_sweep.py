@@ -17,9 +17,9 @@ from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 from operator_docker_support import task_context
 
-from airflow_isolation.operator.backends import kubernetes_request as secret_io
-from airflow_isolation.operator.backends.kubernetes_pod import IsolationPodOperator
-from airflow_isolation.operator.backends.kubernetes_sweep import (
+from airflow_isolation.operator.backends.kubernetes import request as secret_io
+from airflow_isolation.operator.backends.kubernetes.pod import IsolationPodOperator
+from airflow_isolation.operator.backends.kubernetes.sweep import (
     GRACE,
     METADATA_ONLY,
     RequestSecret,

@@ -22,7 +22,7 @@ import pytest
 from host_worker import alive, kill_worker, start_worker, wait_for_file, wait_until_gone, worker_log
 from operator_docker_support import kill_myself, run_like_task_runner, task_context, write_half_a_result
 
-from airflow_isolation.operator.backends.venv_child import DIES_WITH_WORKER
+from airflow_isolation.operator.backends.venv.child import DIES_WITH_WORKER
 from airflow_isolation.operator.operator import IsolatedOperator
 from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 

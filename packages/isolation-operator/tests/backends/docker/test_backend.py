@@ -31,13 +31,14 @@ from operator_docker_support import (
 )
 from real_components import require_registry
 
+from airflow_isolation.core.launch import IMAGE_REQUEST_FILE
 from airflow_isolation.operator import sweep_orphans
-from airflow_isolation.operator.backends.docker_client import DockerBackendError
-from airflow_isolation.operator.backends.docker_labels import Owner
+from airflow_isolation.operator.backends.docker.client import DockerBackendError
+from airflow_isolation.operator.backends.docker.labels import owner_labels
+from airflow_isolation.operator.backends.ownership import Owner
 from airflow_isolation.operator.compat import AirflowSkipException
 from airflow_isolation.operator.operator import IsolatedOperator
 from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
-from airflow_isolation.workspace.environment import IMAGE_REQUEST_FILE
 
 pytestmark = pytest.mark.usefixtures("docker_env")
 
@@ -301,8 +302,8 @@ def _names_once_settled(client: Any, leaving: str, seconds: float = 20) -> set[s
 
 def test_sweep_removes_orphans(docker_client: Any, runtime_image: str) -> None:
     owner = Owner.current()
-    dead = {**owner.labels(), f"{LABEL}owner-pid": str(_dead_pid())}
-    alive = owner.labels()
+    dead = {**owner_labels(owner), f"{LABEL}owner-pid": str(_dead_pid())}
+    alive = owner_labels(owner)
     elsewhere = {**alive, f"{LABEL}host": "another-worker"}
     dag_id = _dag_id()
     identity = {

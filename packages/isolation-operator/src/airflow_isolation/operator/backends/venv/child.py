@@ -22,9 +22,10 @@ import signal
 import sys
 from typing import Any, Callable, Optional
 
+from airflow_isolation.core.launch import EXIT_KILLED
+
 _PR_SET_PDEATHSIG = 1
 _SIGKILL = int(signal.SIGKILL)
-_ORPHANED_EXIT_CODE = 128 + _SIGKILL
 
 
 def _prctl() -> Optional[Any]:
@@ -61,7 +62,7 @@ def child_setup(memory_limit: Optional[int]) -> Callable[[], None]:
         if _PRCTL is not None:
             _PRCTL(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0)
             if os.getppid() != worker:  # the worker died before prctl took effect
-                os._exit(_ORPHANED_EXIT_CODE)
+                os._exit(EXIT_KILLED)
         if limits is not None:
             resource.setrlimit(resource.RLIMIT_AS, limits)
 

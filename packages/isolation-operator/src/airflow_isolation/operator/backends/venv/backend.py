@@ -4,8 +4,8 @@ The request is a 0600 file in a 0700 directory, never argv or env; the child get
 environment minus every Airflow setting and connection/variable variable, and its own
 ``AIRFLOW_HOME`` so it never reads the host's (possibly other-version) ``airflow.cfg``. The child
 leads its own process group so a kill reaches everything it started, and dies with the worker
-(see ``venv_child``). Whatever the target started is stopped when the run ends, however it ends
-(see ``venv_reap``).
+(see ``venv.child``). Whatever the target started is stopped when the run ends, however it ends
+(see ``venv.reap``).
 """
 
 from __future__ import annotations
@@ -18,19 +18,12 @@ import threading
 from pathlib import Path
 from typing import Dict, Optional
 
-from airflow_isolation.operator.backends.base import (
-    RUNTIME_MODULE,
-    BackendJob,
-    IsolationBackend,
-    LogSink,
-    LogTail,
-    RunOutcome,
-    integrity_env,
-)
-from airflow_isolation.operator.backends.venv_child import child_setup
-from airflow_isolation.operator.backends.venv_options import VenvOptions
-from airflow_isolation.operator.backends.venv_reap import run_environment, stop_when_target_exits
-from airflow_isolation.operator.backends.venv_workdir import make_workdir, sweep_workdirs
+from airflow_isolation.core import launch
+from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, LogSink, LogTail, RunOutcome
+from airflow_isolation.operator.backends.venv.child import child_setup
+from airflow_isolation.operator.backends.venv.options import VenvOptions
+from airflow_isolation.operator.backends.venv.reap import run_environment, stop_when_target_exits
+from airflow_isolation.operator.backends.venv.workdir import make_workdir, sweep_workdirs
 from airflow_isolation.operator.environments import resolve_venv
 
 _DROPPED_PREFIXES = ("AIRFLOW_", "_AIRFLOW")
@@ -45,10 +38,7 @@ def target_environment(venv: Path, airflow_home: Path) -> Dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith(_DROPPED_PREFIXES) and key not in _DROPPED
     }
-    env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", os.defpath)])
-    env["VIRTUAL_ENV"] = str(venv)
-    env["AIRFLOW_HOME"] = str(airflow_home)
-    env["PYTHONUNBUFFERED"] = "1"
+    env.update(launch.venv_environment(str(venv), str(airflow_home), env.get("PATH", os.defpath)))
     return env
 
 
@@ -83,20 +73,16 @@ class VenvBackend(IsolationBackend):
         tail = LogTail(log)
         reaper: Optional[threading.Thread] = None
         try:
-            request_file, result_file = workdir / "request.msgpack", workdir / "result.msgpack"
+            request_file, result_file = workdir / launch.REQUEST_FILE_NAME, workdir / launch.RESULT_FILE_NAME
             write_private_file(request_file, request)
-            command = [
-                str(manifest.interpreter), "-m", RUNTIME_MODULE,
-                "--request", str(request_file), "--result", str(result_file),
-            ]  # fmt: skip
             self._process = subprocess.Popen(
-                command,
+                launch.runtime_command(str(manifest.interpreter), str(request_file), str(result_file)),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env={
                     **target_environment(Path(manifest.venv_path), airflow_home),
-                    **integrity_env(request),
+                    **launch.request_environment(request),
                     **run_environment(workdir.name),
                 },
                 cwd=workdir,
@@ -104,7 +90,7 @@ class VenvBackend(IsolationBackend):
                 errors="replace",
                 bufsize=1,
                 start_new_session=True,
-                preexec_fn=child_setup(options.memory_bytes),  # noqa: PLW1509 - lock-free, see venv_child
+                preexec_fn=child_setup(options.memory_bytes),  # noqa: PLW1509 - lock-free, see venv.child
             )
             assert self._process.stdout is not None
             reaper = threading.Thread(

@@ -11,18 +11,14 @@ names that look like secrets and Airflow connection/variable variables: those tr
 from __future__ import annotations
 
 import posixpath
-import re
 from typing import Any, Dict, List, Literal, Mapping, Optional, Union
 
 import msgspec
 
-from airflow_isolation.operator import compat
-from airflow_isolation.operator.backends.options import convert, parse_size
-from airflow_isolation.workspace.environment import IMAGE_IO_DIR
+from airflow_isolation.core.launch import IMAGE_IO_DIR
+from airflow_isolation.operator.backends.options import check_env_name, convert, parse_size
 
 _MIN_MEMORY = 6 * 1024**2  # the engine refuses less
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_ENV_PREFIXES = ("AIRFLOW_CONN_", "AIRFLOW_VAR_")
 
 
 class MountOption(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -110,24 +106,6 @@ class DockerOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     @property
     def mem_limit_text(self) -> str:
         return str(self.mem_limit) if isinstance(self.mem_limit, str) else f"{self.mem_limit} bytes"
-
-
-def check_env_name(
-    name: str, visible_in: str = "the container's configuration, readable with `docker inspect`"
-) -> None:
-    """Refuse environment variables that would expose a secret in ``visible_in``."""
-    if not _ENV_NAME.match(name):
-        raise ValueError(f"env name {name!r} is not a valid environment variable name")
-    if name.startswith(_SECRET_ENV_PREFIXES):
-        raise ValueError(
-            f"env {name!r} would put an Airflow connection or variable in {visible_in}: list it in "
-            "connections=[...] or variables=[...] instead, which travel inside the request file"
-        )
-    if compat.is_sensitive_name(name):
-        raise ValueError(
-            f"env {name!r} looks like a secret, and the environment is part of {visible_in}: store it "
-            "in an Airflow connection or variable and list it in connections=[...] or variables=[...]"
-        )
 
 
 def parse_docker_options(options: Mapping[str, Any]) -> DockerOptions:

@@ -10,7 +10,7 @@ from typing import Dict, Iterator, List
 import pytest
 from host_worker import alive, wait_until_gone
 
-from airflow_isolation.operator.backends.venv_reap import (
+from airflow_isolation.operator.backends.venv.reap import (
     RUN_ENV,
     processes_of,
     run_environment,

@@ -8,7 +8,6 @@ so an Airflow in the image never reads a configuration meant for the host.
 
 from __future__ import annotations
 
-import posixpath
 import re
 import uuid
 from typing import Any, Dict, List
@@ -16,19 +15,13 @@ from typing import Any, Dict, List
 from docker.models.images import Image
 from docker.types import Mount
 
-from airflow_isolation.operator.backends.base import RUNTIME_MODULE, BackendJob, integrity_env
-from airflow_isolation.operator.backends.docker_labels import Owner, container_labels
-from airflow_isolation.operator.backends.docker_options import DockerOptions
-from airflow_isolation.workspace.environment import (
-    IMAGE_AIRFLOW_HOME,
-    IMAGE_IO_DIR,
-    IMAGE_PYTHON,
-    IMAGE_REQUEST_FILE,
-    IMAGE_RESULT_FILE,
-)
+from airflow_isolation.core import launch
+from airflow_isolation.operator.backends.base import BackendJob
+from airflow_isolation.operator.backends.docker.labels import container_labels
+from airflow_isolation.operator.backends.docker.options import DockerOptions
+from airflow_isolation.operator.backends.ownership import Owner
 
-IMAGE_VENV = posixpath.dirname(posixpath.dirname(IMAGE_PYTHON))
-COMMAND = [IMAGE_PYTHON, "-m", RUNTIME_MODULE, "--request", IMAGE_REQUEST_FILE, "--result", IMAGE_RESULT_FILE]
+COMMAND = launch.runtime_command(launch.IMAGE_PYTHON, launch.IMAGE_REQUEST_FILE, launch.IMAGE_RESULT_FILE)
 _DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
 
@@ -47,13 +40,9 @@ def container_environment(image: Image, options: DockerOptions) -> Dict[str, str
     image_env = dict(
         item.split("=", 1) for item in (image.attrs.get("Config") or {}).get("Env") or [] if "=" in item
     )
-    return {
-        "PATH": f"{IMAGE_VENV}/bin:{image_env.get('PATH') or _DEFAULT_PATH}",
-        "VIRTUAL_ENV": IMAGE_VENV,
-        "AIRFLOW_HOME": IMAGE_AIRFLOW_HOME,
-        "PYTHONUNBUFFERED": "1",
-        **options.env,
-    }
+    search_path = image_env.get("PATH") or _DEFAULT_PATH
+    venv = launch.venv_environment(launch.IMAGE_VENV, launch.IMAGE_AIRFLOW_HOME, search_path)
+    return {**venv, **options.env}
 
 
 def _mounts(options: DockerOptions) -> List[Mount]:
@@ -81,8 +70,8 @@ def container_config(
         "command": COMMAND,
         "name": container_name(job),
         "labels": container_labels(job.environment, job.identity, Owner.current()),
-        "environment": {**container_environment(image, options), **integrity_env(request)},
-        "working_dir": IMAGE_IO_DIR,
+        "environment": {**container_environment(image, options), **launch.request_environment(request)},
+        "working_dir": launch.IMAGE_IO_DIR,
         "init": True,  # PID 1 forwards signals and reaps, so a stop ends the task promptly
         "detach": True,
         "stdin_open": False,

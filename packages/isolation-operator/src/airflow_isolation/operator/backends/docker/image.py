@@ -20,8 +20,8 @@ from docker.utils import parse_repository_tag
 from airflow_isolation.core.errors import IsolationError
 from airflow_isolation.operator import environments
 from airflow_isolation.operator.backends.base import LogSink
-from airflow_isolation.operator.backends.docker_client import DockerBackendError
-from airflow_isolation.operator.backends.docker_options import DockerOptions
+from airflow_isolation.operator.backends.docker.client import DockerBackendError
+from airflow_isolation.operator.backends.docker.options import DockerOptions
 
 _QUIET_PULL_STATUSES = {"Downloading", "Extracting", "Waiting", "Verifying Checksum", "Pulling fs layer"}
 

@@ -10,8 +10,8 @@ from typing import Dict, Optional, Tuple
 
 from docker.models.containers import Container
 
-from airflow_isolation.operator.backends.docker_archive import read_file
-from airflow_isolation.operator.backends.docker_client import DockerBackendError
+from airflow_isolation.operator.backends.docker.archive import read_file
+from airflow_isolation.operator.backends.docker.client import DockerBackendError
 
 
 def _table(container: Container, path: str) -> Dict[str, Tuple[int, int]]:

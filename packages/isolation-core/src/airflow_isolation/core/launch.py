@@ -1,0 +1,114 @@
+"""How a host starts the runtime in a target, and what the runtime answers with.
+
+Every backend starts the same program, ``<python> -m airflow_isolation.runtime --request FILE
+--result FILE [--result-format json]``, gives it the same few environment variables, and reads its
+exit code the same way; the runtime parses that command line. Both sides build it from here, so a
+backend cannot drift from what the runtime accepts. The paths inside environment images are part
+of the same contract: the CLI builds images with them and the container backends run them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Dict, List, Optional, Tuple
+
+from airflow_isolation.core.integrity import request_digest
+from airflow_isolation.core.schema import RunOptions
+
+RUNTIME_MODULE = "airflow_isolation.runtime"
+REQUEST_OPTION = "--request"
+RESULT_OPTION = "--result"
+RESULT_FORMAT_OPTION = "--result-format"
+STDIN = "-"
+"""``--request -`` reads the request from stdin."""
+
+RESULT_FORMATS = ("msgpack", "json")
+"""msgpack by default; json for channels that only carry JSON (the KubernetesPodOperator's xcom
+sidecar, ``/airflow/xcom/return.json``)."""
+DEFAULT_RESULT_FORMAT = RESULT_FORMATS[0]
+
+EXIT_SUCCESS = 0
+EXIT_FAILED = 1
+"""The task failed; the result says how."""
+EXIT_BAD_REQUEST = 2
+"""The request could not be read, decoded or verified, so the task never ran (also argparse's
+code for a command line it refuses)."""
+EXIT_SKIPPED = RunOptions().skip_exit_code
+"""The default; a request may name another (``RunOptions.skip_exit_code``)."""
+EXIT_KILLED = 128 + 9
+"""How a shell or container engine reports a process that SIGKILL ended (128 + signal 9)."""
+
+IMAGE_ROOT = "/opt/isolation"
+IMAGE_VENV = IMAGE_ROOT + "/venv"
+IMAGE_PYTHON = IMAGE_VENV + "/bin/python"
+IMAGE_AIRFLOW_HOME = IMAGE_ROOT + "/airflow-home"
+IMAGE_IO_DIR = "/isolation"
+REQUEST_FILE_NAME = "request.msgpack"
+RESULT_FILE_NAME = "result.msgpack"
+IMAGE_REQUEST_FILE = f"{IMAGE_IO_DIR}/{REQUEST_FILE_NAME}"
+IMAGE_RESULT_FILE = f"{IMAGE_IO_DIR}/{RESULT_FILE_NAME}"
+
+REQUEST_DIGEST_ENV = "ISOLATION_REQUEST_SHA256"
+"""The SHA-256 of the request bytes (see ``airflow_isolation.core.integrity``): the one variable
+the host sets for the target besides the venv's own."""
+
+_PART = re.compile(r"\.part-(\d{4})-of-(\d{4})$")
+
+
+def runtime_entry(python: str) -> List[str]:
+    """``<python> -m airflow_isolation.runtime``: the program, without its arguments."""
+    return [python, "-m", RUNTIME_MODULE]
+
+
+def runtime_arguments(request: str, result: str, result_format: str = DEFAULT_RESULT_FORMAT) -> List[str]:
+    """The runtime's arguments; the format is only spelt out when it is not the default."""
+    if result_format not in RESULT_FORMATS:
+        raise ValueError(f"result format {result_format!r} is not one of {', '.join(RESULT_FORMATS)}")
+    arguments = [REQUEST_OPTION, request, RESULT_OPTION, result]
+    if result_format != DEFAULT_RESULT_FORMAT:
+        arguments += [RESULT_FORMAT_OPTION, result_format]
+    return arguments
+
+
+def runtime_command(
+    python: str, request: str, result: str, result_format: str = DEFAULT_RESULT_FORMAT
+) -> List[str]:
+    return [*runtime_entry(python), *runtime_arguments(request, result, result_format)]
+
+
+def part_name(file_name: str, number: int, count: int) -> str:
+    """``request.msgpack.part-0002-of-0003``: part ``number`` (from 1) of a request cut in ``count``."""
+    if not 1 <= number <= count <= 9999:
+        raise ValueError(f"part {number} of {count}: parts are numbered 1..count, at most 9999")
+    return f"{file_name}.part-{number:04d}-of-{count:04d}"
+
+
+def part_pattern(file_name: str) -> str:
+    """A glob matching every part name of ``file_name``."""
+    return f"{file_name}.part-*-of-*"
+
+
+def parse_part_name(name: str) -> Optional[Tuple[int, int]]:
+    """``(number, count)`` of a part name, or None when ``name`` is not one."""
+    match = _PART.search(name)
+    return None if match is None else (int(match.group(1)), int(match.group(2)))
+
+
+def request_environment(request: bytes) -> Dict[str, str]:
+    """The request's digest, for the runtime to check the delivered bytes against.
+
+    Backends set it where the request's own transport cannot reach (process environment,
+    container config, immutable pod spec) and after the user's ``env``, so it cannot be overridden.
+    """
+    return {REQUEST_DIGEST_ENV: request_digest(request)}
+
+
+def venv_environment(venv: str, airflow_home: str, search_path: Optional[str] = None) -> Dict[str, str]:
+    """What an activated venv sets, the target's own ``AIRFLOW_HOME`` and unbuffered output.
+
+    ``PATH`` is only set when ``search_path`` (what the venv's ``bin`` goes in front of) is given:
+    a pod keeps its image's ``PATH``.
+    """
+    env: Dict[str, str] = {} if search_path is None else {"PATH": f"{venv}/bin:{search_path}"}
+    env.update({"VIRTUAL_ENV": venv, "AIRFLOW_HOME": airflow_home, "PYTHONUNBUFFERED": "1"})
+    return env

@@ -1,0 +1,100 @@
+"""Removing containers the Docker backend left behind (``sweep_orphans``).
+
+The backend removes its container on success, failure, kill and timeout; only a worker that dies
+(SIGKILL, OOM, host reboot) leaves one behind. Every Docker run therefore sweeps first: it removes
+containers of earlier tries of the same task instance (wherever they ran) and containers created on
+this machine by a process that is gone. Operators can run the same sweep from cron on each worker::
+
+    python -m airflow_isolation.operator.backends.docker.sweep [--docker-url URL]
+
+or call :func:`sweep_orphans` (also ``airflow_isolation.operator.sweep_orphans``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Callable, List, Optional
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from airflow_isolation.operator.backends.docker import labels as docker_labels
+from airflow_isolation.operator.backends.docker.client import connect
+from airflow_isolation.operator.backends.ownership import Owner, TaskIdentity
+
+log = logging.getLogger(__name__)
+
+
+def _remove(container: Container, why: str, report: Callable[[str], None]) -> bool:
+    try:
+        container.remove(force=True)
+    except docker.errors.NotFound:
+        return False
+    except docker.errors.APIError as exc:  # e.g. removal already in progress
+        report(f"could not remove orphaned container {container.name}: {exc.explanation or exc}")
+        return False
+    report(f"removed orphaned container {container.name} ({why})")
+    return True
+
+
+def sweep_orphans(
+    client: Optional[docker.DockerClient] = None,
+    *,
+    identity: Optional[TaskIdentity] = None,
+    docker_url: Optional[str] = None,
+    report: Optional[Callable[[str], None]] = None,
+) -> List[str]:
+    """Remove orphaned airflow-isolation containers; return the names removed.
+
+    Removes every managed container created on this machine whose creating process is gone, and,
+    when ``identity`` is given, every container of that task instance (any try, any host: the
+    task instance is starting again, so an earlier try's container is by definition abandoned).
+    Containers of other machines are left to their own sweep or to their task's next try.
+
+    :param client: a Docker client; by default one is made for ``docker_url`` (or ``DOCKER_HOST``).
+    :param report: called with one line per container removed (default: this module's logger).
+    """
+    say = report or log.info
+    own_client = client is None
+    client = client or connect(docker_url)
+    owner = Owner.current()
+    removed: List[str] = []
+    try:
+        if identity is not None:
+            wanted = docker_labels.label_filter(docker_labels.identity_labels(identity))
+            for container in client.containers.list(all=True, filters=wanted):
+                try_number = container.labels.get(docker_labels.TRY_NUMBER, "?")
+                if _remove(container, f"left by try {try_number} of this task instance", say):
+                    removed.append(container.name)
+        host = docker_labels.label_filter({docker_labels.HOST: owner.host})
+        for container in client.containers.list(all=True, filters=host):
+            labels = container.labels
+            if container.name in removed or not docker_labels.same_machine(owner, labels):
+                continue
+            if docker_labels.owner_alive(labels):
+                continue
+            pid = labels.get(docker_labels.OWNER_PID, "?")
+            if _remove(container, f"its worker process {pid} on {owner.host} is gone", say):
+                removed.append(container.name)
+    finally:
+        if own_client:
+            client.close()
+    return removed
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_isolation.operator.backends.docker.sweep",
+        description="Remove airflow-isolation containers whose worker process on this machine is gone.",
+    )
+    parser.add_argument("--docker-url", help="Docker engine URL (default: DOCKER_HOST or the local socket)")
+    args = parser.parse_args(argv)
+    removed = sweep_orphans(docker_url=args.docker_url, report=print)
+    print(f"{len(removed)} orphaned container(s) removed")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
