@@ -294,8 +294,8 @@ def test_v1_1_result_variable_writes(name: str) -> None:
 
 V1_2 = V1_0.parent / "v1.2"
 PINNED_SHA256_V1_2 = {
-    "request_operator.msgpack": "742c62f12c8d72f76ba5fc3eb888c12be542b292bc74a11e17bd379eb1a52dce",
-    "request_callable.msgpack": "db078dcbb1ed168f6ecd9edef84dde99ea2b66fdca1f6a2bcf653d900ac534f8",
+    "request_operator.msgpack": "1ca55bbe415799e96c98236e0780516465fb7b5a7f3e61002d283d64340ab3f9",
+    "request_callable.msgpack": "f6fbe53542da7d0869ccb9e73a5c531b36144292d722f916978407322b7a3f78",
     "result_success.msgpack": "b73eb7785bef330a8563fc2cb953328b737073b9a8486fd7d7be623de947f69d",
     "result_failed.msgpack": "16f04721fc58ec25153ea13fbb154cbf2c81067f699eb616974052f23ee1efb7",
     "result_success.json": "5190cdf077890bd37752c7db3ffed82e9ba642aec91fc6d4c0e96aeb22f69c7e",
@@ -315,8 +315,8 @@ def test_v1_2_fixture_bytes_are_the_released_ones(name: str) -> None:
 def test_v1_1_messages_get_the_v1_2_defaults() -> None:
     """A 1.1 host shipped no downstream ids; a 1.1 runtime reported no skips or reschedules."""
     ctx = decode_request((V1_1 / "request_operator.msgpack").read_bytes()).context
-    assert (ctx.downstream_task_ids, ctx.flat_downstream_task_ids, ctx.downstream_teardown_ids) == ([], [], [])
-    assert ctx.first_reschedule_date is None
+    assert ctx.downstream_task_ids == ctx.flat_downstream_task_ids == ctx.downstream_teardown_ids == []
+    assert ctx.first_reschedule_date is None and ctx.run_after is None
     res = decode_result((V1_1 / "result_success.msgpack").read_bytes())
     assert (res.skip_downstream, res.reschedule_date) == (None, None)
 
@@ -329,6 +329,7 @@ def test_v1_2_request_downstream() -> None:
     assert op.context.flat_downstream_task_ids == ["load", "report", "cleanup"]
     assert op.context.downstream_teardown_ids == ["cleanup"]
     assert op.context.first_reschedule_date == dt.datetime(2024, 3, 30, 11, 0, 1, tzinfo=UTC)
+    assert op.context.run_after == dt.datetime(2024, 3, 30, 11, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("name", ["result_success.msgpack", "result_success.json"])

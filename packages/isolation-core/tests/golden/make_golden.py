@@ -100,6 +100,7 @@ def context() -> TaskContext:
         flat_downstream_task_ids=["load", "report", "cleanup"],
         downstream_teardown_ids=["cleanup"],
         first_reschedule_date=dt.datetime(2024, 3, 30, 11, 0, 1, tzinfo=UTC),
+        run_after=dt.datetime(2024, 3, 30, 11, 0, tzinfo=UTC),
     )
 
 

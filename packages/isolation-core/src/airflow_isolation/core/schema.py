@@ -30,8 +30,9 @@ class SchemaVersion(msgspec.Struct, frozen=True, array_like=True):
 
 SCHEMA_VERSION = SchemaVersion(1, 2)
 """1.1 added ``IsolationRequest.nonce``, ``RunOptions.xcom_write_back``/``variable_write_back`` and
-``IsolationResult.variable_writes``. 1.2 added the task's downstream ids and first reschedule date to
-``TaskContext`` and ``skip_downstream``/``reschedule_date`` to ``IsolationResult``."""
+``IsolationResult.variable_writes``. 1.2 added the task's downstream ids, its first reschedule date
+and the run's ``run_after`` to ``TaskContext``, and ``skip_downstream``/``reschedule_date`` to
+``IsolationResult``."""
 
 
 class CallableSpec(msgspec.Struct, tag="callable"):
@@ -119,6 +120,8 @@ class TaskContext(msgspec.Struct):
     first_reschedule_date: Optional[dt.datetime] = None
     """When a sensor in reschedule mode first poked (from the host's task reschedules), so its
     ``timeout`` counts from there as natively."""
+    run_after: Optional[dt.datetime] = None
+    """The dag run's ``run_after`` (Airflow 3), which sensors without a data interval count from."""
 
 
 class RunOptions(msgspec.Struct, frozen=True):
