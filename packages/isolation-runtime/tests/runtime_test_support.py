@@ -9,6 +9,8 @@ import textwrap
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+import msgspec
+
 from airflow_isolation.core import (
     SCHEMA_VERSION,
     CallableSpec,
@@ -29,12 +31,12 @@ def callable_from_source(source: str) -> CallableSpec:
 
 def task_context(**fields: Any) -> TaskContext:
     """The context every test request carries, with ``fields`` changed."""
-    base: Dict[str, Any] = dict(
+    base = TaskContext(
         dag_id="d", task_id="t", run_id="r", ds="2024-01-02",
         logical_date=dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc), params={"p": 1},
         upstream_xcoms={"up": {"v": 7}},
     )  # fmt: skip
-    return TaskContext(**{**base, **fields})
+    return msgspec.structs.replace(base, **fields)
 
 
 def _command_and_env(

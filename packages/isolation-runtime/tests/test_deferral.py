@@ -41,7 +41,7 @@ def test_deferrable_time_delta_sensor_counts_from_the_data_interval_end(tmp_path
 
 
 def test_an_operator_that_defers_twice_returns_its_value(tmp_path: Path) -> None:
-    spec = OperatorSpec("deferring_operators.DefersTwice", {})
+    spec = OperatorSpec("target_operators.DefersTwice", {})
     code, out, result = run(spec, tmp_path, env={"PYTHONPATH": str(HERE)})
     assert code == 0, out
     assert result.return_value == {"seen": ["first", {"n": 2}], "ti_task": "t"}
@@ -50,7 +50,7 @@ def test_an_operator_that_defers_twice_returns_its_value(tmp_path: Path) -> None
 
 
 def test_a_deferral_timeout_fails_the_task_as_airflow_does(tmp_path: Path) -> None:
-    spec = OperatorSpec("deferring_operators.DefersForever", {})
+    spec = OperatorSpec("target_operators.DefersForever", {})
     code, out, result = run(spec, tmp_path, env={"PYTHONPATH": str(HERE)})
     assert code == 1, out
     assert result.status == "failed" and result.error is not None

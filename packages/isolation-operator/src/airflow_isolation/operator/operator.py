@@ -30,6 +30,7 @@ from airflow_isolation.operator.callable_source import callable_spec
 from airflow_isolation.operator.request_builder import (
     build_request,
     encode_request,
+    first_reschedule_date,
     implied_conn_ids,
     resolve_connections,
     resolve_variables,
@@ -248,6 +249,7 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
             connections,
             resolve_variables(self.variables),
             options=write_back_kinds.run_options(self.write_back),
+            first_reschedule=self._first_reschedule(context),
         )
         payload = encode_request(request)
         self._backend = get_backend(self.backend)
@@ -265,6 +267,13 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         finally:
             self._backend = None
         return apply_result(self, context, read_result(outcome))
+
+    def _first_reschedule(self, context: Any) -> Any:
+        """A wrapped sensor in reschedule mode counts its timeout from its first try, as natively."""
+        mode = {**self.static_kwargs, **self.templated_kwargs}.get("mode")
+        if self._wrapped is None or mode != "reschedule":
+            return None
+        return first_reschedule_date(context, self.retries)
 
     def _job(self, context: Any) -> BackendJob:
         return BackendJob(

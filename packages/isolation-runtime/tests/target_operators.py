@@ -1,5 +1,5 @@
-"""Operators and triggers the deferral tests run in the target (imported there by class path:
-the tests put this folder on the target's ``PYTHONPATH``)."""
+"""Operators and triggers tests run in the target (imported there by class path: the tests put
+this folder on the target's ``PYTHONPATH``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 from typing import Any, AsyncIterator, Dict, List, Tuple
 
+from airflow.providers.standard.utils.skipmixin import SkipMixin
 from airflow.sdk import BaseOperator
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -53,3 +54,11 @@ class DefersForever(BaseOperator):
 
     def never(self, context: Any, event: Any = None) -> Any:
         raise AssertionError("resumed although the trigger timed out")
+
+
+class SkipsAllExcept(BaseOperator, SkipMixin):
+    """Calls ``skip_all_except`` itself, as custom branching operators do."""
+
+    def execute(self, context: Any) -> Any:
+        self.skip_all_except(context["ti"], "a")
+        return "done"
