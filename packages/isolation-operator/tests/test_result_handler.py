@@ -66,7 +66,8 @@ def test_a_mapped_task_records_its_skips_for_the_scheduler_only() -> None:
 @pytest.mark.parametrize("skip", [None, []])
 def test_nothing_to_skip(skip: Optional[List[str]]) -> None:
     gate = _dag_with_short_circuit()
-    assert apply_result(gate, task_context("skips", "gate"), _result(return_value=7, skip_downstream=skip)) == 7
+    result = _result(return_value=7, skip_downstream=skip)
+    assert apply_result(gate, task_context("skips", "gate"), result) == 7
 
 
 def test_a_rescheduled_sensor_is_rescheduled_on_the_host() -> None:
