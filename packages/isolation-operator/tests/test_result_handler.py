@@ -75,8 +75,8 @@ def test_a_rescheduled_sensor_is_rescheduled_on_the_host() -> None:
 
     when = dt.datetime(2024, 1, 2, 3, 4, tzinfo=dt.timezone.utc)
     error = _error("airflow.sdk.exceptions.AirflowRescheduleException")
+    result = _result("failed", error=error, reschedule_date=when)
     with pytest.raises(AirflowRescheduleException) as info:
-        result = _result("failed", error=error, reschedule_date=when)
         apply_result(_dag_with_short_circuit(), task_context("skips", "gate"), result)
     assert info.value.reschedule_date == when
 
