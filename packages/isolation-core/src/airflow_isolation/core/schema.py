@@ -130,7 +130,8 @@ class RunOptions(msgspec.Struct, frozen=True):
     skip_exit_code: int = 99
     log_level: str = "INFO"
     xcom_write_back: bool = True
-    """``ti.xcom_push`` is recorded and replayed on the host after success; off, it is refused."""
+    """``ti.xcom_push`` is recorded and replayed on the host when the task ends, failed or not (Airflow
+    keeps what a failing task pushed); off, it is refused."""
     variable_write_back: bool = False
     """``Variable.set`` is recorded and applied on the host after success; off (the default), it is
     refused with an error naming this option, since the target has no metadata database."""

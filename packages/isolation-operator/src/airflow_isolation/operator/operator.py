@@ -110,9 +110,10 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         ``memory_limit`` (the target's address space, see ``backends.venv_options.VenvOptions``).
     :param connections: connection ids to ship, besides the ``*conn_id`` arguments of the operator.
     :param variables: variable keys to ship.
-    :param write_back: what the task may hand back, applied on the host only after it succeeds:
-        ``"xcom"`` replays its ``ti.xcom_push`` calls (the default), ``"variables"`` applies its
-        ``Variable.set`` calls (off by default: without it ``Variable.set`` fails naming this option).
+    :param write_back: what the task may hand back to the host: ``"xcom"`` replays its
+        ``ti.xcom_push`` calls (the default; also when it fails, as Airflow keeps them),
+        ``"variables"`` applies its ``Variable.set`` calls after it succeeds (off by default: without
+        it ``Variable.set`` fails naming this option).
     :param operator_kwargs: arguments of the wrapped operator as one dict (mappable with
         ``.expand(operator_kwargs=[...])``); other unknown keyword arguments are merged into it.
     :param operator_template_fields: template fields of an operator that is not importable on the host.
