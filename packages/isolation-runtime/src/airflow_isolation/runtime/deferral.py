@@ -17,7 +17,7 @@ import functools
 import traceback
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from airflow_isolation.runtime import airflow_support
+from airflow_isolation.runtime import airflow_support, outcome
 
 FAIL_METHOD = "__fail__"
 _TASK_END_EVENTS = {"TaskSuccessEvent", "TaskFailedEvent", "TaskSkippedEvent"}
@@ -28,7 +28,7 @@ class TriggerTimedOut(Exception):
 
 
 def is_deferral(exc: BaseException) -> bool:
-    return "TaskDeferred" in [cls.__name__ for cls in type(exc).__mro__]
+    return outcome.is_a(exc, "TaskDeferred")
 
 
 def run_operator(

@@ -36,8 +36,13 @@ def _qualified(exc: BaseException) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def is_a(exc: BaseException, class_name: str) -> bool:
+    """Whether ``exc`` is an instance of a class named ``class_name``, whichever Airflow defines it."""
+    return class_name in _names(exc)
+
+
 def is_skip(exc: BaseException) -> bool:
-    return "AirflowSkipException" in _names(exc)
+    return is_a(exc, "AirflowSkipException")
 
 
 def _is_forbidden_write_back(exc: BaseException) -> bool:

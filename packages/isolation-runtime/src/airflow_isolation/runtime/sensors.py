@@ -13,7 +13,7 @@ import datetime as dt
 import sys
 from typing import Any, Optional
 
-from airflow_isolation.runtime import airflow_support
+from airflow_isolation.runtime import airflow_support, outcome
 
 
 def ship_first_reschedule_date(info: airflow_support.AirflowInfo, first: Optional[dt.datetime]) -> None:
@@ -33,7 +33,7 @@ def ship_first_reschedule_date(info: airflow_support.AirflowInfo, first: Optiona
 
 def reschedule_date(exc: BaseException) -> Optional[dt.datetime]:
     """The date of an ``AirflowRescheduleException``, or None for any other exception."""
-    if "AirflowRescheduleException" not in [cls.__name__ for cls in type(exc).__mro__]:
+    if not outcome.is_a(exc, "AirflowRescheduleException"):
         return None
     when = getattr(exc, "reschedule_date", None)
     return when if isinstance(when, dt.datetime) else None

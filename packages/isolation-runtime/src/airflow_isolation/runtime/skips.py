@@ -14,6 +14,7 @@ import inspect
 from typing import Any, Callable, Collection, Iterable, List, Optional
 
 from airflow_isolation.core import TaskContext
+from airflow_isolation.runtime import outcome
 
 
 class DownstreamTask:
@@ -124,6 +125,6 @@ def intercept_skip_all_except(operator: Any, branch: Callable[[Any, Any], Any]) 
 
 def skipped_by(exc: BaseException) -> Optional[List[str]]:
     """The ids an Airflow 3 ``DownstreamTasksSkipped`` carries, or None for another exception."""
-    if "DownstreamTasksSkipped" not in [cls.__name__ for cls in type(exc).__mro__]:
+    if not outcome.is_a(exc, "DownstreamTasksSkipped"):
         return None
     return task_ids(getattr(exc, "tasks", None))
