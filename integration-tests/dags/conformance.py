@@ -111,11 +111,15 @@ def short_circuit_downstream(gate, prefix, name):
     """gate >> direct >> [after (all_success), all_done, none_failed]: which of these a short
     circuit skips depends on ignore_downstream_trigger_rules, and the same structure runs natively."""
     direct = EmptyOperator(task_id=f"{prefix}sc_{name}_direct")
-    gate >> direct >> [
-        EmptyOperator(task_id=f"{prefix}sc_{name}_after"),
-        EmptyOperator(task_id=f"{prefix}sc_{name}_all_done", trigger_rule="all_done"),
-        EmptyOperator(task_id=f"{prefix}sc_{name}_none_failed", trigger_rule="none_failed"),
-    ]
+    (
+        gate
+        >> direct
+        >> [
+            EmptyOperator(task_id=f"{prefix}sc_{name}_after"),
+            EmptyOperator(task_id=f"{prefix}sc_{name}_all_done", trigger_rule="all_done"),
+            EmptyOperator(task_id=f"{prefix}sc_{name}_none_failed", trigger_rule="none_failed"),
+        ]
+    )
 
 
 def secret_probe():
