@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from runtime_test_support import run, task_context
+from runtime_test_support import callable_from_source, run, task_context
 
 from airflow_isolation.core import OperatorSpec
 
@@ -56,3 +56,16 @@ def test_a_deferral_timeout_fails_the_task_as_airflow_does(tmp_path: Path) -> No
     assert result.status == "failed" and result.error is not None
     assert result.error.type.endswith("TaskDeferralTimeout"), result.error
     assert "the deferral timed out" in out
+
+
+def test_a_callable_that_defers_fails_with_a_result(tmp_path: Path) -> None:
+    fn = callable_from_source("""
+        def f():
+            from airflow.exceptions import TaskDeferred
+            from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+            import datetime
+            raise TaskDeferred(trigger=TimeDeltaTrigger(datetime.timedelta(0)), method_name="x")
+    """)
+    code, out, result = run(fn, tmp_path)
+    assert code == 1, out
+    assert result.error is not None and "only an operator can defer" in result.error.message

@@ -166,6 +166,14 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
             value = None
         else:
             return _failure(exc, _timings(started, decoded, setup_done), recorder, airflow_version)
+    except BaseException as exc:  # TaskDeferred is one; an operator's deferrals are run in deferral
+        if not outcome.is_a(exc, "TaskDeferred"):
+            raise
+        refused = RuntimeError(
+            "only an operator can defer (TaskDeferred): run it as IsolatedOperator(operator=...), whose "
+            "triggers run in the target"
+        )
+        return _failure(refused, _timings(started, decoded, setup_done), recorder, airflow_version)
     return outcome.result(
         "success",
         _timings(started, decoded, setup_done),
