@@ -22,7 +22,8 @@ CONNECTIONS: Dict[str, str] = {
 }
 """The connections the conformance DAG uses, as the host's environment defines them."""
 COMMON = {"produce", "consume", "returns_none", "add", "native_values", "check_values"}
-COMMON |= {"square[0]", "square[1]", "square[2]", "check_mapped"}
+COMMON |= {"square[0]", "square[1]", "square[2]", "check_mapped", "check_pushed_before_failure"}
+FAILED = {"push_then_fail", "native_push_then_fail"}
 WITH_AIRFLOW = {
     "bash_template_file",
     "python_operator",
@@ -34,8 +35,22 @@ WITH_AIRFLOW = {
     "mapped_operator[0]",
     "mapped_operator[1]",
     "check_mapped_operator",
+    "deferred_sensor",
 }
 SKIPPED_WITH_AIRFLOW = {"right", "skipped"}
+_BELOW = ("direct", "after", "all_done", "none_failed")  # dags/conformance.py short_circuit_downstream
+SHORT_CIRCUIT_STATES = {
+    # a true condition skips nothing
+    **{f"sc_true_{mode}_{t}": "success" for mode in ("all", "direct") for t in _BELOW},
+    # ignore_downstream_trigger_rules=True skips every task downstream
+    **{f"sc_false_all_{t}": "skipped" for t in _BELOW},
+    # False skips the direct downstream task; trigger rules decide the rest
+    "sc_false_direct_direct": "skipped",
+    "sc_false_direct_after": "skipped",
+    "sc_false_direct_all_done": "success",
+    "sc_false_direct_none_failed": "success",
+}
+"""The states natively run short circuits give their downstream tasks; the isolated ones must match."""
 
 
 def _errors(output: str, limit: int = 80) -> str:
@@ -46,16 +61,31 @@ def _errors(output: str, limit: int = 80) -> str:
 
 
 def check_conformance(report: DagRunReport, has_airflow: bool) -> None:
-    """Every expected task succeeded (or was skipped), and the connection's password stayed masked."""
+    """Every expected task succeeded (or was skipped, or failed on purpose), isolated tasks ended
+    as their native twins did, and the connection's password stayed masked."""
     expected_success = COMMON | (WITH_AIRFLOW if has_airflow else set())
     failed = {t: report.state(t) for t in sorted(expected_success) if report.state(t) != "success"}
     assert not failed, (
         f"tasks not successful: {failed}\nerror lines:\n{_errors(report.output)}\n"
         f"last output:\n{report.output[-4000:]}"
     )
+    not_failed = {t: report.state(t) for t in sorted(FAILED) if report.state(t) != "failed"}
+    assert not not_failed, f"tasks that fail on purpose did not: {not_failed}"
     if has_airflow:
+        _check_short_circuits(report)
         not_skipped = {t: report.state(t) for t in sorted(SKIPPED_WITH_AIRFLOW)}
         not_skipped = {t: state for t, state in not_skipped.items() if state != "skipped"}
         assert not not_skipped, f"tasks not skipped: {not_skipped}; all states: {report.states}"
         assert SECRET not in report.output, "a connection password reached the task log"
         assert "the password is ***" in report.output
+
+
+def _check_short_circuits(report: DagRunReport) -> None:
+    names = [f"short_circuit_{mode}" for mode in ("true_all", "true_direct", "false_all", "false_direct")]
+    gates = {t: (report.state(t), report.state(f"native_{t}")) for t in names}
+    assert all(state == ("success", "success") for state in gates.values()), gates
+    states = {t: (report.state(t), report.state(f"native_{t}")) for t in sorted(SHORT_CIRCUIT_STATES)}
+    unlike_native = {t: s for t, s in states.items() if s[0] != s[1]}
+    assert not unlike_native, f"isolated short circuits (isolated, native) unlike native: {unlike_native}"
+    wrong = {t: s[0] for t, s in states.items() if s[0] != SHORT_CIRCUIT_STATES[t]}
+    assert not wrong, f"short-circuited tasks in unexpected states: {wrong}; all states: {report.states}"

@@ -27,6 +27,11 @@ try:
 except ImportError:  # an Airflow 2 host without the standard provider
     from airflow.operators.empty import EmptyOperator
 
+try:
+    from airflow.providers.standard.operators.python import ShortCircuitOperator
+except ImportError:  # an Airflow 2 host without the standard provider
+    from airflow.operators.python import ShortCircuitOperator
+
 from airflow_isolation.operator import IsolatedOperator
 
 ENVIRONMENTS = {"af210": True, "af31": True, "plain": False}
@@ -37,6 +42,13 @@ if os.environ.get("ISOLATION_CONFORMANCE_CELLS"):
     CELLS = [tuple(cell) for cell in json.loads(os.environ["ISOLATION_CONFORMANCE_CELLS"])]
 SECRET = "pw-9f8e7d6c5b4a"  # password of the secret_db connection the tests define
 STANDARD = "airflow.providers.standard.operators"
+STANDARD_SENSORS = "airflow.providers.standard.sensors"
+SHORT_CIRCUITS = {  # name: (condition, ignore_downstream_trigger_rules)
+    "true_all": (True, True),
+    "true_direct": (True, False),
+    "false_all": (False, True),
+    "false_direct": (False, False),
+}
 
 
 def produce(ds, logical_date, params, dag_run, ti):
@@ -80,6 +92,34 @@ def skip_me():
     from airflow.exceptions import AirflowSkipException
 
     raise AirflowSkipException("nothing to do today")
+
+
+def condition_true():
+    return True
+
+
+def condition_false():
+    return False
+
+
+def push_then_fail(ti):
+    ti.xcom_push(key="before_failure", value={"n": 1, "t": (1, 2)})
+    raise ValueError("failing after an xcom_push, on purpose")
+
+
+def short_circuit_downstream(gate, prefix, name):
+    """gate >> direct >> [after (all_success), all_done, none_failed]: which of these a short
+    circuit skips depends on ignore_downstream_trigger_rules, and the same structure runs natively."""
+    direct = EmptyOperator(task_id=f"{prefix}sc_{name}_direct")
+    (
+        gate
+        >> direct
+        >> [
+            EmptyOperator(task_id=f"{prefix}sc_{name}_after"),
+            EmptyOperator(task_id=f"{prefix}sc_{name}_all_done", trigger_rule="all_done"),
+            EmptyOperator(task_id=f"{prefix}sc_{name}_none_failed", trigger_rule="none_failed"),
+        ]
+    )
 
 
 def secret_probe():
@@ -157,6 +197,19 @@ for dag_id, env_name, backend, has_airflow in CELLS:
 
         check_mapped(square.expand(x=[1, 2, 3]))
 
+        failed_after_push = IsolatedOperator(
+            task_id="push_then_fail", environment=env_name, python_callable=push_then_fail
+        )
+        native_failed_after_push = task(task_id="native_push_then_fail")(push_then_fail)()
+
+        @task(trigger_rule="all_done")
+        def check_pushed_before_failure(ti=None):
+            isolated = ti.xcom_pull(task_ids="push_then_fail", key="before_failure")
+            native = ti.xcom_pull(task_ids="native_push_then_fail", key="before_failure")
+            assert native is not None and isolated == native, (isolated, native)
+
+        [failed_after_push, native_failed_after_push] >> check_pushed_before_failure()
+
         if has_airflow:
             bash = IsolatedOperator(
                 task_id="bash_template_file",
@@ -219,3 +272,27 @@ for dag_id, env_name, backend, has_airflow in CELLS:
                 assert probe_out == {"has_password": True, "in_environ": False, "in_argv": False}, probe_out
 
             check_operators(bash.output, python_op.output, sql.output, probe.output)
+
+            for name, (condition, ignore_rules) in SHORT_CIRCUITS.items():
+                callable_ = condition_true if condition else condition_false
+                isolated_gate = IsolatedOperator(
+                    task_id=f"short_circuit_{name}",
+                    environment=env_name,
+                    operator=f"{STANDARD}.python.ShortCircuitOperator",
+                    python_callable=callable_,
+                    ignore_downstream_trigger_rules=ignore_rules,
+                )
+                short_circuit_downstream(isolated_gate, "", name)
+                native_gate = ShortCircuitOperator(
+                    task_id=f"native_short_circuit_{name}",
+                    python_callable=callable_,
+                    ignore_downstream_trigger_rules=ignore_rules,
+                )
+                short_circuit_downstream(native_gate, "native_", name)
+
+            IsolatedOperator(
+                task_id="deferred_sensor",
+                environment=env_name,
+                operator=f"{STANDARD_SENSORS}.date_time.DateTimeSensorAsync",
+                target_time="{{ (macros.datetime.utcnow() + macros.timedelta(seconds=5)).isoformat() }}",
+            )

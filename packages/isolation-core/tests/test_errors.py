@@ -45,6 +45,16 @@ def test_path_in_every_any_field(carrier: Carrier, build: Any, path: str) -> Non
         carrier.encode(build(object()))
 
 
+@pytest.mark.parametrize("carrier", CARRIERS, ids=lambda c: c.name)
+def test_a_result_value_is_sent_to_the_host_not_the_target(carrier: Carrier) -> None:
+    with pytest.raises(ValueEncodeError) as info:
+        carrier.encode(result(return_value={"x": threading.Lock()}))
+    assert "cannot send a value of type _thread.lock to the host: " in str(info.value)
+    assert info.value.path == "return_value['x']"
+    with pytest.raises(ValueEncodeError, match="to the target: "):
+        carrier.encode(request({"x": threading.Lock()}))
+
+
 def test_paths_through_namedtuple_set_and_dataclass() -> None:
     from collections import namedtuple
     from dataclasses import dataclass

@@ -288,3 +288,66 @@ def test_v1_1_result_variable_writes(name: str) -> None:
         VariableWrite("n", "3", None),
     ]
     _check_values(res.return_value)
+
+
+# --- v1.2: downstream ids, first reschedule date, skipped downstream tasks, reschedules ---------
+
+V1_2 = V1_0.parent / "v1.2"
+PINNED_SHA256_V1_2 = {
+    "request_operator.msgpack": "1ca55bbe415799e96c98236e0780516465fb7b5a7f3e61002d283d64340ab3f9",
+    "request_callable.msgpack": "f6fbe53542da7d0869ccb9e73a5c531b36144292d722f916978407322b7a3f78",
+    "result_success.msgpack": "b73eb7785bef330a8563fc2cb953328b737073b9a8486fd7d7be623de947f69d",
+    "result_failed.msgpack": "16f04721fc58ec25153ea13fbb154cbf2c81067f699eb616974052f23ee1efb7",
+    "result_success.json": "5190cdf077890bd37752c7db3ffed82e9ba642aec91fc6d4c0e96aeb22f69c7e",
+    "result_rescheduled.msgpack": "52ea49ac4a98fe01f1c06af4bfa4c6306c12a354a33d09d5642f812640d3abe2",
+    "result_rescheduled.json": "1709c93094b50cb3f46978dda53b2f1716a7c0dfc55b29fbb45874022c44d088",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_SHA256_V1_2))
+def test_v1_2_fixture_bytes_are_the_released_ones(name: str) -> None:
+    assert hashlib.sha256((V1_2 / name).read_bytes()).hexdigest() == PINNED_SHA256_V1_2[name], (
+        f"golden/v1.2/{name} changed; restore it from git (see golden/README.md)."
+    )
+    assert sorted(p.name for p in V1_2.iterdir()) == sorted(PINNED_SHA256_V1_2)
+
+
+def test_v1_1_messages_get_the_v1_2_defaults() -> None:
+    """A 1.1 host shipped no downstream ids; a 1.1 runtime reported no skips or reschedules."""
+    ctx = decode_request((V1_1 / "request_operator.msgpack").read_bytes()).context
+    assert ctx.downstream_task_ids == ctx.flat_downstream_task_ids == ctx.downstream_teardown_ids == []
+    assert ctx.first_reschedule_date is None and ctx.run_after is None
+    res = decode_result((V1_1 / "result_success.msgpack").read_bytes())
+    assert (res.skip_downstream, res.reschedule_date) == (None, None)
+
+
+def test_v1_2_request_downstream() -> None:
+    op = decode_request((V1_2 / "request_operator.msgpack").read_bytes())
+    assert op.schema == SchemaVersion(1, 2)
+    _check_context(op)
+    assert op.context.downstream_task_ids == ["load"]
+    assert op.context.flat_downstream_task_ids == ["load", "report", "cleanup"]
+    assert op.context.downstream_teardown_ids == ["cleanup"]
+    assert op.context.first_reschedule_date == dt.datetime(2024, 3, 30, 11, 0, 1, tzinfo=UTC)
+    assert op.context.run_after == dt.datetime(2024, 3, 30, 11, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("name", ["result_success.msgpack", "result_success.json"])
+def test_v1_2_result_skip_downstream(name: str) -> None:
+    decode = decode_result_json if name.endswith(".json") else decode_result
+    res = decode((V1_2 / name).read_bytes())
+    assert res.schema == SchemaVersion(1, 2)
+    assert res.skip_downstream == ["report", "load"]
+    assert res.reschedule_date is None
+    _check_values(res.return_value)
+
+
+@pytest.mark.parametrize("name", ["result_rescheduled.msgpack", "result_rescheduled.json"])
+def test_v1_2_result_rescheduled(name: str) -> None:
+    decode = decode_result_json if name.endswith(".json") else decode_result
+    res = decode((V1_2 / name).read_bytes())
+    assert res.status == "failed"
+    assert res.error == ErrorInfo(
+        type="airflow.exceptions.AirflowRescheduleException", message="Task is rescheduled", traceback=""
+    )
+    assert res.reschedule_date == dt.datetime(2024, 3, 30, 11, 5, tzinfo=UTC)

@@ -9,6 +9,8 @@ import textwrap
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+import msgspec
+
 from airflow_isolation.core import (
     SCHEMA_VERSION,
     CallableSpec,
@@ -52,14 +54,20 @@ def callable_from_source(source: str) -> CallableSpec:
     return CallableSpec(name=name, source=source)
 
 
-def _command_and_env(
-    task: Any, tmp_path: Path, env: Optional[Dict[str, str]], request: Dict[str, Any]
-) -> Tuple[List[str], Dict[str, str]]:
-    ctx = TaskContext(
+def task_context(**fields: Any) -> TaskContext:
+    """The context every test request carries, with ``fields`` changed."""
+    base = TaskContext(
         dag_id="d", task_id="t", run_id="r", ds="2024-01-02",
         logical_date=dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc), params={"p": 1},
         upstream_xcoms={"up": {"v": 7}},
     )  # fmt: skip
+    return msgspec.structs.replace(base, **fields)
+
+
+def _command_and_env(
+    task: Any, tmp_path: Path, env: Optional[Dict[str, str]], request: Dict[str, Any]
+) -> Tuple[List[str], Dict[str, str]]:
+    ctx = request.pop("context", None) or task_context()
     data = encode(IsolationRequest(schema=SCHEMA_VERSION, task=task, context=ctx, **request))
     (tmp_path / "req").write_bytes(data)
     command = [sys.executable, "-m", "airflow_isolation.runtime"]
@@ -77,7 +85,8 @@ def run(
     task: Any, tmp_path: Path, env: Optional[Dict[str, str]] = None, **request: Any
 ) -> Tuple[int, str, IsolationResult]:
     """Run ``task``; the request's digest is in the environment, as every backend sets it, unless
-    ``env`` says otherwise (``None`` as a value removes a variable)."""
+    ``env`` says otherwise (``None`` as a value removes a variable). ``context=task_context(...)``
+    replaces the request's context."""
     command, full_env = _command_and_env(task, tmp_path, env, request)
     proc = subprocess.run(command, capture_output=True, text=True, timeout=300, env=full_env, check=False)
     return proc.returncode, proc.stdout + proc.stderr, decode_result((tmp_path / "res").read_bytes())

@@ -96,6 +96,11 @@ def context() -> TaskContext:
         dag_run_conf={"full_refresh": True, "since": dt.date(2024, 1, 1)},
         upstream_xcoms={"extract": {"rows": 3, "at": dt.datetime(2024, 3, 30, 11, 1, tzinfo=UTC)}},
         host_airflow_version="3.1.0",
+        downstream_task_ids=["load"],
+        flat_downstream_task_ids=["load", "report", "cleanup"],
+        downstream_teardown_ids=["cleanup"],
+        first_reschedule_date=dt.datetime(2024, 3, 30, 11, 0, 1, tzinfo=UTC),
+        run_after=dt.datetime(2024, 3, 30, 11, 0, tzinfo=UTC),
     )
 
 
@@ -175,6 +180,7 @@ def result_success() -> IsolationResult:
             VariableWrite("last_day", "2024-03-30", "set by legacy_pandas"),
             VariableWrite("n", "3"),
         ],
+        skip_downstream=["report", "load"],
     )
 
 
@@ -197,6 +203,21 @@ def result_failed() -> IsolationResult:
     )
 
 
+def result_rescheduled() -> IsolationResult:
+    return IsolationResult(
+        schema=SCHEMA_VERSION,
+        status="failed",
+        error=ErrorInfo(
+            type="airflow.exceptions.AirflowRescheduleException",
+            message="Task is rescheduled",
+            traceback="",
+        ),
+        target_airflow_version="3.1.8",
+        target_python_version="3.11.7",
+        reschedule_date=dt.datetime(2024, 3, 30, 11, 5, tzinfo=UTC),
+    )
+
+
 def main() -> int:
     folder = Path(__file__).resolve().parent / f"v{SCHEMA_VERSION}"
     if folder.exists():
@@ -213,6 +234,8 @@ def main() -> int:
         "result_success.msgpack": encode(result_success()),
         "result_failed.msgpack": encode(result_failed()),
         "result_success.json": encode_json(result_success()),
+        "result_rescheduled.msgpack": encode(result_rescheduled()),
+        "result_rescheduled.json": encode_json(result_rescheduled()),
     }
     for name, data in files.items():
         (folder / name).write_bytes(data)

@@ -142,11 +142,14 @@ def lower_message(
             task=_lower_task(msg.task, low),
             context=_lower_context(msg.context, low, unsendable_xcom),
         )
-    return msgspec.structs.replace(
-        msg,
-        return_value=low.lower(msg.return_value, "return_value"),
-        xcom_pushes=[XComPush(p.key, low.lower(p.value, f"xcom[{p.key!r}]")) for p in msg.xcom_pushes],
-    )
+    try:
+        return msgspec.structs.replace(
+            msg,
+            return_value=low.lower(msg.return_value, "return_value"),
+            xcom_pushes=[XComPush(p.key, low.lower(p.value, f"xcom[{p.key!r}]")) for p in msg.xcom_pushes],
+        )
+    except ValueEncodeError as exc:  # a result travels from the target to the host
+        raise exc.toward("the host") from None
 
 
 def encode(

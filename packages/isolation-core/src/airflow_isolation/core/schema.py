@@ -28,9 +28,11 @@ class SchemaVersion(msgspec.Struct, frozen=True, array_like=True):
         return f"{self.major}.{self.minor}"
 
 
-SCHEMA_VERSION = SchemaVersion(1, 1)
+SCHEMA_VERSION = SchemaVersion(1, 2)
 """1.1 added ``IsolationRequest.nonce``, ``RunOptions.xcom_write_back``/``variable_write_back`` and
-``IsolationResult.variable_writes``."""
+``IsolationResult.variable_writes``. 1.2 added the task's downstream ids, its first reschedule date
+and the run's ``run_after`` to ``TaskContext``, and ``skip_downstream``/``reschedule_date`` to
+``IsolationResult``."""
 
 
 class CallableSpec(msgspec.Struct, tag="callable"):
@@ -124,6 +126,18 @@ class TaskContext(msgspec.Struct):
     dag_run_conf: Dict[str, Any] = {}
     upstream_xcoms: Dict[str, Any] = {}
     host_airflow_version: Optional[str] = None
+    downstream_task_ids: List[str] = []
+    """Direct downstream tasks: a rebuilt operator has no DAG, yet ``ShortCircuitOperator`` and
+    ``SkipMixin.skip`` decide what to skip from its relatives."""
+    flat_downstream_task_ids: List[str] = []
+    """Every task downstream, however far (``get_flat_relatives``)."""
+    downstream_teardown_ids: List[str] = []
+    """Which of those are teardown tasks, which a short circuit never skips."""
+    first_reschedule_date: Optional[dt.datetime] = None
+    """When a sensor in reschedule mode first poked (from the host's task reschedules), so its
+    ``timeout`` counts from there as natively."""
+    run_after: Optional[dt.datetime] = None
+    """The dag run's ``run_after`` (Airflow 3), which sensors without a data interval count from."""
 
 
 class RunOptions(msgspec.Struct, frozen=True):
@@ -138,7 +152,8 @@ class RunOptions(msgspec.Struct, frozen=True):
     skip_exit_code: int = 99
     log_level: str = "INFO"
     xcom_write_back: bool = True
-    """``ti.xcom_push`` is recorded and replayed on the host after success; off, it is refused."""
+    """``ti.xcom_push`` is recorded and replayed on the host when the task ends, failed or not (Airflow
+    keeps what a failing task pushed); off, it is refused."""
     variable_write_back: bool = False
     """``Variable.set`` is recorded and applied on the host after success; off (the default), it is
     refused with an error naming this option, since the target has no metadata database."""
@@ -202,3 +217,9 @@ class IsolationResult(msgspec.Struct):
     target_airflow_version: Optional[str] = None
     target_python_version: Optional[str] = None
     variable_writes: List[VariableWrite] = []
+    skip_downstream: Optional[List[str]] = None
+    """Downstream task ids the task skipped (``SkipMixin.skip``, ``DownstreamTasksSkipped``); the
+    host skips them with its own Airflow."""
+    reschedule_date: Optional[dt.datetime] = None
+    """Set with a failed status whose error is ``AirflowRescheduleException``: the host reschedules
+    the task at this date (an older host sees a failure)."""

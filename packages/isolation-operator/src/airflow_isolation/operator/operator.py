@@ -29,6 +29,7 @@ from airflow_isolation.operator.callable_source import callable_spec
 from airflow_isolation.operator.request_builder import (
     build_request,
     encode_request,
+    first_reschedule_date,
     implied_conn_ids,
     resolve_connections,
     resolve_variables,
@@ -110,9 +111,10 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         ``memory_limit`` (the target's address space, see ``backends.venv.options.VenvOptions``).
     :param connections: connection ids to ship, besides the ``*conn_id`` arguments of the operator.
     :param variables: variable keys to ship.
-    :param write_back: what the task may hand back, applied on the host only after it succeeds:
-        ``"xcom"`` replays its ``ti.xcom_push`` calls (the default), ``"variables"`` applies its
-        ``Variable.set`` calls (off by default: without it ``Variable.set`` fails naming this option).
+    :param write_back: what the task may hand back to the host: ``"xcom"`` replays its
+        ``ti.xcom_push`` calls (the default; also when it fails, as Airflow keeps them),
+        ``"variables"`` applies its ``Variable.set`` calls after it succeeds (off by default: without
+        it ``Variable.set`` fails naming this option).
     :param operator_kwargs: arguments of the wrapped operator as one dict (mappable with
         ``.expand(operator_kwargs=[...])``); other unknown keyword arguments are merged into it.
     :param operator_template_fields: template fields of an operator that is not importable on the host.
@@ -248,6 +250,7 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
             connections,
             resolve_variables(self.variables),
             options=write_back_kinds.run_options(self.write_back),
+            first_reschedule=self._first_reschedule(context),
         )
         payload = encode_request(request)
         self._backend = get_backend(self.backend)
@@ -265,6 +268,13 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         finally:
             self._backend = None
         return apply_result(self, context, read_result(outcome))
+
+    def _first_reschedule(self, context: Any) -> Any:
+        """A wrapped sensor in reschedule mode counts its timeout from its first try, as natively."""
+        mode = {**self.static_kwargs, **self.templated_kwargs}.get("mode")
+        if self._wrapped is None or mode != "reschedule":
+            return None
+        return first_reschedule_date(context, self.retries)
 
     def _job(self, context: Any, task: TaskContext) -> BackendJob:
         return BackendJob(self.environment, TaskIdentity.of(task), self._backend_options, context)

@@ -6,8 +6,9 @@ secret is registered with the host's masker before anything is logged or sent.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from airflow_isolation.core import (
     SCHEMA_VERSION,
@@ -166,9 +167,42 @@ def _plain_params(params: Any) -> Dict[str, Any]:
     return dict(dump()) if callable(dump) else dict(params)
 
 
-def task_context(context: Dict[str, Any], upstream_ids: Set[str]) -> TaskContext:
+def _downstream(task: Any) -> Tuple[List[str], List[str], List[str]]:
+    """Direct downstream ids, all downstream ids and the teardowns among them: what the rebuilt
+    operator's skip logic reads from a DAG it does not have in the target."""
+    if task is None or not getattr(task, "has_dag", lambda: False)():
+        return [], [], []
+    flat = sorted(task.get_flat_relatives(upstream=False), key=lambda t: t.task_id)
+    return (
+        sorted(task.downstream_task_ids),
+        [t.task_id for t in flat],
+        [t.task_id for t in flat if getattr(t, "is_teardown", False)],
+    )
+
+
+def first_reschedule_date(context: Dict[str, Any], retries: int) -> Optional[dt.datetime]:
+    """When this task's first try started, from the host's task reschedules, as a sensor in
+    reschedule mode asks natively (3.x: the API server; 2.x: the database)."""
+    ti = context["ti"]
+    if compat.AIRFLOW_MAJOR >= 3:
+        return ti.get_first_reschedule_date(context)  # type: ignore[no-any-return]
+    from airflow.sensors.base import _orig_start_date
+
+    return _orig_start_date(  # type: ignore[no-any-return]
+        dag_id=ti.dag_id,
+        task_id=ti.task_id,
+        run_id=ti.run_id,
+        map_index=ti.map_index,
+        try_number=(ti.max_tries or 0) - (retries or 0) + 1,
+    )
+
+
+def task_context(
+    context: Dict[str, Any], upstream_ids: Set[str], first_reschedule: Optional[dt.datetime] = None
+) -> TaskContext:
     ti = context["ti"]
     dag_run = context.get("dag_run")
+    direct, flat, teardowns = _downstream(context.get("task"))
     return TaskContext(
         dag_id=ti.dag_id,
         task_id=ti.task_id,
@@ -190,6 +224,11 @@ def task_context(context: Dict[str, Any], upstream_ids: Set[str]) -> TaskContext
         dag_run_conf=dict(getattr(dag_run, "conf", None) or {}),
         upstream_xcoms=_upstream_xcoms(context, upstream_ids),
         host_airflow_version=compat.AIRFLOW_VERSION,
+        downstream_task_ids=direct,
+        flat_downstream_task_ids=flat,
+        downstream_teardown_ids=teardowns,
+        first_reschedule_date=first_reschedule,
+        run_after=getattr(dag_run, "run_after", None),
     )
 
 
@@ -201,11 +240,12 @@ def build_request(
     variables: Dict[str, str],
     *,
     options: Optional[RunOptions] = None,
+    first_reschedule: Optional[dt.datetime] = None,
 ) -> IsolationRequest:
     return IsolationRequest(
         schema=SCHEMA_VERSION,
         task=task,
-        context=task_context(context, upstream_ids),
+        context=task_context(context, upstream_ids, first_reschedule),
         connections=connections,
         variables=variables,
         secrets_to_mask=secrets_of(connections, variables, task),

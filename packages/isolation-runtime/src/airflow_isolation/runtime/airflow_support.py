@@ -98,15 +98,66 @@ def import_class(class_path: str) -> Any:
 
 def execute_operator(info: AirflowInfo, prepared: Any, context: Dict[str, Any]) -> Any:
     """Run ``prepared`` (what ``prepare_for_execution()`` returned) as Airflow's task runner does."""
-    execute: Callable[..., Any] = prepared.execute
+    kwargs: Dict[str, Any] = {"context": context}
+    if info.major < 3:
+        kwargs.update(_airflow2_sentinel(prepared))
+    return _guarded(info, prepared, prepared.execute, kwargs)
+
+
+def resume_operator(
+    info: AirflowInfo, prepared: Any, context: Dict[str, Any], method: str, method_kwargs: Dict[str, Any]
+) -> Any:
+    """Resume ``prepared`` after a trigger fired, as the task runner does (``resume_execution``);
+    ``method`` ``"__fail__"`` with an ``error`` makes the operator raise what that Airflow raises."""
+    next_kwargs = dict(method_kwargs)
+    if info.major < 3 and method == "execute":
+        next_kwargs.update(_airflow2_sentinel(prepared))
+    call_kwargs = {"next_method": method, "next_kwargs": next_kwargs, "context": context}
+    return _guarded(info, prepared, prepared.resume_execution, call_kwargs)
+
+
+def _guarded(info: AirflowInfo, prepared: Any, call: Callable[..., Any], kwargs: Dict[str, Any]) -> Any:
     if info.major >= 3:
         from airflow.sdk.bases.operator import ExecutorSafeguard
 
         run_ctx = contextvars.copy_context()
         run_ctx.run(ExecutorSafeguard.tracker.set, prepared)
-        return run_ctx.run(execute, context=context)
-    try:  # Airflow 2.9.2+: TaskInstance passes this object to prove the call is legitimate
+        return run_ctx.run(call, **kwargs)
+    return call(**kwargs)
+
+
+def _airflow2_sentinel(prepared: Any) -> Dict[str, Any]:
+    """The keyword TaskInstance passes to ``execute`` to prove the call legitimate (2.9.2+).
+
+    2.10 also lets an ``execute`` that calls ``super().execute`` through only if a sentinel waits
+    under the parent class's name, which TaskInstance never leaves: a ``ShortCircuitOperator``
+    then warns "cannot be called outside TaskInstance!". Every class of the operator gets one here.
+    """
+    try:
         from airflow.models.base import _sentinel as sentinel
+        from airflow.models.baseoperator import ExecutorSafeguard
     except ImportError:
-        return execute(context=context)
-    return execute(context=context, **{f"{type(prepared).__name__}__sentinel": sentinel})
+        return {}
+    callers = getattr(getattr(ExecutorSafeguard, "_sentinel", None), "callers", None)
+    if isinstance(callers, dict):
+        for klass in type(prepared).__mro__[1:]:
+            if "execute" in vars(klass):
+                callers[f"{klass.__name__}__sentinel"] = sentinel
+    return {f"{type(prepared).__name__}__sentinel": sentinel}
+
+
+def downstream_tasks_skipped(info: AirflowInfo) -> Optional[Callable[[List[str]], BaseException]]:
+    """How this Airflow's ``SkipMixin.skip`` ends the task: Airflow 3 raises
+    ``DownstreamTasksSkipped``; Airflow 2 writes to the database and returns (``None``)."""
+    if info.major < 3:
+        return None
+    try:
+        from airflow.sdk.exceptions import DownstreamTasksSkipped
+    except ImportError:
+        from airflow.exceptions import DownstreamTasksSkipped  # Airflow 3.0 and 3.1
+
+    def build(ids: List[str]) -> BaseException:
+        skipped: BaseException = DownstreamTasksSkipped(tasks=ids)
+        return skipped
+
+    return build

@@ -33,7 +33,16 @@ from airflow_isolation.core import (
     launch,
 )
 from airflow_isolation.core.integrity import verify_request
-from airflow_isolation.runtime import airflow_support, masking, outcome, task_runner, termination, write_back
+from airflow_isolation.runtime import (
+    airflow_support,
+    masking,
+    outcome,
+    sensors,
+    skips,
+    task_runner,
+    termination,
+    write_back,
+)
 from airflow_isolation.runtime.__about__ import __version__
 from airflow_isolation.runtime.context import build_context
 from airflow_isolation.runtime.request_file import read_request
@@ -120,6 +129,7 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
     recorder = XComRecorder(allowed=request.options.xcom_write_back)
     variable_writes = write_back.VariableWrites(request.options, request.variables)
     branch = task_runner.BranchRecorder()
+    skipped = skips.SkipRecorder()
     setup_done = started
     try:
         if installed is not None:
@@ -138,6 +148,9 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
             if isinstance(task, CallableSpec)
             else task_runner.build_operator(task, request.context.task_id, branch)
         )
+        if operator is not None:
+            assert info is not None
+            task_runner.show_host_dag(info, operator, request.context, branch, skipped)
         context = build_context(request.context, recorder, request.variables, operator)
         setup_done = time.perf_counter()
         with airflow_support.current_context(info, context), termination.on_sigterm(operator, _log):
@@ -145,18 +158,22 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
                 value = task_runner.run_callable(task, context)
             else:
                 assert info is not None
-                value = task_runner.run_operator(info, operator, context)
+                value = task_runner.run_operator(info, operator, context, _log)
     except (Exception, SystemExit) as exc:  # every outcome of the task must become a result
-        status = "skipped" if outcome.is_skip(exc) else "failed"
-        if status == "failed":
-            _log(f"task failed: {type(exc).__name__}: {exc}")
-        return outcome.result(
-            status,
-            _timings(started, decoded, setup_done),
-            pushes=recorder.pushes,
-            error=outcome.error_info(exc),
-            airflow_version=airflow_version,
+        skipped_downstream = skips.skipped_by(exc)
+        if skipped_downstream is not None:  # Airflow 3: the task succeeded and skips these
+            skipped.add(skipped_downstream)
+            value = None
+        else:
+            return _failure(exc, _timings(started, decoded, setup_done), recorder, airflow_version)
+    except BaseException as exc:  # TaskDeferred is one; an operator's deferrals are run in deferral
+        if not outcome.is_a(exc, "TaskDeferred"):
+            raise
+        refused = RuntimeError(
+            "only an operator can defer (TaskDeferred): run it as IsolatedOperator(operator=...), whose "
+            "triggers run in the target"
         )
+        return _failure(refused, _timings(started, decoded, setup_done), recorder, airflow_version)
     return outcome.result(
         "success",
         _timings(started, decoded, setup_done),
@@ -165,6 +182,27 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
         branch=branch.branch,
         airflow_version=airflow_version,
         variable_writes=variable_writes.writes,
+        skip_downstream=skipped.result(),
+    )
+
+
+def _failure(
+    exc: BaseException, timings: Timings, recorder: XComRecorder, airflow_version: Optional[str]
+) -> IsolationResult:
+    """A skipped, rescheduled or failed task; XComs it pushed are kept, as natively."""
+    reschedule_date = sensors.reschedule_date(exc)
+    status = "skipped" if outcome.is_skip(exc) else "failed"
+    if reschedule_date is not None:
+        _log(f"sensor rescheduled to {reschedule_date.isoformat()}")
+    elif status == "failed":
+        _log(f"task failed: {type(exc).__name__}: {exc}")
+    return outcome.result(
+        status,
+        timings,
+        pushes=recorder.pushes,
+        error=outcome.error_info(exc),
+        airflow_version=airflow_version,
+        reschedule_date=reschedule_date,
     )
 
 

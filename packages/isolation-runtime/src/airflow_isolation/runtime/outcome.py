@@ -6,6 +6,7 @@ Airflow 2, Airflow 3 or no Airflow at all.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, List, Optional
 
 from airflow_isolation.core import (
@@ -20,7 +21,7 @@ from airflow_isolation.core import (
 WRITE_BACK_HINT = (
     "An isolated task has no access to the Airflow metadata database or API server, so it cannot "
     "write Variables, Connections or query task state. Return a value or call "
-    "context['ti'].xcom_push(...) instead; both are replayed on the host after the task succeeds. "
+    "context['ti'].xcom_push(...) instead; both are replayed on the host after the task ends. "
     'Variable.set is applied on the host after success when the task sets write_back=["xcom", '
     '"variables"].'
 )
@@ -35,8 +36,13 @@ def _qualified(exc: BaseException) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def is_a(exc: BaseException, class_name: str) -> bool:
+    """Whether ``exc`` is an instance of a class named ``class_name``, whichever Airflow defines it."""
+    return class_name in _names(exc)
+
+
 def is_skip(exc: BaseException) -> bool:
-    return "AirflowSkipException" in _names(exc)
+    return is_a(exc, "AirflowSkipException")
 
 
 def _is_forbidden_write_back(exc: BaseException) -> bool:
@@ -67,6 +73,8 @@ def result(
     error: Optional[ErrorInfo] = None,
     airflow_version: Optional[str] = None,
     variable_writes: Optional[List[VariableWrite]] = None,
+    skip_downstream: Optional[List[str]] = None,
+    reschedule_date: Optional[dt.datetime] = None,
 ) -> IsolationResult:
     import platform
 
@@ -81,4 +89,6 @@ def result(
         target_airflow_version=airflow_version,
         target_python_version=platform.python_version(),
         variable_writes=variable_writes or [],
+        skip_downstream=skip_downstream,
+        reschedule_date=reschedule_date,
     )

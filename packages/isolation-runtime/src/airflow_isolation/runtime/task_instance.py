@@ -98,6 +98,11 @@ class IsolatedTaskInstance:
             "key='...') }}\"}, or make that task a direct upstream."
         )
 
+    def get_first_reschedule_date(self, context: Any = None) -> Optional[dt.datetime]:
+        """When a sensor in reschedule mode first poked (Airflow 3 asks the API server), as the
+        host found it."""
+        return self._ctx.first_reschedule_date
+
     def get_template_context(self) -> Dict[str, Any]:
         from airflow_isolation.runtime.context import current_context
 
@@ -115,3 +120,4 @@ class IsolatedDagRun:
         self.data_interval_start = ctx.data_interval_start
         self.data_interval_end = ctx.data_interval_end
         self.start_date = ctx.start_date
+        self.run_after = ctx.run_after or ctx.logical_date

@@ -1,16 +1,17 @@
 """Running the shipped task: an Airflow operator, or a plain callable.
 
-Branch operators normally skip downstream tasks through the database; here ``do_branch`` is
-intercepted and the chosen task ids travel back in the result for the host to apply.
+Branch operators normally skip downstream tasks through the database; here ``do_branch`` (and
+``skip_all_except``) is intercepted and the chosen task ids travel back in the result for the host
+to apply; so do the ids ``SkipMixin.skip`` skips (see ``skips``).
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
-from airflow_isolation.core import CallableSpec, OperatorSpec
-from airflow_isolation.runtime import airflow_support
+from airflow_isolation.core import CallableSpec, OperatorSpec, TaskContext
+from airflow_isolation.runtime import airflow_support, deferral, sensors, skips
 from airflow_isolation.runtime.callables import load_callable
 
 
@@ -52,8 +53,24 @@ def build_operator(spec: OperatorSpec, task_id: str, branch: BranchRecorder) -> 
     return operator
 
 
-def run_operator(info: airflow_support.AirflowInfo, operator: Any, context: Dict[str, Any]) -> Any:
-    value = airflow_support.execute_operator(info, operator, context)
+def show_host_dag(
+    info: airflow_support.AirflowInfo,
+    operator: Any,
+    ctx: TaskContext,
+    branch: BranchRecorder,
+    skipped: skips.SkipRecorder,
+) -> None:
+    """Give the rebuilt operator what it would read from its DAG and the database."""
+    skips.give_downstream(operator, ctx)
+    skips.intercept_skip(operator, skipped, airflow_support.downstream_tasks_skipped(info), ctx.map_index)
+    skips.intercept_skip_all_except(operator, branch)
+    sensors.ship_first_reschedule_date(info, ctx.first_reschedule_date)
+
+
+def run_operator(
+    info: airflow_support.AirflowInfo, operator: Any, context: Dict[str, Any], log: Callable[[str], None]
+) -> Any:
+    value = deferral.run_operator(info, operator, context, log)
     return value if getattr(operator, "do_xcom_push", True) else None
 
 
