@@ -32,7 +32,7 @@ def _run_operator(spec: OperatorSpec) -> tuple[Any, task_runner.BranchRecorder]:
     operator = task_runner.build_operator(spec, CTX.task_id, branch)
     context = build_context(CTX, XComRecorder(), {}, operator)
     with airflow_support.current_context(info, context):
-        return task_runner.run_operator(info, operator, context), branch
+        return task_runner.run_operator(info, operator, context, print), branch
 
 
 def test_branch_normalised_to_a_list_of_task_ids() -> None:

@@ -135,9 +135,12 @@ def _airflow2_sentinel(prepared: Any) -> Dict[str, Any]:
     """
     try:
         from airflow.models.base import _sentinel as sentinel
-        from airflow.models.baseoperator import ExecutorSafeguard
     except ImportError:
         return {}
+    try:
+        from airflow.models.baseoperator import ExecutorSafeguard
+    except ImportError:  # 2.9, before parent classes were checked
+        ExecutorSafeguard = None
     callers = getattr(getattr(ExecutorSafeguard, "_sentinel", None), "callers", None)
     if isinstance(callers, dict):
         for klass in type(prepared).__mro__[1:]:
