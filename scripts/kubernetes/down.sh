@@ -72,6 +72,12 @@ if ip link show "$CNI_BRIDGE" >/dev/null 2>&1; then
   ip link del "$CNI_BRIDGE" 2>/dev/null || true
 fi
 
+# libcni caches each attachment under /var/lib/cni/results as <network>-<sandbox id>-<interface>.
+for sandbox in "$STATE"/containerd/root/io.containerd.grpc.v1.cri/sandboxes/*/; do
+  [[ -d $sandbox ]] && rm -f /var/lib/cni/results/*-"$(basename "$sandbox")"-*
+done
+rm -f /var/lib/cni/results/isolation-kubernetes-*
+
 # The kubelet's (now empty) pod cgroups.
 for hierarchy in /sys/fs/cgroup/*/; do
   [[ -d ${hierarchy}kubepods ]] && find "${hierarchy}kubepods" -depth -type d -exec rmdir {} + 2>/dev/null || true
