@@ -252,6 +252,30 @@ build_images() {
   for applet in $(/bin/busybox --list); do
     [[ $applet == busybox ]] || ln -s busybox "$rootfs/bin/$applet"
   done
+  # Debian's busybox has no pgrep applet; the operator stops the sidecar with
+  # `kill -2 $(pgrep -u $(id -u) -f 'sh')`. This one matches the command line (NULs dropped) as a
+  # substring, owned by the caller, and forks nothing (a fork would list a PID gone before kill sees it).
+  cat >"$rootfs/bin/pgrep" <<'EOF'
+#!/bin/sh
+own= pattern=
+while [ $# -gt 0 ]; do
+  case $1 in
+    -u) own=1; shift 2 ;;
+    -f) shift ;;
+    *) pattern=$1; shift ;;
+  esac
+done
+status=1
+for dir in /proc/[0-9]*; do
+  [ "${dir#/proc/}" = "$$" ] && continue
+  [ -n "$own" ] && ! [ -O "$dir" ] && continue
+  read -r name <"$dir/cmdline" 2>/dev/null || [ -n "$name" ] || continue
+  case $name in *"$pattern"*) echo "${dir#/proc/}"; status=0 ;; esac
+  name=
+done
+exit $status
+EOF
+  chmod 755 "$rootfs/bin/pgrep"
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$rootfs/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
   oci_image "$work/alpine" "$rootfs" "$SIDECAR_IMAGE" '["/bin/sh"]'
