@@ -83,6 +83,12 @@ for hierarchy in /sys/fs/cgroup/*/; do
   [[ -d ${hierarchy}kubepods ]] && find "${hierarchy}kubepods" -depth -type d -exec rmdir {} + 2>/dev/null || true
 done
 
-rm -rf "$STATE/etcd" "$STATE/kubelet" "$STATE/containerd" "$STATE/cni" "$STATE/images" \
+if [[ -f $STATE/created-var-lib-kubelet ]]; then
+  rm -f /var/lib/kubelet/device-plugins/kubelet.sock /var/lib/kubelet/device-plugins/DEPRECATION
+  rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet 2>/dev/null || log "kept /var/lib/kubelet: not empty"
+  rm -f "$STATE/created-var-lib-kubelet"
+fi
+
+rm -rf "$STATE/etcd" "$STATE/kubelet" "$STATE/controller-manager" "$STATE/containerd" "$STATE/cni" "$STATE/images" \
   "$STATE/mirror-registry" "$STATE/logs/pods" "$STATE/logs/containers" "$PIDS"
 log "cluster stopped; certificates kept in $STATE/pki"

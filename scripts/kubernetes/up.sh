@@ -386,7 +386,6 @@ evictionHard:
   imagefs.available: 1%
 clusterDomain: cluster.local
 resolvConf: /etc/resolv.conf
-volumePluginDir: $STATE/kubelet/volume-plugins
 maxPods: 50
 serializeImagePulls: false
 EOF
@@ -457,6 +456,7 @@ start kube-controller-manager kube-controller-manager \
   --bind-address 127.0.0.1 --secure-port "$CONTROLLER_MANAGER_PORT" --port 0 \
   --use-service-account-credentials --service-account-private-key-file "$PKI/sa.key" \
   --root-ca-file "$PKI/ca.crt" --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
+  --flex-volume-plugin-dir "$STATE/controller-manager/volume-plugins" \
   --leader-elect=false --profiling=false
 start kube-scheduler kube-scheduler \
   --kubeconfig "$STATE/scheduler.kubeconfig" \
@@ -466,10 +466,14 @@ start kube-scheduler kube-scheduler \
   --leader-elect=false --profiling=false
 
 kubelet_started=$(date +%s)
+# The device plugins' socket folder is a constant in 1.20 (/var/lib/kubelet/device-plugins); down.sh
+# removes it when it was not there before.
+[[ -e /var/lib/kubelet ]] || touch "$STATE/created-var-lib-kubelet"
 mkdir -p "$STATE/logs/pods" "$STATE/logs/containers"
 KUBELET_LOG_DIR=$STATE/logs start kubelet kubelet \
   --config "$STATE/kubelet/config.yaml" --kubeconfig "$STATE/kubelet.kubeconfig" \
   --root-dir "$STATE/kubelet/root" --cert-dir "$STATE/kubelet/pki" \
+  --volume-plugin-dir "$STATE/kubelet/volume-plugins" \
   --container-runtime remote --container-runtime-endpoint "unix://$CONTAINERD_SOCK" \
   --image-service-endpoint "unix://$CONTAINERD_SOCK" --pod-infra-container-image "$PAUSE_IMAGE" \
   --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --oom-score-adj 0 --v 1
