@@ -83,10 +83,13 @@ for hierarchy in /sys/fs/cgroup/*/; do
   [[ -d ${hierarchy}kubepods ]] && find "${hierarchy}kubepods" -depth -type d -exec rmdir {} + 2>/dev/null || true
 done
 
-if [[ -f $STATE/created-var-lib-kubelet ]]; then
+if [[ -f $STATE/created-host-dirs ]]; then
   rm -f /var/lib/kubelet/device-plugins/kubelet.sock /var/lib/kubelet/device-plugins/DEPRECATION
-  rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet 2>/dev/null || log "kept /var/lib/kubelet: not empty"
-  rm -f "$STATE/created-var-lib-kubelet"
+  for dir in $(sort -u "$STATE/created-host-dirs"); do
+    find "$dir" -depth -type d -empty -delete 2>/dev/null || true
+    if [[ -e $dir ]]; then log "kept $dir: not empty"; fi
+  done
+  rm -f "$STATE/created-host-dirs"
 fi
 
 rm -rf "$STATE/etcd" "$STATE/kubelet" "$STATE/controller-manager" "$STATE/containerd" "$STATE/cni" "$STATE/images" \

@@ -416,6 +416,12 @@ kubeconfig "$STATE/kubelet.kubeconfig" kubelet
 write_configs
 build_images
 
+# Two folders are made outside the state folder: the kubelet's device-plugin socket folder (a
+# constant in 1.20) and libcni's result cache. down.sh removes them if they were not there before.
+for dir in /var/lib/kubelet /var/lib/cni; do
+  [[ -e $dir ]] || echo "$dir" >>"$STATE/created-host-dirs"
+done
+
 start etcd etcd --name isolation --data-dir "$STATE/etcd" \
   --listen-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" \
   --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
@@ -466,9 +472,6 @@ start kube-scheduler kube-scheduler \
   --leader-elect=false --profiling=false
 
 kubelet_started=$(date +%s)
-# The device plugins' socket folder is a constant in 1.20 (/var/lib/kubelet/device-plugins); down.sh
-# removes it when it was not there before.
-[[ -e /var/lib/kubelet ]] || touch "$STATE/created-var-lib-kubelet"
 mkdir -p "$STATE/logs/pods" "$STATE/logs/containers"
 KUBELET_LOG_DIR=$STATE/logs start kubelet kubelet \
   --config "$STATE/kubelet/config.yaml" --kubeconfig "$STATE/kubelet.kubeconfig" \
