@@ -47,11 +47,24 @@ def _log(message: str) -> None:
     print(f"{stamp} [airflow-isolation warm {os.getpid()}] {message}", file=sys.stderr, flush=True)
 
 
-def _import(name: str) -> None:
+def _import(name: str, quiet: bool = False) -> bool:
     try:
         importlib.import_module(name)
     except Exception as exc:
-        _log(f"preload of {name} failed ({type(exc).__name__}: {exc}); tasks import it themselves")
+        if not quiet:
+            _log(f"preload of {name} failed ({type(exc).__name__}: {exc}); tasks import it themselves")
+        return False
+    return True
+
+
+_AIRFLOW_2 = ("airflow.models.taskinstance", "airflow.utils.log.secrets_masker", "airflow.operators.python")
+_AIRFLOW_3 = (
+    "airflow.sdk",
+    "airflow.sdk.execution_time.context",
+    "airflow.sdk.bases.operator",
+    "airflow.sdk.log",
+)
+_STANDARD_PYTHON = "airflow.providers.standard.operators.python"
 
 
 def preload(modules: Sequence[str]) -> None:
@@ -65,24 +78,18 @@ def preload(modules: Sequence[str]) -> None:
         airflow_support.configure_environment()
         _import("airflow")
         _import("airflow_isolation.runtime.secrets_backend")
-        if info.major >= 3:
-            extra = ["airflow.sdk", "airflow.sdk.execution_time.context", "airflow.sdk.bases.operator"]
-            extra += ["airflow.sdk.log", "airflow.providers.standard.operators.python"]
-        else:
-            extra = ["airflow.models.taskinstance", "airflow.utils.log.secrets_masker"]
-            extra.append("airflow.operators.python")
-        for name in extra:
-            _import(name)
-        _throwaway_operator(info.major)
+        for name in _AIRFLOW_3 if info.major >= 3 else _AIRFLOW_2:
+            _import(name, quiet=True)
+        standard = _import(_STANDARD_PYTHON, quiet=True)
+        _throwaway_operator(_STANDARD_PYTHON if standard else "airflow.operators.python")
     for name in modules:
         _import(name)
     gc.collect()
     gc.freeze()
 
 
-def _throwaway_operator(major: int) -> None:
+def _throwaway_operator(module: str) -> None:
     """The first operator built in a process sets up class-level machinery; pay for it here."""
-    module = "airflow.providers.standard.operators.python" if major >= 3 else "airflow.operators.python"
     try:
         python_operator = importlib.import_module(module).PythonOperator
         python_operator(task_id="warm_runtime_preload", python_callable=len, op_args=[()])

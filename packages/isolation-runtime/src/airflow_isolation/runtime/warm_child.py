@@ -109,6 +109,8 @@ def run_child(start: WarmStart, out_fd: int, lifeline: int, server_fds: Iterable
         os.environ.clear()
         os.environ.update(start.env)
         os.environ[REQUEST_DIGEST_ENV] = start.digest
+        if "tempfile" in sys.modules:  # it caches the temp folder of the warm runtime's environment
+            sys.modules["tempfile"].tempdir = None
         sys.argv = [sys.argv[0], "--request", start.request, "--result", start.result]
         _die_with_worker(lifeline)
         from airflow_isolation.runtime.entrypoint import main
