@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -22,9 +24,10 @@ from typing import Any, Dict, Iterator, List, Tuple
 import pytest
 from host_worker import alive, wait_until_gone
 from operator_docker_support import TestEnvironments, run_like_task_runner, task_context
+from warm_support import stop_warm_runtimes, warm_runtimes
 
 from airflow_isolation.core.environment import read_manifest
-from airflow_isolation.operator.backends.venv_warm_start import WARM_MODULE, build_key, socket_folder
+from airflow_isolation.operator.backends.venv_warm_start import build_key, socket_folder
 from airflow_isolation.operator.operator import IsolatedOperator
 from airflow_isolation.operator.result_handler import IsolatedTaskFailed
 
@@ -95,32 +98,17 @@ def _run(python_callable: Any, environment: str = "venvtest", **kwargs: Any) -> 
     return run_like_task_runner(op, task_context(f"warm_{uuid.uuid4().hex[:8]}", "warm"))
 
 
-def _warm_runtimes(folder: Path) -> List[int]:
-    """PIDs of the warm runtimes listening in ``folder``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if WARM_MODULE.encode() in cmdline and any(str(folder).encode() in part for part in cmdline):
-            found.append(int(entry.name))
-    return found
-
-
 @pytest.fixture
-def warm(venv_env: Path, venv_environments: TestEnvironments, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def warm(
+    venv_env: Path, venv_environments: TestEnvironments, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """The socket folder of the test's warm runtimes (under the build path); stops them afterwards."""
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     monkeypatch.setenv("AIRFLOW__ISOLATION__WARM_RUNTIME", "True")
     monkeypatch.setenv("AIRFLOW__ISOLATION__WARM_RUNTIME_IDLE_SECONDS", "120")
     folder = socket_folder(venv_environments.builds)
     yield folder
-    for pid in _warm_runtimes(folder):
-        os.kill(pid, signal.SIGTERM)
-        wait_until_gone(pid)
+    stop_warm_runtimes(folder)
 
 
 # --- tests -----------------------------------------------------------------------------------------
@@ -157,7 +145,9 @@ def test_warm_off_per_task_and_per_worker(warm: Path, monkeypatch: pytest.Monkey
 def test_warm_runtime_killed_mid_task(warm: Path, tmp_path: Path) -> None:
     pid_file = tmp_path / "task.pid"
     answers: List[Any] = []
-    thread = threading.Thread(target=lambda: answers.append(_run(sleep_then_answer, op_args=[str(pid_file), 3])))
+    thread = threading.Thread(
+        target=lambda: answers.append(_run(sleep_then_answer, op_args=[str(pid_file), 3]))
+    )
     thread.start()
     deadline = time.monotonic() + 60
     while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
@@ -177,12 +167,12 @@ def test_rebuilt_environment_runs_in_the_new_build(
 ) -> None:
     definition = venv_environments.definitions / "warmrebuild"
     definition.mkdir(exist_ok=True)
-    isolationctl = Path(os.environ.get("VIRTUAL_ENV", "")) / "bin" / "isolationctl"
+    isolationctl = shutil.which("isolationctl", path=str(Path(sys.executable).parent)) or "isolationctl"
 
     def build(description: str) -> None:
         (definition / "environment.toml").write_text(f'python = "3.11"\ndescription = "{description}"\n')
-        command = [str(isolationctl) if isolationctl.exists() else "isolationctl", "env", "build", "warmrebuild",
-                   "--target", "venv", "--path", str(venv_environments.definitions),
+        command = [isolationctl, "env", "build", "warmrebuild", "--target", "venv",
+                   "--path", str(venv_environments.definitions),
                    "--build-path", str(venv_environments.builds)]  # fmt: skip
         proc = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -276,4 +266,4 @@ def test_memory_limit_applies_to_the_warm_child(warm: Path) -> None:
     with pytest.raises(IsolatedTaskFailed, match="memory_limit of 256m"):
         _run(hog_memory, backend_options={"memory_limit": "256m"})
     assert _run(whoami, op_args=[1])[0] == 2, "the limit stayed with the warm runtime"
-    assert all(alive(pid) for pid in _warm_runtimes(warm))
+    assert all(alive(pid) for pid in warm_runtimes(warm))

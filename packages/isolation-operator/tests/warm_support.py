@@ -1,0 +1,38 @@
+"""Finding and stopping the warm runtimes of the venv environments a test session built."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import List
+
+from airflow_isolation.operator.backends.venv_warm_start import WARM_MODULE
+
+
+def warm_runtimes(under: Path) -> List[int]:
+    """PIDs of the warm runtimes whose interpreter or socket lies under ``under``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if WARM_MODULE.encode() in cmdline and any(str(under).encode() in part for part in cmdline):
+            found.append(int(entry.name))
+    return found
+
+
+def stop_warm_runtimes(under: Path, timeout: float = 10) -> None:
+    pids = warm_runtimes(under)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(pid in warm_runtimes(under) for pid in pids):
+        time.sleep(0.05)
