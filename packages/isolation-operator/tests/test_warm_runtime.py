@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
-from host_worker import alive, wait_until_gone
+from host_worker import alive, kill_worker, start_worker, wait_for_file, wait_until_gone, worker_log
 from operator_docker_support import TestEnvironments, run_like_task_runner, task_context
 from warm_support import stop_warm_runtimes, warm_runtimes
 
@@ -98,6 +98,10 @@ def _run(python_callable: Any, environment: str = "venvtest", **kwargs: Any) -> 
     return run_like_task_runner(op, task_context(f"warm_{uuid.uuid4().hex[:8]}", "warm"))
 
 
+def _parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 @pytest.fixture
 def warm(
     venv_env: Path, venv_environments: TestEnvironments, monkeypatch: pytest.MonkeyPatch
@@ -153,7 +157,7 @@ def test_warm_runtime_killed_mid_task(warm: Path, tmp_path: Path) -> None:
     while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
         time.sleep(0.05)
     task = int(pid_file.read_text())
-    server = int(Path(f"/proc/{task}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    server = _parent_of(task)
     assert server != os.getpid()
     os.kill(server, signal.SIGKILL)
     thread.join(60)
@@ -267,3 +271,20 @@ def test_memory_limit_applies_to_the_warm_child(warm: Path) -> None:
         _run(hog_memory, backend_options={"memory_limit": "256m"})
     assert _run(whoami, op_args=[1])[0] == 2, "the limit stayed with the warm runtime"
     assert all(alive(pid) for pid in warm_runtimes(warm))
+
+
+def test_task_dies_with_its_worker_even_when_the_warm_runtime_died_first(warm: Path, tmp_path: Path) -> None:
+    pid_file = tmp_path / "task.pid"
+    dag_id = f"warm_{uuid.uuid4().hex[:8]}"
+    worker = start_worker(tmp_path, dag_id, "venv", "venvtest", pid_file=str(pid_file))
+    try:
+        task = int(wait_for_file(pid_file, worker))
+        server = _parent_of(task)
+        assert server != worker.pid, "the task did not run in a warm child"
+        os.kill(server, signal.SIGKILL)
+        assert wait_until_gone(server) and alive(task), "the task must outlive its warm runtime"
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{worker_log(tmp_path, dag_id)}") from exc
+    finally:
+        kill_worker(worker)
+    assert wait_until_gone(task), "the warm child outlived its worker and its warm runtime"

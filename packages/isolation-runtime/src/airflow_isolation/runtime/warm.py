@@ -1,10 +1,10 @@
 """``python -m airflow_isolation.runtime.warm --socket PATH``: a warm runtime for one environment build.
 
 A cold target pays interpreter start and the Airflow import (~1.2 s on Airflow 2.10) for every
-task. This process pays them once: it imports the runtime, Airflow when the environment has it
-(and builds one throwaway ``PythonOperator``, which pulls in what the first real one would), and
-the environment's ``preload`` list, freezes the heap for copy-on-write, then forks one child per
-task (``warm_child``) on a Unix socket. It holds no request, secret or context; see
+task. This process pays them once: it imports the runtime, Airflow when the environment has it,
+runs one throwaway task (``warm_rehearsal``) and imports the environment's ``preload`` list,
+freezes the heap for copy-on-write, then forks one child per task (``warm_child``) on a Unix
+socket. It holds no request, secret or context; see
 ``airflow_isolation.core.warm_protocol`` for what it is told.
 
 Single-threaded on purpose: it forks, and a fork taken while another thread holds a lock (stdio,
@@ -37,6 +37,8 @@ from airflow_isolation.core.warm_protocol import (
     receive_host_message,
     send,
 )
+from airflow_isolation.runtime.warm_child import run_child
+from airflow_isolation.runtime.warm_rehearsal import rehearse
 
 _PEERCRED = struct.Struct("3i")
 _HANDSHAKE_SECONDS = 5.0
@@ -57,7 +59,12 @@ def _import(name: str, quiet: bool = False) -> bool:
     return True
 
 
-_AIRFLOW_2 = ("airflow.models.taskinstance", "airflow.utils.log.secrets_masker", "airflow.operators.python")
+_AIRFLOW_2 = (
+    "airflow.models.taskinstance",
+    "airflow.utils.log.secrets_masker",
+    "airflow.operators.python",
+    "airflow.decorators",
+)
 _AIRFLOW_3 = (
     "airflow.sdk",
     "airflow.sdk.execution_time.context",
@@ -81,20 +88,14 @@ def preload(modules: Sequence[str]) -> None:
         for name in _AIRFLOW_3 if info.major >= 3 else _AIRFLOW_2:
             _import(name, quiet=True)
         standard = _import(_STANDARD_PYTHON, quiet=True)
-        _throwaway_operator(_STANDARD_PYTHON if standard else "airflow.operators.python")
+        python_module = _STANDARD_PYTHON if standard else "airflow.operators.python"
+        rehearse(f"{python_module}.PythonOperator", _log)
+    else:
+        rehearse(None, _log)
     for name in modules:
         _import(name)
     gc.collect()
     gc.freeze()
-
-
-def _throwaway_operator(module: str) -> None:
-    """The first operator built in a process sets up class-level machinery; pay for it here."""
-    try:
-        python_operator = importlib.import_module(module).PythonOperator
-        python_operator(task_id="warm_runtime_preload", python_callable=len, op_args=[()])
-    except Exception as exc:
-        _log(f"building a throwaway PythonOperator failed ({type(exc).__name__}: {exc})")
 
 
 class _Child:
@@ -202,8 +203,6 @@ class WarmServer:
         server_fds = self._server_fds(conn)
         pid = os.fork()
         if pid == 0:
-            from airflow_isolation.runtime.warm_child import run_child
-
             os.set_inheritable(lifeline, False)
             run_child(start, out_fd, lifeline, server_fds)
         child = _Child(pid, conn)

@@ -8,19 +8,21 @@ digest) and its address-space limit, then calls the same entrypoint and ends the
 holds none of the warm runtime's sockets, so it cannot see other tasks.
 
 The child's parent is the warm runtime, not the worker, so ``PR_SET_PDEATHSIG`` cannot tie it to
-the worker. The host sends the read end of a pipe whose write end only the worker holds instead:
-a daemon thread blocks on it, and EOF (the worker is gone) kills the child's process group. A
-warm runtime that dies leaves the child running on to the end of its task.
+the worker. The warm runtime kills the child's group when the worker's connection drops; should
+the warm runtime be gone too, the host also sends the read end of a pipe whose write end only the
+worker holds, and its closing sends SIGIO (default action: terminate) to the child's group. A warm
+runtime that dies alone leaves the child running on to the end of its task.
 """
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import resource
 import signal
 import sys
-import threading
+import tempfile
 import traceback
 from typing import Iterable, NoReturn, Optional
 
@@ -76,15 +78,14 @@ def _address_space(limit: Optional[int]) -> None:
 
 
 def _die_with_worker(lifeline: int) -> None:
-    def watch() -> None:
-        try:
-            while os.read(lifeline, 1):
-                continue
-        except OSError:
-            pass
-        os.killpg(os.getpgid(0), signal.SIGKILL)
+    """SIGIO to the child's whole process group when the worker's end of the lifeline closes.
 
-    threading.Thread(target=watch, name="isolation-lifeline", daemon=True).start()
+    The kernel signals a pipe's ``O_ASYNC`` reader when its last writer goes away, and SIGIO's
+    default action ends the process: no thread and no polling in the child.
+    """
+    fcntl.fcntl(lifeline, fcntl.F_SETOWN, -os.getpgid(0))
+    fcntl.fcntl(lifeline, fcntl.F_SETFL, fcntl.fcntl(lifeline, fcntl.F_GETFL) | os.O_ASYNC)
+    signal.signal(signal.SIGIO, signal.SIG_DFL)
 
 
 def _signals() -> None:
@@ -109,8 +110,7 @@ def run_child(start: WarmStart, out_fd: int, lifeline: int, server_fds: Iterable
         os.environ.clear()
         os.environ.update(start.env)
         os.environ[REQUEST_DIGEST_ENV] = start.digest
-        if "tempfile" in sys.modules:  # it caches the temp folder of the warm runtime's environment
-            sys.modules["tempfile"].tempdir = None
+        tempfile.tempdir = None  # it caches the temp folder of the warm runtime's environment
         sys.argv = [sys.argv[0], "--request", start.request, "--result", start.result]
         _die_with_worker(lifeline)
         from airflow_isolation.runtime.entrypoint import main
