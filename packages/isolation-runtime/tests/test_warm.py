@@ -59,7 +59,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[Path, sub
     ready_read, ready_write = os.pipe()
     env = {"PATH": "/usr/bin:/bin", "AIRFLOW_HOME": str(folder), "HOME": str(folder)}
     command = [sys.executable, "-m", "airflow_isolation.runtime.warm", "--socket", str(path),
-               "--idle", "120", "--ready-fd", str(ready_write), "--preload", "json", "--preload", "no_such_module_here"]  # fmt: skip
+               "--idle", "120", "--ready-fd", str(ready_write),
+               "--preload", "json", "--preload", "no_such_module_here"]  # fmt: skip
     log = open(folder / "w.log", "wb")  # noqa: SIM115 - the server writes it
     process = subprocess.Popen(command, env=env, stdout=log, stderr=log, pass_fds=(ready_write,))
     os.close(ready_write)
