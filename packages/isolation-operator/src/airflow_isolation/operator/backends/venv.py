@@ -97,13 +97,13 @@ class VenvBackend(IsolationBackend):
                 **run_environment(workdir.name),
             }
             warm = self._start_warm(
-                manifest=manifest, job=job, options=options, request=request, workdir=workdir, env=env,
-                airflow_home=airflow_home, log=log,
+                manifest=manifest, job=job, options=options, request=request, request_file=request_file,
+                result_file=result_file, env=env, airflow_home=airflow_home, log=log,
             )  # fmt: skip
             if isinstance(warm, RunOutcome):
                 return warm
             if warm is not None:
-                exit_code = venv_warm.follow(warm, result_file, workdir.name, tail, log)
+                exit_code = venv_warm.follow(warm, result_file, tail, log)
             else:
                 exit_code = self._run_cold(
                     manifest=manifest, request_file=request_file, result_file=result_file, env=env,
@@ -174,7 +174,8 @@ class VenvBackend(IsolationBackend):
         job: BackendJob,
         options: VenvOptions,
         request: bytes,
-        workdir: Path,
+        request_file: Path,
+        result_file: Path,
         env: Dict[str, str],
         airflow_home: Path,
         log: LogSink,
@@ -188,10 +189,12 @@ class VenvBackend(IsolationBackend):
                 build_path=build_path(),
                 server_env=target_environment(Path(manifest.venv_path), airflow_home),
                 preload=lambda: load_definition(environments_path(), job.environment).preload,
-                workdir=workdir,
+                request_file=request_file,
+                result_file=result_file,
                 env=env,
                 digest=integrity_env(request)[REQUEST_DIGEST_ENV],
                 memory_limit=options.memory_bytes,
+                log=log,
             )
             return self._warm
         except venv_warm.WarmLost as exc:

@@ -46,14 +46,20 @@ class WarmLost(Exception):
 
 
 class WarmTarget:
-    """A task running in a warm child: wait for it, signal its group, release it."""
+    """A task running in a warm child: wait for it, signal its group, release it.
 
-    def __init__(self, conn: socket.socket, pid: int, output: int, lifeline: int) -> None:
+    From the start a reaper thread waits for the child to exit and then stops what the run left
+    (its run marker's processes, then its group), as ``venv_reap.stop_when_target_exits`` does for
+    a cold target, whether or not the output is ever read.
+    """
+
+    def __init__(
+        self, conn: socket.socket, pid: int, *, output: int, lifeline: int, run_id: str, log: LogSink
+    ):
         self.conn = conn
         self.pid = pid
         self.output: Optional[int] = output
         """The read end of the child's stdout/stderr pipe, until ``follow`` takes it."""
-        self.reaper: Optional[threading.Thread] = None
         self.returncode: Optional[int] = None
         self.server_holds = False
         """Whether the warm runtime keeps the exited child unreaped (so its PID is still its own)."""
@@ -63,6 +69,17 @@ class WarmTarget:
             self._pidfd: Optional[int] = os.pidfd_open(pid)
         except (OSError, AttributeError):
             self._pidfd = None
+        self.reaper = threading.Thread(
+            target=self._reap, args=(run_id, log), name=f"isolation-warm-reap-{pid}"
+        )
+        self.reaper.daemon = True
+        self.reaper.start()
+
+    def _reap(self, run_id: str, log: LogSink) -> None:
+        self.wait_for_exit()
+        stop_run_processes(run_id, log)
+        if self.server_holds:
+            self.signal_group(signal.SIGKILL)  # what cleared its environment but stayed in the group
 
     def wait_for_exit(self) -> None:
         """Block until the child has exited: the warm runtime says so, or, if it is gone, the kernel."""
@@ -98,8 +115,7 @@ class WarmTarget:
 
     def release(self) -> None:
         """Let the warm runtime reap the child, once what it left is stopped; close everything."""
-        if self.reaper is not None:
-            self.reaper.join()
+        self.reaper.join()
         with contextlib.suppress(OSError):
             send(self.conn, WarmRelease())
         self.conn.close()
@@ -123,10 +139,12 @@ def start(
     build_path: Path,
     server_env: Dict[str, str],
     preload: Callable[[], Sequence[str]],
-    workdir: Path,
+    request_file: Path,
+    result_file: Path,
     env: Dict[str, str],
     digest: str,
     memory_limit: Optional[int],
+    log: LogSink,
 ) -> WarmTarget:
     """Start the task in a warm child.
 
@@ -140,9 +158,10 @@ def start(
         raise WarmUnavailable(f"{type(exc).__name__}: {exc}") from exc
     out_read, out_write = os.pipe()
     life_read, life_write = os.pipe()
+    workdir = request_file.parent
     message = WarmStart(
-        request=str(workdir / "request.msgpack"), result=str(workdir / "result.msgpack"), digest=digest,
-        env=env, cwd=str(workdir), memory_limit=memory_limit, claim=str(workdir / CLAIM_FILE),
+        request=str(request_file), result=str(result_file), digest=digest, env=env, cwd=str(workdir),
+        memory_limit=memory_limit, claim=str(workdir / CLAIM_FILE),
     )  # fmt: skip
     reply = None
     try:
@@ -158,7 +177,7 @@ def start(
             if fd >= 0:
                 os.close(fd)
     if reply is not None and reply.kind == "started":
-        return WarmTarget(conn, reply.pid, out_read, life_write)
+        return WarmTarget(conn, reply.pid, output=out_read, lifeline=life_write, run_id=workdir.name, log=log)
     conn.close()
     if _claim(workdir):
         os.close(out_read)
@@ -173,17 +192,9 @@ def start(
     )
 
 
-def follow(target: WarmTarget, result_file: Path, run_id: str, tail: LogTail, log: LogSink) -> int:
-    """Stream the child's output until its group closes the pipe, stop what it left, return its code."""
-
-    def reap() -> None:
-        target.wait_for_exit()
-        stop_run_processes(run_id, log)
-        if target.server_holds:
-            target.signal_group(signal.SIGKILL)  # what cleared its environment but stayed in the group
-
-    target.reaper = threading.Thread(target=reap, name=f"isolation-warm-reap-{target.pid}", daemon=True)
-    target.reaper.start()
+def follow(target: WarmTarget, result_file: Path, tail: LogTail, log: LogSink) -> int:
+    """Stream the child's output until its group closes the pipe; return its exit code once its
+    leftovers are stopped."""
     assert target.output is not None
     output, target.output = open(target.output, errors="replace"), None  # noqa: SIM115 - closed below
     with output:

@@ -1,10 +1,10 @@
 """Finding, and on first use starting, the warm runtime of one environment build for this user.
 
 One warm runtime per worker machine, user and build: its socket is named after the uid and a
-digest of the build's folder and content hash, so a rebuild gets a new one (the old one idles out)
+digest of the build's folder, content hash and build time, so a rebuild gets a new one (the old one idles out)
 and nothing is ever shared between users or builds. The socket lives in a 0700 folder of this user
-(``$XDG_RUNTIME_DIR/airflow-isolation-warm``, else ``<build_path>/warm``, else one in the temp
-directory when those paths are too long for a Unix socket), the runtime refuses other uids on top
+(``$XDG_RUNTIME_DIR/airflow-isolation-warm``, else ``<build_path>/warm-<uid>``, else one in the
+temp directory when those paths are too long for a Unix socket), the runtime refuses other uids on top
 of that. It is started detached, in a session of its own, with the cold target's environment (no
 ``AIRFLOW_*``, no run marker, no request digest), under a lock so concurrent tasks start one.
 
@@ -59,7 +59,9 @@ def idle_seconds() -> float:
 
 
 def build_key(manifest: BuildManifest) -> str:
-    digest = hashlib.sha256(f"{manifest.venv_path}\0{manifest.content_hash}".encode()).hexdigest()
+    """Per uid and build: a rebuild, even a forced one into the same folder, gets a new runtime."""
+    build = f"{manifest.venv_path}\0{manifest.content_hash}\0{manifest.built_at}"
+    digest = hashlib.sha256(build.encode()).hexdigest()
     return f"{os.getuid()}-{digest[:20]}"
 
 
@@ -78,7 +80,7 @@ def socket_folder(build_path: Path) -> Path:
     runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
     if runtime_dir:
         candidates.append(Path(runtime_dir) / "airflow-isolation-warm")
-    candidates.append(Path(build_path) / "warm")
+    candidates.append(Path(build_path) / f"warm-{os.getuid()}")  # a build path may serve several users
     candidates.append(Path(tempfile.gettempdir()) / f"airflow-isolation-warm-{os.getuid()}")
     for folder in candidates:
         if len(str(folder)) + 40 <= _MAX_SOCKET_PATH:
