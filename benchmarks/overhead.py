@@ -1154,26 +1154,24 @@ def probe_jobs(probes: List[Probe]) -> List[Job]:
 
 def warm_runtime_memory(name: str, manifest: Any) -> List[Dict[str, Any]]:
     """RSS and PSS of the warm runtime(s) of an environment build (Linux ``/proc``)."""
-    from airflow_isolation.operator.backends.venv_warm_start import WARM_MODULE
+    from airflow_isolation.operator.backends.venv_warm_start import warm_runtime_processes
 
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+    for pid, argv in warm_runtime_processes():
+        if argv[0] != str(manifest.interpreter):
             continue
+        fields = {}
         try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            if cmdline[0].decode() != str(manifest.interpreter) or WARM_MODULE.encode() not in cmdline:
-                continue
-            fields = {}
             for source in ("status", "smaps_rollup"):
-                for line in (entry / source).read_text().splitlines():
+                for line in Path(f"/proc/{pid}/{source}").read_text().splitlines():
                     key, _, value = line.partition(":")
                     if key in ("VmRSS", "Pss") and value.strip().endswith("kB"):
                         fields[key] = int(value.split()[0]) / 1024
-        except (OSError, UnicodeDecodeError, ValueError):
+        except (OSError, ValueError):
             continue
-        found.append({"environment": name, "pid": int(entry.name), "rss_mib": fields.get("VmRSS"),
-                      "pss_mib": fields.get("Pss")})  # fmt: skip
+        found.append(
+            {"environment": name, "pid": pid, "rss_mib": fields.get("VmRSS"), "pss_mib": fields.get("Pss")}
+        )
     for item in found:
         print(
             f"warm runtime of {name!r}: pid {item['pid']}, RSS {item['rss_mib'] or 0:.1f} MiB "

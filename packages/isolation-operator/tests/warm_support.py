@@ -8,22 +8,12 @@ import time
 from pathlib import Path
 from typing import List
 
-from airflow_isolation.operator.backends.venv_warm_start import WARM_MODULE
+from airflow_isolation.operator.backends.venv_warm_start import warm_runtime_processes
 
 
 def warm_runtimes(under: Path) -> List[int]:
     """PIDs of the warm runtimes whose interpreter or socket lies under ``under``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if WARM_MODULE.encode() in cmdline and any(str(under).encode() in part for part in cmdline):
-            found.append(int(entry.name))
-    return found
+    return [pid for pid, argv in warm_runtime_processes() if any(str(under) in part for part in argv)]
 
 
 def stop_warm_runtimes(under: Path, timeout: float = 10) -> None:

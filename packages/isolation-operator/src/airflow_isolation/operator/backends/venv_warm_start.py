@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from airflow_isolation.core.environment import BuildManifest
 
@@ -163,3 +163,20 @@ def connect_or_start(
     if sock is None:
         raise WarmUnavailable(f"the warm runtime started but {path} refuses connections")
     return sock
+
+
+def warm_runtime_processes() -> List[Tuple[int, List[str]]]:
+    """PID and command line of every warm runtime of this user on the machine (Linux ``/proc``)."""
+    found: List[Tuple[int, List[str]]] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid != os.getuid():
+                continue
+            argv = [part.decode(errors="replace") for part in (entry / "cmdline").read_bytes().split(b"\0")]
+        except OSError:
+            continue
+        if WARM_MODULE in argv:
+            found.append((int(entry.name), argv))
+    return found
