@@ -29,6 +29,7 @@ from operator_docker_support import (  # noqa: E402
     missing,
 )
 from real_components import docker_engine, require_image  # noqa: E402
+from warm_support import stop_warm_runtimes  # noqa: E402
 
 _DOCKERFILE = f"""\
 FROM {BASE_IMAGE}
@@ -86,8 +87,9 @@ def runtime_image(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture(scope="session")
-def venv_environments(tmp_path_factory: pytest.TempPathFactory) -> TestEnvironments:
-    """A ``venvtest`` environment (Python 3.11, no Airflow) built with ``isolationctl`` as users do."""
+def venv_environments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestEnvironments]:
+    """A ``venvtest`` environment (Python 3.11, no Airflow) built with ``isolationctl`` as users do;
+    the warm runtimes its tasks started are stopped at the end of the session."""
     uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
     isolationctl = shutil.which("isolationctl", path=str(Path(sys.executable).parent))
     if uv is None or isolationctl is None:
@@ -102,7 +104,8 @@ def venv_environments(tmp_path_factory: pytest.TempPathFactory) -> TestEnvironme
     proc = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     if proc.returncode != 0:
         pytest.fail(f"building the venv test environment failed:\n{proc.stdout}{proc.stderr}")
-    return envs
+    yield envs
+    stop_warm_runtimes(envs.builds)
 
 
 @pytest.fixture

@@ -79,13 +79,14 @@ def test_docker_options_convert_to_engine_units() -> None:
         (
             {"mem_limit": "1g"},
             r"unknown option\(s\) 'mem_limit' \(did you mean 'memory_limit'\?\); "
-            r"allowed keys: memory_limit \(images, mounts, cpus and other container settings apply to "
+            r"allowed keys: memory_limit, warm \(images, mounts, cpus and other container settings apply to "
             r"backend='docker'\)",
         ),
         ({"image": "x"}, r"unknown option\(s\) 'image'"),
         ({"memory_limit": "32m"}, r"memory_limit='32m' is below 64m"),
         ({"memory_limit": "lots"}, r"memory_limit='lots' is not a size"),
         ({"memory_limit": -5}, r"memory_limit=-5 must be positive"),
+        ({"warm": "sometimes"}, r"Expected `bool`, got `str` - at `\$.warm`"),
     ],
 )
 def test_bad_venv_options_fail_at_parse_time(options: object, message: str) -> None:
@@ -93,6 +94,11 @@ def test_bad_venv_options_fail_at_parse_time(options: object, message: str) -> N
         BackendOptionsError, match=r"IsolatedOperator 't': backend_options for backend 'venv': " + message
     ):
         _op(backend="venv", backend_options=options)
+
+
+def test_venv_warm_option() -> None:
+    assert parse_backend_options("venv", {}, "t").warm is True
+    assert parse_backend_options("venv", {"warm": False}, "t").warm is False
 
 
 def test_venv_memory_limit() -> None:

@@ -16,6 +16,8 @@ from airflow_isolation.core.integrity import request_digest
 from airflow_isolation.core.schema import RunOptions
 
 RUNTIME_MODULE = "airflow_isolation.runtime"
+WARM_RUNTIME_MODULE = RUNTIME_MODULE + ".warm"
+"""The warm runtime (``core.warm_protocol``): a parent that forks one clean runtime per task."""
 REQUEST_OPTION = "--request"
 RESULT_OPTION = "--result"
 RESULT_FORMAT_OPTION = "--result-format"

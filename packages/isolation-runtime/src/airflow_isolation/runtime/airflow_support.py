@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import os
 from importlib import util
 from typing import Any, Callable, Dict, Iterator, List, Optional
@@ -26,8 +27,12 @@ class AirflowInfo:
         self.major = int(version.split(".", maxsplit=1)[0])
 
 
+@functools.cache
 def detect() -> Optional[AirflowInfo]:
     """Find Airflow without importing it (importing costs seconds).
+
+    Cached: a warm runtime finds it once for all its tasks (scanning the installed distributions
+    costs ~10 ms).
 
     ``importlib.metadata`` (and the ``email`` package it pulls in) is imported only when Airflow
     is there: a target without Airflow never pays for it.

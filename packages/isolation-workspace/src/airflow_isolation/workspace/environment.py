@@ -44,6 +44,8 @@ class EnvironmentDefinition(msgspec.Struct, forbid_unknown_fields=True):
     packages: List[str] = []
     base_image: Optional[str] = None
     description: str = ""
+    preload: List[str] = []
+    """Modules the venv backend's warm runtime imports once, so tasks start with them imported."""
 
 
 IMAGE_REPOSITORY_PREFIX = "airflow-isolation"

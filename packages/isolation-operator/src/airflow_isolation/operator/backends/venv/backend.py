@@ -16,15 +16,18 @@ import signal
 import subprocess
 import threading
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Union
 
 from airflow_isolation.core import launch
 from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, LogSink, LogTail, RunOutcome
+from airflow_isolation.operator.backends.venv import warm as venv_warm
 from airflow_isolation.operator.backends.venv.child import child_setup
 from airflow_isolation.operator.backends.venv.options import VenvOptions
 from airflow_isolation.operator.backends.venv.reap import run_environment, stop_when_target_exits
+from airflow_isolation.operator.backends.venv.warm_start import warm_enabled
 from airflow_isolation.operator.backends.venv.workdir import make_workdir, sweep_workdirs
-from airflow_isolation.operator.environments import resolve_venv
+from airflow_isolation.operator.environments import build_path, environments_path, resolve_venv
+from airflow_isolation.workspace.environment import BuildManifest, load_definition
 
 _DROPPED_PREFIXES = ("AIRFLOW_", "_AIRFLOW")
 _DROPPED = {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}
@@ -62,6 +65,8 @@ class VenvBackend(IsolationBackend):
 
     def __init__(self) -> None:
         self._process: Optional[subprocess.Popen[str]] = None
+        self._reaper: Optional[threading.Thread] = None
+        self._warm: Optional[venv_warm.WarmTarget] = None
 
     def run(self, request: bytes, job: BackendJob, log: LogSink) -> RunOutcome:
         options: VenvOptions = job.options if job.options is not None else VenvOptions()
@@ -71,49 +76,124 @@ class VenvBackend(IsolationBackend):
         sweep_workdirs(log)
         workdir = make_workdir()
         tail = LogTail(log)
-        reaper: Optional[threading.Thread] = None
+        self._reaper = None
         try:
             request_file, result_file = workdir / launch.REQUEST_FILE_NAME, workdir / launch.RESULT_FILE_NAME
             write_private_file(request_file, request)
-            self._process = subprocess.Popen(
-                launch.runtime_command(str(manifest.interpreter), str(request_file), str(result_file)),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env={
-                    **target_environment(Path(manifest.venv_path), airflow_home),
-                    **launch.request_environment(request),
-                    **run_environment(workdir.name),
-                },
-                cwd=workdir,
-                text=True,
-                errors="replace",
-                bufsize=1,
-                start_new_session=True,
-                preexec_fn=child_setup(options.memory_bytes),  # noqa: PLW1509 - lock-free, see venv.child
-            )
-            assert self._process.stdout is not None
-            reaper = threading.Thread(
-                target=stop_when_target_exits,
-                args=(self._process.pid, workdir.name, log),
-                name=f"isolation-reap-{self._process.pid}",
-                daemon=True,
-            )
-            reaper.start()
-            for line in self._process.stdout:
-                tail(line.rstrip("\n"))
-            exit_code = self._process.wait()
+            env = {
+                **target_environment(Path(manifest.venv_path), airflow_home),
+                **launch.request_environment(request),
+                **run_environment(workdir.name),
+            }
+            warm = self._start_warm(
+                manifest=manifest, job=job, options=options, request=request, request_file=request_file,
+                result_file=result_file, env=env, airflow_home=airflow_home, log=log,
+            )  # fmt: skip
+            if isinstance(warm, RunOutcome):
+                return warm
+            if warm is not None:
+                exit_code = venv_warm.follow(warm, result_file, tail, log)
+            else:
+                exit_code = self._run_cold(
+                    manifest=manifest, request_file=request_file, result_file=result_file, env=env,
+                    workdir=workdir, options=options, tail=tail, log=log,
+                )  # fmt: skip
             result = result_file.read_bytes() if result_file.exists() else None
-            where = f"venv {manifest.venv_path}"
+            where = f"venv {manifest.venv_path}{' (warm runtime)' if warm is not None else ''}"
             return RunOutcome(result, exit_code, list(tail.lines), where, memory_hint=memory_hint(options))
         finally:
             self.kill()
             self._process = None
-            if reaper is not None:  # the target has ended, so the reaper stops its processes now
-                reaper.join()
+            if self._warm is not None:
+                self._warm.release()
+                self._warm = None
+            if self._reaper is not None:  # the target has ended, so the reaper stops its processes now
+                self._reaper.join()
+                self._reaper = None
             shutil.rmtree(workdir, ignore_errors=True)
 
+    def _run_cold(
+        self,
+        *,
+        manifest: BuildManifest,
+        request_file: Path,
+        result_file: Path,
+        env: Dict[str, str],
+        workdir: Path,
+        options: VenvOptions,
+        tail: LogTail,
+        log: LogSink,
+    ) -> int:
+        """A fresh interpreter of the environment (the cold start); return its exit code."""
+        self._process = subprocess.Popen(
+            launch.runtime_command(str(manifest.interpreter), str(request_file), str(result_file)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=workdir,
+            text=True,
+            errors="replace",
+            bufsize=1,
+            start_new_session=True,
+            preexec_fn=child_setup(options.memory_bytes),  # noqa: PLW1509 - lock-free, see venv.child
+        )
+        assert self._process.stdout is not None
+        self._reaper = threading.Thread(
+            target=stop_when_target_exits,
+            args=(self._process.pid, workdir.name, log),
+            name=f"isolation-reap-{self._process.pid}",
+            daemon=True,
+        )
+        self._reaper.start()
+        for line in self._process.stdout:
+            tail(line.rstrip("\n"))
+        return self._process.wait()
+
+    # --- warm runtime (venv.warm): a child forked by the build's warm runtime instead of a fresh interpreter
+
+    def _start_warm(
+        self,
+        *,
+        manifest: BuildManifest,
+        job: BackendJob,
+        options: VenvOptions,
+        request: bytes,
+        request_file: Path,
+        result_file: Path,
+        env: Dict[str, str],
+        airflow_home: Path,
+        log: LogSink,
+    ) -> Union[RunOutcome, venv_warm.WarmTarget, None]:
+        """The started warm child; ``None`` to start cold (said once in the log)."""
+        try:
+            if not options.warm or not warm_enabled():
+                return None
+            self._warm = venv_warm.start(
+                manifest=manifest,
+                build_path=build_path(),
+                server_env=target_environment(Path(manifest.venv_path), airflow_home),
+                preload=lambda: load_definition(environments_path(), job.environment).preload,
+                request_file=request_file,
+                result_file=result_file,
+                env=env,
+                digest=env[launch.REQUEST_DIGEST_ENV],
+                memory_limit=options.memory_bytes,
+                log=log,
+            )
+            return self._warm
+        except venv_warm.WarmLost as exc:
+            where = f"venv {manifest.venv_path} (warm runtime)"
+            return RunOutcome(None, -int(signal.SIGKILL), [], where, detail=str(exc))
+        except Exception as exc:
+            log(f"[airflow-isolation] starting cold: the warm runtime is unavailable ({exc})")
+            return None
+
     def kill(self) -> None:
+        warm = self._warm
+        if warm is not None:
+            warm.kill(_KILL_GRACE_SECONDS)
+            return
         process = self._process
         if process is None or process.poll() is not None:
             return

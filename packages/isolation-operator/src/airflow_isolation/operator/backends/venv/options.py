@@ -6,6 +6,10 @@ the limit, instead of the kernel's out-of-memory killer picking a victim, which 
 It is not Docker's ``mem_limit`` (a cgroup cap on resident memory), hence the different name:
 address space counts reserved but untouched memory too (thread stacks, allocator arenas, BLAS
 buffers), so set it well above what the task really uses.
+
+``warm`` (default ``True``) lets the task start in a child of the build's warm runtime (see
+``venv_warm``) when the worker's ``[isolation] warm_runtime`` allows it; ``False`` always starts a
+fresh interpreter.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ class VenvOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """What a task may set in ``backend_options`` for ``backend="venv"``.
 
     :param memory_limit: the target's address-space limit, bytes or ``"512m"``/``"2g"``.
+    :param warm: whether the task may start from the warm runtime instead of a fresh interpreter.
     """
 
     memory_limit: Union[int, str, None] = None
+    warm: bool = True
 
     def __post_init__(self) -> None:
         if self.memory_limit is not None and parse_size(self.memory_limit, "memory_limit") < MIN_MEMORY_LIMIT:

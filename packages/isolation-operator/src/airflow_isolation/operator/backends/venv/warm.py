@@ -1,0 +1,207 @@
+"""Running a venv task in a child forked by the build's warm runtime, with the cold path's guarantees.
+
+The host prepares everything as for a cold start (the 0600 request file in the run folder, the
+target environment with the run marker, the digest) and sends the warm runtime only pointers to
+it, its output pipe and a lifeline (``airflow_isolation.core.warm_protocol``). The child writes
+straight into the pipe, so logs stream as they do cold; it leads its own process group, which
+``WarmTarget.kill`` signals as ``VenvBackend.kill`` does; the warm runtime keeps it unreaped until
+the host has stopped what it left, so its PID stays the group's.
+
+Whatever goes wrong before a child exists raises ``WarmUnavailable`` and the backend starts the
+task cold. Once the start message is sent, a child may exist: the host then only starts cold after
+winning the run's claim file, which a warm child creates before it reads the request, so a task is
+never run twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import socket
+import threading
+from pathlib import Path
+from typing import Callable, Dict, Optional, Sequence
+
+from airflow_isolation.workspace.environment import BuildManifest
+from airflow_isolation.core.warm_protocol import (
+    WarmProtocolError,
+    WarmRelease,
+    WarmStart,
+    receive_reply,
+    send,
+)
+from airflow_isolation.operator.backends.base import LogSink, LogTail
+from airflow_isolation.operator.backends.venv.reap import stop_run_processes
+from airflow_isolation.operator.backends.venv.warm_start import WarmUnavailable, connect_or_start
+
+CLAIM_FILE = ".warm-claim"
+_HANDSHAKE_SECONDS = 10.0
+_UNKNOWN_EXIT = -int(signal.SIGKILL)
+
+
+class WarmLost(Exception):
+    """A warm child took the task but cannot be followed: the run fails, and is never rerun cold."""
+
+
+class WarmTarget:
+    """A task running in a warm child: wait for it, signal its group, release it.
+
+    From the start a reaper thread waits for the child to exit and then stops what the run left
+    (its run marker's processes, then its group), as ``venv_reap.stop_when_target_exits`` does for
+    a cold target, whether or not the output is ever read.
+    """
+
+    def __init__(
+        self, conn: socket.socket, pid: int, *, output: int, lifeline: int, run_id: str, log: LogSink
+    ):
+        self.conn = conn
+        self.pid = pid
+        self.output: Optional[int] = output
+        """The read end of the child's stdout/stderr pipe, until ``follow`` takes it."""
+        self.returncode: Optional[int] = None
+        self.server_holds = False
+        """Whether the warm runtime keeps the exited child unreaped (so its PID is still its own)."""
+        self._lifeline = lifeline
+        self._exited = threading.Event()
+        try:
+            self._pidfd: Optional[int] = os.pidfd_open(pid)
+        except (OSError, AttributeError):
+            self._pidfd = None
+        self.reaper = threading.Thread(
+            target=self._reap, args=(run_id, log), name=f"isolation-warm-reap-{pid}"
+        )
+        self.reaper.daemon = True
+        self.reaper.start()
+
+    def _reap(self, run_id: str, log: LogSink) -> None:
+        self.wait_for_exit()
+        stop_run_processes(run_id, log)
+        if self.server_holds:
+            self.signal_group(signal.SIGKILL)  # what cleared its environment but stayed in the group
+
+    def wait_for_exit(self) -> None:
+        """Block until the child has exited: the warm runtime says so, or, if it is gone, the kernel."""
+        try:
+            self.conn.settimeout(None)
+            reply = receive_reply(self.conn)
+        except (OSError, WarmProtocolError):
+            reply = None
+        if reply is not None and reply.kind == "exited":
+            self.returncode, self.server_holds = reply.returncode, True
+        elif self._pidfd is not None:
+            select.select([self._pidfd], [], [])
+        self._exited.set()
+
+    def wait(self, timeout: Optional[float]) -> bool:
+        return self._exited.wait(timeout)
+
+    def signal_group(self, sig: signal.Signals) -> bool:
+        if self._exited.is_set() and not self.server_holds:
+            return False
+        try:
+            os.killpg(self.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+    def kill(self, grace: float) -> None:
+        if self._exited.is_set():
+            return
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
+            if not self.signal_group(sig) or self.wait(wait):
+                return
+
+    def release(self) -> None:
+        """Let the warm runtime reap the child, once what it left is stopped; close everything."""
+        self.reaper.join()
+        with contextlib.suppress(OSError):
+            send(self.conn, WarmRelease())
+        self.conn.close()
+        for fd in (self._lifeline, self._pidfd, self.output):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+
+def _claim(workdir: Path) -> bool:
+    try:
+        os.close(os.open(workdir / CLAIM_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return False
+    return True
+
+
+def start(
+    *,
+    manifest: BuildManifest,
+    build_path: Path,
+    server_env: Dict[str, str],
+    preload: Callable[[], Sequence[str]],
+    request_file: Path,
+    result_file: Path,
+    env: Dict[str, str],
+    digest: str,
+    memory_limit: Optional[int],
+    log: LogSink,
+) -> WarmTarget:
+    """Start the task in a warm child.
+
+    Raises ``WarmUnavailable`` when no child can have started, so the task may start cold.
+    """
+    try:
+        conn = connect_or_start(manifest, build_path, server_env, preload())
+    except WarmUnavailable:
+        raise
+    except Exception as exc:
+        raise WarmUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    out_read, out_write = os.pipe()
+    life_read, life_write = os.pipe()
+    workdir = request_file.parent
+    message = WarmStart(
+        request=str(request_file), result=str(result_file), digest=digest, env=env, cwd=str(workdir),
+        memory_limit=memory_limit, claim=str(workdir / CLAIM_FILE),
+    )  # fmt: skip
+    reply = None
+    try:
+        conn.settimeout(_HANDSHAKE_SECONDS)
+        send(conn, message, [out_write, life_read])
+        os.close(out_write)
+        out_write = -1
+        reply = receive_reply(conn)
+    except (OSError, WarmProtocolError):
+        reply = None
+    finally:
+        for fd in (out_write, life_read):
+            if fd >= 0:
+                os.close(fd)
+    if reply is not None and reply.kind == "started":
+        return WarmTarget(conn, reply.pid, output=out_read, lifeline=life_write, run_id=workdir.name, log=log)
+    conn.close()
+    if _claim(workdir):
+        os.close(out_read)
+        os.close(life_write)
+        reason = reply.reason if reply is not None else "no answer"
+        raise WarmUnavailable(f"the warm runtime did not start the task ({reason})")
+    os.close(life_write)  # a child claimed the run but cannot be followed: the lifeline stops it
+    os.close(out_read)
+    raise WarmLost(
+        "the warm runtime stopped answering after its child had taken the task, so the child was "
+        "stopped and the task is not run again here: retry the task (it will start cold or warm anew)"
+    )
+
+
+def follow(target: WarmTarget, result_file: Path, tail: LogTail, log: LogSink) -> int:
+    """Stream the child's output until its group closes the pipe; return its exit code once its
+    leftovers are stopped."""
+    assert target.output is not None
+    output, target.output = open(target.output, errors="replace"), None  # noqa: SIM115 - closed below
+    with output:
+        for line in output:
+            tail(line.rstrip("\n"))
+    target.reaper.join()
+    if target.returncode is not None:
+        return target.returncode
+    log("[airflow-isolation] the warm runtime ended while the task ran: the result file decides how it went")
+    return 0 if result_file.exists() else _UNKNOWN_EXIT

@@ -1,0 +1,290 @@
+"""The venv backend's warm runtime against a real built environment (see ``venv_environments``).
+
+Each task returns its parent's PID: a warm child's parent is the warm runtime, a cold target's is
+this process. The tests check that tasks run warm, concurrently and correctly, that a warm runtime
+killed mid-task or replaced by a rebuild costs no task, that another uid cannot use it, that a
+task leaves nothing behind for the next one, and that it never holds a task's secret.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Tuple
+
+import pytest
+from host_worker import alive, kill_worker, start_worker, wait_for_file, wait_until_gone, worker_log
+from operator_docker_support import TestEnvironments, run_like_task_runner, task_context
+from warm_support import stop_warm_runtimes, warm_runtimes
+
+from airflow_isolation.workspace.environment import read_manifest
+from airflow_isolation.operator.backends.venv.warm_start import build_key, socket_folder
+from airflow_isolation.operator.operator import IsolatedOperator
+from airflow_isolation.operator.result_handler import IsolatedTaskFailed
+
+# --- callables shipped to the target (source only: imports inside) --------------------------------
+
+
+def whoami(x: int) -> Tuple[int, int, str]:
+    import os
+    import sys
+
+    return x + 1, os.getppid(), sys.prefix
+
+
+def sleep_then_answer(pid_file: str, seconds: float) -> int:
+    import os
+    import time
+
+    with open(pid_file, "w") as handle:
+        handle.write(str(os.getpid()))
+    print("sleeping", flush=True)
+    time.sleep(seconds)
+    return 42
+
+
+def leave_a_mess() -> int:
+    import json
+    import os
+    import threading
+    import time
+
+    threading.Thread(target=time.sleep, args=(600,), name="leaked-thread").start()
+    json.LEAKED = "yes"  # type: ignore[attr-defined]
+    os.environ["LEAKED_VARIABLE"] = "yes"
+    return os.getppid()
+
+
+def look_for_the_mess() -> Dict[str, Any]:
+    import json
+    import os
+    import threading
+
+    return {
+        "threads": sorted(t.name for t in threading.enumerate()),
+        "global": getattr(json, "LEAKED", None),
+        "env": os.environ.get("LEAKED_VARIABLE"),
+        "parent": os.getppid(),
+    }
+
+
+def print_the_password() -> int:
+    import os
+
+    print("the password is s3cr3t-warm-9d41", flush=True)
+    return os.getppid()
+
+
+def hog_memory() -> int:
+    blocks = [bytearray(16 * 1024 * 1024) for _ in range(64)]  # 1 GiB of address space
+    return len(blocks)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _run(python_callable: Any, environment: str = "venvtest", **kwargs: Any) -> Any:
+    op = IsolatedOperator(task_id="warm", environment=environment, backend="venv",
+                          python_callable=python_callable, **kwargs)  # fmt: skip
+    return run_like_task_runner(op, task_context(f"warm_{uuid.uuid4().hex[:8]}", "warm"))
+
+
+def _parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+@pytest.fixture
+def warm(
+    venv_env: Path, venv_environments: TestEnvironments, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """The socket folder of the test's warm runtimes (under the build path); stops them afterwards."""
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setenv("AIRFLOW__ISOLATION__WARM_RUNTIME", "True")
+    monkeypatch.setenv("AIRFLOW__ISOLATION__WARM_RUNTIME_IDLE_SECONDS", "120")
+    folder = socket_folder(venv_environments.builds)
+    yield folder
+    stop_warm_runtimes(folder)
+
+
+# --- tests -----------------------------------------------------------------------------------------
+
+
+def test_tasks_run_warm_and_fifty_at_once_are_all_correct(warm: Path) -> None:
+    first, server, _ = _run(whoami, op_args=[0])
+    assert first == 1 and server != os.getpid(), "the first task did not run in a warm child"
+    results: Dict[int, Any] = {}
+    errors: List[BaseException] = []
+
+    def one(n: int) -> None:
+        try:
+            results[n] = _run(whoami, op_args=[n])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    assert not errors, errors
+    assert sorted(value for value, _, _ in results.values()) == list(range(1, 51))
+    assert {parent for _, parent, _ in results.values()} == {server}, "some tasks did not run warm"
+
+
+def test_warm_off_per_task_and_per_worker(warm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _run(whoami, op_args=[1], backend_options={"warm": False})[1] == os.getpid()
+    monkeypatch.setenv("AIRFLOW__ISOLATION__WARM_RUNTIME", "False")
+    assert _run(whoami, op_args=[1])[1] == os.getpid()
+
+
+def test_warm_runtime_killed_mid_task(warm: Path, tmp_path: Path) -> None:
+    pid_file = tmp_path / "task.pid"
+    answers: List[Any] = []
+    thread = threading.Thread(
+        target=lambda: answers.append(_run(sleep_then_answer, op_args=[str(pid_file), 3]))
+    )
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    task = int(pid_file.read_text())
+    server = _parent_of(task)
+    assert server != os.getpid()
+    os.kill(server, signal.SIGKILL)
+    thread.join(60)
+    assert answers == [42], "the task did not end correctly after its warm runtime died"
+    value, parent, _ = _run(whoami, op_args=[5])
+    assert value == 6 and parent != server
+
+
+def test_rebuilt_environment_runs_in_the_new_build(
+    warm: Path, venv_environments: TestEnvironments, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    definition = venv_environments.definitions / "warmrebuild"
+    definition.mkdir(exist_ok=True)
+    isolationctl = shutil.which("isolationctl", path=str(Path(sys.executable).parent)) or "isolationctl"
+
+    def build(description: str) -> None:
+        (definition / "environment.toml").write_text(f'python = "3.11"\ndescription = "{description}"\n')
+        command = [isolationctl, "env", "build", "warmrebuild", "--target", "venv",
+                   "--path", str(venv_environments.definitions),
+                   "--build-path", str(venv_environments.builds)]  # fmt: skip
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    build("first")
+    _, first_server, first_prefix = _run(whoami, "warmrebuild", op_args=[0])
+    build("second")
+    _, second_server, second_prefix = _run(whoami, "warmrebuild", op_args=[0])
+    manifest = read_manifest(venv_environments.builds, "warmrebuild")
+    assert manifest is not None and second_prefix == manifest.venv_path != first_prefix
+    assert second_server not in (first_server, os.getpid())
+
+
+def test_another_uid_cannot_use_it(warm: Path, venv_environments: TestEnvironments) -> None:
+    _run(whoami, op_args=[0])
+    manifest = read_manifest(venv_environments.builds, "venvtest")
+    assert manifest is not None
+    path = warm / f"{build_key(manifest)}.sock"
+    assert path.exists() and (path.stat().st_mode & 0o777) == 0o600 and (warm.stat().st_mode & 0o777) == 0o700
+
+    def connect_as_nobody() -> str:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read)
+            try:
+                os.setgid(65534)
+                os.setuid(65534)
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.settimeout(10)
+                sock.connect(str(path))
+                outcome = "answered" if sock.recv(1) else "closed"
+            except PermissionError:
+                outcome = "permission denied"
+            except ConnectionResetError:
+                outcome = "closed"
+            except BaseException as exc:
+                outcome = f"{type(exc).__name__}: {exc}"
+            os.write(write, outcome.encode())
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as handle:
+            outcome = handle.read()
+        os.waitpid(pid, 0)
+        return outcome
+
+    assert connect_as_nobody() == "permission denied"
+    parents = [warm, *warm.parents]
+    modes = {p: p.stat().st_mode for p in parents}
+    try:  # even with the folder and socket open to all, the runtime itself refuses the uid
+        for p in parents:
+            os.chmod(p, modes[p] | 0o005)
+        os.chmod(path, 0o666)
+        assert connect_as_nobody() == "closed"
+    finally:
+        for p in parents:
+            os.chmod(p, modes[p])
+        os.chmod(path, 0o600)
+    assert _run(whoami, op_args=[1])[0] == 2
+
+
+def test_a_task_leaves_nothing_for_the_next(warm: Path) -> None:
+    server = _run(leave_a_mess)
+    seen = _run(look_for_the_mess)
+    assert seen["parent"] == server != os.getpid()
+    assert "leaked-thread" not in seen["threads"]
+    assert seen["global"] is None and seen["env"] is None
+
+
+def test_no_secret_reaches_the_warm_runtime(warm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    password = "s3cr3t-warm-9d41"
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", f"postgres://loader:{password}@db.internal:5432/dw")
+    server = _run(print_the_password, connections=["warehouse"])
+    assert server != os.getpid()
+    seen = Path(f"/proc/{server}/environ").read_bytes() + Path(f"/proc/{server}/cmdline").read_bytes()
+    seen += b"".join(log.read_bytes() for log in warm.glob("*.log"))
+    assert password.encode() not in seen
+
+
+def test_execution_timeout_stops_a_warm_task(warm: Path, tmp_path: Path) -> None:
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    pid_file = tmp_path / "task.pid"
+    with pytest.raises(AirflowTaskTimeout):
+        _run(sleep_then_answer, op_args=[str(pid_file), 300], execution_timeout=datetime.timedelta(seconds=3))
+    assert wait_until_gone(int(pid_file.read_text())), "the warm child survived execution_timeout"
+    assert _run(whoami, op_args=[1])[0] == 2
+
+
+def test_memory_limit_applies_to_the_warm_child(warm: Path) -> None:
+    with pytest.raises(IsolatedTaskFailed, match="memory_limit of 256m"):
+        _run(hog_memory, backend_options={"memory_limit": "256m"})
+    assert _run(whoami, op_args=[1])[0] == 2, "the limit stayed with the warm runtime"
+    assert all(alive(pid) for pid in warm_runtimes(warm))
+
+
+def test_task_dies_with_its_worker_even_when_the_warm_runtime_died_first(warm: Path, tmp_path: Path) -> None:
+    pid_file = tmp_path / "task.pid"
+    dag_id = f"warm_{uuid.uuid4().hex[:8]}"
+    worker = start_worker(tmp_path, dag_id, "venv", "venvtest", pid_file=str(pid_file))
+    try:
+        task = int(wait_for_file(pid_file, worker))
+        server = _parent_of(task)
+        assert server != worker.pid, "the task did not run in a warm child"
+        os.kill(server, signal.SIGKILL)
+        assert wait_until_gone(server) and alive(task), "the task must outlive its warm runtime"
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{worker_log(tmp_path, dag_id)}") from exc
+    finally:
+        kill_worker(worker)
+    assert wait_until_gone(task), "the warm child outlived its worker and its warm runtime"

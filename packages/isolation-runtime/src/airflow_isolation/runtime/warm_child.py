@@ -1,0 +1,126 @@
+"""What a warm runtime's child does between ``fork`` and the task: become a cold target.
+
+After this the child is what ``<python> -m airflow_isolation.runtime`` would be: it leads a new
+session and process group, reads nothing on stdin, writes stdout and stderr straight into the
+host's pipe (unbuffered, as ``PYTHONUNBUFFERED`` makes a cold target), runs in the host's run
+folder with the host's environment for the target (no ``AIRFLOW_*``, the run marker, the request
+digest) and its address-space limit, then calls the same entrypoint and ends the same way. It
+holds none of the warm runtime's sockets, so it cannot see other tasks.
+
+The child's parent is the warm runtime, not the worker, so ``PR_SET_PDEATHSIG`` cannot tie it to
+the worker. The warm runtime kills the child's group when the worker's connection drops; should
+the warm runtime be gone too, the host also sends the read end of a pipe whose write end only the
+worker holds, and its closing sends SIGIO (default action: terminate) to the child's group. A warm
+runtime that dies alone leaves the child running on to the end of its task.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import os
+import resource
+import signal
+import sys
+import tempfile
+import traceback
+from typing import Iterable, NoReturn, Optional
+
+from airflow_isolation.core.launch import REQUEST_DIGEST_ENV
+from airflow_isolation.core.warm_protocol import WarmStart
+
+EXIT_NOT_CLAIMED = 75
+"""Someone else owns the run (the host gave up on the warm path and started it cold)."""
+EXIT_SETUP_FAILED = 70
+
+
+def _close_all(fds: Iterable[int]) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            continue
+
+
+def _claim(path: str) -> bool:
+    if not path:
+        return True
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return False
+    return True
+
+
+def _stdio(out_fd: int) -> None:
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    _close_all({devnull, out_fd} - {0, 1, 2})
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 - fd 0 stays open
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding=encoding, write_through=True)
+    sys.stderr = io.TextIOWrapper(
+        io.FileIO(2, "w", closefd=False), encoding=encoding, errors="backslashreplace", write_through=True
+    )
+    for name in ("stdin", "stdout", "stderr"):  # what Python's own -u start-up would have made
+        setattr(sys, f"__{name}__", getattr(sys, name))
+
+
+def _address_space(limit: Optional[int]) -> None:
+    if limit is None:
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _die_with_worker(lifeline: int) -> None:
+    """SIGIO to the child's whole process group when the worker's end of the lifeline closes.
+
+    The kernel signals a pipe's ``O_ASYNC`` reader when its last writer goes away, and SIGIO's
+    default action ends the process: no thread and no polling in the child.
+    """
+    fcntl.fcntl(lifeline, fcntl.F_SETOWN, -os.getpgid(0))
+    fcntl.fcntl(lifeline, fcntl.F_SETFL, fcntl.fcntl(lifeline, fcntl.F_GETFL) | os.O_ASYNC)
+    signal.signal(signal.SIGIO, signal.SIG_DFL)
+
+
+def _signals() -> None:
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def run_child(start: WarmStart, out_fd: int, lifeline: int, server_fds: Iterable[int]) -> NoReturn:
+    """Never returns: the child ends with ``os._exit`` whatever happens."""
+    code = EXIT_SETUP_FAILED
+    try:
+        os.setsid()
+        _signals()
+        _close_all(server_fds)
+        if not _claim(start.claim):
+            os._exit(EXIT_NOT_CLAIMED)
+        _stdio(out_fd)
+        os.chdir(start.cwd)
+        _address_space(start.memory_limit)
+        os.environ.clear()
+        os.environ.update(start.env)
+        os.environ[REQUEST_DIGEST_ENV] = start.digest
+        tempfile.tempdir = None  # it caches the temp folder of the warm runtime's environment
+        sys.argv = [sys.argv[0], "--request", start.request, "--result", start.result]
+        _die_with_worker(lifeline)
+        from airflow_isolation.runtime.entrypoint import main
+        from airflow_isolation.runtime.process_end import end_process
+
+        code = main(sys.argv[1:])
+        end_process(code)
+    except BaseException:
+        try:
+            traceback.print_exc()
+            sys.stderr.flush()
+        finally:
+            os._exit(code if code != 0 else EXIT_SETUP_FAILED)

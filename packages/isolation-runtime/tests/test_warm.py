@@ -1,0 +1,138 @@
+"""The warm runtime on its own: the protocol, one server in this interpreter, children it forks.
+
+The server runs as the backend starts it (``python -m airflow_isolation.runtime.warm``), here on the
+test interpreter (which has Airflow 3, so its rehearsal runs a ``PythonOperator``); the client side
+is written out by hand so the protocol is what is tested, not the operator package.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator, List, Tuple
+
+import pytest
+from runtime_test_support import callable_from_source
+
+from airflow_isolation.core import SCHEMA_VERSION, IsolationRequest, TaskContext, decode_result, encode
+from airflow_isolation.core.integrity import request_digest
+from airflow_isolation.core.warm_protocol import (
+    MAX_FRAME,
+    WarmProtocolError,
+    WarmRelease,
+    WarmReply,
+    WarmStart,
+    receive_host_message,
+    receive_reply,
+    send,
+)
+from airflow_isolation.runtime.warm_child import EXIT_NOT_CLAIMED
+
+
+def test_messages_and_descriptors_cross_a_socket_pair() -> None:
+    left, right = socket.socketpair()
+    read, write = os.pipe()
+    start = WarmStart(request="/r", result="/o", digest="d", env={"A": "1"}, cwd="/", memory_limit=1 << 30)
+    send(left, start, [write])
+    message, fds = receive_host_message(right)
+    assert message == start and len(fds) == 1
+    os.write(fds[0], b"x")
+    assert os.read(read, 1) == b"x"
+    send(right, WarmReply(kind="exited", pid=5, returncode=-9))
+    assert receive_reply(left) == WarmReply(kind="exited", pid=5, returncode=-9)
+    send(left, WarmRelease())
+    assert receive_host_message(right) == (WarmRelease(), [])
+    left.sendall((MAX_FRAME + 1).to_bytes(4, "big"))
+    with pytest.raises(WarmProtocolError, match="over the"):
+        receive_host_message(right)
+    for fd in (read, write, *fds):
+        os.close(fd)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[Path, subprocess.Popen[bytes]]]:
+    folder = tmp_path_factory.mktemp("warm")
+    path = folder / "w.sock"
+    ready_read, ready_write = os.pipe()
+    env = {"PATH": "/usr/bin:/bin", "AIRFLOW_HOME": str(folder), "HOME": str(folder)}
+    command = [sys.executable, "-m", "airflow_isolation.runtime.warm", "--socket", str(path),
+               "--idle", "120", "--ready-fd", str(ready_write),
+               "--preload", "json", "--preload", "no_such_module_here"]  # fmt: skip
+    log = open(folder / "w.log", "wb")  # noqa: SIM115 - the server writes it
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log, pass_fds=(ready_write,))
+    os.close(ready_write)
+    with os.fdopen(ready_read, "rb") as ready:
+        assert ready.read(1) == b"1", (folder / "w.log").read_text()
+    yield path, process
+    process.terminate()
+    process.wait(30)
+    assert not path.exists(), "the server left its socket behind"
+
+
+def _start(
+    path: Path, tmp_path: Path, source: str, claimed: bool = False
+) -> Tuple[List[WarmReply], str, Path]:
+    request = encode(
+        IsolationRequest(
+            schema=SCHEMA_VERSION,
+            task=callable_from_source(source),
+            context=TaskContext(dag_id="d", task_id="t", run_id="r"),
+        )
+    )
+    (tmp_path / "request").write_bytes(request)
+    if claimed:
+        (tmp_path / "claim").write_bytes(b"")
+    out_read, out_write = os.pipe()
+    life_read, life_write = os.pipe()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(str(path))
+        start = WarmStart(request=str(tmp_path / "request"), result=str(tmp_path / "result"),
+                          digest=request_digest(request), env={"PATH": "/usr/bin:/bin", "MARK": "task"},
+                          cwd=str(tmp_path), claim=str(tmp_path / "claim"))  # fmt: skip
+        send(sock, start, [out_write, life_read])
+        os.close(out_write)
+        os.close(life_read)
+        replies = [receive_reply(sock), receive_reply(sock)]
+        send(sock, WarmRelease())
+    with os.fdopen(out_read, errors="replace") as output:
+        text = output.read()
+    os.close(life_write)
+    return [reply for reply in replies if reply is not None], text, tmp_path / "result"
+
+
+def test_a_child_runs_the_task_as_a_cold_runtime_would(
+    server: Tuple[Path, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    source = """
+    def task():
+        import os, sys
+        print("hello from the child", flush=True)
+        return [os.environ["MARK"], os.getcwd(), os.getpid() == os.getpgid(0), "json" in sys.modules]
+    """
+    replies, output, result_file = _start(server[0], tmp_path, source)
+    assert [reply.kind for reply in replies] == ["started", "exited"]
+    assert replies[1].returncode == 0 and replies[1].pid == replies[0].pid
+    assert "hello from the child" in output
+    result = decode_result(result_file.read_bytes())
+    assert result.status == "success"
+    assert result.return_value == ["task", str(tmp_path), True, True]
+    log = (server[0].parent / "w.log").read_text()
+    assert "rehearsal task ran" in log and "preload of no_such_module_here failed" in log
+
+
+def test_a_claimed_run_is_not_run_again(server: Tuple[Path, subprocess.Popen[bytes]], tmp_path: Path) -> None:
+    replies, _, result_file = _start(server[0], tmp_path, "def task():\n    return 1\n", claimed=True)
+    assert replies[-1].kind == "exited" and replies[-1].returncode == EXIT_NOT_CLAIMED
+    assert not result_file.exists()
+
+
+def test_idle_server_exits_and_removes_its_socket(tmp_path: Path) -> None:
+    path = tmp_path / "idle.sock"
+    command = [sys.executable, "-m", "airflow_isolation.runtime.warm", "--socket", str(path), "--idle", "0.5"]
+    done = subprocess.run(command, env={"PATH": "/usr/bin:/bin", "AIRFLOW_HOME": str(tmp_path)},
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "idle for" in done.stderr and not path.exists()
