@@ -9,6 +9,7 @@ of date or gone is a failure.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import subprocess
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from airflow_isolation.cli.image import docker_engine
 from airflow_isolation.cli.resolve.uv_tool import UV_INSTALL_HINT, find_uv, uv_version
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.status import INVALID, all_statuses
+from airflow_isolation.core import SCHEMA_VERSION
 from airflow_isolation.workspace.environment import (
     ENVIRONMENTS_PATH_VAR,
     EnvironmentError_,
@@ -32,7 +34,12 @@ from airflow_isolation.workspace.environment import (
 OK = "ok"
 WARN = "warn"
 FAIL = "fail"
-_RUNTIME_PROBE = "import importlib.metadata as m; print(m.version('airflow-isolation-runtime'))"
+_RUNTIME_PROBE = (
+    "import importlib.metadata as m, json; from airflow_isolation.core import SCHEMA_VERSION as s; "
+    "print(json.dumps([m.version('airflow-isolation-runtime'), m.version('airflow-isolation-core'), "
+    "s.major, s.minor]))"
+)
+"""Run by the environment's own Python: what it would answer to a request from this host."""
 
 
 @dataclass(frozen=True)
@@ -185,12 +192,37 @@ def check_build(settings: Settings, name: str) -> Check:
             f"{manifest.interpreter} cannot find airflow-isolation-runtime: {last}",
             f"run `{build} --force`",
         )
-    return Check(
-        label,
-        OK,
-        f"built {manifest.content_hash[:12]} at {manifest.built_at}, Python {manifest.python_version}, "
-        f"runtime {proc.stdout.strip()}",
+    built = (
+        f"built {manifest.content_hash[:12]} at {manifest.built_at}, Python {manifest.python_version}"
     )
+    return schema_verdict(label, built, proc.stdout, f"isolationctl env build {name}{settings.path_args}")
+
+
+def schema_verdict(label: str, built: str, probe_output: str, rebuild: str) -> Check:
+    """Whether the runtime inside an environment accepts the wire schema this host speaks: the same
+    major (``core.check_compatible``); an older minor does not know the host's newest fields."""
+    try:
+        runtime, core, major, minor = json.loads(probe_output.strip().splitlines()[-1])
+    except (ValueError, IndexError, TypeError):
+        unreadable = f"{built}; unreadable runtime probe: {probe_output.strip()!r}"
+        return Check(label, FAIL, unreadable, f"run `{rebuild} --force`")
+    inside = f"runtime {runtime}, core {core} (schema {major}.{minor})"
+    host = f"this host speaks schema {SCHEMA_VERSION}"
+    if major != SCHEMA_VERSION.major:
+        return Check(
+            label,
+            FAIL,
+            f"{built}, {inside}: it refuses requests from this host ({host}; majors must match)",
+            f"rebuild with `{rebuild}` using the airflow-isolation-cli released with this host's operator",
+        )
+    if minor < SCHEMA_VERSION.minor:
+        return Check(
+            label,
+            WARN,
+            f"{built}, {inside}: older than this host ({host}); newer options are ignored there",
+            f"rebuild with `{rebuild}`",
+        )
+    return Check(label, OK, f"{built}, {inside}, accepts this host's schema {SCHEMA_VERSION}")
 
 
 def _has_image(settings: Settings, name: str) -> bool:

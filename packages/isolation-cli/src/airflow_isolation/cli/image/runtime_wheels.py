@@ -81,9 +81,8 @@ def build_runtime_wheels(runtime: RuntimeSource, out_dir: Path) -> list[Path]:
         argv = pip_download_argv(out_dir, "--only-binary=:all:", *runtime.install_args)
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
-            raise CommandFailed(
-                f"downloading the runtime from {runtime.location}", argv, proc.returncode, proc.stderr, runtime.fix
-            )
+            what = f"downloading the runtime from {runtime.location}"
+            raise CommandFailed(what, argv, proc.returncode, proc.stderr, runtime.fix)
     wheels = sorted(out_dir.glob("*.whl"))
     names = {parse_wheel_filename(wheel.name)[0] for wheel in wheels}
     if not {CORE_DIST, RUNTIME_DIST} <= names:
