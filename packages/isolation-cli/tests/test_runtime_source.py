@@ -152,7 +152,8 @@ def test_a_folder_of_wheels_is_installed_as_files(
     source = find_runtime_source()
 
     assert source.kind == "wheels"
-    assert [parse_wheel_filename(Path(arg).name)[0] for arg in source.install_args] == [CORE_DIST, RUNTIME_DIST]
+    names = [parse_wheel_filename(Path(arg).name)[0] for arg in source.install_args]
+    assert names == [CORE_DIST, RUNTIME_DIST]
     assert all(Path(arg).is_file() for arg in source.install_args)
     assert source.version.startswith("0.1.0+wheels.")
     assert "msgspec>=0.18.6" in source.requirements
