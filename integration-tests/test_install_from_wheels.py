@@ -15,12 +15,18 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, Iterator, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
 
 import pytest
 from harness import BASE_IMAGES, REPO, docker_client, missing, require_base_image
 
-PACKAGES = ("isolation-core", "isolation-runtime", "isolation-workspace", "isolation-operator", "isolation-cli")
+PACKAGES = (
+    "isolation-core",
+    "isolation-runtime",
+    "isolation-workspace",
+    "isolation-operator",
+    "isolation-cli",
+)
 HOST_AIRFLOW = "apache-airflow==3.3.2"
 PYTHON = "3.11"
 DAG_ID = "isolated_example"
@@ -39,7 +45,9 @@ def _uv() -> str:
 def _run(
     argv: list[str], cwd: Path, env: Mapping[str, str], timeout: float = 1200
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        argv, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def _ok(proc: subprocess.CompletedProcess[str], what: str) -> str:
@@ -81,27 +89,39 @@ class UserInstall:
     def run(
         self, tool: str, *args: str, extra: Optional[Mapping[str, str]] = None, timeout: float = 1200
     ) -> subprocess.CompletedProcess[str]:
+        """``tool``: a command of the user's venv, or an absolute path; run in the project folder."""
         return _run([str(self.bin / tool), *args], self.project, {**self.env, **(extra or {})}, timeout)
 
 
 @pytest.fixture(scope="module")
-def user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UserInstall]:
+def user(tmp_path_factory: pytest.TempPathFactory) -> UserInstall:
     uv = _uv()
     root = tmp_path_factory.mktemp("user")
     installed = UserInstall(root)
     wheels = root / "wheels"
     for package in PACKAGES:
         _ok(
-            _run([uv, "build", "--wheel", "--out-dir", str(wheels), str(REPO / "packages" / package)], root, installed.env),
+            _run(
+                [uv, "build", "--wheel", "--out-dir", str(wheels), str(REPO / "packages" / package)],
+                root,
+                installed.env,
+            ),
             f"building the wheel of {package}",
         )
     _ok(_run([uv, "venv", "--python", PYTHON, str(installed.venv)], root, installed.env), "uv venv")
-    install = [uv, "pip", "install", "--python", str(installed.bin / "python"), *map(str, sorted(wheels.glob("*.whl")))]
+    install = [
+        uv,
+        "pip",
+        "install",
+        "--python",
+        str(installed.bin / "python"),
+        *map(str, sorted(wheels.glob("*.whl"))),
+    ]
     _ok(_run([*install, HOST_AIRFLOW], root, installed.env), "installing the wheels and Airflow")
     installed.project.mkdir()
     _ok(installed.run("isolationctl", "init", "."), "isolationctl init")
     assert (installed.project / "dags" / f"{DAG_ID}.py").is_file()
-    yield installed
+    return installed
 
 
 def test_the_installed_packages_come_from_wheels_not_the_checkout(user: UserInstall) -> None:
@@ -158,7 +178,9 @@ def test_an_image_carries_the_bundled_runtime(user: UserInstall) -> None:
     base = BASE_IMAGES[PYTHON]
     require_base_image(client, base)
 
-    built = user.run("isolationctl", "env", "build", "plain", "--target", "image", "--base-image", base, timeout=1800)
+    built = user.run(
+        "isolationctl", "env", "build", "plain", "--target", "image", "--base-image", base, timeout=1800
+    )
 
     output = _ok(built, "building the image of plain")
     assert "runtime from bundled wheels" in output, output

@@ -158,7 +158,7 @@ def test_a_folder_of_wheels_is_installed_as_files(
     assert source.version.startswith("0.1.0+wheels.")
     assert "msgspec>=0.18.6" in source.requirements
     assert not any(requirement.startswith("airflow-isolation") for requirement in source.requirements)
-    assert source.refresh_args
+    assert source.refresh_args == (), "uv refuses --refresh when offline"
     assert find_runtime_source().version == source.version, "same wheels, same content hash"
 
     copied = build_runtime_wheels(source, tmp_path / "copied")

@@ -68,9 +68,10 @@ class RuntimeSource:
 
     @property
     def refresh_args(self) -> tuple[str, ...]:
-        """uv caches local builds by pyproject mtime only: force a rebuild of edited sources (and
-        a fresh look at local wheels, which keep their name when their bytes change)."""
-        if self.kind == "index":
+        """uv caches local builds by pyproject mtime only: force a rebuild of edited sources.
+        Wheels need none (uv keys a wheel file by its mtime), and must not get it: uv refuses
+        ``--refresh`` under ``UV_OFFLINE``, which air-gapped workers set."""
+        if self.kind != "local":
             return ()
         return ("--refresh-package", CORE_DIST, "--refresh-package", RUNTIME_DIST)
 
