@@ -83,6 +83,7 @@ class UserInstall:
                 "AIRFLOW__CORE__DAGS_FOLDER": str(self.project / "dags"),
                 "AIRFLOW__ISOLATION__SETTINGS_FILE": str(self.project / "isolation.toml"),
                 "AIRFLOW__ISOLATION__BUILD_PATH": str(root / "build"),
+                "COLUMNS": "250",  # doctor's table on one line per check
             }
         )
 
@@ -187,3 +188,6 @@ def test_an_image_carries_the_bundled_runtime(user: UserInstall) -> None:
     manifest = json.loads((user.root / "build" / "images" / "plain" / "current.json").read_text())
     help_text = client.containers.run(manifest["image"], remove=True, network_disabled=True).decode()
     assert "usage: python -m airflow_isolation.runtime" in help_text
+    doctor = _ok(user.run("isolationctl", "doctor"), "isolationctl doctor")
+    image_line = next(line for line in doctor.splitlines() if "plain: image" in line)
+    assert "accepts this host's schema" in image_line, doctor

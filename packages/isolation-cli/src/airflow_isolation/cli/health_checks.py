@@ -22,6 +22,7 @@ from airflow_isolation.cli.resolve.uv_tool import UV_INSTALL_HINT, find_uv, uv_v
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.status import INVALID, all_statuses
 from airflow_isolation.core import SCHEMA_VERSION
+from airflow_isolation.core.launch import IMAGE_PYTHON
 from airflow_isolation.workspace.environment import (
     ENVIRONMENTS_PATH_VAR,
     EnvironmentError_,
@@ -104,17 +105,38 @@ def check_image(settings: Settings, name: str, client: Any) -> Check | None:
             return Check(
                 label, WARN, f"cannot ask the engine for {manifest.image}: {docker_engine.explain(exc)}"
             )
-        return Check(
-            label,
-            OK,
+        built = (
             f"{manifest.image} ({manifest.image_id[7:19]}), Python {manifest.python_version}, "
-            f"{manifest.platform}, built {manifest.built_at}{pushed}",
+            f"{manifest.platform}, built {manifest.built_at}{pushed}"
         )
+        return _probe_image(client, label, reference, built, build)
     if manifest.pushed:
         return Check(label, OK, f"not in this engine; workers pull it{pushed}")
     return Check(
         label, FAIL, f"{manifest.image} is gone from this engine and was never pushed", f"run `{build}`"
     )
+
+
+def _probe_image(client: Any, label: str, reference: str, built: str, rebuild: str) -> Check:
+    """The runtime probe in a throwaway container of the image (no network, removed after)."""
+    try:
+        output = client.containers.run(
+            reference,
+            [IMAGE_PYTHON, "-c", _RUNTIME_PROBE],
+            remove=True,
+            network_disabled=True,
+            stderr=True,
+        )
+    except docker.errors.ContainerError as exc:
+        return Check(
+            label,
+            FAIL,
+            f"{built}; no runnable airflow-isolation runtime in it: {exc}",
+            f"run `{rebuild} --force`",
+        )
+    except docker_engine.DOCKER_ERRORS as exc:
+        return Check(label, WARN, f"{built}; runtime not checked: {docker_engine.explain(exc)}")
+    return schema_verdict(label, built, output.decode(errors="replace"), rebuild)
 
 
 def check_environments(settings: Settings, client: Any = None) -> list[Check]:
@@ -192,9 +214,7 @@ def check_build(settings: Settings, name: str) -> Check:
             f"{manifest.interpreter} cannot find airflow-isolation-runtime: {last}",
             f"run `{build} --force`",
         )
-    built = (
-        f"built {manifest.content_hash[:12]} at {manifest.built_at}, Python {manifest.python_version}"
-    )
+    built = f"built {manifest.content_hash[:12]} at {manifest.built_at}, Python {manifest.python_version}"
     return schema_verdict(label, built, proc.stdout, f"isolationctl env build {name}{settings.path_args}")
 
 
