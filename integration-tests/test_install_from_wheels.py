@@ -20,6 +20,8 @@ from typing import Any, Dict, Mapping, Optional
 import pytest
 from harness import BASE_IMAGES, REPO, docker_client, missing, require_base_image
 
+pytestmark = pytest.mark.integration
+
 PACKAGES = (
     "isolation-core",
     "isolation-runtime",
