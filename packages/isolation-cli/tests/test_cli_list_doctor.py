@@ -9,6 +9,9 @@ from pathlib import Path
 
 from cli_test_support import run_cli
 
+from airflow_isolation.cli.health_checks import FAIL, OK, WARN, schema_verdict
+from airflow_isolation.core import SCHEMA_VERSION
+
 
 def listed(name: str) -> dict[str, object]:
     result = run_cli("env", "list", "--json")
@@ -74,6 +77,7 @@ def test_doctor_passes_on_a_built_environment(env_paths: dict[str, Path]) -> Non
     assert "uv " in result.stdout
     assert "tiny: venv" in result.stdout
     assert "runtime 0.1.0" in result.stdout
+    assert f"accepts this host's schema {SCHEMA_VERSION}" in result.stdout
     assert "apache-airflow" in result.stdout
     assert "airflow-isolation-operator" in result.stdout
 
@@ -115,3 +119,20 @@ def test_cli_never_imports_airflow_operator_or_runtime() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_doctor_names_the_rebuild_when_an_environment_speaks_another_schema() -> None:
+    def probe(major: int, minor: int) -> str:
+        return json.dumps(["0.0.9", "0.0.9", major, minor]) + "\n"
+
+    rebuild = "isolationctl env build tiny"
+    other_major = schema_verdict("tiny: venv", "built", probe(SCHEMA_VERSION.major + 1, 0), rebuild)
+    older_minor = schema_verdict("tiny: venv", "built", probe(SCHEMA_VERSION.major, -1), rebuild)
+    same = schema_verdict("tiny: venv", "built", probe(SCHEMA_VERSION.major, SCHEMA_VERSION.minor), rebuild)
+
+    assert other_major.status == FAIL
+    assert "refuses requests from this host" in other_major.detail
+    assert f"rebuild with `{rebuild}`" in other_major.fix
+    assert (older_minor.status, older_minor.fix) == (WARN, f"rebuild with `{rebuild}`")
+    assert same.status == OK
+    assert "runtime 0.0.9, core 0.0.9" in same.detail

@@ -1,16 +1,18 @@
-"""What goes into a target: core and runtime only, from a source tree or the index."""
+"""What goes into a target: core and runtime only, from wheels, a source tree or the index."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import re
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 from packaging.utils import parse_wheel_filename
 
+import airflow_isolation.cli.runtime_source as runtime_source_module
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.image.runtime_wheels import build_runtime_wheels
 from airflow_isolation.cli.runtime_source import (
@@ -135,3 +137,100 @@ def test_target_wheels_hold_only_core_and_runtime_modules(tmp_path: Path) -> Non
             names = archive.namelist()
             modules |= {name.split("/")[1] for name in names if name.startswith("airflow_isolation/")}
     assert modules == {"core", "runtime"}
+
+
+def _wheel_folder(runtime_source: Path, folder: Path) -> Path:
+    build_runtime_wheels(local_source(runtime_source, "test"), folder)
+    return folder
+
+
+def test_a_folder_of_wheels_is_installed_as_files(
+    runtime_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wheels = _wheel_folder(runtime_source, tmp_path / "wheels")
+    monkeypatch.setenv("ISOLATION_RUNTIME_SOURCE", str(wheels))
+    source = find_runtime_source()
+
+    assert source.kind == "wheels"
+    names = [parse_wheel_filename(Path(arg).name)[0] for arg in source.install_args]
+    assert names == [CORE_DIST, RUNTIME_DIST]
+    assert all(Path(arg).is_file() for arg in source.install_args)
+    assert source.version.startswith("0.1.0+wheels.")
+    assert "msgspec>=0.18.6" in source.requirements
+    assert not any(requirement.startswith("airflow-isolation") for requirement in source.requirements)
+    assert source.refresh_args == (), "uv refuses --refresh when offline"
+    assert find_runtime_source().version == source.version, "same wheels, same content hash"
+
+    copied = build_runtime_wheels(source, tmp_path / "copied")
+    assert sorted(wheel.name for wheel in copied) == sorted(Path(arg).name for arg in source.install_args)
+
+    runtime_wheel = Path(source.install_args[1])
+    runtime_wheel.write_bytes(runtime_wheel.read_bytes() + b"\0")
+    assert find_runtime_source().version != source.version
+
+
+def test_a_checkout_root_is_accepted_for_its_packages_folder(
+    runtime_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    runtime_source.rename(checkout / "packages")
+    monkeypatch.setenv("ISOLATION_RUNTIME_SOURCE", str(checkout))
+
+    assert find_runtime_source().install_args[0] == str(checkout / "packages" / "isolation-core")
+
+
+def test_the_index_is_used_only_when_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ISOLATION_RUNTIME_SOURCE", "index")
+    assert find_runtime_source() == index_source()
+
+    monkeypatch.setenv("ISOLATION_RUNTIME_SOURCE", "http://mirror.example/simple")
+    source = find_runtime_source()
+    assert source.kind == "index"
+    assert source.install_args[:2] == ("--index-url", "http://mirror.example/simple")
+    assert source.install_args[2:] == index_source().install_args
+
+
+def test_bundled_wheels_come_before_a_checkout(
+    runtime_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ISOLATION_RUNTIME_SOURCE", raising=False)
+    bundled = _wheel_folder(runtime_source, tmp_path / "bundled")
+    monkeypatch.setattr(runtime_source_module, "BUNDLED_DIR", bundled)
+
+    source = find_runtime_source()
+
+    assert source.kind == "wheels"
+    assert source.location.startswith(f"bundled wheels in {bundled}")
+
+
+def test_no_source_at_all_is_an_error_naming_the_fixes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ISOLATION_RUNTIME_SOURCE", raising=False)
+    monkeypatch.setattr(runtime_source_module, "BUNDLED_DIR", tmp_path / "missing")
+    monkeypatch.setattr(runtime_source_module, "monorepo_root", lambda: None)
+
+    with pytest.raises(CliError, match="carries no bundled runtime wheels") as raised:
+        find_runtime_source()
+    assert "ISOLATION_RUNTIME_SOURCE" in (raised.value.hint or "")
+    assert "hatch build -t wheel" in (raised.value.hint or "")
+
+
+def test_the_cli_wheel_bundles_the_exact_core_and_runtime_wheels(tmp_path: Path) -> None:
+    """hatch_build.py: what a user installs carries the runtime its targets need, also via an sdist."""
+    if shutil.which("uv") is None:
+        pytest.skip("uv is not installed")
+    built = subprocess.run(
+        ["uv", "build", "--out-dir", str(tmp_path), str(REPO_PACKAGES / "isolation-cli")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    with zipfile.ZipFile(next(tmp_path.glob("airflow_isolation_cli-*.whl"))) as archive:
+        bundled = sorted(
+            name.rsplit("/", 1)[1] for name in archive.namelist() if "/cli/bundled/" in name
+        )
+    assert [parse_wheel_filename(name)[0] for name in bundled] == [CORE_DIST, RUNTIME_DIST]
+    assert all(name.endswith("-py3-none-any.whl") for name in bundled)

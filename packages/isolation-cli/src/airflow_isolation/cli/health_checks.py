@@ -9,6 +9,7 @@ of date or gone is a failure.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import subprocess
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ from airflow_isolation.cli.image import docker_engine
 from airflow_isolation.cli.resolve.uv_tool import UV_INSTALL_HINT, find_uv, uv_version
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.status import INVALID, all_statuses
+from airflow_isolation.core import SCHEMA_VERSION
+from airflow_isolation.core.launch import IMAGE_PYTHON
 from airflow_isolation.workspace.environment import (
     ENVIRONMENTS_PATH_VAR,
     EnvironmentError_,
@@ -32,7 +35,12 @@ from airflow_isolation.workspace.environment import (
 OK = "ok"
 WARN = "warn"
 FAIL = "fail"
-_RUNTIME_PROBE = "import importlib.metadata as m; print(m.version('airflow-isolation-runtime'))"
+_RUNTIME_PROBE = (
+    "import importlib.metadata as m, json; from airflow_isolation.core import SCHEMA_VERSION as s; "
+    "print(json.dumps([m.version('airflow-isolation-runtime'), m.version('airflow-isolation-core'), "
+    "s.major, s.minor]))"
+)
+"""Run by the environment's own Python: what it would answer to a request from this host."""
 
 
 @dataclass(frozen=True)
@@ -97,17 +105,38 @@ def check_image(settings: Settings, name: str, client: Any) -> Check | None:
             return Check(
                 label, WARN, f"cannot ask the engine for {manifest.image}: {docker_engine.explain(exc)}"
             )
-        return Check(
-            label,
-            OK,
+        built = (
             f"{manifest.image} ({manifest.image_id[7:19]}), Python {manifest.python_version}, "
-            f"{manifest.platform}, built {manifest.built_at}{pushed}",
+            f"{manifest.platform}, built {manifest.built_at}{pushed}"
         )
+        return _probe_image(client, label, reference, built, build)
     if manifest.pushed:
         return Check(label, OK, f"not in this engine; workers pull it{pushed}")
     return Check(
         label, FAIL, f"{manifest.image} is gone from this engine and was never pushed", f"run `{build}`"
     )
+
+
+def _probe_image(client: Any, label: str, reference: str, built: str, rebuild: str) -> Check:
+    """The runtime probe in a throwaway container of the image (no network, removed after)."""
+    try:
+        output = client.containers.run(
+            reference,
+            [IMAGE_PYTHON, "-c", _RUNTIME_PROBE],
+            remove=True,
+            network_disabled=True,
+            stderr=True,
+        )
+    except docker.errors.ContainerError as exc:
+        return Check(
+            label,
+            FAIL,
+            f"{built}; no runnable airflow-isolation runtime in it: {exc}",
+            f"run `{rebuild} --force`",
+        )
+    except docker_engine.DOCKER_ERRORS as exc:
+        return Check(label, WARN, f"{built}; runtime not checked: {docker_engine.explain(exc)}")
+    return schema_verdict(label, built, output.decode(errors="replace"), rebuild)
 
 
 def check_environments(settings: Settings, client: Any = None) -> list[Check]:
@@ -185,12 +214,35 @@ def check_build(settings: Settings, name: str) -> Check:
             f"{manifest.interpreter} cannot find airflow-isolation-runtime: {last}",
             f"run `{build} --force`",
         )
-    return Check(
-        label,
-        OK,
-        f"built {manifest.content_hash[:12]} at {manifest.built_at}, Python {manifest.python_version}, "
-        f"runtime {proc.stdout.strip()}",
-    )
+    built = f"built {manifest.content_hash[:12]} at {manifest.built_at}, Python {manifest.python_version}"
+    return schema_verdict(label, built, proc.stdout, f"isolationctl env build {name}{settings.path_args}")
+
+
+def schema_verdict(label: str, built: str, probe_output: str, rebuild: str) -> Check:
+    """Whether the runtime inside an environment accepts the wire schema this host speaks: the same
+    major (``core.check_compatible``); an older minor does not know the host's newest fields."""
+    try:
+        runtime, core, major, minor = json.loads(probe_output.strip().splitlines()[-1])
+    except (ValueError, IndexError, TypeError):
+        unreadable = f"{built}; unreadable runtime probe: {probe_output.strip()!r}"
+        return Check(label, FAIL, unreadable, f"run `{rebuild} --force`")
+    inside = f"runtime {runtime}, core {core} (schema {major}.{minor})"
+    host = f"this host speaks schema {SCHEMA_VERSION}"
+    if major != SCHEMA_VERSION.major:
+        return Check(
+            label,
+            FAIL,
+            f"{built}, {inside}: it refuses requests from this host ({host}; majors must match)",
+            f"rebuild with `{rebuild}` using the airflow-isolation-cli released with this host's operator",
+        )
+    if minor < SCHEMA_VERSION.minor:
+        return Check(
+            label,
+            WARN,
+            f"{built}, {inside}: older than this host ({host}); newer options are ignored there",
+            f"rebuild with `{rebuild}`",
+        )
+    return Check(label, OK, f"{built}, {inside}, accepts this host's schema {SCHEMA_VERSION}")
 
 
 def _has_image(settings: Settings, name: str) -> bool:

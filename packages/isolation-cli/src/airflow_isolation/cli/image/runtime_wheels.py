@@ -3,9 +3,10 @@
 Local sources keep their version number while their code changes, so these wheels never go into
 the shared wheelhouse (a stale one would be taken for current). They are cached under
 ``<build>/runtime-wheels/<digest of the runtime version>/`` instead: a local source's version is a
-digest of its files, so a folder is reused only for exactly the sources it was built from. The pins
-carry each wheel's sha256: the pin file is what Docker's layer cache sees, so a changed runtime
-invalidates exactly the last layers, and the install verifies what it got.
+digest of its files (a wheel source's of their bytes), so a folder is reused only for exactly the
+sources it was built from. The pins carry each wheel's sha256: the pin file is what Docker's layer
+cache sees, so a changed runtime invalidates exactly the last layers, and the install verifies what
+it got.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from packaging.utils import parse_wheel_filename
 from airflow_isolation.cli.errors import CliError, CommandFailed
 from airflow_isolation.cli.image.wheelhouse import pip_download_argv
 from airflow_isolation.cli.resolve.uv_tool import run_uv
-from airflow_isolation.cli.runtime_source import CORE_DIST, RUNTIME_DIST, RUNTIME_SOURCE_VAR, RuntimeSource
+from airflow_isolation.cli.runtime_source import CORE_DIST, RUNTIME_DIST, RuntimeSource
 
 RUNTIME_WHEELS_DIR = "runtime-wheels"
 KEEP_RUNTIMES = 4
@@ -64,28 +65,24 @@ def _prune(root: Path, keep: Path) -> None:
 
 
 def build_runtime_wheels(runtime: RuntimeSource, out_dir: Path) -> list[Path]:
-    """Core and runtime wheels in ``out_dir``: built from local sources, else fetched from the index."""
+    """Core and runtime wheels in ``out_dir``: copied, built from sources, or fetched from the index."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    if runtime.kind == "local":
+    if runtime.kind == "wheels":
+        for wheel in runtime.install_args:
+            shutil.copyfile(wheel, out_dir / Path(wheel).name)
+    elif runtime.kind == "local":
         for source in runtime.install_args:
             run_uv(
                 ["build", "--wheel", "--out-dir", str(out_dir), source],
                 what=f"building a wheel of {source}",
-                hint=f"fix the package in {source} (it must build with `uv build`), or unset "
-                f"{RUNTIME_SOURCE_VAR}",
+                hint=runtime.fix,
             )
     else:
         argv = pip_download_argv(out_dir, "--only-binary=:all:", *runtime.install_args)
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
-            raise CommandFailed(
-                f"downloading {' and '.join(runtime.install_args)}",
-                argv,
-                proc.returncode,
-                proc.stderr,
-                f"publish/mirror these versions on your index, or set {RUNTIME_SOURCE_VAR} to a checkout's "
-                "`packages/` folder holding isolation-core/ and isolation-runtime/",
-            )
+            what = f"downloading the runtime from {runtime.location}"
+            raise CommandFailed(what, argv, proc.returncode, proc.stderr, runtime.fix)
     wheels = sorted(out_dir.glob("*.whl"))
     names = {parse_wheel_filename(wheel.name)[0] for wheel in wheels}
     if not {CORE_DIST, RUNTIME_DIST} <= names:

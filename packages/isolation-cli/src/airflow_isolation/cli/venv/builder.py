@@ -24,7 +24,7 @@ from airflow_isolation.cli.hashing import content_hash
 from airflow_isolation.cli.resolve.lock import compile_lock
 from airflow_isolation.cli.resolve.python_finder import Interpreter, find_python, probe
 from airflow_isolation.cli.resolve.requires_python import PythonTarget, installed_distributions, refusal, unsupported
-from airflow_isolation.cli.runtime_source import RUNTIME_SOURCE_VAR, RuntimeSource, find_runtime_source
+from airflow_isolation.cli.runtime_source import RuntimeSource, find_runtime_source
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.ui import Steps
 from airflow_isolation.cli.resolve.uv_tool import run_uv
@@ -175,7 +175,7 @@ def _build_into(plan: BuildPlan, steps: Steps) -> None:
         run_uv(
             _pip_install(python, *plan.runtime.refresh_args, *plan.runtime.install_args),
             what=f"installing the runtime from {plan.runtime.location}",
-            hint=_runtime_hint(plan.runtime),
+            hint=plan.runtime.fix,
         )
     _check_requires_python(plan, python, steps)
     checked = probe(python, "the new venv")
@@ -202,15 +202,6 @@ def _pip_install(python: Path, *args: str) -> list[str]:
     """Exactly the given packages (the lock is already resolved), byte-compiled now: the venv is
     immutable, and a task must not pay for compiling Airflow where PYTHONDONTWRITEBYTECODE is set."""
     return ["pip", "install", "--compile-bytecode", "--python", str(python), "--no-deps", *args]
-
-
-def _runtime_hint(runtime: RuntimeSource) -> str:
-    if runtime.kind == "local":
-        return f"fix the packages under {runtime.location} (they must build with `uv pip install`)"
-    return (
-        f"publish/mirror these versions on your index, or set {RUNTIME_SOURCE_VAR} to a checkout's "
-        "`packages/` folder holding isolation-core/ and isolation-runtime/"
-    )
 
 
 def _manifest_for(plan: BuildPlan) -> BuildManifest:
