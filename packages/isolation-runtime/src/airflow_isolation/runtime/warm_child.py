@@ -26,7 +26,7 @@ import tempfile
 import traceback
 from typing import Iterable, NoReturn, Optional
 
-from airflow_isolation.core.launch import REQUEST_DIGEST_ENV
+from airflow_isolation.core.launch import REQUEST_DIGEST_ENV, runtime_arguments
 from airflow_isolation.core.warm_protocol import WarmStart
 
 EXIT_NOT_CLAIMED = 75
@@ -111,7 +111,7 @@ def run_child(start: WarmStart, out_fd: int, lifeline: int, server_fds: Iterable
         os.environ.update(start.env)
         os.environ[REQUEST_DIGEST_ENV] = start.digest
         tempfile.tempdir = None  # it caches the temp folder of the warm runtime's environment
-        sys.argv = [sys.argv[0], "--request", start.request, "--result", start.result]
+        sys.argv = [sys.argv[0], *runtime_arguments(start.request, start.result)]
         _die_with_worker(lifeline)
         from airflow_isolation.runtime.entrypoint import main
         from airflow_isolation.runtime.process_end import end_process
