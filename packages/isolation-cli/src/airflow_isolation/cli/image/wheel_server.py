@@ -15,7 +15,6 @@ another program makes a build fall back to the next few. The served folder is as
 from __future__ import annotations
 
 import errno
-import fcntl
 import functools
 import http.server
 import os
@@ -28,6 +27,7 @@ from pathlib import Path
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.image.build_context import RUNTIME_FOLDER, WHEELS_FOLDER
 from airflow_isolation.cli.image.installer_choice import Installer
+from airflow_isolation.workspace.locking import held_lock
 
 PREFERRED_PORT = 47617
 PORT_ATTEMPTS = 8
@@ -65,13 +65,8 @@ def serve(folder: Path, preferred_port: int = PREFERRED_PORT) -> Iterator[str]:
 @contextmanager
 def _port_lock(port: int) -> Iterator[None]:
     """Held for the whole build: released by the kernel if the process dies."""
-    path = Path(tempfile.gettempdir()) / f"airflow-isolation-wheel-server-{port}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with held_lock(Path(tempfile.gettempdir()) / f"airflow-isolation-wheel-server-{port}.lock", 0o666):
         yield
-    finally:
-        os.close(fd)
 
 
 @contextmanager

@@ -30,6 +30,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from airflow_isolation.core import launch
 from airflow_isolation.workspace.environment import BuildManifest
+from airflow_isolation.workspace.locking import held_lock
 
 WARM_MODULE = launch.WARM_RUNTIME_MODULE
 DEFAULT_IDLE_SECONDS = 600.0
@@ -89,16 +90,6 @@ def socket_folder(build_path: Path) -> Path:
     return _private_folder(Path("/tmp") / f"airflow-isolation-warm-{os.getuid()}")
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 def _connect(path: Path) -> Optional[socket.socket]:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -153,7 +144,7 @@ def connect_or_start(
     sock = _connect(path)
     if sock is not None:
         return sock
-    with _locked(folder / f"{key}.lock"):
+    with held_lock(folder / f"{key}.lock"):
         sock = _connect(path)
         if sock is not None:
             return sock
