@@ -44,6 +44,9 @@ class EnvironmentDefinition(msgspec.Struct, forbid_unknown_fields=True):
     packages: List[str] = []
     base_image: Optional[str] = None
     description: str = ""
+    constraints: Optional[str] = None
+    """A constraints file (relative to this definition's folder) or URL the lock is resolved under
+    (``uv pip compile -c``), e.g. Airflow's own constraints for its version and Python."""
 
 
 IMAGE_REPOSITORY_PREFIX = "airflow-isolation"
