@@ -32,7 +32,9 @@ CASES = list(itertools.product((False, True), (False, True), TOML_CASES, (False,
 def airflow_cfg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An ``airflow.cfg`` with an ``[isolation]`` section, read by both sides; removed afterwards."""
     path = tmp_path / "airflow.cfg"
-    path.write_text(f"[isolation]\nenvironments_path = {tmp_path}/cfg-envs\nbuild_path = {tmp_path}/cfg-build\n")
+    path.write_text(
+        f"[isolation]\nenvironments_path = {tmp_path}/cfg-envs\nbuild_path = {tmp_path}/cfg-build\n"
+    )
     had_section = conf.has_section("isolation")
     before = dict(conf.items("isolation")) if had_section else {}
     yield path
@@ -44,7 +46,7 @@ def airflow_cfg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 
 
 @pytest.mark.parametrize(
-    ("variables", "config_file", "toml", "airflow_home"),
+    "case",
     CASES,
     ids=[f"vars={v}-cfg={c}-toml={t.split()[0]}-home={h}" for v, c, t, h in CASES],
 )
@@ -52,11 +54,9 @@ def test_cli_and_operator_resolve_the_same_folders(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     airflow_cfg: Path,
-    variables: bool,
-    config_file: bool,
-    toml: str,
-    airflow_home: bool,
+    case: tuple[bool, bool, str, bool],
 ) -> None:
+    variables, config_file, toml, airflow_home = case
     for name in (*VARIABLES, "AIRFLOW__ISOLATION__SETTINGS_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

@@ -79,7 +79,9 @@ def report(rows: Sequence[Row], title: str) -> None:
     table.add_column("time", justify="right", no_wrap=True)
     for row in rows:
         style = {FAILED: "bold red", SKIPPED: "dim"}.get(row.result, "green")
-        table.add_row(row.name, row.target, Text(row.result, style=style), Text(row.where), f"{row.seconds:.1f}s")
+        table.add_row(
+            row.name, row.target, Text(row.result, style=style), Text(row.where), f"{row.seconds:.1f}s"
+        )
     ui.stdout().print(table)
     failed = [row.name for row in rows if row.result == FAILED]
     if failed:

@@ -1,4 +1,4 @@
-"""``isolationctl env``: create, list, build and push environments."""
+"""``isolationctl env``: create, list, build, push and try environments."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from airflow_isolation.cli import ui
-from airflow_isolation.cli.commands import deploy
+from airflow_isolation.cli.airflow_pins import airflow_requirements, official_constraints, read_constraints
+from airflow_isolation.cli.commands import deploy, env_run
 from airflow_isolation.cli.commands.options import (
     BuildPathOption,
     HumanTagOption,
@@ -20,6 +21,7 @@ from airflow_isolation.cli.commands.options import (
     RegistryOption,
     guarded,
 )
+from airflow_isolation.cli.definition_sources import import_requirements
 from airflow_isolation.cli.definition_writer import create_definition
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.image import docker_engine
@@ -42,6 +44,9 @@ env_app = typer.Typer(
 )
 
 
+DEFAULT_PYTHON = "3.11"
+
+
 class Target(str, Enum):
     venv = "venv"
     image = "image"
@@ -53,8 +58,43 @@ def env_create(
     *,
     name: Annotated[str, typer.Argument(help="Environment name: lowercase letters, digits, '.', '_', '-'.")],
     python: Annotated[
-        str, typer.Option("--python", help="Python version of the target, e.g. 3.11 or 3.11.7.")
-    ] = "3.11",
+        Optional[str],
+        typer.Option(
+            "--python",
+            help="Python version of the target, e.g. 3.11 or 3.11.7. Default: the --from file's "
+            "requires-python, else 3.11.",
+            show_default=False,
+        ),
+    ] = None,
+    airflow: Annotated[
+        Optional[str],
+        typer.Option(
+            "--airflow",
+            metavar="VERSION",
+            help="Add apache-airflow==VERSION and the standard provider (what a wrapped operator needs), "
+            "with Airflow's constraints for VERSION and the Python when they can be fetched.",
+            show_default=False,
+        ),
+    ] = None,
+    constraints: Annotated[
+        Optional[str],
+        typer.Option(
+            "--constraints",
+            metavar="FILE_OR_URL",
+            help="A constraints file or URL, copied next to the definition; bounds every lock resolution.",
+            show_default=False,
+        ),
+    ] = None,
+    from_file: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--from",
+            metavar="FILE",
+            help="Take requirements from a requirements.txt, a pyproject.toml ([project] dependencies, "
+            "requires-python) or a uv.lock (its locked versions, pinned).",
+            show_default=False,
+        ),
+    ] = None,
     requirement: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -84,16 +124,36 @@ def env_create(
 ) -> None:
     """Create NAME/environment.toml in the environments folder (refuses to overwrite)."""
     settings = resolve_settings(path)
+    imported = import_requirements(from_file) if from_file is not None else None
+    target_python = python or (imported.python if imported else None) or DEFAULT_PYTHON
+    requirements = [
+        *(airflow_requirements(airflow) if airflow else []),
+        *(imported.requirements if imported else []),
+        *(requirement or []),
+    ]
+    if constraints is not None:
+        constraints_text: str | None = read_constraints(constraints)
+    elif airflow is not None:
+        constraints_text = official_constraints(airflow, target_python)
+    else:
+        constraints_text = None
     created = create_definition(
         settings.environments_path,
         name,
-        python=python,
-        requirements=requirement or [],
+        python=target_python,
+        requirements=requirements,
         packages=package or [],
         base_image=base_image,
         description=description,
+        constraints_text=constraints_text,
     )
-    ui.say(f"Created environment {name!r}: {created}", style="green")
+    count = len(requirements)
+    pinned = " under constraints.txt" if constraints_text is not None else ""
+    ui.say(
+        f"Created environment {name!r} (Python {target_python}, {count} requirement{'s' * (count != 1)}"
+        f"{pinned}): {created}",
+        style="green",
+    )
     ui.say(
         f"Next: edit it if needed, then run `isolationctl env build {name} --target venv{settings.path_args}`"
     )
@@ -222,7 +282,12 @@ def env_build(
             return _build_image(settings, each, options, force)
 
     else:
-        image_only = {"--base-image": base_image, "--platform": platform, "--tag": tag, "--registry": registry}
+        image_only = {
+            "--base-image": base_image,
+            "--platform": platform,
+            "--tag": tag,
+            "--registry": registry,
+        }
         given = [option for option, value in image_only.items() if value is not None]
         if given:
             raise CliError(
@@ -339,10 +404,13 @@ def env_push(
     *,
     name: Annotated[
         Optional[str],
-        typer.Argument(help="Name of the environment whose built image to push (or --all).", show_default=False),
+        typer.Argument(
+            help="Name of the environment whose built image to push (or --all).", show_default=False
+        ),
     ] = None,
     every: Annotated[
-        bool, typer.Option("--all", help="Push every environment's image; a failure does not stop the others.")
+        bool,
+        typer.Option("--all", help="Push every environment's image; a failure does not stop the others."),
     ] = False,
     registry: RegistryOption = None,
     tag: HumanTagOption = None,
@@ -378,3 +446,7 @@ def env_push(
         return
     names = _every_environment(settings, "push")
     deploy.report(deploy.run_each(names, "image", step), f"Pushed {len(names)} environment(s) to {target}")
+
+
+env_app.command("run", context_settings=env_run.PASS_THROUGH)(env_run.env_run)
+env_app.command("shell")(env_run.env_shell)

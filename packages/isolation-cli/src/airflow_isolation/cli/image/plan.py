@@ -160,10 +160,10 @@ def plan_image_build(
             digest, f"python {platform.python_version} on {platform.uv_platform}", requirements, constraints
         ),
         lambda: compile_lock_for_platform(requirements, platform, definition_file, constraints),
-        steps,
-        f"resolving {count} requirement{'s' * (count != 1)} with uv for {platform.uv_platform}, "
+        steps=steps,
+        what=f"resolving {count} requirement{'s' * (count != 1)} with uv for {platform.uv_platform}, "
         f"Python {platform.python_version}",
-        options.upgrade,
+        upgrade=options.upgrade,
     )
     content_hash = image_content_hash(
         recipe=recipe_digest(),

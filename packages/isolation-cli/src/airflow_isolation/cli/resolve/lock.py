@@ -22,6 +22,7 @@ from pathlib import Path
 
 import msgspec
 
+from airflow_isolation.cli.definition_sources import requirement_name
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.files import write_json_atomic
 from airflow_isolation.cli.hashing import inputs_digest, normalise_lock
@@ -45,10 +46,16 @@ class LockRecord(msgspec.Struct):
 
 @dataclass(frozen=True)
 class Constraints:
-    """What ``-c`` gets, and its identity in the lock's inputs (a file's bytes, a URL as written)."""
+    """What ``-c`` gets: a URL, or a file's text with the packages the requirements name left out
+    (the requirements win for those, as Airflow advises for its constraints). ``identity`` is what
+    enters the lock's inputs."""
 
-    argument: str
-    identity: str
+    url: str | None
+    text: str | None
+
+    @property
+    def identity(self) -> str:
+        return self.url or self.text or ""
 
 
 def definition_constraints(definition: EnvironmentDefinition, definition_file: Path) -> Constraints | None:
@@ -56,16 +63,18 @@ def definition_constraints(definition: EnvironmentDefinition, definition_file: P
     if not value:
         return None
     if "://" in value:
-        return Constraints(value, value)
+        return Constraints(url=value, text=None)
     path = (definition_file.parent / value).expanduser()
     try:
-        data = path.read_bytes()
-    except OSError as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise CliError(
             f"constraints = {value!r} in {definition_file} cannot be read: {exc}",
             "put the constraints file next to environment.toml, give a URL, or remove the key",
         ) from exc
-    return Constraints(str(path), data.decode(errors="replace"))
+    named = {requirement_name(line) for line in definition.requirements} - {None}
+    kept = [line for line in text.splitlines() if requirement_name(line.split("#")[0].strip()) not in named]
+    return Constraints(url=None, text="\n".join(kept) + "\n")
 
 
 def compile_lock(
@@ -114,7 +123,7 @@ def lock_inputs(
 
 
 def reuse_or_resolve(
-    record_file: Path, inputs: str, resolve: Callable[[], str], steps: Steps, what: str, upgrade: bool
+    record_file: Path, inputs: str, resolve: Callable[[], str], *, steps: Steps, what: str, upgrade: bool
 ) -> str:
     """The kept lock when its inputs match (and no ``upgrade``), else ``resolve()``'s, kept."""
     if not upgrade:
@@ -142,8 +151,14 @@ def _compile(
     target: str,
     constraints: Constraints | None,
 ) -> str:
-    constraint_args = ["-c", constraints.argument] if constraints else []
     with tempfile.TemporaryDirectory(prefix="isolation-lock-") as tmp:
+        constraint_args = []
+        if constraints is not None and constraints.text is not None:
+            constraint_file = Path(tmp) / "constraints.txt"
+            constraint_file.write_text(constraints.text)
+            constraint_args = ["-c", str(constraint_file)]
+        elif constraints is not None and constraints.url:
+            constraint_args = ["-c", constraints.url]
         source = Path(tmp) / "requirements.in"
         output = Path(tmp) / "requirements.txt"
         source.write_text("".join(f"{requirement}\n" for requirement in requirements))

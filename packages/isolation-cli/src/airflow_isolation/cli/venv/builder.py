@@ -102,9 +102,9 @@ def plan_build(
         manifest_path(settings.build_path, name).parent / LOCK_RECORD_FILE,
         lock_inputs(digest, f"python {interpreter.version}", requirements, constraints),
         lambda: compile_lock(requirements, interpreter, definition_file, constraints),
-        steps,
-        f"resolving {count} requirement{'s' * (count != 1)} with uv",
-        upgrade,
+        steps=steps,
+        what=f"resolving {count} requirement{'s' * (count != 1)} with uv",
+        upgrade=upgrade,
     )
     return BuildPlan(
         name=name,
