@@ -149,3 +149,16 @@ def requirement_name(line: str) -> str | None:
         return canonicalize_name(Requirement(line).name)
     except InvalidRequirement:
         return None
+
+
+def versioned_names(requirements: list[str]) -> set[str]:
+    """Names the requirements choose a version (or URL) for: a constraint on them is overruled."""
+    names = set()
+    for line in requirements:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if requirement.specifier or requirement.url:
+            names.add(canonicalize_name(requirement.name))
+    return names

@@ -51,7 +51,7 @@ def render_definition(name: str, definition: EnvironmentDefinition) -> str:
         "#   base_image   parent image for image builds; leave out for the default.",
         "#   description  free text for humans.",
         "#   constraints  a constraints file next to this one (or a URL) bounding the resolution; the",
-        "#                packages `requirements` name are taken out of it (your requirements win).",
+        "#                packages `requirements` give a version of are taken out of it (yours win).",
         "",
         f"python = {toml_string(definition.python)}",
         f"requirements = {_toml_list(definition.requirements)}",

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import msgspec
 
-from airflow_isolation.cli.definition_sources import requirement_name
+from airflow_isolation.cli.definition_sources import requirement_name, versioned_names
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.files import write_json_atomic
 from airflow_isolation.cli.hashing import inputs_digest, normalise_lock
@@ -46,9 +46,9 @@ class LockRecord(msgspec.Struct):
 
 @dataclass(frozen=True)
 class Constraints:
-    """What ``-c`` gets: a URL, or a file's text with the packages the requirements name left out
-    (the requirements win for those, as Airflow advises for its constraints). ``identity`` is what
-    enters the lock's inputs."""
+    """What ``-c`` gets: a URL, or a file's text without the lines for packages the requirements
+    give a version of (``pandas<2`` overrules a ``pandas==2.1.4`` constraint, as Airflow advises for
+    its constraints; a bare ``pandas`` stays constrained). ``identity`` enters the lock's inputs."""
 
     url: str | None
     text: str | None
@@ -72,7 +72,7 @@ def definition_constraints(definition: EnvironmentDefinition, definition_file: P
             f"constraints = {value!r} in {definition_file} cannot be read: {exc}",
             "put the constraints file next to environment.toml, give a URL, or remove the key",
         ) from exc
-    named = {requirement_name(line) for line in definition.requirements} - {None}
+    named = versioned_names(definition.requirements)
     kept = [line for line in text.splitlines() if requirement_name(line.split("#")[0].strip()) not in named]
     return Constraints(url=None, text="\n".join(kept) + "\n")
 
