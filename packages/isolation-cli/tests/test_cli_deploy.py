@@ -69,7 +69,9 @@ def test_upgrade_resolves_again_and_a_changed_definition_does_too(
     changed = run_cli("env", "build", "tiny")
     assert changed.exit_code == 0, changed.output
     assert len(resolves) == 3
-    lock_text = (Path(read_manifest(env_paths["build"], "tiny").venv_path) / builder.LOCK_TEXT_FILE).read_text()
+    lock_text = (
+        Path(read_manifest(env_paths["build"], "tiny").venv_path) / builder.LOCK_TEXT_FILE
+    ).read_text()
     assert "six==1.15.0" in lock_text
 
 
@@ -87,7 +89,9 @@ def test_a_lock_kept_for_other_inputs_is_not_reused(env_paths: dict[str, Path]) 
     assert "resolving 1 requirement with uv" in result.output
 
 
-def test_constraints_bound_the_lock_except_where_a_requirement_gives_a_version(env_paths: dict[str, Path], tmp_path: Path) -> None:
+def test_constraints_bound_the_lock_except_where_a_requirement_gives_a_version(
+    env_paths: dict[str, Path], tmp_path: Path
+) -> None:
     constraints = tmp_path / "c.txt"
     constraints.write_text("six==1.15.0\nattrs==23.1.0\n")
     create("free", "-r", "attrs", "--constraints", str(constraints))
@@ -96,7 +100,9 @@ def test_constraints_bound_the_lock_except_where_a_requirement_gives_a_version(e
 
     result = run_cli("env", "build", "free")
     assert result.exit_code == 0, result.output
-    lock_text = (Path(read_manifest(env_paths["build"], "free").venv_path) / builder.LOCK_TEXT_FILE).read_text()
+    lock_text = (
+        Path(read_manifest(env_paths["build"], "free").venv_path) / builder.LOCK_TEXT_FILE
+    ).read_text()
     assert "attrs==23.1.0" in lock_text.splitlines()
 
     (env_paths["environments"] / "free" / "environment.toml").write_text(
@@ -104,7 +110,9 @@ def test_constraints_bound_the_lock_except_where_a_requirement_gives_a_version(e
     )
     result = run_cli("env", "build", "free")
     assert result.exit_code == 0, "a requirement's version wins over the constraint"
-    lock_text = (Path(read_manifest(env_paths["build"], "free").venv_path) / builder.LOCK_TEXT_FILE).read_text()
+    lock_text = (
+        Path(read_manifest(env_paths["build"], "free").venv_path) / builder.LOCK_TEXT_FILE
+    ).read_text()
     assert "attrs==23.2.0" in lock_text.splitlines()
 
 

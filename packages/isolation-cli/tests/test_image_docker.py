@@ -381,3 +381,33 @@ def test_real_runtime_image_runs_its_entrypoint(
     assert forced.image_id != manifest.image_id
     with pytest.raises(docker.errors.ImageNotFound):
         client.images.get(manifest.image_id)  # the image the rebuild untagged is removed, not left dangling
+
+
+def test_build_all_and_push_all_cover_every_environment(
+    project: Project, built: dict[str, object], registry: str
+) -> None:
+    extra = project.environments / f"broken{SESSION}"
+    extra.mkdir()
+    (extra / "environment.toml").write_text('requirements = ["this-package-does-not-exist-anywhere==1.0"]\n')
+    try:
+        built_all = run_cli("env", "build", "--all", "--target", "image", "--base-image", BASE_IMAGE)
+        pushed_all = run_cli("env", "push", "--all", "--registry", registry)
+    finally:
+        for entry in sorted(extra.rglob("*"), reverse=True):
+            entry.unlink()
+        extra.rmdir()
+
+    assert built_all.exit_code == 1, built_all.output
+    rows = table_rows(built_all.stdout)
+    assert "up-to-date" in rows[project.name]
+    assert project.manifest().image.split(":")[1] in rows[project.name]
+    assert "failed" in rows[f"broken{SESSION}"]
+    assert pushed_all.exit_code == 0, pushed_all.output
+    rows = table_rows(pushed_all.stdout)
+    assert "pushed" in rows[project.name]
+    assert "skipped" in rows[f"broken{SESSION}"]
+
+
+def table_rows(output: str) -> dict[str, str]:
+    """The summary table's lines by environment name."""
+    return {line.split()[1]: line for line in output.splitlines() if "│" in line and " image " in line}
