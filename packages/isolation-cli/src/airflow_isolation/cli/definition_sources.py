@@ -153,7 +153,7 @@ def requirement_name(line: str) -> str | None:
 
 def versioned_names(requirements: list[str]) -> set[str]:
     """Names the requirements choose a version (or URL) for: a constraint on them is overruled."""
-    names = set()
+    names: set[str] = set()
     for line in requirements:
         try:
             requirement = Requirement(line)
