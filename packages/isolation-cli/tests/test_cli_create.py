@@ -81,11 +81,15 @@ def test_create_refuses_a_malformed_python_version(env_paths: dict[str, Path]) -
     assert not env_paths["environments"].exists()
 
 
-def test_default_environments_path_is_cwd_environments(
+def test_default_environments_path_is_the_operators_airflow_home_environments(
     env_paths: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("AIRFLOW__ISOLATION__ENVIRONMENTS_PATH")
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW_CONFIG", str(tmp_path / "no-airflow.cfg"))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
 
     assert run_cli("env", "create", "tiny").exit_code == 0
     assert (tmp_path / "environments" / "tiny" / "environment.toml").is_file()
+    assert not (tmp_path / "elsewhere" / "environments").exists(), "not the working directory"

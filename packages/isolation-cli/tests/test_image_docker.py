@@ -381,3 +381,35 @@ def test_real_runtime_image_runs_its_entrypoint(
     assert forced.image_id != manifest.image_id
     with pytest.raises(docker.errors.ImageNotFound):
         client.images.get(manifest.image_id)  # the image the rebuild untagged is removed, not left dangling
+
+
+def test_build_all_and_push_all_cover_every_environment(
+    project: Project, built: dict[str, object], registry: str
+) -> None:
+    """The module's other environments are in the folder too: only these two rows are asserted."""
+    unresolvable = f"unresolvable{SESSION}"
+    extra = project.environments / unresolvable
+    extra.mkdir()
+    (extra / "environment.toml").write_text('requirements = ["this-package-does-not-exist-anywhere==1.0"]\n')
+    try:
+        built_all = run_cli("env", "build", "--all", "--target", "image", "--base-image", BASE_IMAGE)
+        pushed_all = run_cli("env", "push", "--all", "--registry", registry)
+    finally:
+        (extra / "environment.toml").unlink()
+        extra.rmdir()
+
+    assert built_all.exit_code == 1, built_all.output
+    rows = table_rows(built_all.stdout)
+    assert rows[project.name].split()[5] in ("built", "up-to-date", "in-registry"), "earlier tests edit it"
+    assert project.manifest().image.split(":")[1] in rows[project.name]
+    assert "failed" in rows[unresolvable]
+    rows = table_rows(pushed_all.stdout)
+    assert "pushed" in rows[project.name]
+    assert "skipped" in rows[unresolvable]
+    failed = [name for name, line in rows.items() if " failed " in line]
+    assert pushed_all.exit_code == (1 if failed else 0), pushed_all.output
+
+
+def table_rows(output: str) -> dict[str, str]:
+    """The summary table's lines by environment name."""
+    return {line.split()[1]: line for line in output.splitlines() if "│" in line and " image " in line}

@@ -26,6 +26,8 @@ def test_settings_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delenv("AIRFLOW__ISOLATION__ENVIRONMENTS_PATH")
     monkeypatch.delenv("AIRFLOW__ISOLATION__BUILD_PATH")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW_CONFIG", str(tmp_path / "no-airflow.cfg"))
     monkeypatch.chdir(tmp_path)
     default = resolve_settings()
     assert default.environments_path == tmp_path / "environments"

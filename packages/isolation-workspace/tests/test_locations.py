@@ -10,6 +10,8 @@ import pytest
 from airflow_isolation.workspace.locations import (
     Fallback,
     Source,
+    airflow_config_sources,
+    default_environments_path,
     environment_variable,
     locate,
     resolve_locations,
@@ -60,10 +62,9 @@ def test_resolve_locations_defaults_builds_to_the_cache(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
 
     locations = resolve_locations(
-        environments=[Source("--path", Path("/opt/envs"))],
-        build=[],
-        project=ProjectSettings(),
-        default_environments=DEFAULT,
+        environments_option=Source("--path", Path("/opt/envs")),
+        airflow_config=lambda key: [],
+        project=ProjectSettings,
     )
 
     assert locations.environments.path == Path("/opt/envs")
@@ -72,10 +73,33 @@ def test_resolve_locations_defaults_builds_to_the_cache(
 
 
 def test_resolve_locations_reads_both_paths_from_the_project() -> None:
-    locations = resolve_locations(environments=[], build=[], project=PROJECT, default_environments=DEFAULT)
+    locations = resolve_locations(airflow_config=lambda key: [], project=lambda: PROJECT)
 
     assert locations.environments.path == Path("/p/envs")
     assert (locations.build.path, locations.build.origin) == (
         Path("/srv/builds"),
         "build_path in /p/isolation.toml",
     )
+
+
+def test_environments_default_to_airflow_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "home"))
+    assert default_environments_path() == tmp_path / "home" / "environments"
+    monkeypatch.delenv("AIRFLOW_HOME")
+    assert default_environments_path() == Path.home() / "airflow" / "environments"
+
+
+def test_airflow_config_sources_read_the_variable_then_airflow_cfg(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.delenv("AIRFLOW_CONFIG", raising=False)
+    monkeypatch.setenv("SOME_ROOT", "/srv")
+    (tmp_path / "airflow.cfg").write_text("[isolation]\nenvironments_path = $SOME_ROOT/envs\n")
+    monkeypatch.delenv("AIRFLOW__ISOLATION__ENVIRONMENTS_PATH", raising=False)
+
+    variable, config = airflow_config_sources("environments_path")
+
+    assert variable == Source("$AIRFLOW__ISOLATION__ENVIRONMENTS_PATH", None)
+    assert config == Source(f"[isolation] environments_path in {tmp_path / 'airflow.cfg'}", "/srv/envs")
+    assert airflow_config_sources("build_path")[1].value is None

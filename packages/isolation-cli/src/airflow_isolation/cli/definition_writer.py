@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from airflow_isolation.cli.airflow_pins import CONSTRAINTS_FILE
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.resolve.python_finder import parse_request
 from airflow_isolation.workspace.environment import (
@@ -49,6 +50,8 @@ def render_definition(name: str, definition: EnvironmentDefinition) -> str:
         "#   packages     system (apt) packages; used by image builds only.",
         "#   base_image   parent image for image builds; leave out for the default.",
         "#   description  free text for humans.",
+        "#   constraints  a constraints file next to this one (or a URL) bounding the resolution; the",
+        "#                packages `requirements` give a version of are taken out of it (yours win).",
         "",
         f"python = {toml_string(definition.python)}",
         f"requirements = {_toml_list(definition.requirements)}",
@@ -57,6 +60,8 @@ def render_definition(name: str, definition: EnvironmentDefinition) -> str:
     if definition.base_image is not None:
         lines.append(f"base_image = {toml_string(definition.base_image)}")
     lines.append(f"description = {toml_string(definition.description)}")
+    if definition.constraints is not None:
+        lines.append(f"constraints = {toml_string(definition.constraints)}")
     return "\n".join(lines) + "\n"
 
 
@@ -79,8 +84,12 @@ def create_definition(
     packages: Sequence[str] = (),
     base_image: str | None = None,
     description: str = "",
+    constraints_text: str | None = None,
 ) -> Path:
-    """Write ``<environments_path>/<name>/environment.toml``; refuse to overwrite an existing one."""
+    """Write ``<environments_path>/<name>/environment.toml``; refuse to overwrite an existing one.
+
+    ``constraints_text`` goes into ``constraints.txt`` next to it, which the definition then names.
+    """
     validate_name(name)
     parse_request(python)
     definition = EnvironmentDefinition(
@@ -89,6 +98,7 @@ def create_definition(
         packages=_check_items("package", packages),
         base_image=base_image or None,
         description=description,
+        constraints=CONSTRAINTS_FILE if constraints_text is not None else None,
     )
     path = definition_path(environments_path, name)
     if path.exists():
@@ -109,4 +119,6 @@ def create_definition(
     except EnvironmentError_:
         path.unlink()
         raise
+    if constraints_text is not None:
+        (path.parent / CONSTRAINTS_FILE).write_text(constraints_text, encoding="utf-8")
     return path

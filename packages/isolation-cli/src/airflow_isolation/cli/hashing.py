@@ -82,11 +82,23 @@ def image_content_hash(
     )
 
 
+_LATER_OPTIONAL_FIELDS = ("constraints",)
+"""Fields added after images were first tagged: left out while unset so existing tags stay valid."""
+
+
 def effective_definition_digest(definition: EnvironmentDefinition) -> str:
     """The definition's meaning without its ``description`` and formatting: editing prose or
     comments must not rebuild (and re-push) an image whose contents would be identical."""
-    meaningful = msgspec.structs.replace(definition, description="")
+    meaningful = msgspec.to_builtins(msgspec.structs.replace(definition, description=""))
+    for key in _LATER_OPTIONAL_FIELDS:
+        if meaningful.get(key) is None:
+            meaningful.pop(key, None)
     return hashlib.sha256(msgspec.json.encode(meaningful)).hexdigest()
+
+
+def inputs_digest(*parts: str) -> str:
+    """A collision-free digest of ``parts`` (length-prefixed, like the content hashes)."""
+    return _digest_parts(parts)
 
 
 def _source_files(root: Path, entry: Path) -> Iterable[Path]:

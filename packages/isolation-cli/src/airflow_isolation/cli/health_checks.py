@@ -12,6 +12,7 @@ import importlib.metadata
 import json
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import docker.errors
@@ -31,6 +32,7 @@ from airflow_isolation.workspace.environment import (
     resolve_image,
     resolve_venv,
 )
+from airflow_isolation.workspace.project_settings import SETTINGS_FILE_VAR
 
 OK = "ok"
 WARN = "warn"
@@ -253,9 +255,26 @@ def _has_image(settings: Settings, name: str) -> bool:
 
 
 def check_build_path(settings: Settings) -> Check:
+    where = f"{settings.build_path} (from {settings.build_origin})"
     if settings.build_path.is_dir():
-        return Check("build path", OK, str(settings.build_path))
-    return Check("build path", WARN, f"{settings.build_path} does not exist yet (nothing built)")
+        return Check("build path", OK, where)
+    return Check("build path", WARN, f"{where} does not exist yet (nothing built)")
+
+
+def check_settings_file(settings: Settings) -> Check:
+    """Which ``isolation.toml`` applies, and whether workers see it too."""
+    found = settings.settings_file
+    if found is None:
+        return Check("isolation.toml", OK, f"none (searched from {Path.cwd()} upwards)")
+    if settings.settings_file_hidden_from_workers:
+        return Check(
+            "isolation.toml",
+            WARN,
+            f"{found}, found from the working directory; the operator reads an isolation.toml only "
+            f"through ${SETTINGS_FILE_VAR}, so its paths apply to this command but not to tasks",
+            f"export {SETTINGS_FILE_VAR}={found} on the scheduler and workers",
+        )
+    return Check("isolation.toml", OK, f"{found} (from ${SETTINGS_FILE_VAR})")
 
 
 def check_distribution(distribution: str, label: str, fix: str) -> Check:
@@ -271,6 +290,7 @@ def run_checks(settings: Settings) -> list[Check]:
     return [
         check_uv(),
         docker_check,
+        check_settings_file(settings),
         *check_environments(settings, client),
         check_build_path(settings),
         check_distribution(

@@ -1,9 +1,10 @@
 """Where environments and builds live, resolved the same way for every command.
 
-Precedence is explicit option, then the variables the operator also reads (so the CLI and the
-Airflow host agree without extra configuration), then the project's ``isolation.toml`` (found from
-the working directory upwards, or through ``AIRFLOW__ISOLATION__SETTINGS_FILE``), then a default.
-The resolution itself is ``airflow_isolation.workspace.locations``, shared with the operator.
+Precedence is explicit option, then Airflow's ``[isolation]`` configuration as the operator reads
+it (``AIRFLOW__ISOLATION__*`` variables, then ``airflow.cfg``), then the project's
+``isolation.toml`` (found from the working directory upwards, or through
+``AIRFLOW__ISOLATION__SETTINGS_FILE``), then the operator's defaults. The order and the defaults are
+``airflow_isolation.workspace.locations``, shared with the operator.
 """
 
 from __future__ import annotations
@@ -12,27 +13,44 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from airflow_isolation.workspace.environment import BUILD_PATH_VAR, ENVIRONMENTS_PATH_VAR
-from airflow_isolation.workspace.locations import Fallback, Source, environment_variable, resolve_locations
-from airflow_isolation.workspace.project_settings import ProjectSettings, find_settings_file, load_settings
+from airflow_isolation.workspace.locations import (
+    BUILD_KEY,
+    DEFAULTS,
+    ENVIRONMENTS_KEY,
+    Source,
+    airflow_config_sources,
+    resolve_locations,
+)
+from airflow_isolation.workspace.project_settings import (
+    SETTINGS_FILE_VAR,
+    ProjectSettings,
+    find_settings_file,
+    load_settings,
+)
 
-DEFAULT_ENVIRONMENTS_PATH = Path("environments")
-DEFAULT_ENVIRONMENTS_ORIGIN = f"default ./{DEFAULT_ENVIRONMENTS_PATH}"
+DEFAULT_ENVIRONMENTS_ORIGIN = DEFAULTS[ENVIRONMENTS_KEY].origin
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Resolved locations plus where the environments path came from, for messages."""
+    """Resolved locations plus where each path came from, for messages."""
 
     environments_path: Path
     build_path: Path
     environments_from_option: bool
     project: ProjectSettings = field(default_factory=ProjectSettings)
     environments_origin: str = DEFAULT_ENVIRONMENTS_ORIGIN
+    build_origin: str = DEFAULTS[BUILD_KEY].origin
 
     @property
     def settings_file(self) -> Path | None:
         return Path(self.project.source) if self.project.source else None
+
+    @property
+    def settings_file_hidden_from_workers(self) -> bool:
+        """The CLI found ``isolation.toml`` from the working directory, which a worker never does:
+        it reads one only through ``AIRFLOW__ISOLATION__SETTINGS_FILE``."""
+        return self.settings_file is not None and not os.environ.get(SETTINGS_FILE_VAR)
 
     @property
     def path_args(self) -> str:
@@ -46,10 +64,10 @@ class Settings:
 def resolve_settings(path: Path | None = None, build_path: Path | None = None) -> Settings:
     project = load_settings(find_settings_file())
     locations = resolve_locations(
-        environments=[Source("--path", path), environment_variable(ENVIRONMENTS_PATH_VAR)],
-        build=[Source("--build-path", build_path), environment_variable(BUILD_PATH_VAR)],
-        project=project,
-        default_environments=Fallback(DEFAULT_ENVIRONMENTS_ORIGIN, lambda: DEFAULT_ENVIRONMENTS_PATH),
+        environments_option=Source("--path", path),
+        build_option=Source("--build-path", build_path),
+        airflow_config=airflow_config_sources,
+        project=lambda: project,
     )
     return Settings(
         environments_path=_absolute(locations.environments.path),
@@ -57,6 +75,7 @@ def resolve_settings(path: Path | None = None, build_path: Path | None = None) -
         environments_from_option=path is not None,
         project=project,
         environments_origin=locations.environments.origin,
+        build_origin=locations.build.origin,
     )
 
 

@@ -9,8 +9,9 @@ of the same contract: the CLI builds images with them and the container backends
 
 from __future__ import annotations
 
+import os
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from airflow_isolation.core.integrity import request_digest
 from airflow_isolation.core.schema import RunOptions
@@ -113,4 +114,28 @@ def venv_environment(venv: str, airflow_home: str, search_path: Optional[str] = 
     """
     env: Dict[str, str] = {} if search_path is None else {"PATH": f"{venv}/bin:{search_path}"}
     env.update({"VIRTUAL_ENV": venv, "AIRFLOW_HOME": airflow_home, "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+VENV_AIRFLOW_HOME = "airflow-home"
+"""The folder inside a built venv that is the target's ``AIRFLOW_HOME``."""
+DROPPED_PREFIXES = ("AIRFLOW_", "_AIRFLOW")
+DROPPED_VARIABLES = frozenset({"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"})
+
+
+def venv_airflow_home(venv: str) -> str:
+    return f"{venv}/{VENV_AIRFLOW_HOME}"
+
+
+def target_environment(base: Mapping[str, str], venv: str, airflow_home: str) -> Dict[str, str]:
+    """``base`` (the worker's environment) as a task in the built venv ``venv`` sees it: without
+    any Airflow setting or Python path of the host, activated, with ``airflow_home`` (the venv's
+    own, :func:`venv_airflow_home`). The venv backend runs tasks with it; ``isolationctl env run``
+    runs commands with it."""
+    env = {
+        key: value
+        for key, value in base.items()
+        if not key.startswith(DROPPED_PREFIXES) and key not in DROPPED_VARIABLES
+    }
+    env.update(venv_environment(venv, airflow_home, env.get("PATH", os.defpath)))
     return env

@@ -1,47 +1,40 @@
 """Where environment definitions and builds live on the host, from Airflow configuration.
 
-``[isolation] environments_path`` (env ``AIRFLOW__ISOLATION__ENVIRONMENTS_PATH``), else the
-project's ``isolation.toml`` (see ``settings``), defaults to ``$AIRFLOW_HOME/environments``;
-``[isolation] build_path`` likewise defaults to the CLI's cache folder. The CLI reads the same
-variables and file and resolves through ``airflow_isolation.workspace.locations``, so both sides
-agree without importing each other.
+``[isolation] environments_path`` / ``build_path`` from Airflow's configuration, else the project's
+``isolation.toml`` named by ``AIRFLOW__ISOLATION__SETTINGS_FILE`` (see ``settings``), else the shared
+defaults. The order and the defaults are ``airflow_isolation.workspace.locations``, which the CLI
+resolves through too, so both sides agree without importing each other.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import List
 
 from airflow_isolation.operator import compat, settings
 from airflow_isolation.workspace import environment as env_contract
 from airflow_isolation.workspace.locations import (
-    BUILD_KEY,
-    ENVIRONMENTS_KEY,
-    Fallback,
-    Located,
+    Locations,
     Source,
-    default_build,
-    locate,
+    airflow_config_origin,
+    resolve_locations,
 )
 
 
+def locations() -> Locations:
+    return resolve_locations(airflow_config=_airflow_config, project=settings.project_settings)
+
+
 def environments_path() -> Path:
-    return _locate(ENVIRONMENTS_KEY, Fallback("default $AIRFLOW_HOME/environments", _home_environments)).path
+    return locations().environments.path
 
 
 def build_path() -> Path:
-    return _locate(BUILD_KEY, default_build()).path
+    return locations().build.path
 
 
-def _home_environments() -> Path:
-    airflow_home = os.environ.get("AIRFLOW_HOME") or str(Path.home() / "airflow")
-    return Path(airflow_home) / "environments"
-
-
-def _locate(key: str, fallback: Fallback) -> Located:
-    """``[isolation] <key>`` from Airflow's configuration, else the same key of isolation.toml."""
-    configured = Source(f"Airflow configuration [isolation] {key}", compat.get_conf("isolation", key))
-    return locate(key, [configured], settings.project_settings, fallback)
+def _airflow_config(key: str) -> List[Source]:
+    return [Source(airflow_config_origin(key), compat.get_conf("isolation", key))]
 
 
 def check_defined(name: str) -> None:

@@ -46,6 +46,9 @@ class EnvironmentDefinition(msgspec.Struct, forbid_unknown_fields=True):
     description: str = ""
     preload: List[str] = []
     """Modules the venv backend's warm runtime imports once, so tasks start with them imported."""
+    constraints: Optional[str] = None
+    """A constraints file (relative to this definition's folder) or URL the lock is resolved under
+    (``uv pip compile -c``), e.g. Airflow's own constraints for its version and Python."""
 
 
 IMAGE_REPOSITORY_PREFIX = "airflow-isolation"

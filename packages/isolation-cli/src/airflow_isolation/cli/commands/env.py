@@ -1,4 +1,4 @@
-"""``isolationctl env``: create, list, build and push environments."""
+"""``isolationctl env``: create, list, build, push and try environments."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from airflow_isolation.cli import ui
+from airflow_isolation.cli.airflow_pins import airflow_requirements, official_constraints, read_constraints
+from airflow_isolation.cli.commands import deploy, env_run
 from airflow_isolation.cli.commands.options import (
     BuildPathOption,
     HumanTagOption,
@@ -19,6 +21,7 @@ from airflow_isolation.cli.commands.options import (
     RegistryOption,
     guarded,
 )
+from airflow_isolation.cli.definition_sources import import_requirements
 from airflow_isolation.cli.definition_writer import create_definition
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.image import docker_engine
@@ -33,11 +36,15 @@ from airflow_isolation.cli.image.push import push_image
 from airflow_isolation.cli.settings import Settings, resolve_settings
 from airflow_isolation.cli.status import BUILT, NOT_BUILT, ImageStatus, all_statuses
 from airflow_isolation.cli.venv.builder import build, plan_build
+from airflow_isolation.workspace.environment import list_environment_names, read_image_manifest
 
 env_app = typer.Typer(
     help="Create, list, build and push environments (folders holding an environment.toml).",
     no_args_is_help=True,
 )
+
+
+DEFAULT_PYTHON = "3.11"
 
 
 class Target(str, Enum):
@@ -51,8 +58,43 @@ def env_create(
     *,
     name: Annotated[str, typer.Argument(help="Environment name: lowercase letters, digits, '.', '_', '-'.")],
     python: Annotated[
-        str, typer.Option("--python", help="Python version of the target, e.g. 3.11 or 3.11.7.")
-    ] = "3.11",
+        Optional[str],
+        typer.Option(
+            "--python",
+            help="Python version of the target, e.g. 3.11 or 3.11.7. Default: the --from file's "
+            "requires-python, else 3.11.",
+            show_default=False,
+        ),
+    ] = None,
+    airflow: Annotated[
+        Optional[str],
+        typer.Option(
+            "--airflow",
+            metavar="VERSION",
+            help="Add apache-airflow==VERSION and the standard provider (what a wrapped operator needs), "
+            "with Airflow's constraints for VERSION and the Python when they can be fetched.",
+            show_default=False,
+        ),
+    ] = None,
+    constraints: Annotated[
+        Optional[str],
+        typer.Option(
+            "--constraints",
+            metavar="FILE_OR_URL",
+            help="A constraints file or URL, copied next to the definition; bounds every lock resolution.",
+            show_default=False,
+        ),
+    ] = None,
+    from_file: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--from",
+            metavar="FILE",
+            help="Take requirements from a requirements.txt, a pyproject.toml ([project] dependencies, "
+            "requires-python) or a uv.lock (its locked versions, pinned).",
+            show_default=False,
+        ),
+    ] = None,
     requirement: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -82,16 +124,36 @@ def env_create(
 ) -> None:
     """Create NAME/environment.toml in the environments folder (refuses to overwrite)."""
     settings = resolve_settings(path)
+    imported = import_requirements(from_file) if from_file is not None else None
+    target_python = python or (imported.python if imported else None) or DEFAULT_PYTHON
+    requirements = [
+        *(airflow_requirements(airflow) if airflow else []),
+        *(imported.requirements if imported else []),
+        *(requirement or []),
+    ]
+    if constraints is not None:
+        constraints_text: str | None = read_constraints(constraints)
+    elif airflow is not None:
+        constraints_text = official_constraints(airflow, target_python)
+    else:
+        constraints_text = None
     created = create_definition(
         settings.environments_path,
         name,
-        python=python,
-        requirements=requirement or [],
+        python=target_python,
+        requirements=requirements,
         packages=package or [],
         base_image=base_image,
         description=description,
+        constraints_text=constraints_text,
     )
-    ui.say(f"Created environment {name!r}: {created}", style="green")
+    count = len(requirements)
+    pinned = " under constraints.txt" if constraints_text is not None else ""
+    ui.say(
+        f"Created environment {name!r} (Python {target_python}, {count} requirement{'s' * (count != 1)}"
+        f"{pinned}): {created}",
+        style="green",
+    )
     ui.say(
         f"Next: edit it if needed, then run `isolationctl env build {name} --target venv{settings.path_args}`"
     )
@@ -155,13 +217,27 @@ def _image_cell(image: ImageStatus) -> Text:
 @guarded
 def env_build(
     *,
-    name: Annotated[str, typer.Argument(help="Name of the environment to build.")],
+    name: Annotated[
+        Optional[str], typer.Argument(help="Name of the environment to build (or --all).", show_default=False)
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Build every environment; a failure does not stop the others.")
+    ] = False,
     target: Annotated[
         Target, typer.Option("--target", help="What to build: a venv on this machine, or a Docker image.")
     ] = Target.venv,
     force: Annotated[
         bool,
         typer.Option("--force", help="Rebuild even if up to date (an image: without the layer cache)."),
+    ] = False,
+    upgrade: Annotated[
+        bool,
+        typer.Option(
+            "--upgrade",
+            help="Resolve the lock again even though the definition did not change (newer releases "
+            "the requirements admit). Without it a kept lock is reused while the definition, Python "
+            "and runtime are unchanged.",
+        ),
     ] = False,
     python_path: Annotated[
         Optional[Path],
@@ -194,19 +270,56 @@ def env_build(
     path: PathOption = None,
     build_path: BuildPathOption = None,
 ) -> None:
-    """Build NAME into a content-hashed venv or image; skip when an up-to-date build exists."""
+    """Build NAME (or --all) into a content-hashed venv or image; skip when an up-to-date build exists."""
+    deploy.one_name_or_all(name, every, "build")
     settings = resolve_settings(path, build_path)
     if target is Target.image:
         if python_path is not None:
             raise CliError("--python-path only applies to --target venv", "drop it", exit_code=2)
-        _build_image(settings, name, ImageOptions(base_image, platform, tag, registry), force)
+        options = ImageOptions(base_image, platform, tag, registry, upgrade)
+
+        def step(each: str) -> deploy.Done:
+            return _build_image(settings, each, options, force)
+
+    else:
+        image_only = {
+            "--base-image": base_image,
+            "--platform": platform,
+            "--tag": tag,
+            "--registry": registry,
+        }
+        given = [option for option, value in image_only.items() if value is not None]
+        if given:
+            raise CliError(
+                f"{', '.join(given)} only apply to --target image", "add --target image", exit_code=2
+            )
+
+        def step(each: str) -> deploy.Done:
+            return _build_venv(settings, each, python_path, force, upgrade)
+
+    if name is not None:
+        step(name)
         return
-    image_only = {"--base-image": base_image, "--platform": platform, "--tag": tag, "--registry": registry}
-    given = [option for option, value in image_only.items() if value is not None]
-    if given:
-        raise CliError(f"{', '.join(given)} only apply to --target image", "add --target image", exit_code=2)
+    names = _every_environment(settings, "build")
+    deploy.report(deploy.run_each(names, target.value, step), f"Built {len(names)} environment(s)")
+
+
+def _every_environment(settings: Settings, command: str) -> list[str]:
+    names = list_environment_names(settings.environments_path)
+    if not names:
+        raise CliError(
+            f"no environments to {command} in {settings.environments_path} ({settings.environments_origin})",
+            f"create one with `isolationctl env create NAME{settings.path_args}`, or point --path at "
+            "your environments folder",
+        )
+    return names
+
+
+def _build_venv(
+    settings: Settings, name: str, python_path: Path | None, force: bool, upgrade: bool
+) -> deploy.Done:
     steps = ui.Steps()
-    plan = plan_build(settings, name, python_path, steps)
+    plan = plan_build(settings, name, python_path, steps, upgrade=upgrade)
     if plan.definition.packages:
         ui.warn(
             f"`packages` ({', '.join(plan.definition.packages)}) only apply to image builds; "
@@ -220,7 +333,7 @@ def env_build(
             f"{name} is up to date ({short}, Python {manifest.python_version}): {manifest.venv_path}",
             style="green",
         )
-        return
+        return deploy.Done(outcome.action, manifest.venv_path)
     verb = "Built" if outcome.action == "built" else "Reused existing build"
     ui.say(
         f"{verb} {name} {short} (Python {manifest.python_version}) in {steps.elapsed:.1f}s: "
@@ -228,9 +341,10 @@ def env_build(
         style="green",
     )
     ui.say(f"Tasks can now use environment={name!r} with the venv backend.")
+    return deploy.Done(outcome.action, manifest.venv_path)
 
 
-def _build_image(settings: Settings, name: str, options: ImageOptions, force: bool) -> None:
+def _build_image(settings: Settings, name: str, options: ImageOptions, force: bool) -> deploy.Done:
     engine = docker_engine.connect()
     if not engine.is_local:
         raise CliError(
@@ -269,6 +383,7 @@ def _build_image(settings: Settings, name: str, options: ImageOptions, force: bo
     ui.say(f"Tasks can now use environment={name!r} with backend='docker'{pushed}.")
     if not manifest.pushed:
         ui.say(f"For workers on other machines: `isolationctl env push {name} --registry HOST:PORT`.")
+    return deploy.Done(str(outcome.action), manifest.image)
 
 
 _SIZE_ERRORS: tuple[type[BaseException], ...] = (*docker_engine.DOCKER_ERRORS, KeyError, ValueError)
@@ -287,13 +402,23 @@ def _size_delta(client: Any, image_id: str, base_id: str) -> str:
 @guarded
 def env_push(
     *,
-    name: Annotated[str, typer.Argument(help="Name of the environment whose built image to push.")],
+    name: Annotated[
+        Optional[str],
+        typer.Argument(
+            help="Name of the environment whose built image to push (or --all).", show_default=False
+        ),
+    ] = None,
+    every: Annotated[
+        bool,
+        typer.Option("--all", help="Push every environment's image; a failure does not stop the others."),
+    ] = False,
     registry: RegistryOption = None,
     tag: HumanTagOption = None,
     path: PathOption = None,
     build_path: BuildPathOption = None,
 ) -> None:
-    """Push NAME's built image to a registry (tag = content hash, plus --tag) and record it."""
+    """Push NAME's (or --all) built image to a registry (tag = content hash, plus --tag) and record it."""
+    deploy.one_name_or_all(name, every, "push")
     settings = resolve_settings(path, build_path)
     target = resolve_registry(registry, settings)
     if target is None:
@@ -304,8 +429,24 @@ def env_push(
         )
     human_tag = validate_human_tag(tag) if tag else None
     engine = docker_engine.connect()
-    steps = ui.Steps()
-    outcome = push_image(engine.client, settings, name, registry=target, human_tag=human_tag, steps=steps)
-    digest = f" ({outcome.digest})" if outcome.digest else ""
-    ui.say(f"Pushed {', '.join(outcome.references)}{digest} in {steps.elapsed:.1f}s.", style="green")
-    ui.say(f"Workers with backend='docker' now pull {outcome.references[0]} when they lack the image.")
+
+    def step(each: str) -> deploy.Done:
+        if every and read_image_manifest(settings.build_path, each) is None:
+            ui.say(f"{each} has no image to push (not built with --target image): skipped")
+            return deploy.Done(deploy.SKIPPED, f"no image: `isolationctl env build {each} --target image`")
+        steps = ui.Steps()
+        outcome = push_image(engine.client, settings, each, registry=target, human_tag=human_tag, steps=steps)
+        digest = f" ({outcome.digest})" if outcome.digest else ""
+        ui.say(f"Pushed {', '.join(outcome.references)}{digest} in {steps.elapsed:.1f}s.", style="green")
+        ui.say(f"Workers with backend='docker' now pull {outcome.references[0]} when they lack the image.")
+        return deploy.Done("pushed", ", ".join(outcome.references))
+
+    if name is not None:
+        step(name)
+        return
+    names = _every_environment(settings, "push")
+    deploy.report(deploy.run_each(names, "image", step), f"Pushed {len(names)} environment(s) to {target}")
+
+
+env_app.command("run", context_settings=env_run.PASS_THROUGH)(env_run.env_run)
+env_app.command("shell")(env_run.env_shell)

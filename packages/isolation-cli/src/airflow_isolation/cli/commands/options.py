@@ -19,8 +19,9 @@ PathOption = Annotated[
     typer.Option(
         "--path",
         "-p",
-        help=f"Folder holding the environments. Default: ${ENVIRONMENTS_PATH_VAR}, else isolation.toml, "
-        "else ./environments.",
+        help=f"Folder holding the environments. Default: ${ENVIRONMENTS_PATH_VAR}, else [isolation] "
+        "environments_path in airflow.cfg, else isolation.toml, else $AIRFLOW_HOME/environments "
+        "(the operator's order: `isolationctl doctor` shows the result).",
         show_default=False,
     ),
 ]
@@ -28,8 +29,8 @@ BuildPathOption = Annotated[
     Optional[Path],
     typer.Option(
         "--build-path",
-        help=f"Where builds and manifests live. Default: ${BUILD_PATH_VAR}, else isolation.toml, else "
-        "~/.cache/airflow-isolation.",
+        help=f"Where builds and manifests live. Default: ${BUILD_PATH_VAR}, else [isolation] build_path "
+        "in airflow.cfg, else isolation.toml, else ~/.cache/airflow-isolation.",
         show_default=False,
     ),
 ]

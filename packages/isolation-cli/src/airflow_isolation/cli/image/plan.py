@@ -29,7 +29,13 @@ from airflow_isolation.cli.image.target_platform import (
     arch_of_docker_platform,
     target_platform,
 )
-from airflow_isolation.cli.resolve.lock import compile_lock_for_platform
+from airflow_isolation.cli.resolve.lock import (
+    LOCK_RECORD_FILE,
+    compile_lock_for_platform,
+    definition_constraints,
+    lock_inputs,
+    reuse_or_resolve,
+)
 from airflow_isolation.cli.runtime_source import RuntimeSource, find_runtime_source
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.ui import Steps
@@ -37,6 +43,7 @@ from airflow_isolation.workspace.environment import (
     EnvironmentDefinition,
     definition_digest,
     definition_path,
+    image_manifest_path,
     image_repository,
     image_tag,
     load_definition,
@@ -53,6 +60,7 @@ class ImageOptions:
     platform: str | None = None
     human_tag: str | None = None
     registry: str | None = None
+    upgrade: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,13 +151,20 @@ def plan_image_build(
     runtime = find_runtime_source()
     steps.note(f"runtime from {runtime.location}")
     count = len(definition.requirements)
-    with steps.step(
-        f"resolving {count} requirement{'s' * (count != 1)} with uv for {platform.uv_platform}, "
-        f"Python {platform.python_version}"
-    ):
-        lock_text = compile_lock_for_platform(
-            [*definition.requirements, *runtime.requirements], platform, definition_file
-        )
+    requirements = [*definition.requirements, *runtime.requirements]
+    constraints = definition_constraints(definition, definition_file)
+    digest = definition_digest(settings.environments_path, name)
+    lock_text = reuse_or_resolve(
+        image_manifest_path(settings.build_path, name).parent / LOCK_RECORD_FILE,
+        lock_inputs(
+            digest, f"python {platform.python_version} on {platform.uv_platform}", requirements, constraints
+        ),
+        lambda: compile_lock_for_platform(requirements, platform, definition_file, constraints),
+        steps=steps,
+        what=f"resolving {count} requirement{'s' * (count != 1)} with uv for {platform.uv_platform}, "
+        f"Python {platform.python_version}",
+        upgrade=options.upgrade,
+    )
     content_hash = image_content_hash(
         recipe=recipe_digest(),
         base_image_id=base.id,
@@ -164,7 +179,7 @@ def plan_image_build(
         name=name,
         definition=definition,
         definition_file=definition_file,
-        definition_digest=definition_digest(settings.environments_path, name),
+        definition_digest=digest,
         base=choice,
         base_image_id=base.id,
         platform=platform,

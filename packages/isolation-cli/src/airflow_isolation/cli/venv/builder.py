@@ -21,7 +21,13 @@ from pathlib import Path
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.files import exclusive_lock, write_json_atomic
 from airflow_isolation.cli.hashing import content_hash
-from airflow_isolation.cli.resolve.lock import compile_lock
+from airflow_isolation.cli.resolve.lock import (
+    LOCK_RECORD_FILE,
+    compile_lock,
+    definition_constraints,
+    lock_inputs,
+    reuse_or_resolve,
+)
 from airflow_isolation.cli.resolve.python_finder import Interpreter, find_python, probe
 from airflow_isolation.cli.resolve.requires_python import PythonTarget, installed_distributions, refusal, unsupported
 from airflow_isolation.cli.runtime_source import RuntimeSource, find_runtime_source
@@ -77,7 +83,10 @@ class BuildOutcome:
     action: str
 
 
-def plan_build(settings: Settings, name: str, python_path: Path | None, steps: Steps) -> BuildPlan:
+def plan_build(
+    settings: Settings, name: str, python_path: Path | None, steps: Steps, upgrade: bool = False
+) -> BuildPlan:
+    """The build's plan; the lock is resolved only when the kept one is stale (or ``upgrade``)."""
     definition = load_definition(settings.environments_path, name)
     definition_file = definition_path(settings.environments_path, name)
     with steps.step(f"finding Python {definition.python}"):
@@ -85,12 +94,18 @@ def plan_build(settings: Settings, name: str, python_path: Path | None, steps: S
     steps.note(f"{interpreter.path} (Python {interpreter.version}, via {interpreter.found_by})")
     runtime = find_runtime_source()
     steps.note(f"runtime from {runtime.location}")
-    count = len(definition.requirements)
-    with steps.step(f"resolving {count} requirement{'s' * (count != 1)} with uv"):
-        lock_text = compile_lock(
-            [*definition.requirements, *runtime.requirements], interpreter, definition_file
-        )
     digest = definition_digest(settings.environments_path, name)
+    requirements = [*definition.requirements, *runtime.requirements]
+    constraints = definition_constraints(definition, definition_file)
+    count = len(definition.requirements)
+    lock_text = reuse_or_resolve(
+        manifest_path(settings.build_path, name).parent / LOCK_RECORD_FILE,
+        lock_inputs(digest, f"python {interpreter.version}", requirements, constraints),
+        lambda: compile_lock(requirements, interpreter, definition_file, constraints),
+        steps=steps,
+        what=f"resolving {count} requirement{'s' * (count != 1)} with uv",
+        upgrade=upgrade,
+    )
     return BuildPlan(
         name=name,
         definition=definition,

@@ -29,20 +29,12 @@ from airflow_isolation.operator.backends.venv.workdir import make_workdir, sweep
 from airflow_isolation.operator.environments import build_path, environments_path, resolve_venv
 from airflow_isolation.workspace.environment import BuildManifest, load_definition
 
-_DROPPED_PREFIXES = ("AIRFLOW_", "_AIRFLOW")
-_DROPPED = {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}
 _KILL_GRACE_SECONDS = 5.0
 
 
 def target_environment(venv: Path, airflow_home: Path) -> Dict[str, str]:
     """The worker's environment as an activated venv sees it, minus every Airflow setting."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(_DROPPED_PREFIXES) and key not in _DROPPED
-    }
-    env.update(launch.venv_environment(str(venv), str(airflow_home), env.get("PATH", os.defpath)))
-    return env
+    return launch.target_environment(os.environ, str(venv), str(airflow_home))
 
 
 def memory_hint(options: VenvOptions) -> Optional[str]:
@@ -71,7 +63,7 @@ class VenvBackend(IsolationBackend):
     def run(self, request: bytes, job: BackendJob, log: LogSink) -> RunOutcome:
         options: VenvOptions = job.options if job.options is not None else VenvOptions()
         manifest = resolve_venv(job.environment)
-        airflow_home = Path(manifest.venv_path) / "airflow-home"
+        airflow_home = Path(launch.venv_airflow_home(manifest.venv_path))
         airflow_home.mkdir(exist_ok=True)
         sweep_workdirs(log)
         workdir = make_workdir()
