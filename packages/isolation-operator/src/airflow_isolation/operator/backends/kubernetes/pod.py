@@ -13,11 +13,14 @@ on — deferrable mode, ``on_finish_action``, reattach, log streaming, the xcom 
   The KPO still raises for a failed or skipped pod; the backend reads the kept result first, so the
   task fails with the target's own traceback.
 
-``post_complete_action`` (every ending, sync or deferred) deletes the Secrets.
+``post_complete_action`` (every ending, sync or deferred) deletes the Secrets and keeps the pod's
+last state (``ended_pod``), whose container status says how a run without a result ended;
+``on_kill`` deletes them too.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, List, Optional
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
@@ -26,7 +29,8 @@ from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
 from airflow_isolation.operator.backends.kubernetes import request as secret_io
-from airflow_isolation.operator.backends.kubernetes.sweep import sweep_request_secrets
+from airflow_isolation.operator import settings
+from airflow_isolation.operator.backends.kubernetes.sweep import GRACE, sweep_request_secrets
 
 
 class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
@@ -35,6 +39,11 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
         self._request = request
         self.request_secrets: List[k8s.V1Secret] = []
         self.result_json: Optional[bytes] = None
+        self.ended_pod: Optional[k8s.V1Pod] = None
+
+    @property
+    def killed(self) -> bool:
+        return bool(getattr(self, "_killed", False))
 
     def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> k8s.V1Pod:
         pod = super().build_pod_request_obj(context, dry_run=dry_run)
@@ -66,7 +75,13 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
     def _sweep(self, namespace: str) -> None:
         """Never fails the run: the sweep is housekeeping for other, dead runs."""
         try:
-            sweep_request_secrets(self.client, namespace, report=self.log.info)
+            grace = settings.kubernetes_settings().sweep_grace_seconds
+            sweep_request_secrets(
+                self.client,
+                namespace,
+                grace=GRACE if grace is None else dt.timedelta(seconds=grace),
+                report=self.log.info,
+            )
         except Exception as exc:
             reason = getattr(exc, "reason", None) or exc
             self.log.warning(
@@ -101,6 +116,7 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
     def post_complete_action(
         self, *, pod: k8s.V1Pod, remote_pod: Any, context: Any, result: Any, **kwargs: Any
     ) -> None:
+        self.ended_pod = remote_pod
         try:
             super().post_complete_action(
                 pod=pod, remote_pod=remote_pod, context=context, result=result, **kwargs
@@ -111,13 +127,24 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
                 self._delete_secrets(pod.metadata.namespace, names)
 
     def on_kill(self) -> None:
+        pod = self.pod or self.pod_request_obj
+        if self.pod is not None and not self._pod_exists(self.pod):
+            self.pod = None  # already deleted by the KPO's cleanup: nothing for its on_kill to delete
         try:
             super().on_kill()
         finally:
-            pod = self.pod or self.pod_request_obj
             names = secret_io.secret_names_of(pod) if pod is not None else []
             if names and pod is not None:
                 self._delete_secrets(pod.metadata.namespace, names)
+
+    def _pod_exists(self, pod: k8s.V1Pod) -> bool:
+        try:
+            self.client.read_namespaced_pod(pod.metadata.name, pod.metadata.namespace)
+        except ApiException as exc:
+            return exc.status != 404
+        except Exception:
+            return True  # unsure: let the KPO try to delete it
+        return True
 
     def _delete_secrets(self, namespace: str, names: List[str]) -> None:
         for name in names:
