@@ -28,8 +28,8 @@ from airflow.providers.cncf.kubernetes.utils.pod_manager import EMPTY_XCOM_RESUL
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
-from airflow_isolation.operator.backends.kubernetes import request as secret_io
 from airflow_isolation.operator import settings
+from airflow_isolation.operator.backends.kubernetes import request as secret_io
 from airflow_isolation.operator.backends.kubernetes.sweep import GRACE, sweep_request_secrets
 
 
@@ -98,9 +98,7 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
         names = secret_io.secret_names_of(pod)
         try:
             created = self.client.read_namespaced_pod(pod.metadata.name, pod.metadata.namespace)
-            body = {
-                "metadata": {"ownerReferences": [r.to_dict() for r in secret_io.owner_reference(created)]}
-            }
+            body = {"metadata": {"ownerReferences": secret_io.owner_references(created)}}
             for name in names:
                 self.client.patch_namespaced_secret(name, pod.metadata.namespace, body)
         except ApiException as exc:
