@@ -138,6 +138,7 @@ def test_deferrable_runs_resume_log_return_and_clean_up(
 
     assert report.state("greets") == "success", report.output[-6000:]
     assert report.state("fails") == "failed", report.output[-6000:]
+    assert report.output.count("[DAG TEST] Trigger completed") == 2, "a task did not defer"
     assert "hello pod from a deferred pod" in report.output
     assert "kaboom after deferral" in report.output  # the remote traceback
     assert _xcom(dag_id, "greets") == {"greeting": "hi pod"}
@@ -188,7 +189,7 @@ def test_execution_timeout_says_so_and_deletes_pod_and_secret(kubernetes: Any) -
     dag_id = new_dag_id()
     before = request_secrets(kubernetes)
     with pytest.raises(AirflowTaskTimeout, match="timed out"):
-        run_task(sleepy, dag_id=dag_id, execution_timeout=dt.timedelta(seconds=25))
+        run_task(sleepy, dag_id=dag_id, execution_timeout=dt.timedelta(seconds=20))
     assert_nothing_left(kubernetes, dag_id, before)
 
 
@@ -229,7 +230,7 @@ import json
 import logging
 import sys
 
-sys.path[:0] = [{here!r}]
+sys.path[:0] = [{here!r}, {testing!r}]
 logging.basicConfig(level=logging.INFO, stream=sys.stdout)
 from kubernetes_support import run_task
 
@@ -254,7 +255,7 @@ def test_a_restarted_worker_reattaches_to_the_running_pod(
     dag_id = new_dag_id()
     before = request_secrets(kubernetes)
     script = tmp_path / "worker.py"
-    script.write_text(textwrap.dedent(_WORKER.format(here=str(HERE))))
+    script.write_text(textwrap.dedent(_WORKER.format(here=str(HERE), testing=str(HERE.parent / "testing"))))
     spec = json.dumps({"dag_id": dag_id, "run_id": f"manual__{uuid.uuid4().hex}"})
     env = host_env(extra=settings_env(kubernetes_cluster[1]))
     command = [sys.executable, str(script), spec]

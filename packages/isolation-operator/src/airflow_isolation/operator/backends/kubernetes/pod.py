@@ -4,7 +4,10 @@ It is built inside ``IsolatedOperator.execute`` (never part of a DAG), so everyt
 on — deferrable mode, ``on_finish_action``, reattach, log streaming, the xcom sidecar, callbacks,
 ``pod_template_file`` — is the provider's own code. Three narrow overrides add what is ours:
 
-* ``build_pod_request_obj`` mounts the per-run request Secrets (the spec names them, never their data);
+* ``build_pod_request_obj`` mounts the per-run request Secrets (the spec names them, never their data)
+  and shares the pod's process namespace (unless the template decides), so the runtime is not PID 1:
+  the kernel ignores signals a PID 1 has no handler for, so a task's ``SIGKILL`` of itself did
+  nothing and the kubelet's ``SIGTERM`` waited out the whole grace period;
 * ``get_or_create_pod`` sweeps the request Secrets dead workers left (``kubernetes.sweep``), creates
   this run's just before the pod and makes the pod their owner, or drops them when the KPO
   reattaches to the pod of an earlier attempt (which has its own);
@@ -50,6 +53,8 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
         self.request_secrets = secret_io.request_secrets(
             pod.metadata.name, pod.metadata.namespace, self._request
         )
+        if pod.spec.share_process_namespace is None:
+            pod.spec.share_process_namespace = True
         return secret_io.attach(pod, self.request_secrets, self.base_container_name)
 
     def get_or_create_pod(self, pod_request_obj: k8s.V1Pod, context: Any) -> k8s.V1Pod:
