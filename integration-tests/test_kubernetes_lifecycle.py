@@ -101,11 +101,21 @@ def fail_after_deferral():
     raise ValueError("kaboom after deferral")
 
 
+def outlive_the_deadline():
+    import time
+
+    print("sleeping past the deadline in a deferred pod", flush=True)
+    time.sleep(600)
+
+
 with DAG("DAG_ID", schedule=None, start_date=dt.datetime(2024, 1, 1)):
     IsolatedOperator(task_id="greets", environment="ENVIRONMENT", backend="kubernetes",
                      python_callable=greet, op_args=["pod"], backend_options={"deferrable": True})
     IsolatedOperator(task_id="fails", environment="ENVIRONMENT", backend="kubernetes",
                      python_callable=fail_after_deferral, backend_options={"deferrable": True})
+    IsolatedOperator(task_id="times_out", environment="ENVIRONMENT", backend="kubernetes",
+                     python_callable=outlive_the_deadline, backend_options={"deferrable": True},
+                     execution_timeout=dt.timedelta(seconds=30))
 '''
 
 
@@ -138,9 +148,12 @@ def test_deferrable_runs_resume_log_return_and_clean_up(
 
     assert report.state("greets") == "success", report.output[-6000:]
     assert report.state("fails") == "failed", report.output[-6000:]
-    assert report.output.count("[DAG TEST] Trigger completed") == 2, "a task did not defer"
+    assert report.state("times_out") == "failed", report.output[-6000:]
+    assert report.output.count("[DAG TEST] Trigger completed") == 3, "a task did not defer"
     assert "hello pod from a deferred pod" in report.output
     assert "kaboom after deferral" in report.output  # the remote traceback
+    assert "sleeping past the deadline in a deferred pod" in report.output
+    assert "timed out (execution_timeout) while its pod ran" in report.output
     assert _xcom(dag_id, "greets") == {"greeting": "hi pod"}
     assert_nothing_left(kubernetes, dag_id, before)
 

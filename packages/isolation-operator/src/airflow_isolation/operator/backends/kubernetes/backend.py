@@ -101,8 +101,16 @@ def pod_operator(job: BackendJob, request: bytes, image: str) -> IsolationPodOpe
         annotations=dict(options.annotations),
         skip_on_exit_code=skip_codes,
         startup_timeout_seconds=options.startup_timeout_seconds,
+        execution_timeout=_execution_timeout(job.context),
         **extra,
     )
+
+
+def _execution_timeout(context: Any) -> Any:
+    """The wrapping task's ``execution_timeout``: a deferred KPO hands it to its trigger as a deadline
+    (the task runner enforces it only while ``execute`` runs, not while the task is deferred)."""
+    task = context.get("task") if hasattr(context, "get") else None
+    return getattr(task, "execution_timeout", None)
 
 
 def _api_form(toleration: Any) -> Dict[str, Any]:
@@ -138,23 +146,36 @@ class KubernetesBackend(IsolationBackend):
         kpo = self._operator = pod_operator(job, b"", "(resumed)")
         where = f"kubernetes pod {event.get('namespace')}/{event.get('name')}"
         resume = getattr(kpo, method or RESUME_METHOD)
-        return self._finish(kpo, _options(job), where, lambda: resume(job.context, event))
+        deadline_passed = isinstance(event, dict) and event.get("status") == "timeout"
+        return self._finish(
+            kpo, _options(job), where, lambda: resume(job.context, event), deadline_passed=deadline_passed
+        )
 
     @staticmethod
-    def _finish(kpo: IsolationPodOperator, options: KubernetesOptions, where: str, step: Any) -> RunOutcome:
-        """Run ``step``; whatever the KPO raised, a result from the target decides the outcome."""
+    def _finish(
+        kpo: IsolationPodOperator,
+        options: KubernetesOptions,
+        where: str,
+        step: Any,
+        *,
+        deadline_passed: bool = False,
+    ) -> RunOutcome:
+        """Run ``step``; whatever the KPO raised, a result from the target decides the outcome.
+        A timeout (Airflow's in ``execute``, the trigger's deadline when deferred) stops the pod
+        whatever ``on_finish_action`` says: it is still running."""
         try:
             step()
         except compat.TaskDeferred:
             raise
         except Exception as exc:
             timeout = _timeout(exc)
-            if timeout is not None:
+            if timeout is not None or deadline_passed:
                 kpo.on_kill()
-                raise type(timeout)(
+                message = (
                     f"the isolated task ({where}) timed out (execution_timeout) while its pod ran; the "
                     "pod and its request Secret were deleted"
-                ) from exc
+                )
+                raise (type(timeout) if timeout else KubernetesBackendError)(message) from exc
             if kpo.result_json is not None:
                 return RunOutcome(kpo.result_json, 1, [], where, result_format="json")
             if kpo.killed:

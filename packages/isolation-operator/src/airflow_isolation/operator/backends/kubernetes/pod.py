@@ -24,7 +24,7 @@ last state (``ended_pod``), whose container status says how a run without a resu
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.utils.pod_manager import EMPTY_XCOM_RESULT
@@ -110,6 +110,12 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
             self.log.warning(
                 "Could not make pod %s the owner of Secrets %s: %s", pod.metadata.name, names, exc.reason
             )
+
+    def trigger_reentry(self, context: Any, event: Dict[str, Any]) -> Any:
+        if event.get("status") == "timeout" and self.logging_interval is None:
+            # The pod still runs: print its log so far rather than follow it until the pod ends.
+            self.logging_interval = 0
+        return super().trigger_reentry(context, event)
 
     def extract_xcom(self, pod: k8s.V1Pod, *, ignore_kill_failure: bool = True) -> None:
         raw = self.pod_manager.extract_xcom(pod, ignore_kill_failure=ignore_kill_failure)
