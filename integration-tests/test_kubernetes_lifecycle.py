@@ -24,6 +24,7 @@ from harness import host_env, run_dag
 from kubernetes_support import (
     ENVIRONMENT,
     NAMESPACE,
+    REQUEST_SELECTOR,
     assert_nothing_left,
     delete_pods_of,
     new_dag_id,
@@ -281,6 +282,10 @@ def test_a_restarted_worker_reattaches_to_the_running_pod(
         first.wait(30)
         pod = [p.metadata.name for p in pods_of(kubernetes, dag_id)]
         assert pod, "the pod went with its worker"
+        secrets = kubernetes.list_namespaced_secret(NAMESPACE, label_selector=REQUEST_SELECTOR).items
+        owners = [[r.name for r in s.metadata.owner_references or []] for s in secrets
+                  if s.metadata.name.startswith(pod[0])]  # fmt: skip
+        assert owners == [pod], "the request Secret is not owned by its pod (Kubernetes would keep it)"
 
         second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
         output = second.stdout + second.stderr

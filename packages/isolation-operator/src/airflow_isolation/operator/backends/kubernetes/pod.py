@@ -2,7 +2,7 @@
 
 It is built inside ``IsolatedOperator.execute`` (never part of a DAG), so everything a KPO user relies
 on — deferrable mode, ``on_finish_action``, reattach, log streaming, the xcom sidecar, callbacks,
-``pod_template_file`` — is the provider's own code. Three narrow overrides add what is ours:
+``pod_template_file`` — is the provider's own code. Narrow overrides add what is ours:
 
 * ``build_pod_request_obj`` mounts the per-run request Secrets (the spec names them, never their data)
   and shares the pod's process namespace (unless the template decides), so the runtime is not PID 1:
@@ -18,7 +18,8 @@ on — deferrable mode, ``on_finish_action``, reattach, log streaming, the xcom 
 
 ``post_complete_action`` (every ending, sync or deferred) deletes the Secrets and keeps the pod's
 last state (``ended_pod``), whose container status says how a run without a result ended;
-``on_kill`` deletes them too.
+``on_kill`` deletes them too. ``trigger_reentry`` after the trigger's ``execution_timeout`` deadline
+reads the still-running pod's log so far instead of following it to the pod's end.
 """
 
 from __future__ import annotations
