@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,3 +48,24 @@ def built_images() -> list[str]:
         require_base_image(client, BASE_IMAGES[python])
         build_image(name, BASE_IMAGES[python])
     return list(names)
+
+
+@pytest.fixture(scope="session")
+def kubernetes_cluster() -> tuple[Any, str]:
+    """The cluster's ``CoreV1Api`` and the registry it pulls the environment image from, pushed once
+    per session (skips without ``KUBECONFIG``, see ``kubernetes_support``)."""
+    from kubernetes_support import push_environment_image, require_cluster
+
+    api = require_cluster()
+    return api, push_environment_image()
+
+
+@pytest.fixture
+def kubernetes(kubernetes_cluster: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The cluster's ``CoreV1Api``, with this process's ``[isolation]`` settings pointing at it."""
+    from kubernetes_support import settings_env
+
+    api, registry = kubernetes_cluster
+    for name, value in settings_env(registry).items():
+        monkeypatch.setenv(name, value)
+    return api

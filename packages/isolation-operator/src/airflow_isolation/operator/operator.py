@@ -292,7 +292,9 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
     def resume_isolated(
         self, context: Any, event: Any = None, backend_method: str = "", **kwargs: Any
     ) -> Any:
-        """Where a deferred run resumes (``backend_options={"deferrable": True}``)."""
+        """Where a deferred run resumes (``backend_options={"deferrable": True}``). ``backend_method``
+        is missing under ``airflow dags test``, which resumes with the trigger's event as the only
+        keyword argument; the backend then resumes with its default method."""
         self._backend = get_backend(self.backend)
         try:
             job = self._job(context, task_context(context, set()))

@@ -47,6 +47,15 @@ def get_provider_info() -> Dict[str, Any]:
                         "example": "airflow-tasks",
                         "default": None,
                     },
+                    "kubernetes_sweep_grace_seconds": {
+                        "description": "How old an unowned request Secret of backend='kubernetes' "
+                        "(left by a worker killed before its pod existed) must be before a run's sweep "
+                        "deletes it. Unset: 600.",
+                        "version_added": "0.3.0",
+                        "type": "float",
+                        "example": "600",
+                        "default": None,
+                    },
                     "kubernetes_conn_id": {
                         "description": "Kubernetes connection of backend='kubernetes' tasks. Unset: "
                         "kubernetes_default (the KubernetesPodOperator's default).",

@@ -54,12 +54,15 @@ def project_settings() -> Optional[ProjectSettings]:
 class KubernetesSettings:
     """What a deployment sets once for every Kubernetes task, in Airflow configuration ``[isolation]``:
     ``kubernetes_namespace``, ``kubernetes_conn_id``, ``image_registry`` (where ``isolationctl env
-    push`` put the images) and ``image_pull_policy``. A task's ``backend_options`` override them."""
+    push`` put the images) and ``image_pull_policy``. A task's ``backend_options`` override them.
+    ``kubernetes_sweep_grace_seconds``: how old an unowned request Secret must be before a run's
+    sweep deletes it (``kubernetes.sweep``)."""
 
     namespace: Optional[str]
     conn_id: Optional[str]
     image_registry: Optional[str]
     image_pull_policy: Optional[str]
+    sweep_grace_seconds: Optional[float] = None
 
 
 def kubernetes_settings() -> KubernetesSettings:
@@ -68,4 +71,20 @@ def kubernetes_settings() -> KubernetesSettings:
         conn_id=compat.get_conf("isolation", "kubernetes_conn_id"),
         image_registry=compat.get_conf("isolation", "image_registry"),
         image_pull_policy=compat.get_conf("isolation", "image_pull_policy"),
+        sweep_grace_seconds=_seconds("kubernetes_sweep_grace_seconds"),
     )
+
+
+def _seconds(key: str) -> Optional[float]:
+    value = compat.get_conf("isolation", key)
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise BackendSettingError(
+            f"Airflow configuration [isolation] {key} = {value!r} is not a number of seconds (>= 0)"
+        )
+    return seconds

@@ -8,6 +8,7 @@ The selection rule itself is tested as a pure function.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, Dict, List, Optional, Set
 from unittest import mock
 
@@ -41,7 +42,7 @@ class FakeCoreV1:
         self.calls: List[tuple] = []
         self.api_client = mock.Mock(call_api=self._call_api)
 
-    def _call_api(self, path: str, method: str, **kwargs: Any) -> Dict[str, Any]:
+    def _call_api(self, path: str, method: str, **kwargs: Any) -> Any:
         self.calls.append(
             ("list", path, kwargs["path_params"], kwargs["query_params"], kwargs["header_params"])
         )
@@ -53,7 +54,8 @@ class FakeCoreV1:
             for s in self.secrets.values()
             if s["metadata"]["labels"].get(label) == value
         ]
-        return {"kind": "PartialObjectMetadataList", "items": items}
+        listing = {"kind": "PartialObjectMetadataList", "items": items}
+        return mock.Mock(data=json.dumps(listing).encode())
 
     def create_namespaced_secret(self, namespace: str, body: k8s.V1Secret) -> None:
         self.calls.append(("create", body.metadata.name))

@@ -72,7 +72,8 @@ class IsolationBackend(abc.ABC):
         """Run the request to completion; must clean up everything it created, even on error."""
 
     def resume(self, method: str, event: Any, job: BackendJob, log: LogSink) -> RunOutcome:
-        """Continue a run that deferred to the triggerer (only backends that defer implement it)."""
+        """Continue a run that deferred to the triggerer (only backends that defer implement it).
+        ``method`` is the one the backend deferred with, or "" when the resume lost it."""
         raise NotImplementedError(f"the {self.name} backend never defers, so it cannot resume")
 
     @abc.abstractmethod

@@ -8,7 +8,9 @@ runtime reads the mounted request and writes msgspec-JSON to the xcom sidecar's 
 
 Deferral: the KPO defers with ``method_name="trigger_reentry"`` on itself; ``IsolatedOperator``
 re-raises that deferral under its own resume method and calls ``resume`` here, which rebuilds the
-same KPO and hands it the trigger's event.
+same KPO and hands it the trigger's event. The KPO's method name travels in the deferral's kwargs,
+which ``airflow dags test`` replaces by the event alone, so a missing name means ``trigger_reentry``,
+the only method the KPO defers to.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from airflow_isolation.operator import compat, environments, settings
 from airflow_isolation.operator.backends import ownership
 from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, LogSink, RunOutcome
 from airflow_isolation.operator.backends.kubernetes import request as secret_io
+from airflow_isolation.operator.backends.kubernetes.ending import container_end
 from airflow_isolation.operator.backends.kubernetes.image import choose_image
 from airflow_isolation.operator.backends.kubernetes.options import KubernetesOptions
 from airflow_isolation.operator.backends.kubernetes.pod import IsolationPodOperator
 
+RESUME_METHOD = "trigger_reentry"
 RESULT_FILE = f"{PodDefaults.XCOM_MOUNT_PATH}/return.json"
 COMMAND = launch.runtime_entry(launch.IMAGE_PYTHON)
 ARGUMENTS = launch.runtime_arguments(secret_io.REQUEST_FILE, RESULT_FILE, "json")
@@ -58,7 +62,7 @@ def _resources(options: KubernetesOptions) -> Optional[k8s.V1ResourceRequirement
 
 def pod_operator(job: BackendJob, request: bytes, image: str) -> IsolationPodOperator:
     """The KPO of one run. Parameters not set here keep the provider's defaults."""
-    options: KubernetesOptions = job.options if job.options is not None else KubernetesOptions()
+    options = _options(job)
     configured = settings.kubernetes_settings()
     skip_codes: List[int] = sorted({launch.EXIT_SKIPPED, *options.skip_on_exit_code})
     env: Dict[str, str] = {
@@ -97,14 +101,33 @@ def pod_operator(job: BackendJob, request: bytes, image: str) -> IsolationPodOpe
         annotations=dict(options.annotations),
         skip_on_exit_code=skip_codes,
         startup_timeout_seconds=options.startup_timeout_seconds,
+        execution_timeout=_execution_timeout(job.context),
         **extra,
     )
+
+
+def _execution_timeout(context: Any) -> Any:
+    """The wrapping task's ``execution_timeout``: a deferred KPO hands it to its trigger as a deadline
+    (the task runner enforces it only while ``execute`` runs, not while the task is deferred)."""
+    task = context.get("task") if hasattr(context, "get") else None
+    return getattr(task, "execution_timeout", None)
 
 
 def _api_form(toleration: Any) -> Dict[str, Any]:
     import msgspec
 
     return dict(msgspec.to_builtins(toleration))
+
+
+def _timeout(exc: BaseException) -> Optional[BaseException]:
+    """The ``execution_timeout`` Airflow raised inside the KPO, which the KPO's own cleanup then
+    hides behind "Pod ... returned a failure" (raised in its ``finally``)."""
+    seen: Optional[BaseException] = exc
+    while seen is not None:
+        if type(seen).__name__ == "AirflowTaskTimeout":
+            return seen
+        seen = seen.__context__
+    return None
 
 
 class KubernetesBackend(IsolationBackend):
@@ -114,29 +137,61 @@ class KubernetesBackend(IsolationBackend):
         self._operator: Optional[IsolationPodOperator] = None
 
     def run(self, request: bytes, job: BackendJob, log: LogSink) -> RunOutcome:
-        options: KubernetesOptions = job.options if job.options is not None else KubernetesOptions()
+        options = _options(job)
         image = resolve_image(job.environment, options, log)
         kpo = self._operator = pod_operator(job, request, image)
-        return self._finish(kpo, f"kubernetes pod of {image}", lambda: kpo.execute(job.context))
+        return self._finish(kpo, options, f"kubernetes pod of {image}", lambda: kpo.execute(job.context))
 
     def resume(self, method: str, event: Any, job: BackendJob, log: LogSink) -> RunOutcome:
         kpo = self._operator = pod_operator(job, b"", "(resumed)")
         where = f"kubernetes pod {event.get('namespace')}/{event.get('name')}"
-        return self._finish(kpo, where, lambda: getattr(kpo, method)(job.context, event))
+        resume = getattr(kpo, method or RESUME_METHOD)
+        deadline_passed = isinstance(event, dict) and event.get("status") == "timeout"
+        return self._finish(
+            kpo, _options(job), where, lambda: resume(job.context, event), deadline_passed=deadline_passed
+        )
 
     @staticmethod
-    def _finish(kpo: IsolationPodOperator, where: str, step: Any) -> RunOutcome:
-        """Run ``step``; whatever the KPO raised, a result from the target decides the outcome."""
+    def _finish(
+        kpo: IsolationPodOperator,
+        options: KubernetesOptions,
+        where: str,
+        step: Any,
+        *,
+        deadline_passed: bool = False,
+    ) -> RunOutcome:
+        """Run ``step``; whatever the KPO raised, a result from the target decides the outcome.
+        A timeout (Airflow's in ``execute``, the trigger's deadline when deferred) stops the pod
+        whatever ``on_finish_action`` says: it is still running."""
         try:
             step()
         except compat.TaskDeferred:
             raise
         except Exception as exc:
-            if kpo.result_json is None:
+            timeout = _timeout(exc)
+            if timeout is not None or deadline_passed:
+                kpo.on_kill()
+                message = (
+                    f"the isolated task ({where}) timed out (execution_timeout) while its pod ran; the "
+                    "pod and its request Secret were deleted"
+                )
+                raise (type(timeout) if timeout else KubernetesBackendError)(message) from exc
+            if kpo.result_json is not None:
+                return RunOutcome(kpo.result_json, 1, [], where, result_format="json")
+            if kpo.killed:
+                raise KubernetesBackendError(
+                    f"the isolated task ({where}) was stopped (on_kill); its pod and request Secret "
+                    "were deleted"
+                ) from exc
+            end = container_end(kpo.ended_pod, kpo.base_container_name, options)
+            if end is None:
                 raise KubernetesBackendError(
                     f"the isolated task ({where}) ended without a result: {exc}"
                 ) from exc
-            return RunOutcome(kpo.result_json, 1, [], where, result_format="json")
+            return RunOutcome(None, end.exit_code, [], where, end.detail, "json")
+        except BaseException:  # interrupted (timeout, SIGTERM's exception) outside the KPO's cleanup
+            kpo.on_kill()
+            raise
         if kpo.result_json is None:
             return RunOutcome(None, 0, [], where, "left no result in the xcom sidecar", "json")
         return RunOutcome(kpo.result_json, 0, [], where, result_format="json")
@@ -144,3 +199,7 @@ class KubernetesBackend(IsolationBackend):
     def kill(self) -> None:
         if self._operator is not None:
             self._operator.on_kill()
+
+
+def _options(job: BackendJob) -> KubernetesOptions:
+    return job.options if job.options is not None else KubernetesOptions()

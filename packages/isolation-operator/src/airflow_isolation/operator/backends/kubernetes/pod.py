@@ -2,9 +2,12 @@
 
 It is built inside ``IsolatedOperator.execute`` (never part of a DAG), so everything a KPO user relies
 on — deferrable mode, ``on_finish_action``, reattach, log streaming, the xcom sidecar, callbacks,
-``pod_template_file`` — is the provider's own code. Three narrow overrides add what is ours:
+``pod_template_file`` — is the provider's own code. Narrow overrides add what is ours:
 
-* ``build_pod_request_obj`` mounts the per-run request Secrets (the spec names them, never their data);
+* ``build_pod_request_obj`` mounts the per-run request Secrets (the spec names them, never their data)
+  and shares the pod's process namespace (unless the template decides), so the runtime is not PID 1:
+  the kernel ignores signals a PID 1 has no handler for, so a task's ``SIGKILL`` of itself did
+  nothing and the kubelet's ``SIGTERM`` waited out the whole grace period;
 * ``get_or_create_pod`` sweeps the request Secrets dead workers left (``kubernetes.sweep``), creates
   this run's just before the pod and makes the pod their owner, or drops them when the KPO
   reattaches to the pod of an earlier attempt (which has its own);
@@ -13,20 +16,25 @@ on — deferrable mode, ``on_finish_action``, reattach, log streaming, the xcom 
   The KPO still raises for a failed or skipped pod; the backend reads the kept result first, so the
   task fails with the target's own traceback.
 
-``post_complete_action`` (every ending, sync or deferred) deletes the Secrets.
+``post_complete_action`` (every ending, sync or deferred) deletes the Secrets and keeps the pod's
+last state (``ended_pod``), whose container status says how a run without a result ended;
+``on_kill`` deletes them too. ``trigger_reentry`` after the trigger's ``execution_timeout`` deadline
+reads the still-running pod's log so far instead of following it to the pod's end.
 """
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+import datetime as dt
+from typing import Any, Dict, List, Optional
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.utils.pod_manager import EMPTY_XCOM_RESULT
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
+from airflow_isolation.operator import settings
 from airflow_isolation.operator.backends.kubernetes import request as secret_io
-from airflow_isolation.operator.backends.kubernetes.sweep import sweep_request_secrets
+from airflow_isolation.operator.backends.kubernetes.sweep import GRACE, sweep_request_secrets
 
 
 class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
@@ -35,12 +43,19 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
         self._request = request
         self.request_secrets: List[k8s.V1Secret] = []
         self.result_json: Optional[bytes] = None
+        self.ended_pod: Optional[k8s.V1Pod] = None
+
+    @property
+    def killed(self) -> bool:
+        return bool(getattr(self, "_killed", False))
 
     def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> k8s.V1Pod:
         pod = super().build_pod_request_obj(context, dry_run=dry_run)
         self.request_secrets = secret_io.request_secrets(
             pod.metadata.name, pod.metadata.namespace, self._request
         )
+        if pod.spec.share_process_namespace is None:
+            pod.spec.share_process_namespace = True
         return secret_io.attach(pod, self.request_secrets, self.base_container_name)
 
     def get_or_create_pod(self, pod_request_obj: k8s.V1Pod, context: Any) -> k8s.V1Pod:
@@ -66,7 +81,13 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
     def _sweep(self, namespace: str) -> None:
         """Never fails the run: the sweep is housekeeping for other, dead runs."""
         try:
-            sweep_request_secrets(self.client, namespace, report=self.log.info)
+            grace = settings.kubernetes_settings().sweep_grace_seconds
+            sweep_request_secrets(
+                self.client,
+                namespace,
+                grace=GRACE if grace is None else dt.timedelta(seconds=grace),
+                report=self.log.info,
+            )
         except Exception as exc:
             reason = getattr(exc, "reason", None) or exc
             self.log.warning(
@@ -83,15 +104,19 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
         names = secret_io.secret_names_of(pod)
         try:
             created = self.client.read_namespaced_pod(pod.metadata.name, pod.metadata.namespace)
-            body = {
-                "metadata": {"ownerReferences": [r.to_dict() for r in secret_io.owner_reference(created)]}
-            }
+            body = {"metadata": {"ownerReferences": secret_io.owner_references(created)}}
             for name in names:
                 self.client.patch_namespaced_secret(name, pod.metadata.namespace, body)
         except ApiException as exc:
             self.log.warning(
                 "Could not make pod %s the owner of Secrets %s: %s", pod.metadata.name, names, exc.reason
             )
+
+    def trigger_reentry(self, context: Any, event: Dict[str, Any]) -> Any:
+        if event.get("status") == "timeout" and self.logging_interval is None:
+            # The pod still runs: print its log so far rather than follow it until the pod ends.
+            self.logging_interval = 0
+        return super().trigger_reentry(context, event)
 
     def extract_xcom(self, pod: k8s.V1Pod, *, ignore_kill_failure: bool = True) -> None:
         raw = self.pod_manager.extract_xcom(pod, ignore_kill_failure=ignore_kill_failure)
@@ -101,6 +126,7 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
     def post_complete_action(
         self, *, pod: k8s.V1Pod, remote_pod: Any, context: Any, result: Any, **kwargs: Any
     ) -> None:
+        self.ended_pod = remote_pod
         try:
             super().post_complete_action(
                 pod=pod, remote_pod=remote_pod, context=context, result=result, **kwargs
@@ -111,13 +137,24 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
                 self._delete_secrets(pod.metadata.namespace, names)
 
     def on_kill(self) -> None:
+        pod = self.pod or self.pod_request_obj
+        if self.pod is not None and not self._pod_exists(self.pod):
+            self.pod = None  # already deleted by the KPO's cleanup: nothing for its on_kill to delete
         try:
             super().on_kill()
         finally:
-            pod = self.pod or self.pod_request_obj
             names = secret_io.secret_names_of(pod) if pod is not None else []
             if names and pod is not None:
                 self._delete_secrets(pod.metadata.namespace, names)
+
+    def _pod_exists(self, pod: k8s.V1Pod) -> bool:
+        try:
+            self.client.read_namespaced_pod(pod.metadata.name, pod.metadata.namespace)
+        except ApiException as exc:
+            return exc.status != 404
+        except Exception:
+            return True  # unsure: let the KPO try to delete it
+        return True
 
     def _delete_secrets(self, namespace: str, names: List[str]) -> None:
         for name in names:

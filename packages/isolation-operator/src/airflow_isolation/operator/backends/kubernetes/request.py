@@ -110,15 +110,17 @@ def attach(pod: k8s.V1Pod, secrets: List[k8s.V1Secret], container_name: str) -> 
     raise ValueError(f"the pod has no container named {container_name!r} to mount the request in")
 
 
-def owner_reference(pod: Any) -> List[k8s.V1OwnerReference]:
+def owner_references(pod: Any) -> List[Dict[str, Any]]:
+    """``metadata.ownerReferences`` making ``pod`` the owner, in the API's (camelCase) form a patch
+    body needs: a model's ``to_dict()`` has snake_case keys, which the API server refuses."""
     return [
-        k8s.V1OwnerReference(
-            api_version="v1",
-            kind="Pod",
-            name=pod.metadata.name,
-            uid=pod.metadata.uid,
-            block_owner_deletion=False,
-        )
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "name": pod.metadata.name,
+            "uid": pod.metadata.uid,
+            "blockOwnerDeletion": False,
+        }
     ]
 
 

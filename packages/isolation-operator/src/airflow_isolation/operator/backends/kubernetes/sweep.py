@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import json
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from kubernetes.client.exceptions import ApiException
@@ -63,17 +64,21 @@ def orphaned(
 
 
 def list_request_secrets(client: Any, namespace: str) -> List[RequestSecret]:
-    """The request Secrets of ``namespace``, metadata only, through ``client`` (a ``CoreV1Api``)."""
-    listing = client.api_client.call_api(
+    """The request Secrets of ``namespace``, metadata only, through ``client`` (a ``CoreV1Api``).
+
+    The raw response is decoded here: how ``call_api`` names its response type changed across
+    kubernetes client versions (``response_type``, then ``response_types_map``)."""
+    response = client.api_client.call_api(
         "/api/v1/namespaces/{namespace}/secrets",
         "GET",
         path_params={"namespace": namespace},
         query_params=[("labelSelector", f"{SECRET_LABEL}=true")],
         header_params={"Accept": METADATA_ONLY},
-        response_type="object",
         auth_settings=["BearerToken"],
         _return_http_data_only=True,
+        _preload_content=False,
     )
+    listing = json.loads(response.data)
     return [RequestSecret.from_metadata(item["metadata"]) for item in listing.get("items") or []]
 
 
