@@ -23,6 +23,7 @@ from operator_docker_support import (
     LABEL,
     TestEnvironments,
     boom,
+    container_names,
     containers_of,
     run_like_task_runner,
     skip_me,
@@ -294,7 +295,7 @@ def _plant(docker_client: Any, image: str, labels: Dict[str, str]) -> Any:
 def _names_once_settled(client: Any, leaving: str, seconds: float = 20) -> set[str]:
     deadline = time.monotonic() + seconds
     while True:
-        names = {c.name for c in client.containers.list(all=True)}
+        names = container_names(client)
         if leaving not in names or time.monotonic() > deadline:
             return names
         time.sleep(0.5)
@@ -326,7 +327,7 @@ def test_sweep_removes_orphans(docker_client: Any, runtime_image: str) -> None:
 
         # the next try of the task instance removes what an earlier try left on another worker
         assert _execute(_operator(dag_id, nap, op_args=[0]), try_number=2) == "rested"
-        assert earlier_try.name not in {c.name for c in docker_client.containers.list(all=True)}
+        assert earlier_try.name not in container_names(docker_client)
     finally:
         for container in (orphan, live, earlier_try):
             with contextlib.suppress(Exception):
