@@ -74,6 +74,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, TextIO
 
+from overhead_kubernetes import KUBERNETES_KEYS, kubernetes_setup
+
 TRIVIAL_KWARGS = {"x": 41}
 EXPECTED_RESULT = 42
 BENCH_DAG_PREFIX = "overhead_"
@@ -109,6 +111,11 @@ class BenchConfig:
     # docker variants out, with ``docker_missing`` saying why
     image: Optional[str] = None
     docker_missing: Optional[str] = None
+    # the image a cluster pulls (the environment's push in ``[isolation] image_registry``) and the
+    # namespace; None leaves the kubernetes variants out, with ``kubernetes_missing`` saying why
+    kubernetes_image: Optional[str] = None
+    kubernetes_namespace: Optional[str] = None
+    kubernetes_missing: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,6 +211,13 @@ def build_variants(config: BenchConfig) -> List[Variant]:
         )
     if config.image:
         variants += docker_variants(config, config.image, task_args)
+    if config.kubernetes_image and config.kubernetes_namespace:
+        from overhead_kubernetes import kubernetes_variants
+
+        variants += kubernetes_variants(
+            Variant, task_args, environment=config.environment, image=config.kubernetes_image,
+            namespace=config.kubernetes_namespace, trivial=trivial, trivial_kwargs=dict(TRIVIAL_KWARGS),
+        )  # fmt: skip
     return variants
 
 
@@ -329,6 +343,7 @@ class Run:
 BACKEND_CLASSES = (
     ("airflow_isolation.operator.backends.venv.backend", "VenvBackend"),
     ("airflow_isolation.operator.backends.docker.backend", "DockerBackend"),
+    ("airflow_isolation.operator.backends.kubernetes.backend", "KubernetesBackend"),
 )
 
 
@@ -361,7 +376,7 @@ class IsolationPhases:
         for module_name, class_name in BACKEND_CLASSES:
             try:
                 backend_class = getattr(importlib.import_module(module_name), class_name, None)
-            except ImportError:  # the docker SDK may be missing: that backend is then not measured
+            except ImportError:  # the docker SDK or the cncf provider may be missing: not measured
                 continue
             if backend_class is not None and getattr(backend_class, "run", None) is not None:
                 backend_class.run = self._timed(backend_class.run)
@@ -598,7 +613,6 @@ class Series:
 
 
 DOCKER_KEYS = ("isolated_docker", "docker_operator", "task_docker")
-KUBERNETES_NOTE = "not measured: the kubernetes backend needs a cluster, and there is none here"
 
 _COMPLETE = frozenset({"backend", "decode", "setup", "execute", "total"})
 
@@ -901,6 +915,8 @@ PEERS = (
     ("isolated_plain", "virtualenv_nocache"),
     ("isolated_docker", "docker_operator"),
     ("isolated_docker", "task_docker"),
+    ("isolated_kubernetes", "kubernetes_pod_operator"),
+    ("isolated_kubernetes", "task_kubernetes"),
 )
 
 
@@ -1037,7 +1053,11 @@ def print_targets(config: BenchConfig, manifest: Any, plain_manifest: Any) -> No
         print(f"docker variants: image {config.image} of {config.environment!r}")
     else:
         print(f"docker variants: left out, {config.docker_missing}")
-    print(f"kubernetes: {KUBERNETES_NOTE}")
+    if config.kubernetes_image:
+        where = f"image {config.kubernetes_image}, namespace {config.kubernetes_namespace}"
+        print(f"kubernetes variants: {where}")
+    else:
+        print(f"kubernetes variants: left out, {config.kubernetes_missing}")
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -1078,16 +1098,22 @@ def use_rich(plain: bool) -> bool:
     return not plain and sys.stdout.isatty() and importlib.util.find_spec("rich") is not None
 
 
+Unavailable = Dict[Sequence[str], Optional[str]]
+"""A group of variant keys -> why they cannot run here."""
+
+
 def select(
-    variants: List[Variant], wanted: Optional[str], docker_missing: Optional[str] = None
+    variants: List[Variant], wanted: Optional[str], missing: Optional[Unavailable] = None
 ) -> List[Variant]:
+    """The variants ``--variants`` names; ``missing`` maps a group of keys to why it cannot run."""
     if not wanted:
         return variants
     keys = [key.strip() for key in wanted.split(",") if key.strip()]
     known = {variant.key for variant in variants}
-    unavailable = [key for key in keys if key in DOCKER_KEYS and key not in known]
-    if unavailable:
-        raise SystemExit(f"cannot run {', '.join(unavailable)}: {docker_missing}")
+    for group, why in (missing or {}).items():
+        unavailable = [key for key in keys if key in group and key not in known]
+        if unavailable:
+            raise SystemExit(f"cannot run {', '.join(unavailable)}: {why}")
     unknown = [key for key in keys if key not in known]
     if unknown:
         raise SystemExit(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
@@ -1127,24 +1153,37 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def benchmark(args: argparse.Namespace, workdir: Path, log_handle: TextIO) -> int:
-    from airflow import __version__ as airflow_version
-
-    manifest = resolve_target(args.environment)
-    plain_manifest = resolve_target(args.plain_environment) if args.plain_environment else None
+def bench_config(args: argparse.Namespace, workdir: Path, target_python: str) -> BenchConfig:
+    """What the variants run on; the docker and kubernetes setups are only probed when selected."""
     wants_docker = not args.variants or any(key in args.variants for key in DOCKER_KEYS)
     image, docker_missing = docker_setup(args.environment) if wants_docker else (None, "not selected")
-    config = BenchConfig(
+    wants_kubernetes = not args.variants or any(key in args.variants for key in KUBERNETES_KEYS)
+    kubernetes_image, namespace, kubernetes_missing = (
+        kubernetes_setup(args.environment) if wants_kubernetes else (None, None, "not selected")
+    )
+    return BenchConfig(
         environment=args.environment,
-        target_python=str(manifest.interpreter),
+        target_python=target_python,
         venv_cache_path=str(
             Path(args.venv_cache_path).resolve() if args.venv_cache_path else workdir / "venv-cache"
         ),
         plain_environment=args.plain_environment,
         image=image,
         docker_missing=docker_missing,
+        kubernetes_image=kubernetes_image,
+        kubernetes_namespace=namespace,
+        kubernetes_missing=kubernetes_missing,
     )
-    variants = select(build_variants(config), args.variants, docker_missing)
+
+
+def benchmark(args: argparse.Namespace, workdir: Path, log_handle: TextIO) -> int:
+    from airflow import __version__ as airflow_version
+
+    manifest = resolve_target(args.environment)
+    plain_manifest = resolve_target(args.plain_environment) if args.plain_environment else None
+    config = bench_config(args, workdir, str(manifest.interpreter))
+    missing = {DOCKER_KEYS: config.docker_missing, KUBERNETES_KEYS: config.kubernetes_missing}
+    variants = select(build_variants(config), args.variants, missing)
     send_logs_to(log_handle)
     recorder = IsolationPhases()
     recorder.install()

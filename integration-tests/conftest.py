@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,9 @@ from harness import (
     build_environment,
     build_image,
     docker_client,
+    push_image,
     require_base_image,
+    require_registry,
 )
 
 
@@ -47,3 +50,26 @@ def built_images() -> list[str]:
         require_base_image(client, BASE_IMAGES[python])
         build_image(name, BASE_IMAGES[python])
     return list(names)
+
+
+@pytest.fixture(scope="session")
+def kubernetes_cluster() -> Any:
+    """The cluster's CoreV1Api, or a skip (a failure under ``ISOLATION_REQUIRE_KUBERNETES=1``)."""
+    import kubernetes_cluster
+
+    return kubernetes_cluster.core_api()
+
+
+@pytest.fixture(scope="session")
+def kubernetes_images(kubernetes_cluster: Any) -> str:
+    """The registry the cluster pulls from, holding every image the cluster tests run (built once
+    per session; an unchanged environment's build is a cache hit)."""
+    import kubernetes_cluster as cluster
+
+    client = docker_client()
+    registry = require_registry()
+    for name, python in cluster.IMAGES.items():
+        require_base_image(client, BASE_IMAGES[python])
+        build_image(name, BASE_IMAGES[python])
+        push_image(name, registry)
+    return registry

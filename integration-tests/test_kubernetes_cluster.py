@@ -1,31 +1,19 @@
-"""The Kubernetes backend against a real cluster: runs when ``KUBECONFIG`` names one, else skips
-(fails under ``ISOLATION_REQUIRE_REAL=1``).
+"""The Kubernetes backend against a real cluster, one task at a time in this process: runs when
+``KUBECONFIG`` names one, else skips (fails under ``ISOLATION_REQUIRE_KUBERNETES=1``).
 
-The cluster must pull from ``ISOLATION_TEST_REGISTRY`` (default 127.0.0.1:5000, right for kind with
-a local registry); the py313 environment image is built with ``isolationctl`` and pushed there.
-The namespace is ``ISOLATION_TEST_NAMESPACE`` (default ``default``).
+The cluster pulls from ``ISOLATION_TEST_REGISTRY`` (default 127.0.0.1:5000, right for kind with a
+local registry), where the py313 environment's image is pushed with ``isolationctl``; the namespace
+is ``ISOLATION_TEST_NAMESPACE`` (default ``default``). See ``kubernetes_cluster.py``.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
-from pathlib import Path
 from typing import Any, Dict
 
 import pytest
-from harness import (
-    BASE_IMAGES,
-    BUILD_PATH,
-    TEST_ENVIRONMENTS,
-    build_image,
-    docker_client,
-    push_image,
-    require_base_image,
-    require_registry,
-)
-
-NAMESPACE = os.environ.get("ISOLATION_TEST_NAMESPACE", "default")
+from harness import BUILD_PATH, TEST_ENVIRONMENTS
+from kubernetes_cluster import NAMESPACE, settings
 
 
 def add(a: int, b: int) -> Dict[str, Any]:
@@ -38,36 +26,13 @@ def boom() -> None:
     raise ValueError("kaboom in a pod")
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    kubeconfig = os.environ.get("KUBECONFIG")
-    if not kubeconfig or not Path(kubeconfig).exists():
-        # Opt-in by design (issue 4): no cluster can be had on CI machines, so ISOLATION_REQUIRE_REAL
-        # does not cover it; ISOLATION_REQUIRE_KUBERNETES=1 makes a missing cluster a failure.
-        if os.environ.get("ISOLATION_REQUIRE_KUBERNETES") == "1":
-            pytest.fail("a Kubernetes cluster is required (ISOLATION_REQUIRE_KUBERNETES=1): set KUBECONFIG")
-        pytest.skip("no Kubernetes cluster: set KUBECONFIG to run this suite")
-    from kubernetes import client, config
-
-    config.load_kube_config()
-    api = client.CoreV1Api()
-    api.list_namespaced_pod(NAMESPACE, limit=1)
-    docker = docker_client()
-    require_base_image(docker, BASE_IMAGES["3.13"])
-    registry = require_registry()
-    build_image("py313", BASE_IMAGES["3.13"])
-    push_image("py313", registry)
-    return api, registry
-
-
 @pytest.fixture
-def configured(cluster: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    api, registry = cluster
+def configured(kubernetes_images: str, kubernetes_cluster: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("AIRFLOW__ISOLATION__ENVIRONMENTS_PATH", str(TEST_ENVIRONMENTS))
     monkeypatch.setenv("AIRFLOW__ISOLATION__BUILD_PATH", str(BUILD_PATH))
-    monkeypatch.setenv("AIRFLOW__ISOLATION__KUBERNETES_NAMESPACE", NAMESPACE)
-    monkeypatch.setenv("AIRFLOW__ISOLATION__IMAGE_REGISTRY", registry)
-    return api
+    for name, value in settings(kubernetes_images).items():
+        monkeypatch.setenv(name, value)
+    return kubernetes_cluster
 
 
 def _run(python_callable: Any, **kwargs: Any) -> Any:
