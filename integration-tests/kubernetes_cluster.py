@@ -32,18 +32,24 @@ def core_api() -> Any:
             pytest.fail("a Kubernetes cluster is required (ISOLATION_REQUIRE_KUBERNETES=1): set KUBECONFIG")
         pytest.skip("no Kubernetes cluster: set KUBECONFIG to run this suite")
     from kubernetes import client, config
-    from kubernetes.client.exceptions import ApiException
 
     config.load_kube_config()
     api = client.CoreV1Api()
+    ensure_namespace(api)
+    return api
+
+
+def ensure_namespace(api: Any) -> None:
+    """Make the test namespace if it is missing (a cluster shared by several runs may be new)."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
     try:
         api.read_namespace(NAMESPACE)
     except ApiException as exc:
         if exc.status != 404:
             raise
         api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NAMESPACE)))
-    api.list_namespaced_pod(NAMESPACE, limit=1)
-    return api
 
 
 def settings(registry: str) -> Dict[str, str]:
@@ -55,7 +61,9 @@ def settings(registry: str) -> Dict[str, str]:
 
 
 def leftovers(api: Any) -> Dict[str, List[str]]:
-    """The isolation pods and request Secrets that exist in the test namespace now."""
+    """The isolation pods and request Secrets that exist in the test namespace now (every test
+    takes this snapshot first, so it also makes sure the namespace is there)."""
+    ensure_namespace(api)
     pods = api.list_namespaced_pod(NAMESPACE, label_selector=MANAGED_PODS).items
     secrets = api.list_namespaced_secret(NAMESPACE, label_selector=REQUEST_SECRETS).items
     return {

@@ -13,7 +13,7 @@ from typing import Any, Dict
 
 import pytest
 from harness import BUILD_PATH, TEST_ENVIRONMENTS
-from kubernetes_cluster import NAMESPACE, settings
+from kubernetes_cluster import NAMESPACE, ensure_namespace, settings
 
 
 def add(a: int, b: int) -> Dict[str, Any]:
@@ -32,6 +32,7 @@ def configured(kubernetes_images: str, kubernetes_cluster: Any, monkeypatch: pyt
     monkeypatch.setenv("AIRFLOW__ISOLATION__BUILD_PATH", str(BUILD_PATH))
     for name, value in settings(kubernetes_images).items():
         monkeypatch.setenv(name, value)
+    ensure_namespace(kubernetes_cluster)
     return kubernetes_cluster
 
 
