@@ -61,6 +61,7 @@ import dataclasses
 import functools
 import importlib
 import importlib.util
+import itertools
 import json
 import logging
 import os
@@ -432,10 +433,15 @@ def _utc_datetime() -> Any:
         return datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
 
 
+_RUN_NUMBERS = itertools.count(1)
+
+
 def stub_context(operator: Any) -> Dict[str, Any]:
     """A minimal task context: what the task runner would pass, minus the API-server plumbing."""
     when = _utc_datetime()
-    run_id = "manual__2024-01-01T00:00:00+00:00"
+    # A run of its own each time: pod operators find their pod by run labels, and would otherwise
+    # adopt the previous run's pod while it is still being deleted.
+    run_id = f"manual__2024-01-01T00:00:00+00:00_{next(_RUN_NUMBERS)}"
     ti = StubTaskInstance(operator.dag_id, operator.task_id, run_id, when)
     return {
         "ti": ti,

@@ -66,7 +66,9 @@ def kubernetes_variants(
     from airflow_isolation.operator import IsolatedOperator
 
     def task_kubernetes(dag: Any) -> Any:
-        factory = kubernetes_task(image=image, namespace=namespace, task_id="task_kubernetes")
+        factory = kubernetes_task(
+            image=image, namespace=namespace, do_xcom_push=True, task_id="task_kubernetes"
+        )
         with dag:
             return factory(trivial)(**trivial_kwargs).operator
 
