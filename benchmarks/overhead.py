@@ -16,7 +16,11 @@ what is measured is the machinery around the task, never the task:
   ``docker_operator`` (``DockerOperator``, the same work as ``python -c``) and ``task_docker``
   (``@task.docker``) on that very image. Left out, with the reason printed, when the host has no
   docker provider, no engine or no image (``isolationctl env build NAME --target image``).
-* Kubernetes is not measured: it needs a cluster (the output says so).
+* ``isolated_kubernetes``: the same callable with ``backend="kubernetes"``, in a pod of the image the
+  backend resolves (the environment's push in ``[isolation] image_registry``);
+  ``kubernetes_pod_operator`` (``KubernetesPodOperator``, the same work as ``python -c``) and
+  ``task_kubernetes`` (``@task.kubernetes``) on that very image (``overhead_kubernetes.py``). Left
+  out, with the reason printed, without the cncf.kubernetes provider, a pushed image or a cluster.
 
 ``external`` and the ``isolated*`` variants use the very same interpreter, the built venv of
 ``--environment`` as ``airflow_isolation.operator.environments.resolve_venv`` finds it, so their
