@@ -390,3 +390,29 @@ def test_explicit_image_needs_no_environment_definition(docker_client: Any, runt
     op = _operator(dag_id, nap, op_args=[0], environment="adhoc", backend_options={"image": runtime_image})
     assert _execute(op) == "rested"
     _assert_cleaned_up(docker_client, dag_id)
+
+
+def test_sweep_survives_a_container_removed_while_it_lists(docker_client: Any, runtime_image: str) -> None:
+    """Another task's container may go between the engine's list and the SDK's inspect of it: the
+    sweep skips it instead of failing (it did, with ``docker.errors.NotFound``)."""
+    owner = Owner.current()
+    vanishing = _plant(docker_client, runtime_image, {**owner_labels(owner), f"{LABEL}dag-id": "other"})
+    orphan = _plant(
+        docker_client, runtime_image, {**owner_labels(owner), f"{LABEL}owner-pid": str(_dead_pid())}
+    )
+    inspect = docker_client.api.inspect_container
+
+    def removed_first(container: str) -> Any:
+        if container in (vanishing.id, vanishing.name):
+            vanishing.remove(force=True)
+        return inspect(container)
+
+    docker_client.api.inspect_container = removed_first
+    try:
+        removed = sweep_orphans(docker_client)
+        assert orphan.name in removed and vanishing.name not in removed
+    finally:
+        docker_client.api.inspect_container = inspect
+        for container in (vanishing, orphan):
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
