@@ -16,7 +16,11 @@ what is measured is the machinery around the task, never the task:
   ``docker_operator`` (``DockerOperator``, the same work as ``python -c``) and ``task_docker``
   (``@task.docker``) on that very image. Left out, with the reason printed, when the host has no
   docker provider, no engine or no image (``isolationctl env build NAME --target image``).
-* Kubernetes is not measured: it needs a cluster (the output says so).
+* ``isolated_kubernetes``: the same callable with ``backend="kubernetes"``, in a pod of the image the
+  backend resolves (the environment's push in ``[isolation] image_registry``);
+  ``kubernetes_pod_operator`` (``KubernetesPodOperator``, the same work as ``python -c``) and
+  ``task_kubernetes`` (``@task.kubernetes``) on that very image (``overhead_kubernetes.py``). Left
+  out, with the reason printed, without the cncf.kubernetes provider, a pushed image or a cluster.
 
 ``external`` and the ``isolated*`` variants use the very same interpreter, the built venv of
 ``--environment`` as ``airflow_isolation.operator.environments.resolve_venv`` finds it, so their
@@ -61,6 +65,7 @@ import dataclasses
 import functools
 import importlib
 import importlib.util
+import itertools
 import json
 import logging
 import os
@@ -73,6 +78,8 @@ import textwrap
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, TextIO
+
+from overhead_kubernetes import KUBERNETES_KEYS, kubernetes_setup
 
 TRIVIAL_KWARGS = {"x": 41}
 EXPECTED_RESULT = 42
@@ -109,6 +116,11 @@ class BenchConfig:
     # docker variants out, with ``docker_missing`` saying why
     image: Optional[str] = None
     docker_missing: Optional[str] = None
+    # the image a cluster pulls (the environment's push in ``[isolation] image_registry``) and the
+    # namespace; None leaves the kubernetes variants out, with ``kubernetes_missing`` saying why
+    kubernetes_image: Optional[str] = None
+    kubernetes_namespace: Optional[str] = None
+    kubernetes_missing: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,6 +217,13 @@ def build_variants(config: BenchConfig) -> List[Variant]:
             )
     if config.image:
         variants += docker_variants(config, config.image, task_args)
+    if config.kubernetes_image and config.kubernetes_namespace:
+        from overhead_kubernetes import kubernetes_variants
+
+        variants += kubernetes_variants(
+            Variant, task_args, environment=config.environment, image=config.kubernetes_image,
+            namespace=config.kubernetes_namespace, trivial=trivial, trivial_kwargs=dict(TRIVIAL_KWARGS),
+        )  # fmt: skip
     return variants
 
 
@@ -350,6 +369,7 @@ class Run:
 BACKEND_CLASSES = (
     ("airflow_isolation.operator.backends.venv.backend", "VenvBackend"),
     ("airflow_isolation.operator.backends.docker.backend", "DockerBackend"),
+    ("airflow_isolation.operator.backends.kubernetes.backend", "KubernetesBackend"),
 )
 
 
@@ -382,7 +402,7 @@ class IsolationPhases:
         for module_name, class_name in BACKEND_CLASSES:
             try:
                 backend_class = getattr(importlib.import_module(module_name), class_name, None)
-            except ImportError:  # the docker SDK may be missing: that backend is then not measured
+            except ImportError:  # the docker SDK or the cncf provider may be missing: not measured
                 continue
             if backend_class is not None and getattr(backend_class, "run", None) is not None:
                 backend_class.run = self._timed(backend_class.run)
@@ -438,10 +458,15 @@ def _utc_datetime() -> Any:
         return datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
 
 
+_RUN_NUMBERS = itertools.count(1)
+
+
 def stub_context(operator: Any) -> Dict[str, Any]:
     """A minimal task context: what the task runner would pass, minus the API-server plumbing."""
     when = _utc_datetime()
-    run_id = "manual__2024-01-01T00:00:00+00:00"
+    # A run of its own each time: pod operators find their pod by run labels, and would otherwise
+    # adopt the previous run's pod while it is still being deleted.
+    run_id = f"manual__2024-01-01T00:00:00+00:00_{next(_RUN_NUMBERS)}"
     ti = StubTaskInstance(operator.dag_id, operator.task_id, run_id, when)
     return {
         "ti": ti,
@@ -619,7 +644,6 @@ class Series:
 
 
 DOCKER_KEYS = ("isolated_docker", "docker_operator", "task_docker")
-KUBERNETES_NOTE = "not measured: the kubernetes backend needs a cluster, and there is none here"
 
 _COMPLETE = frozenset({"backend", "decode", "setup", "execute", "total"})
 
@@ -949,6 +973,8 @@ PEERS = (
     ("isolated_plain", "virtualenv_nocache"),
     ("isolated_docker", "docker_operator"),
     ("isolated_docker", "task_docker"),
+    ("isolated_kubernetes", "kubernetes_pod_operator"),
+    ("isolated_kubernetes", "task_kubernetes"),
 )
 
 
@@ -1085,7 +1111,11 @@ def print_targets(config: BenchConfig, manifest: Any, plain_manifest: Any) -> No
         print(f"docker variants: image {config.image} of {config.environment!r}")
     else:
         print(f"docker variants: left out, {config.docker_missing}")
-    print(f"kubernetes: {KUBERNETES_NOTE}")
+    if config.kubernetes_image:
+        where = f"image {config.kubernetes_image}, namespace {config.kubernetes_namespace}"
+        print(f"kubernetes variants: {where}")
+    else:
+        print(f"kubernetes variants: left out, {config.kubernetes_missing}")
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -1126,16 +1156,22 @@ def use_rich(plain: bool) -> bool:
     return not plain and sys.stdout.isatty() and importlib.util.find_spec("rich") is not None
 
 
+Unavailable = Dict[Sequence[str], Optional[str]]
+"""A group of variant keys -> why they cannot run here."""
+
+
 def select(
-    variants: List[Variant], wanted: Optional[str], docker_missing: Optional[str] = None
+    variants: List[Variant], wanted: Optional[str], missing: Optional[Unavailable] = None
 ) -> List[Variant]:
+    """The variants ``--variants`` names; ``missing`` maps a group of keys to why it cannot run."""
     if not wanted:
         return variants
     keys = [key.strip() for key in wanted.split(",") if key.strip()]
     known = {variant.key for variant in variants}
-    unavailable = [key for key in keys if key in DOCKER_KEYS and key not in known]
-    if unavailable:
-        raise SystemExit(f"cannot run {', '.join(unavailable)}: {docker_missing}")
+    for group, why in (missing or {}).items():
+        unavailable = [key for key in keys if key in group and key not in known]
+        if unavailable:
+            raise SystemExit(f"cannot run {', '.join(unavailable)}: {why}")
     unknown = [key for key in keys if key not in known]
     if unknown:
         raise SystemExit(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
@@ -1212,24 +1248,37 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def benchmark(args: argparse.Namespace, workdir: Path, log_handle: TextIO) -> int:
-    from airflow import __version__ as airflow_version
-
-    manifest = resolve_target(args.environment)
-    plain_manifest = resolve_target(args.plain_environment) if args.plain_environment else None
+def bench_config(args: argparse.Namespace, workdir: Path, target_python: str) -> BenchConfig:
+    """What the variants run on; the docker and kubernetes setups are only probed when selected."""
     wants_docker = not args.variants or any(key in args.variants for key in DOCKER_KEYS)
     image, docker_missing = docker_setup(args.environment) if wants_docker else (None, "not selected")
-    config = BenchConfig(
+    wants_kubernetes = not args.variants or any(key in args.variants for key in KUBERNETES_KEYS)
+    kubernetes_image, namespace, kubernetes_missing = (
+        kubernetes_setup(args.environment) if wants_kubernetes else (None, None, "not selected")
+    )
+    return BenchConfig(
         environment=args.environment,
-        target_python=str(manifest.interpreter),
+        target_python=target_python,
         venv_cache_path=str(
             Path(args.venv_cache_path).resolve() if args.venv_cache_path else workdir / "venv-cache"
         ),
         plain_environment=args.plain_environment,
         image=image,
         docker_missing=docker_missing,
+        kubernetes_image=kubernetes_image,
+        kubernetes_namespace=namespace,
+        kubernetes_missing=kubernetes_missing,
     )
-    variants = select(build_variants(config), args.variants, docker_missing)
+
+
+def benchmark(args: argparse.Namespace, workdir: Path, log_handle: TextIO) -> int:
+    from airflow import __version__ as airflow_version
+
+    manifest = resolve_target(args.environment)
+    plain_manifest = resolve_target(args.plain_environment) if args.plain_environment else None
+    config = bench_config(args, workdir, str(manifest.interpreter))
+    missing = {DOCKER_KEYS: config.docker_missing, KUBERNETES_KEYS: config.kubernetes_missing}
+    variants = select(build_variants(config), args.variants, missing)
     send_logs_to(log_handle)
     recorder = IsolationPhases()
     recorder.install()

@@ -14,7 +14,9 @@ from harness import (
     build_environment,
     build_image,
     docker_client,
+    push_image,
     require_base_image,
+    require_registry,
 )
 
 
@@ -51,21 +53,34 @@ def built_images() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def kubernetes_cluster() -> tuple[Any, str]:
-    """The cluster's ``CoreV1Api`` and the registry it pulls the environment image from, pushed once
-    per session (skips without ``KUBECONFIG``, see ``kubernetes_support``)."""
-    from kubernetes_support import push_environment_image, require_cluster
+def kubernetes_cluster() -> Any:
+    """The cluster's CoreV1Api, or a skip (a failure under ``ISOLATION_REQUIRE_KUBERNETES=1``)."""
+    import kubernetes_cluster
 
-    api = require_cluster()
-    return api, push_environment_image()
+    return kubernetes_cluster.core_api()
+
+
+@pytest.fixture(scope="session")
+def kubernetes_images(kubernetes_cluster: Any) -> str:
+    """The registry the cluster pulls from, holding every image the cluster tests run (built once
+    per session; an unchanged environment's build is a cache hit)."""
+    import kubernetes_cluster as cluster
+
+    client = docker_client()
+    registry = require_registry()
+    for name, python in cluster.IMAGES.items():
+        require_base_image(client, BASE_IMAGES[python])
+        build_image(name, BASE_IMAGES[python])
+        push_image(name, registry)
+    return registry
 
 
 @pytest.fixture
-def kubernetes(kubernetes_cluster: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> Any:
+def kubernetes(kubernetes_cluster: Any, kubernetes_images: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The cluster's ``CoreV1Api``, with this process's ``[isolation]`` settings pointing at it."""
-    from kubernetes_support import settings_env
+    import kubernetes_cluster as cluster
 
-    api, registry = kubernetes_cluster
-    for name, value in settings_env(registry).items():
+    for name, value in cluster.settings(kubernetes_images).items():
         monkeypatch.setenv(name, value)
-    return api
+    cluster.ensure_namespace(kubernetes_cluster)
+    return kubernetes_cluster

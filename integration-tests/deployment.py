@@ -1,4 +1,5 @@
-"""A real Airflow 3 deployment for one test: api-server, scheduler (LocalExecutor) and dag-processor.
+"""A real Airflow 3 deployment for one test: api-server, scheduler (LocalExecutor), dag-processor and
+triggerer (deferred tasks wait there).
 
 ``airflow dags test`` runs every task in one process, one after the other; only a scheduler and its
 executor run tasks as a deployment does, each in its own supervised process, at the same time. The
@@ -39,6 +40,7 @@ COMPONENTS = {
     "api-server": ["api-server", "--host", "127.0.0.1", "--port", "{api_port}"],
     "scheduler": ["scheduler"],
     "dag-processor": ["dag-processor"],
+    "triggerer": ["triggerer"],
 }
 _STOP_GRACE_SECONDS = 30.0
 
@@ -185,9 +187,9 @@ class Deployment:
     def wait_until_serving(self, dag_id: str, timeout: float = 300) -> None:
         def ready() -> bool:
             health = self.health()
-            return health.get("scheduler") == "healthy" and health.get("dag_processor") == "healthy"
+            return all(health.get(name) == "healthy" for name in ("scheduler", "dag_processor", "triggerer"))
 
-        self.wait_for("the scheduler and dag-processor becoming healthy", ready, timeout)
+        self.wait_for("the scheduler, dag-processor and triggerer becoming healthy", ready, timeout)
         self.wait_for(
             f"the dag-processor serializing {dag_id}",
             lambda: bool(self.query("select 1 from serialized_dag where dag_id = ?", dag_id)),
@@ -198,6 +200,26 @@ class Deployment:
         args = ["dags", "trigger", dag_id, "--run-id", run_id, "--conf", json.dumps(conf)]
         proc = airflow_cli(*args, env=self.env)
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    def task_states(self, dag_id: str, run_id: str) -> Dict[str, str]:
+        """``task_id`` (``task_id[i]`` when mapped) -> state, of one run."""
+        rows = self.query(
+            "select task_id, map_index, state from task_instance where dag_id = ? and run_id = ?",
+            dag_id,
+            run_id,
+        )
+        return {(task if index < 0 else f"{task}[{index}]"): str(state) for task, index, state in rows}
+
+    def log_tails(self, dag_id: str, run_id: str, task_ids: Iterable[str], lines: int = 30) -> str:
+        """The last lines of every log of these tasks (``task_id[i]`` for one mapped instance)."""
+        tails = []
+        folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+        for task in sorted(task_ids):
+            task_id, _, index = task.partition("[")
+            where = folder / f"task_id={task_id}" / (f"map_index={index.rstrip(']')}" if index else "")
+            for path in sorted(where.rglob("*.log")):
+                tails.append(f"--- {task} {path.name}\n" + "\n".join(path.read_text().splitlines()[-lines:]))
+        return "\n".join(tails)
 
     def run_state(self, dag_id: str, run_id: str) -> Optional[str]:
         rows = self.query("select state from dag_run where dag_id = ? and run_id = ?", dag_id, run_id)

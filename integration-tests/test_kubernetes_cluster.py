@@ -1,9 +1,9 @@
 """The Kubernetes backend against a real cluster: runs when ``KUBECONFIG`` names one, else skips
 (fails under ``ISOLATION_REQUIRE_KUBERNETES=1``).
 
-The cluster must pull from ``ISOLATION_TEST_REGISTRY`` (default 127.0.0.1:5000, right for kind with
-a local registry); the py313 environment image is built with ``isolationctl`` and pushed there.
-The namespace is ``ISOLATION_TEST_NAMESPACE`` (default ``default``).
+The cluster pulls from ``ISOLATION_TEST_REGISTRY`` (default 127.0.0.1:5000, right for kind with a
+local registry), where the py313 environment's image is pushed with ``isolationctl``; the namespace
+is ``ISOLATION_TEST_NAMESPACE`` (default ``default``). See ``kubernetes_cluster.py``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Dict
 
 import pytest
-from kubernetes_support import request_secrets, run_task
+from kubernetes_cluster import request_secrets, run_task
 
 
 def add(a: int, b: int) -> Dict[str, Any]:

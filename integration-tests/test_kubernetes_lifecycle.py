@@ -4,7 +4,7 @@ how a container that died without a result is reported, a large request, and the
 Secrets a dead worker left. After every run the API server is asked what is left: no request Secret
 (it holds the task's connections) and no pod, unless the finish action keeps it.
 
-Skips without ``KUBECONFIG``, fails under ``ISOLATION_REQUIRE_KUBERNETES=1`` (``kubernetes_support``).
+Skips without ``KUBECONFIG``, fails under ``ISOLATION_REQUIRE_KUBERNETES=1`` (``kubernetes_cluster``).
 """
 
 from __future__ import annotations
@@ -21,17 +21,17 @@ from typing import Any, Dict, List
 
 import pytest
 from harness import host_env, run_dag
-from kubernetes_support import (
+from kubernetes_cluster import (
     ENVIRONMENT,
     NAMESPACE,
-    REQUEST_SELECTOR,
+    REQUEST_SECRETS,
     assert_nothing_left,
     delete_pods_of,
     new_dag_id,
     pods_of,
     request_secrets,
     run_task,
-    settings_env,
+    settings,
     wait_for,
 )
 
@@ -137,14 +137,14 @@ def _xcom(dag_id: str, task_id: str) -> Any:
 
 
 def test_deferrable_runs_resume_log_return_and_clean_up(
-    kubernetes: Any, kubernetes_cluster: Any, airflow_db: None, tmp_path: Path
+    kubernetes: Any, kubernetes_images: str, airflow_db: None, tmp_path: Path
 ) -> None:
     dag_id = new_dag_id()
     dag_file = tmp_path / f"{dag_id}.py"
     dag_file.write_text(_DEFERRABLE_DAG.replace("DAG_ID", dag_id).replace("ENVIRONMENT", ENVIRONMENT))
     before = request_secrets(kubernetes)
 
-    env = host_env(extra={**settings_env(kubernetes_cluster[1]), "AIRFLOW__CORE__DAGS_FOLDER": str(tmp_path)})
+    env = host_env(extra={**settings(kubernetes_images), "AIRFLOW__CORE__DAGS_FOLDER": str(tmp_path)})
     report = run_dag(dag_id, env, dag_file=dag_file)
 
     assert report.state("greets") == "success", report.output[-6000:]
@@ -218,7 +218,7 @@ def test_on_kill_deletes_pod_and_secret(kubernetes: Any) -> None:
 
     def worker() -> None:
         from airflow.sdk.execution_time.task_runner import _run_execute_callable
-        from kubernetes_support import StubTaskInstance
+        from kubernetes_cluster import StubTaskInstance
 
         ti = StubTaskInstance(dag_id, f"manual__{uuid.uuid4().hex}")
         context = {"ti": ti, "task_instance": ti, "run_id": ti.run_id, "dag": None, "params": {}}
@@ -246,7 +246,7 @@ import sys
 
 sys.path[:0] = [{here!r}, {testing!r}]
 logging.basicConfig(level=logging.INFO, stream=sys.stdout)
-from kubernetes_support import run_task
+from kubernetes_cluster import run_task
 
 
 def slow_sum(a, b):
@@ -264,14 +264,14 @@ print("RESULT=" + json.dumps(result), flush=True)
 
 
 def test_a_restarted_worker_reattaches_to_the_running_pod(
-    kubernetes: Any, kubernetes_cluster: Any, tmp_path: Path
+    kubernetes: Any, kubernetes_images: str, tmp_path: Path
 ) -> None:
     dag_id = new_dag_id()
     before = request_secrets(kubernetes)
     script = tmp_path / "worker.py"
     script.write_text(textwrap.dedent(_WORKER.format(here=str(HERE), testing=str(HERE.parent / "testing"))))
     spec = json.dumps({"dag_id": dag_id, "run_id": f"manual__{uuid.uuid4().hex}"})
-    env = host_env(extra=settings_env(kubernetes_cluster[1]))
+    env = host_env(extra=settings(kubernetes_images))
     command = [sys.executable, str(script), spec]
     with open(tmp_path / "first.log", "wb") as log:
         first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -282,7 +282,7 @@ def test_a_restarted_worker_reattaches_to_the_running_pod(
         first.wait(30)
         pod = [p.metadata.name for p in pods_of(kubernetes, dag_id)]
         assert pod, "the pod went with its worker"
-        secrets = kubernetes.list_namespaced_secret(NAMESPACE, label_selector=REQUEST_SELECTOR).items
+        secrets = kubernetes.list_namespaced_secret(NAMESPACE, label_selector=REQUEST_SECRETS).items
         owners = [[r.name for r in s.metadata.owner_references or []] for s in secrets
                   if s.metadata.name.startswith(pod[0])]  # fmt: skip
         assert owners == [pod], "the request Secret is not owned by its pod (Kubernetes would keep it)"

@@ -57,16 +57,6 @@ def _task_states(airflow: Deployment) -> Dict[str, Tuple[str, int]]:
     return {task_id: (state, try_number) for task_id, state, try_number in rows}
 
 
-def _failed_task_logs(airflow: Deployment, states: Dict[str, Tuple[str, int]]) -> str:
-    logs = []
-    folder = airflow.home / "logs" / f"dag_id={DAG_ID}" / f"run_id={RUN_ID}"
-    for task_id, (state, _) in sorted(states.items()):
-        if state != "success":
-            for path in sorted(folder.glob(f"task_id={task_id}/*.log")):
-                logs.append(f"--- {task_id} {path.name}\n" + "\n".join(path.read_text().splitlines()[-30:]))
-    return "\n".join(logs)
-
-
 def test_fifty_isolated_tasks_at_once(tmp_path: Path) -> None:
     build_environment("plain")
     dags, records = tmp_path / "dags", tmp_path / "records"
@@ -89,7 +79,8 @@ def test_fifty_isolated_tasks_at_once(tmp_path: Path) -> None:
         states = _task_states(airflow)
         targets_left = processes_mentioning(str(airflow.tmp))
         files_left = sorted(p.name for p in airflow.tmp.glob("airflow-isolation-*"))
-        failures = _failed_task_logs(airflow, states)
+        unsuccessful = [task for task, (state, _) in states.items() if state != "success"]
+        failures = airflow.log_tails(DAG_ID, RUN_ID, unsuccessful)
 
     spans = []
     for index in range(WIDTH):

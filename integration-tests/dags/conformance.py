@@ -1,7 +1,8 @@
 """The conformance suite: the same tasks must give the same results in every target environment.
 
 One DAG per environment and backend (``conformance_<env>`` on the venv backend,
-``conformance_<env>_docker`` in the environment's image); host-side ``check_*`` tasks assert the values
+``conformance_<env>_docker`` in the environment's image, ``conformance_<env>_kubernetes`` in a pod of
+that image pulled from the registry it was pushed to); host-side ``check_*`` tasks assert the values
 that came back, so a wrong type or value fails the run. The compatibility matrix names the one cell
 it runs in ``ISOLATION_CONFORMANCE_CELLS`` (JSON ``[[dag_id, environment, backend, has_airflow]]``);
 only those DAGs are built then, so a matrix run parses one DAG. The file parses on an Airflow 2.10
@@ -36,8 +37,10 @@ from airflow_isolation.operator import IsolatedOperator
 
 ENVIRONMENTS = {"af210": True, "af31": True, "plain": False}
 DOCKER_ENVIRONMENTS = {"af210": True, "py313": False}
+KUBERNETES_ENVIRONMENTS = {"af210": True, "af31": True, "py313": False}
 CELLS = [(f"conformance_{name}", name, "venv", airflow) for name, airflow in ENVIRONMENTS.items()]
 CELLS += [(f"conformance_{n}_docker", n, "docker", airflow) for n, airflow in DOCKER_ENVIRONMENTS.items()]
+CELLS += [(f"conformance_{n}_kubernetes", n, "kubernetes", a) for n, a in KUBERNETES_ENVIRONMENTS.items()]
 if os.environ.get("ISOLATION_CONFORMANCE_CELLS"):
     CELLS = [tuple(cell) for cell in json.loads(os.environ["ISOLATION_CONFORMANCE_CELLS"])]
 SECRET = "pw-9f8e7d6c5b4a"  # password of the secret_db connection the tests define
@@ -49,6 +52,11 @@ SHORT_CIRCUITS = {  # name: (condition, ignore_downstream_trigger_rules)
     "false_all": (False, True),
     "false_direct": (False, False),
 }
+BACKEND_OPTIONS = {
+    "kubernetes": {"backend_options": {"namespace": os.environ.get("ISOLATION_TEST_NAMESPACE", "default")}}
+}
+"""The pods run in the test namespace; their image comes from ``[isolation] image_registry`` and the
+environment's push manifest, as a user's do."""
 
 
 def produce(ds, logical_date, params, dag_run, ti):
@@ -148,7 +156,7 @@ for dag_id, env_name, backend, has_airflow in CELLS:
         start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
         template_searchpath=[str(Path(__file__).parent / "sql")],
         params={"who": "world", "n": 3},
-        default_args={"retries": 0, "backend": backend},
+        default_args={"retries": 0, "backend": backend, **BACKEND_OPTIONS.get(backend, {})},
     ):
         produced = IsolatedOperator(task_id="produce", environment=env_name, python_callable=produce)
         consumed = IsolatedOperator(task_id="consume", environment=env_name, python_callable=consume)

@@ -40,10 +40,10 @@ def client() -> Iterator[docker.DockerClient]:
     engine = docker_engine()
     require_image(engine, BASE_IMAGE)
     yield engine
-    for image in engine.images.list(filters={"label": "io.airflow-isolation.environment"}):
-        labels = image.labels or {}
+    for image in engine.api.images(filters={"label": "io.airflow-isolation.environment"}):
+        labels = image.get("Labels") or {}
         if labels.get("io.airflow-isolation.environment", "").endswith(SESSION):
-            for tag in image.tags:
+            for tag in image.get("RepoTags") or []:
                 with contextlib.suppress(docker.errors.APIError):
                     engine.images.remove(tag, force=True)
 
@@ -302,7 +302,7 @@ def test_a_wheel_whose_requires_python_excludes_the_images_python_is_refused_bef
     assert "Traceback" not in output
     assert "Step " not in output, "docker build ran"
     assert read_image_manifest(project.build, name) is None
-    assert not client.images.list(name=f"airflow-isolation/{name}")
+    assert not client.api.images(name=f"airflow-isolation/{name}")
 
 
 def test_a_wheel_whose_requires_python_admits_the_images_python_is_built(
@@ -350,7 +350,7 @@ def test_unusable_base_images_are_refused_with_a_fix(project: Project, client: d
         result = run_cli("env", "build", name, "--target", "image", "--base-image", scratch)
         assert result.exit_code == 1
         assert f"base image {scratch} (from --base-image) has no python3" in result.stderr
-        assert not client.containers.list(all=True, filters={"label": "io.airflow-isolation.probe"})
+        assert not client.api.containers(all=True, filters={"label": "io.airflow-isolation.probe"})
     finally:
         client.images.remove(scratch, force=True)
 

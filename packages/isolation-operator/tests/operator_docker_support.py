@@ -6,7 +6,7 @@ import dataclasses
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Set
 
 import msgspec
 import pendulum
@@ -92,7 +92,13 @@ def run_like_task_runner(operator: Any, context: Dict[str, Any]) -> Any:
 
 def containers_of(client: Any, dag_id: str) -> List[Any]:
     filters = {"label": [f"{LABEL}managed=true", f"{LABEL}dag-id={dag_id}"]}
-    return list(client.containers.list(all=True, filters=filters))
+    return list(client.containers.list(all=True, filters=filters, ignore_removed=True))
+
+
+def container_names(client: Any) -> Set[str]:
+    """Names of every container, from the engine's list alone: inspecting each (as
+    ``containers.list`` does) races with containers other tests remove meanwhile."""
+    return {name.lstrip("/") for found in client.api.containers(all=True) for name in found["Names"]}
 
 
 def wait_for_running(client: Any, dag_id: str, timeout: float = 60) -> Any:

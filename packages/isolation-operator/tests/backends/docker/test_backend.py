@@ -23,6 +23,7 @@ from operator_docker_support import (
     LABEL,
     TestEnvironments,
     boom,
+    container_names,
     containers_of,
     run_like_task_runner,
     skip_me,
@@ -294,7 +295,7 @@ def _plant(docker_client: Any, image: str, labels: Dict[str, str]) -> Any:
 def _names_once_settled(client: Any, leaving: str, seconds: float = 20) -> set[str]:
     deadline = time.monotonic() + seconds
     while True:
-        names = {c.name for c in client.containers.list(all=True)}
+        names = container_names(client)
         if leaving not in names or time.monotonic() > deadline:
             return names
         time.sleep(0.5)
@@ -326,7 +327,7 @@ def test_sweep_removes_orphans(docker_client: Any, runtime_image: str) -> None:
 
         # the next try of the task instance removes what an earlier try left on another worker
         assert _execute(_operator(dag_id, nap, op_args=[0]), try_number=2) == "rested"
-        assert earlier_try.name not in {c.name for c in docker_client.containers.list(all=True)}
+        assert earlier_try.name not in container_names(docker_client)
     finally:
         for container in (orphan, live, earlier_try):
             with contextlib.suppress(Exception):
@@ -389,3 +390,29 @@ def test_explicit_image_needs_no_environment_definition(docker_client: Any, runt
     op = _operator(dag_id, nap, op_args=[0], environment="adhoc", backend_options={"image": runtime_image})
     assert _execute(op) == "rested"
     _assert_cleaned_up(docker_client, dag_id)
+
+
+def test_sweep_survives_a_container_removed_while_it_lists(docker_client: Any, runtime_image: str) -> None:
+    """Another task's container may go between the engine's list and the SDK's inspect of it: the
+    sweep skips it instead of failing (it did, with ``docker.errors.NotFound``)."""
+    owner = Owner.current()
+    vanishing = _plant(docker_client, runtime_image, {**owner_labels(owner), f"{LABEL}dag-id": "other"})
+    orphan = _plant(
+        docker_client, runtime_image, {**owner_labels(owner), f"{LABEL}owner-pid": str(_dead_pid())}
+    )
+    inspect = docker_client.api.inspect_container
+
+    def removed_first(container: str) -> Any:
+        if container in (vanishing.id, vanishing.name):
+            vanishing.remove(force=True)
+        return inspect(container)
+
+    docker_client.api.inspect_container = removed_first
+    try:
+        removed = sweep_orphans(docker_client)
+        assert orphan.name in removed and vanishing.name not in removed
+    finally:
+        docker_client.api.inspect_container = inspect
+        for container in (vanishing, orphan):
+            with contextlib.suppress(Exception):
+                container.remove(force=True)

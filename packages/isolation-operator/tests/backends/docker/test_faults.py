@@ -7,12 +7,14 @@ result, and loses its worker to SIGKILL. Out of memory, crash before the result,
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any, List
 
+import docker.errors
 import pytest
 from host_worker import kill_worker, start_worker, worker_log
 from operator_docker_support import (
@@ -132,6 +134,7 @@ def test_worker_killed_mid_task_leaves_a_container_the_sweep_removes(
         live_op.on_kill()
         thread.join(60)
         for container in containers_of(docker_client, orphaned_dag):
-            container.remove(force=True)
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True)
     assert containers_of(docker_client, live_dag) == []
     assert len(errors) == 1 and "on_kill" in str(errors[0])

@@ -210,17 +210,19 @@ def prune_images(client: docker.DockerClient, repository: str, keep: str) -> lis
     """Untag all but the newest ``KEEP_IMAGES`` images of ``repository``; never ``keep``, never an
     image with a human tag, never one a container still uses (the engine refuses, and that's fine)."""
     try:
-        images = client.images.list(name=repository)
+        # The engine's summaries, not ``images.list``: that inspects each image, and another build
+        # pruning the same repository meanwhile would make it raise NotFound.
+        images = client.api.images(name=repository)
     except DOCKER_ERRORS:
         return []
     others = sorted(
-        (image for image in images if image.id != keep),
-        key=lambda image: str(image.attrs.get("Created", "")),
+        (image for image in images if image.get("Id") != keep),
+        key=lambda image: int(image.get("Created") or 0),
         reverse=True,
     )
     removed = []
     for image in others[KEEP_IMAGES - 1 :]:
-        ours = [tag for tag in image.tags if _in_repository(tag, repository)]
+        ours = [tag for tag in image.get("RepoTags") or [] if _in_repository(tag, repository)]
         if not ours or not all(_HASH_TAG.match(tag.rpartition(":")[2]) for tag in ours):
             continue
         for tag in ours:

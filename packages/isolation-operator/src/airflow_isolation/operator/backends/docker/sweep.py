@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import docker
 import docker.errors
@@ -37,6 +37,12 @@ def _remove(container: Container, why: str, report: Callable[[str], None]) -> bo
         return False
     report(f"removed orphaned container {container.name} ({why})")
     return True
+
+
+def _listed(client: docker.DockerClient, filters: Dict[str, Any]) -> List[Container]:
+    """The matching containers that still exist once inspected: the SDK inspects each listed
+    container, and a concurrent task removing its own container in between must not fail a sweep."""
+    return list(client.containers.list(all=True, filters=filters, ignore_removed=True))
 
 
 def sweep_orphans(
@@ -64,12 +70,12 @@ def sweep_orphans(
     try:
         if identity is not None:
             wanted = docker_labels.label_filter(docker_labels.identity_labels(identity))
-            for container in client.containers.list(all=True, filters=wanted):
+            for container in _listed(client, wanted):
                 try_number = container.labels.get(docker_labels.TRY_NUMBER, "?")
                 if _remove(container, f"left by try {try_number} of this task instance", say):
                     removed.append(container.name)
         host = docker_labels.label_filter({docker_labels.HOST: owner.host})
-        for container in client.containers.list(all=True, filters=host):
+        for container in _listed(client, host):
             labels = container.labels
             if container.name in removed or not docker_labels.same_machine(owner, labels):
                 continue
