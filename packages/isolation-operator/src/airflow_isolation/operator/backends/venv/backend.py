@@ -25,7 +25,7 @@ from airflow_isolation.operator.backends.venv.child import child_setup
 from airflow_isolation.operator.backends.venv.options import VenvOptions
 from airflow_isolation.operator.backends.venv.reap import run_environment, stop_when_target_exits
 from airflow_isolation.operator.backends.venv.warm_start import warm_enabled
-from airflow_isolation.operator.backends.venv.workdir import make_workdir, sweep_workdirs
+from airflow_isolation.operator.backends.venv.workdir import make_workdir, remove_workdir, sweep_workdirs
 from airflow_isolation.operator.environments import build_path, environments_path, resolve_venv
 from airflow_isolation.workspace.environment import BuildManifest, load_definition
 
@@ -102,7 +102,7 @@ class VenvBackend(IsolationBackend):
             if self._reaper is not None:  # the target has ended, so the reaper stops its processes now
                 self._reaper.join()
                 self._reaper = None
-            shutil.rmtree(workdir, ignore_errors=True)
+            remove_workdir(workdir)
 
     def _run_cold(
         self,

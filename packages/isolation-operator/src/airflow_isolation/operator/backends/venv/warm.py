@@ -35,8 +35,8 @@ from airflow_isolation.core.warm_protocol import (
 from airflow_isolation.operator.backends.base import LogSink, LogTail
 from airflow_isolation.operator.backends.venv.reap import stop_run_processes
 from airflow_isolation.operator.backends.venv.warm_start import WarmUnavailable, connect_or_start
+from airflow_isolation.operator.backends.venv.workdir import claim_path
 
-CLAIM_FILE = ".warm-claim"
 _HANDSHAKE_SECONDS = 10.0
 _UNKNOWN_EXIT = -int(signal.SIGKILL)
 
@@ -127,7 +127,7 @@ class WarmTarget:
 
 def _claim(workdir: Path) -> bool:
     try:
-        os.close(os.open(workdir / CLAIM_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.close(os.open(claim_path(workdir), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
         return False
     return True
@@ -161,7 +161,7 @@ def start(
     workdir = request_file.parent
     message = WarmStart(
         request=str(request_file), result=str(result_file), digest=digest, env=env, cwd=str(workdir),
-        memory_limit=memory_limit, claim=str(workdir / CLAIM_FILE),
+        memory_limit=memory_limit, claim=str(claim_path(workdir)),
     )  # fmt: skip
     reply = None
     try:

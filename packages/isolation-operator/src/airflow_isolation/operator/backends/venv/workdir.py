@@ -25,6 +25,17 @@ PREFIX = "airflow-isolation-"
 _OWNED = re.compile(rf"^{re.escape(PREFIX)}(\d+)-(\d*)-")
 
 
+def claim_path(workdir: Path) -> Path:
+    """Where a warm child claims the run (``venv.warm``): a hidden file beside the folder, not in it,
+    so the task sees in its working folder exactly what a cold start shows it."""
+    return workdir.with_name(f".{workdir.name}.warm-claim")
+
+
+def remove_workdir(workdir: Path) -> None:
+    shutil.rmtree(workdir, ignore_errors=True)
+    claim_path(workdir).unlink(missing_ok=True)
+
+
 def make_workdir() -> Path:
     """A new 0700 folder in the temp directory named after this process."""
     owner = Owner.current()
@@ -41,12 +52,12 @@ def sweep_workdirs(report: Optional[Callable[[str], None]] = None, root: Optiona
         return removed
     for path in candidates:
         match = _OWNED.match(path.name)
-        if match is None or not path.is_dir() or path.stat().st_uid != os.getuid():
+        if match is None or not path.is_dir():
             continue
-        if process_alive(int(match.group(1)), match.group(2)):
+        if path.stat().st_uid != os.getuid() or process_alive(int(match.group(1)), match.group(2)):
             continue
         stop_run_processes(path.name, report)
-        shutil.rmtree(path, ignore_errors=True)
+        remove_workdir(path)
         if not path.exists():
             removed.append(path)
             if report is not None:
