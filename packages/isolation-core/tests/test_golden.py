@@ -27,6 +27,7 @@ from airflow_isolation.core import (
     OperatorSpec,
     RunOptions,
     SchemaVersion,
+    ShippedModule,
     Timings,
     VariableWrite,
     XComPush,
@@ -351,3 +352,43 @@ def test_v1_2_result_rescheduled(name: str) -> None:
         type="airflow.exceptions.AirflowRescheduleException", message="Task is rescheduled", traceback=""
     )
     assert res.reschedule_date == dt.datetime(2024, 3, 30, 11, 5, tzinfo=UTC)
+
+
+# --- v1.3: the task's own modules, shipped from the DAGs and plugins folders --------------------
+
+V1_3 = V1_0.parent / "v1.3"
+PINNED_SHA256_V1_3 = {
+    "request_operator.msgpack": "a5b5a92a430d4946d335fdc28091e6642e0355103e0c5b8ccfb872a773d41781",
+    "request_callable.msgpack": "833aa1a5ba688912a2369b3512603d59eba8cac4fc07541f41813866e7eb4c3b",
+    "result_success.msgpack": "9b380fb0d129a54471bd26d02ef20566a7feb4d2839851d7102576bf3b8639ab",
+    "result_failed.msgpack": "8e90d2c2be84c0b684eeabe78237e858a44ec68b80947f6148ad5f53027d7bf7",
+    "result_success.json": "668136fd5d4db2a1041feb53bf52b667b61611c73f7219ed78ad83d1cd64a9ac",
+    "result_rescheduled.msgpack": "f4a25f7085e80885a03f12b24169e39dde15262a3fc5d6c026d100b4af1bfc49",
+    "result_rescheduled.json": "095362fd041bcbbdbe75926d092068724b1af15c3bd1fdd135c75e60beaa594d",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_SHA256_V1_3))
+def test_v1_3_fixture_bytes_are_the_released_ones(name: str) -> None:
+    assert hashlib.sha256((V1_3 / name).read_bytes()).hexdigest() == PINNED_SHA256_V1_3[name], (
+        f"golden/v1.3/{name} changed; restore it from git (see golden/README.md)."
+    )
+    assert sorted(p.name for p in V1_3.iterdir()) == sorted(PINNED_SHA256_V1_3)
+
+
+def test_v1_2_requests_ship_no_modules() -> None:
+    for name in ("request_operator.msgpack", "request_callable.msgpack"):
+        assert decode_request((V1_2 / name).read_bytes()).modules == []
+
+
+def test_v1_3_request_modules() -> None:
+    op = decode_request((V1_3 / "request_operator.msgpack").read_bytes())
+    assert op.schema == SchemaVersion(1, 3)
+    _check_context(op)
+    assert op.modules == [
+        ShippedModule("my_ops.py", b"from helpers.fmt import shout\n\nclass MyOperator:\n    pass\n", "dags"),
+        ShippedModule("helpers/__init__.py", b"", "dags"),
+        ShippedModule("helpers/fmt.py", "def shout(s):\n    return s.upper() + ' ✓'\n".encode(), "dags"),
+        ShippedModule("plugin_utils.py", b"TOKEN = 1\n", "plugins"),
+    ]
+    assert decode_request((V1_3 / "request_callable.msgpack").read_bytes()).modules == []

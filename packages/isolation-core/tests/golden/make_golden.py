@@ -35,6 +35,7 @@ from airflow_isolation.core import (
     IsolationResult,
     OperatorSpec,
     RunOptions,
+    ShippedModule,
     TaskContext,
     Timings,
     VariableWrite,
@@ -121,6 +122,19 @@ def connections() -> List[ConnectionSpec]:
     ]
 
 
+def shipped_modules() -> List[ShippedModule]:
+    return [
+        ShippedModule(
+            path="my_ops.py",
+            source=b"from helpers.fmt import shout\n\nclass MyOperator:\n    pass\n",
+            root="dags",
+        ),
+        ShippedModule(path="helpers/__init__.py", source=b"", root="dags"),
+        ShippedModule(path="helpers/fmt.py", source="def shout(s):\n    return s.upper() + ' ✓'\n".encode()),
+        ShippedModule(path="plugin_utils.py", source=b"TOKEN = 1\n", root="plugins"),
+    ]
+
+
 def request_operator() -> IsolationRequest:
     return IsolationRequest(
         schema=SCHEMA_VERSION,
@@ -141,6 +155,7 @@ def request_operator() -> IsolationRequest:
         secrets_to_mask=["s3cret", "k3y"],
         options=RunOptions(skip_exit_code=99, log_level="INFO", variable_write_back=True),
         nonce=bytes(range(32)),
+        modules=shipped_modules(),
     )
 
 

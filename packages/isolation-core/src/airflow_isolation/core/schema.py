@@ -28,11 +28,12 @@ class SchemaVersion(msgspec.Struct, frozen=True, array_like=True):
         return f"{self.major}.{self.minor}"
 
 
-SCHEMA_VERSION = SchemaVersion(1, 2)
+SCHEMA_VERSION = SchemaVersion(1, 3)
 """1.1 added ``IsolationRequest.nonce``, ``RunOptions.xcom_write_back``/``variable_write_back`` and
 ``IsolationResult.variable_writes``. 1.2 added the task's downstream ids, its first reschedule date
 and the run's ``run_after`` to ``TaskContext``, and ``skip_downstream``/``reschedule_date`` to
-``IsolationResult``."""
+``IsolationResult``. 1.3 added ``IsolationRequest.modules``: the task's own modules, shipped from the
+host's DAGs and plugins folders."""
 
 
 class CallableSpec(msgspec.Struct, tag="callable"):
@@ -159,6 +160,20 @@ class RunOptions(msgspec.Struct, frozen=True):
     refused with an error naming this option, since the target has no metadata database."""
 
 
+class ShippedModule(msgspec.Struct, frozen=True):
+    """A module of the user's own code (an operator or helper kept next to the DAGs), which the target
+    cannot install from a package index.
+
+    ``path`` is relative to the folder it was found under (``my_ops.py``, ``helpers/__init__.py``),
+    POSIX-separated, so that the target recreates the same import names; ``root`` says which folder
+    of the host that was (``dags``, ``plugins`` or ``dag_file``), for error messages.
+    """
+
+    path: str
+    source: bytes
+    root: str = "dags"
+
+
 class IsolationRequest(msgspec.Struct):
     schema: SchemaVersion
     task: TaskSpec
@@ -171,6 +186,9 @@ class IsolationRequest(msgspec.Struct):
     """Random bytes per run. The host sends the request's SHA-256 through a channel the file's
     transport cannot alter (see ``integrity``); the nonce keeps that digest from being a way to
     test guesses of the secrets inside."""
+    modules: List[ShippedModule] = []
+    """Python files the task imports from the host's DAGs or plugins folders; the target puts them
+    first on ``sys.path`` before importing the operator or loading the callable."""
 
 
 class XComPush(msgspec.Struct, array_like=True):
