@@ -38,6 +38,7 @@ from airflow_isolation.runtime import (
     masking,
     outcome,
     sensors,
+    shipped_modules,
     skips,
     task_runner,
     termination,
@@ -165,7 +166,8 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
             skipped.add(skipped_downstream)
             value = None
         else:
-            return _failure(exc, _timings(started, decoded, setup_done), recorder, airflow_version)
+            explained = shipped_modules.explained(exc, request.modules)
+            return _failure(explained, _timings(started, decoded, setup_done), recorder, airflow_version)
     except BaseException as exc:  # TaskDeferred is one; an operator's deferrals are run in deferral
         if not outcome.is_a(exc, "TaskDeferred"):
             raise
@@ -232,7 +234,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parse_args(argv)
     try:
         request = decode_request(_verified(read_request(args.request), args.request))
-    except (OSError, RequestDecodeError, RequestIntegrityError, SchemaVersionError) as exc:
+        shipped_modules.check_paths(request.modules)
+    except (
+        OSError,
+        RequestDecodeError,
+        RequestIntegrityError,
+        SchemaVersionError,
+        shipped_modules.ShippedModuleError,
+    ) as exc:
         _log(f"cannot read the request {args.request}: {exc}")
         write_result(
             args.result,
@@ -240,7 +249,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             args.result_format,
         )
         return launch.EXIT_BAD_REQUEST
-    result = write_result(args.result, run(request, started, time.perf_counter()), args.result_format)
+    with shipped_modules.installed(request.modules):
+        result = run(request, started, time.perf_counter())
+    result = write_result(args.result, result, args.result_format)
     sys.stdout.flush()
     sys.stderr.flush()
     if result.status == "success":
