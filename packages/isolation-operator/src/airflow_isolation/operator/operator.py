@@ -26,6 +26,7 @@ from airflow_isolation.operator.backends import (
     parse_backend_options,
 )
 from airflow_isolation.operator.callable_source import callable_spec
+from airflow_isolation.operator.local_modules import task_modules
 from airflow_isolation.operator.request_builder import (
     build_request,
     encode_request,
@@ -251,6 +252,7 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
             resolve_variables(self.variables),
             options=write_back_kinds.run_options(self.write_back),
             first_reschedule=self._first_reschedule(context),
+            modules=task_modules(task, getattr(context.get("dag"), "fileloc", None)),
         )
         payload = encode_request(request)
         self._backend = get_backend(self.backend)

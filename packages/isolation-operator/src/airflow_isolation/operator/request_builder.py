@@ -15,6 +15,7 @@ from airflow_isolation.core import (
     ConnectionSpec,
     IsolationRequest,
     RunOptions,
+    ShippedModule,
     TaskContext,
     ValueEncodeError,
     encode,
@@ -241,6 +242,7 @@ def build_request(
     *,
     options: Optional[RunOptions] = None,
     first_reschedule: Optional[dt.datetime] = None,
+    modules: Sequence[ShippedModule] = (),
 ) -> IsolationRequest:
     return IsolationRequest(
         schema=SCHEMA_VERSION,
@@ -251,6 +253,7 @@ def build_request(
         secrets_to_mask=secrets_of(connections, variables, task),
         options=options or RunOptions(),
         nonce=new_nonce(),
+        modules=list(modules),
     )
 
 
