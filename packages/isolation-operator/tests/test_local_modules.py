@@ -55,7 +55,11 @@ def test_an_operator_module_ships_with_what_it_imports_transitively(folders: tup
 def test_a_callable_ships_what_its_body_imports(folders: tuple) -> None:
     source = "def f():\n    from helpers.deep import inner\n    import os\n    return inner.Y\n"
     shipped = task_modules(CallableSpec(name="f", source=source), None)
-    assert [m.path for m in shipped] == ["helpers/__init__.py", "helpers/deep/__init__.py", "helpers/deep/inner.py"]
+    assert [m.path for m in shipped] == [
+        "helpers/__init__.py",
+        "helpers/deep/__init__.py",
+        "helpers/deep/inner.py",
+    ]
 
 
 def test_a_callable_among_operator_kwargs_and_an_import_path(folders: tuple) -> None:
@@ -76,7 +80,7 @@ def test_installed_packages_and_the_stdlib_are_never_shipped(folders: tuple) -> 
 def test_too_much_code_is_refused(folders: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
     dags, _ = folders
     monkeypatch.setattr(local_modules, "MAX_SHIPPED_BYTES", 10)
-    with pytest.raises(local_modules.ShippedModulesTooLargeError, match="exceed.*requirements"):
+    with pytest.raises(local_modules.ShippedModulesTooLargeError, match=r"exceed.*requirements"):
         collect(["my_ops"], [], [("dags", dags.resolve())])
 
 
