@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from harness import (
     BASE_IMAGES,
+    BUILD_PATH,
     airflow_cli,
     build_environment,
     build_image,
@@ -18,6 +19,16 @@ from harness import (
     require_base_image,
     require_registry,
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_warm_runtimes() -> Any:
+    """The venv backend's warm runtimes idle out on their own; a test session stops the ones its
+    DAG runs started, so none outlives it."""
+    from warm_runtimes import stop_warm_runtimes
+
+    yield
+    stop_warm_runtimes(BUILD_PATH)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -15,10 +15,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Iterator, Mapping, Optional
 
 import pytest
 from harness import BASE_IMAGES, REPO, docker_client, missing, require_base_image
+from warm_runtimes import stop_warm_runtimes
 
 pytestmark = pytest.mark.integration
 
@@ -97,7 +98,7 @@ class UserInstall:
 
 
 @pytest.fixture(scope="module")
-def user(tmp_path_factory: pytest.TempPathFactory) -> UserInstall:
+def user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UserInstall]:
     uv = _uv()
     root = tmp_path_factory.mktemp("user")
     installed = UserInstall(root)
@@ -124,7 +125,8 @@ def user(tmp_path_factory: pytest.TempPathFactory) -> UserInstall:
     installed.project.mkdir()
     _ok(installed.run("isolationctl", "init", "."), "isolationctl init")
     assert (installed.project / "dags" / f"{DAG_ID}.py").is_file()
-    return installed
+    yield installed
+    stop_warm_runtimes(root)  # the user's tasks started them; they would idle out on their own
 
 
 def test_the_installed_packages_come_from_wheels_not_the_checkout(user: UserInstall) -> None:

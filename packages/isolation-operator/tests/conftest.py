@@ -29,7 +29,7 @@ from operator_docker_support import (  # noqa: E402
     missing,
 )
 from real_components import docker_engine, require_image  # noqa: E402
-from warm_support import stop_warm_runtimes  # noqa: E402
+from warm_runtimes import stop_warm_runtimes  # noqa: E402
 
 _DOCKERFILE = f"""\
 FROM {BASE_IMAGE}

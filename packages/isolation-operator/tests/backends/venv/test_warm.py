@@ -24,7 +24,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 import pytest
 from host_worker import alive, kill_worker, start_worker, wait_for_file, wait_until_gone, worker_log
 from operator_docker_support import TestEnvironments, run_like_task_runner, task_context
-from warm_support import stop_warm_runtimes, warm_runtimes
+from warm_runtimes import stop_warm_runtimes, warm_runtimes
 
 from airflow_isolation.workspace.environment import read_manifest
 from airflow_isolation.operator.backends.venv.warm_start import build_key, socket_folder
