@@ -127,7 +127,7 @@ def test_unknown_key_lists_allowed_keys(envs: Path) -> None:
     message = str(info.value)
     assert "is not a valid environment definition" in message
     assert "requirement" in message
-    assert "Allowed keys: python, requirements, packages, base_image, description, constraints." in message
+    assert "Allowed keys: python, requirements, packages, base_image, description, preload, constraints." in message
 
 
 @pytest.mark.parametrize(
