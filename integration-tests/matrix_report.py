@@ -71,9 +71,9 @@ def table(results: Dict[str, Tuple[str, float, str]]) -> str:
                 entries.append(" / ".join(parts))
             rows.append(f"| {host} ({version}) | {python} | " + " | ".join(entries) + f" | {KUBERNETES} |")
     footnotes = [
-        "¹ kubernetes: not part of the matrix; the conformance suite runs on a real single-node cluster in every "
-        "`.ci/run` (host 3.3.2 with targets af210 and af31 on Python 3.11 and no-Airflow py313 on 3.13), with the "
-        "lifecycle and deployment suites.",
+        "¹ kubernetes: not part of the matrix; the conformance suite runs on a real single-node cluster "
+        "in every `.ci/run` (host 3.3.2 with targets af210 and af31 on Python 3.11 and no-Airflow py313 "
+        "on 3.13), with the lifecycle and deployment suites.",
         *(f"{_superscript(i + 2)} {reason}." for i, reason in enumerate(reasons)),
     ]
     total = sum(seconds for _status, seconds, _error in results.values())

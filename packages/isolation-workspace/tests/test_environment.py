@@ -127,7 +127,8 @@ def test_unknown_key_lists_allowed_keys(envs: Path) -> None:
     message = str(info.value)
     assert "is not a valid environment definition" in message
     assert "requirement" in message
-    assert "Allowed keys: python, requirements, packages, base_image, description, preload, constraints." in message
+    allowed = "Allowed keys: python, requirements, packages, base_image, description, preload, constraints."
+    assert allowed in message
 
 
 @pytest.mark.parametrize(
