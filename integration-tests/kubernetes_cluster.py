@@ -72,10 +72,9 @@ def leftovers(api: Any) -> Dict[str, List[str]]:
     takes this snapshot first, so it also makes sure the namespace is there)."""
     ensure_namespace(api)
     pods = api.list_namespaced_pod(NAMESPACE, label_selector=MANAGED_PODS).items
-    secrets = api.list_namespaced_secret(NAMESPACE, label_selector=REQUEST_SECRETS).items
     return {
         "pods": sorted(p.metadata.name for p in pods if p.metadata.deletion_timestamp is None),
-        "secrets": sorted(s.metadata.name for s in secrets),
+        "secrets": request_secrets(api),
     }
 
 
