@@ -28,12 +28,13 @@ class SchemaVersion(msgspec.Struct, frozen=True, array_like=True):
         return f"{self.major}.{self.minor}"
 
 
-SCHEMA_VERSION = SchemaVersion(1, 3)
+SCHEMA_VERSION = SchemaVersion(1, 4)
 """1.1 added ``IsolationRequest.nonce``, ``RunOptions.xcom_write_back``/``variable_write_back`` and
 ``IsolationResult.variable_writes``. 1.2 added the task's downstream ids, its first reschedule date
 and the run's ``run_after`` to ``TaskContext``, and ``skip_downstream``/``reschedule_date`` to
 ``IsolationResult``. 1.3 added ``IsolationRequest.modules``: the task's own modules, shipped from the
-host's DAGs and plugins folders."""
+host's DAGs and plugins folders. 1.4 added ``IsolationResult.openlineage``: the wrapped operator's
+OpenLineage lineage, computed in the target, for the host's OpenLineage listener."""
 
 
 class CallableSpec(msgspec.Struct, tag="callable"):
@@ -221,6 +222,32 @@ class Timings(msgspec.Struct, frozen=True):
     total: float = 0.0
 
 
+class OpenLineageFacets(msgspec.Struct):
+    """What an operator's OpenLineage method returned (the provider's ``OperatorLineage``), as the
+    OpenLineage client serialises it (``Serde.to_dict``): datasets and facets are plain JSON objects
+    with every field, ``_producer`` and ``_schemaURL`` included, so a facet class the host does not
+    have still reaches the event unchanged."""
+
+    method: str
+    """Which method produced it (``get_openlineage_facets_on_complete``, ``..._on_failure`` or
+    ``..._on_start``), chosen as the provider's ``DefaultExtractor`` chooses at the task's end."""
+    inputs: List[Dict[str, Any]] = []
+    """``{"namespace", "name", "facets", "inputFacets"}`` objects (``inputFacets`` only when the
+    operator returned ``InputDataset``s, ``outputFacets`` likewise)."""
+    outputs: List[Dict[str, Any]] = []
+    run_facets: Dict[str, Dict[str, Any]] = {}
+    job_facets: Dict[str, Dict[str, Any]] = {}
+
+
+class OpenLineageReport(msgspec.Struct):
+    """Sent when the wrapped operator has OpenLineage methods (``get_openlineage_facets_on_start``
+    or ``..._on_complete``), which is what makes the provider use its ``DefaultExtractor``."""
+
+    lineage: Optional[OpenLineageFacets] = None
+    """``None`` when the method returned ``None`` or raised (the target logs why); the provider then
+    reports no operator lineage either."""
+
+
 Status = Literal["success", "skipped", "failed"]
 
 
@@ -241,3 +268,6 @@ class IsolationResult(msgspec.Struct):
     reschedule_date: Optional[dt.datetime] = None
     """Set with a failed status whose error is ``AirflowRescheduleException``: the host reschedules
     the task at this date (an older host sees a failure)."""
+    openlineage: Optional[OpenLineageReport] = None
+    """The wrapped operator's OpenLineage lineage for the task's COMPLETE or FAIL event; ``None`` for a
+    callable, or an operator without OpenLineage methods."""

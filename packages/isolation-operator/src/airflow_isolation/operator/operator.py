@@ -14,9 +14,9 @@ from typing import Any, Callable, Collection, Dict, Mapping, NoReturn, Optional,
 
 import msgspec
 
-from airflow_isolation.core import CallableSpec, OperatorSpec
+from airflow_isolation.core import CallableSpec, IsolationResult, OpenLineageReport, OperatorSpec
 from airflow_isolation.core.schema import TaskContext, TaskSpec
-from airflow_isolation.operator import compat, environments, settings
+from airflow_isolation.operator import compat, environments, lineage, settings
 from airflow_isolation.operator import write_back as write_back_kinds
 from airflow_isolation.operator.backends import (
     BackendJob,
@@ -165,6 +165,8 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         self.write_back = write_back_kinds.parse(write_back, f"IsolatedOperator {self.task_id!r}")
         self._backend: Optional[IsolationBackend] = None
         self._wrapped: Optional[WrappedOperator] = None
+        self._result_lineage: Optional[OpenLineageReport] = None
+        self._result_read = False
         self.operator_class_path: Optional[str] = None
         self.templated_kwargs: Dict[str, Any] = {}
         self.static_kwargs: Dict[str, Any] = {}
@@ -269,7 +271,12 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
             self._defer_backend(deferred)
         finally:
             self._backend = None
-        return apply_result(self, context, read_result(outcome))
+        return self._apply(context, read_result(outcome))
+
+    def _apply(self, context: Any, result: IsolationResult) -> Any:
+        self._result_lineage = result.openlineage
+        self._result_read = True
+        return apply_result(self, context, result)
 
     def _first_reschedule(self, context: Any) -> Any:
         """A wrapped sensor in reschedule mode counts its timeout from its first try, as natively."""
@@ -305,7 +312,7 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
             self._defer_backend(deferred)
         finally:
             self._backend = None
-        return apply_result(self, context, read_result(outcome))
+        return self._apply(context, read_result(outcome))
 
     def _log_target_line(self, line: str) -> None:
         """Redacted here too, not only by the log pipeline: ``airflow dags test`` and some handlers
@@ -315,3 +322,41 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
     def on_kill(self) -> None:
         if self._backend is not None:
             self._backend.kill()
+
+    def _has_lineage_methods(self) -> bool:
+        """Whether the wrapped operator has OpenLineage methods: the target's answer once a result
+        came back, else the host's class (unknown for a class only the target has: none)."""
+        if self._result_read:
+            return self._result_lineage is not None
+        return lineage.class_has_lineage_methods(self._wrapped.operator_class if self._wrapped else None)
+
+    def _lineage_method(self, name: str) -> Callable[..., Any]:
+        """The OpenLineage provider picks its extractor by whether these methods exist, so they exist
+        exactly when the wrapped operator's do (an AttributeError reads as absent)."""
+        if not self._has_lineage_methods():
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(self, f"_isolated_{name.removeprefix('get_')}")
+
+    @property
+    def get_openlineage_facets_on_start(self) -> Callable[[], Any]:
+        return self._lineage_method("get_openlineage_facets_on_start")
+
+    @property
+    def get_openlineage_facets_on_complete(self) -> Callable[[Any], Any]:
+        return self._lineage_method("get_openlineage_facets_on_complete")
+
+    @property
+    def get_openlineage_facets_on_failure(self) -> Callable[[Any], Any]:
+        return self._lineage_method("get_openlineage_facets_on_failure")
+
+    def _isolated_openlineage_facets_on_start(self) -> Any:
+        """Nothing: the START event is sent before the target runs the operator (README,
+        "OpenLineage")."""
+        return None
+
+    def _isolated_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """What the target's operator returned as the task ended, chosen there as the provider's
+        ``DefaultExtractor`` chooses (on failure, complete, else start)."""
+        return lineage.operator_lineage(self._result_lineage)
+
+    _isolated_openlineage_facets_on_failure = _isolated_openlineage_facets_on_complete

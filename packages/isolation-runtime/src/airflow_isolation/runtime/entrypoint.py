@@ -16,12 +16,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from airflow_isolation.core import (
     CallableSpec,
     IsolationRequest,
     IsolationResult,
+    OpenLineageReport,
     RequestDecodeError,
     RequestIntegrityError,
     SchemaVersionError,
@@ -35,6 +36,7 @@ from airflow_isolation.core import (
 from airflow_isolation.core.integrity import verify_request
 from airflow_isolation.runtime import (
     airflow_support,
+    lineage,
     masking,
     outcome,
     sensors,
@@ -132,6 +134,8 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
     branch = task_runner.BranchRecorder()
     skipped = skips.SkipRecorder()
     setup_done = started
+    operator: Any = None
+    context: Optional[Dict[str, Any]] = None
     try:
         if installed is not None:
             airflow_support.configure_environment()
@@ -167,7 +171,8 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
             value = None
         else:
             explained = shipped_modules.explained(exc, request.modules)
-            return _failure(explained, _timings(started, decoded, setup_done), recorder, airflow_version)
+            timings = _timings(started, decoded, setup_done)
+            return _failure(explained, timings, recorder, airflow_version, operator=operator, context=context)
     except BaseException as exc:  # TaskDeferred is one; an operator's deferrals are run in deferral
         if not outcome.is_a(exc, "TaskDeferred"):
             raise
@@ -185,11 +190,30 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
         airflow_version=airflow_version,
         variable_writes=variable_writes.writes,
         skip_downstream=skipped.result(),
+        openlineage=_lineage(operator, context, "success"),
     )
 
 
+def _lineage(operator: Any, context: Optional[Dict[str, Any]], state: str) -> Optional[OpenLineageReport]:
+    """The operator's OpenLineage lineage for the event the host's listener sends as the task ends:
+    FAIL after a failure, COMPLETE after success or a skip. The task instance shows the state it
+    has natively when the provider asks."""
+    if operator is None or context is None:
+        return None
+    task_instance = context.get("ti")
+    if task_instance is not None:
+        task_instance.state = state
+    return lineage.report(operator, task_instance, state == "failed", _log)
+
+
 def _failure(
-    exc: BaseException, timings: Timings, recorder: XComRecorder, airflow_version: Optional[str]
+    exc: BaseException,
+    timings: Timings,
+    recorder: XComRecorder,
+    airflow_version: Optional[str],
+    *,
+    operator: Any = None,
+    context: Optional[Dict[str, Any]] = None,
 ) -> IsolationResult:
     """A skipped, rescheduled or failed task; XComs it pushed are kept, as natively."""
     reschedule_date = sensors.reschedule_date(exc)
@@ -205,6 +229,7 @@ def _failure(
         error=outcome.error_info(exc),
         airflow_version=airflow_version,
         reschedule_date=reschedule_date,
+        openlineage=_lineage(operator, context, "up_for_reschedule" if reschedule_date else status),
     )
 
 

@@ -1,0 +1,62 @@
+"""The wrapped operator's OpenLineage lineage, handed to the host's OpenLineage listener.
+
+The target computes it with the operator's own methods (``runtime/lineage.py``) and sends it as
+plain JSON (``core.OpenLineageFacets``). Here it becomes what an operator's method returns: the
+provider's ``OperatorLineage`` with the client's dataset classes, so that the provider's manager,
+redaction and ``Serde`` treat it as a native operator's. Facets stay JSON objects: ``Serde``
+writes a dict exactly as it writes the attrs facet it came from, and so a facet class that exists
+only in the target (a custom facet, a newer client's) keeps every field, ``_producer`` and
+``_schemaURL`` included.
+
+OpenLineage is imported only when the listener asks: the host may not have the provider.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from airflow_isolation.core import OpenLineageReport
+
+METHODS = ("get_openlineage_facets_on_start", "get_openlineage_facets_on_complete")
+"""Either one makes the provider use its ``DefaultExtractor`` for an operator."""
+
+
+def class_has_lineage_methods(cls: Optional[type]) -> bool:
+    return cls is not None and any(callable(getattr(cls, name, None)) for name in METHODS)
+
+
+def operator_lineage(report: Optional[OpenLineageReport]) -> Any:
+    """The provider's ``OperatorLineage`` for ``report``, or ``None`` (what the operator's method
+    returned, or the provider is not installed here)."""
+    if report is None or report.lineage is None:
+        return None
+    try:
+        from airflow.providers.openlineage.extractors import OperatorLineage
+    except ImportError:
+        return None
+    facets = report.lineage
+    return OperatorLineage(
+        inputs=datasets(facets.inputs),
+        outputs=datasets(facets.outputs),
+        run_facets=dict(facets.run_facets),
+        job_facets=dict(facets.job_facets),
+    )
+
+
+def datasets(shipped: List[Dict[str, Any]]) -> List[Any]:
+    """``InputDataset`` / ``OutputDataset`` when the target's had input or output facets, else a
+    plain ``Dataset``, as the operator built them."""
+    from openlineage.client.event_v2 import Dataset, InputDataset, OutputDataset
+
+    rebuilt: List[Any] = []
+    for data in shipped:
+        common = {"namespace": data.get("namespace", ""), "name": data.get("name", "")}
+        if "facets" in data:
+            common["facets"] = data["facets"]
+        if "inputFacets" in data:
+            rebuilt.append(InputDataset(**common, inputFacets=data["inputFacets"]))
+        elif "outputFacets" in data:
+            rebuilt.append(OutputDataset(**common, outputFacets=data["outputFacets"]))
+        else:
+            rebuilt.append(Dataset(**common))
+    return rebuilt
