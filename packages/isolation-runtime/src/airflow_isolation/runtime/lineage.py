@@ -63,6 +63,7 @@ def report(
     if operator is None or not has_lineage_methods(operator):
         return None
     try:
+        _use_provider_producer()
         name, method, wants = _final_method(operator, failed)
         returned = method(task_instance) if wants else method()
         if returned is None:
@@ -83,6 +84,20 @@ def report(
         log(f"OpenLineage: {type(operator).__name__} failed to extract its lineage: {what}")
         return OpenLineageReport()
     return OpenLineageReport(lineage=facets)
+
+
+def _use_provider_producer() -> None:
+    """Natively the provider's listener has imported its adapter, which makes the provider the
+    producer of every facet created after (``set_producer``): do the same when the target has it."""
+    import importlib
+    from importlib import util
+
+    adapter = "airflow.providers.openlineage.plugins.adapter"
+    try:
+        if util.find_spec("airflow.providers.openlineage") is not None:
+            importlib.import_module(adapter)
+    except Exception:  # an unusable provider leaves the client's default producer
+        return
 
 
 def _check_sendable(lineage: OpenLineageReport) -> None:
