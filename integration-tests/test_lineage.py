@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
@@ -16,7 +15,15 @@ from harness import TEST_DAGS, build_environment, host_env, run_dag
 pytest.importorskip("airflow.providers.openlineage")
 
 ENVIRONMENTS = ("lineage31", "lineage210")
-LISTENER_RUN_FACETS = {"airflow", "debug", "processing_engine", "parent", "nominalTime", "tags", "errorMessage"}
+LISTENER_RUN_FACETS = {
+    "airflow",
+    "debug",
+    "processing_engine",
+    "parent",
+    "nominalTime",
+    "tags",
+    "errorMessage",
+}
 """What the listener adds about the Airflow task and the host (``errorMessage`` describes the exception
 the host's task raised); not the operator's lineage."""
 TASK_ONLY = {"unknownSourceAttribute"}
@@ -57,12 +64,16 @@ def _operator_lineage(event: Dict[str, Any]) -> Dict[str, Any]:
         "run": {k: v for k, v in run_facets.items() if k not in TASK_ONLY},
         "job": job_facets,
     }
-    return json.loads(re.sub(r"providers-openlineage/[^\"]+", "providers-openlineage/<version>", json.dumps(lineage)))
+    return json.loads(
+        re.sub(r"providers-openlineage/[^\"]+", "providers-openlineage/<version>", json.dumps(lineage))
+    )
 
 
 @pytest.mark.parametrize("env_name", ENVIRONMENTS)
 @pytest.mark.parametrize("outcome", ["ok", "fail"])
-def test_isolated_lineage_is_the_native_lineage(events: Dict[str, Dict[str, Any]], env_name: str, outcome: str) -> None:
+def test_isolated_lineage_is_the_native_lineage(
+    events: Dict[str, Dict[str, Any]], env_name: str, outcome: str
+) -> None:
     final = "COMPLETE" if outcome == "ok" else "FAIL"
     native, isolated = events[f"native_{outcome}"], events[f"{env_name}_{outcome}"]
     assert _operator_lineage(isolated[final]) == _operator_lineage(native[final])

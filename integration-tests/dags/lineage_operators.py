@@ -68,7 +68,9 @@ class LoadOperator(BaseOperator):
         statistics = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(rowCount=self.rows)
         run_facets: Dict[str, Any] = {
             "load": _facet_classes()(
-                partition=self.partition, rows=self.rows, details={"state": str(getattr(state, "value", state))}
+                partition=self.partition,
+                rows=self.rows,
+                details={"state": str(getattr(state, "value", state))},
             )
         }
         if error is not None:
@@ -88,7 +90,9 @@ class LoadOperator(BaseOperator):
                 )
             ],
             run_facets=run_facets,
-            job_facets={"sql": sql_job.SQLJobFacet(query="INSERT INTO totals SELECT sum(amount) FROM orders")},
+            job_facets={
+                "sql": sql_job.SQLJobFacet(query="INSERT INTO totals SELECT sum(amount) FROM orders")
+            },
         )
 
     def get_openlineage_facets_on_start(self) -> Any:

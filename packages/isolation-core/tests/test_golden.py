@@ -392,3 +392,82 @@ def test_v1_3_request_modules() -> None:
         ShippedModule("plugin_utils.py", b"TOKEN = 1\n", "plugins"),
     ]
     assert decode_request((V1_3 / "request_callable.msgpack").read_bytes()).modules == []
+
+
+# --- v1.4: the wrapped operator's OpenLineage lineage --------------------------------------------
+
+V1_4 = V1_0.parent / "v1.4"
+PINNED_SHA256_V1_4 = {
+    "request_operator.msgpack": "aff7534a46736c376d5c6b2e587c612bec86a77d708533973bacee62a783571f",
+    "request_callable.msgpack": "08d680791f553f209be389617bb7ae95c7b37b0b73dee42bd9133cb0ade6ef11",
+    "result_success.msgpack": "7a1fe26bff24bba21e3bce2a4d30876ed2efd2c9a277254251c48f2d19bc56b3",
+    "result_failed.msgpack": "903f9aa5c2be8360640d388dda87fa358cc948dc94761c3fe26cc220657d29e4",
+    "result_success.json": "835f56c9eb2f10b361813dabe1e74077c70005182cf109863b849f90b538b18c",
+    "result_rescheduled.msgpack": "584c4b8f781180503b23bf51f1e406b0ab4810bd790e084020b3c6b89a159a33",
+    "result_rescheduled.json": "0c6433e9635619c29c61589a77e111b3c3a7c357df21e08c2c03cf99ed8f4017",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_SHA256_V1_4))
+def test_v1_4_fixture_bytes_are_the_released_ones(name: str) -> None:
+    assert hashlib.sha256((V1_4 / name).read_bytes()).hexdigest() == PINNED_SHA256_V1_4[name], (
+        f"golden/v1.4/{name} changed; restore it from git (see golden/README.md)."
+    )
+    assert sorted(p.name for p in V1_4.iterdir()) == sorted(PINNED_SHA256_V1_4)
+
+
+def test_v1_3_results_carry_no_lineage() -> None:
+    for name in ("result_success.msgpack", "result_failed.msgpack", "result_rescheduled.msgpack"):
+        assert decode_result((V1_3 / name).read_bytes()).openlineage is None
+
+
+@pytest.mark.parametrize("name", ["result_success.msgpack", "result_success.json"])
+def test_v1_4_result_openlineage(name: str) -> None:
+    decode = decode_result_json if name.endswith(".json") else decode_result
+    res = decode((V1_4 / name).read_bytes())
+    assert res.schema == SchemaVersion(1, 4)
+    assert res.skip_downstream == ["report", "load"]
+    _check_values(res.return_value)
+    assert res.openlineage is not None and res.openlineage.lineage is not None
+    lineage = res.openlineage.lineage
+    provider = "https://github.com/apache/airflow/tree/providers-openlineage/2.20.3"
+    assert lineage.method == "get_openlineage_facets_on_complete"
+    assert lineage.inputs == [
+        {
+            "namespace": "postgres://db:5432",
+            "name": "public.orders",
+            "facets": {
+                "schema": {
+                    "_producer": provider,
+                    "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json"
+                    "#/$defs/SchemaDatasetFacet",
+                    "fields": [{"name": "id", "type": "INTEGER"}, {"name": "amount", "type": "DECIMAL"}],
+                }
+            },
+            "inputFacets": {},
+        }
+    ]
+    assert lineage.outputs == [{"namespace": "file", "name": "/data/totals.csv", "facets": {}}]
+    assert lineage.run_facets == {
+        "partition": {
+            "_producer": "https://example.com/producer",
+            "_schemaURL": "https://example.com/PartitionRunFacet.json#/$defs/PartitionRunFacet",
+            "partition": "2024-03-30",
+            "rows": 3,
+            "ratio": 0.5,
+            "complete": True,
+        }
+    }
+    assert lineage.job_facets == {
+        "sql": {
+            "_producer": provider,
+            "_schemaURL": "https://openlineage.io/spec/facets/1-1-0/SQLJobFacet.json#/$defs/SQLJobFacet",
+            "query": "INSERT INTO totals SELECT sum(amount) FROM orders ✓",
+        }
+    }
+
+
+def test_v1_4_failed_result_with_no_lineage_returned() -> None:
+    res = decode_result((V1_4 / "result_failed.msgpack").read_bytes())
+    assert res.status == "failed"
+    assert res.openlineage is not None and res.openlineage.lineage is None

@@ -29,7 +29,8 @@ RUNTIME_TESTS = Path(__file__).resolve().parents[2] / "isolation-runtime" / "tes
 sys.path.insert(0, str(RUNTIME_TESTS))
 
 from airflow.providers.openlineage.plugins import adapter  # noqa: E402 - sets the provider as producer
-from lineage_operators import LineageOperator, NoLineageOperator, lineage as operator_lineage  # noqa: E402
+from lineage_operators import LineageOperator, NoLineageOperator  # noqa: E402
+from lineage_operators import lineage as operator_lineage  # noqa: E402
 from openlineage.client.event_v2 import Job, Run, RunEvent, RunState  # noqa: E402
 from openlineage.client.serde import Serde  # noqa: E402
 
@@ -87,7 +88,9 @@ def test_rebuilt_lineage_makes_the_native_event(carrier: str, error: Optional[st
     expected = _event(native)
     assert _event(rebuilt) == expected
     partition = expected["run"]["facets"]["partition"]  # the custom facet, which the host lacks
-    assert partition["_schemaURL"] == "https://example.com/spec/PartitionRunFacet.json#/$defs/PartitionRunFacet"
+    assert (
+        partition["_schemaURL"] == "https://example.com/spec/PartitionRunFacet.json#/$defs/PartitionRunFacet"
+    )
     assert partition["_producer"] == adapter._PRODUCER
     assert partition["note"] == "token ***"
 

@@ -40,8 +40,8 @@ def lineage(rows: Optional[int], state: Any, error: Optional[str] = None) -> Ope
     )
     output_facets = {}
     if rows is not None:
-        output_facets["outputStatistics"] = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
-            rowCount=rows
+        output_facets["outputStatistics"] = (
+            output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(rowCount=rows)
         )
     run_facets: Dict[str, Any] = {
         "partition": PartitionRunFacet(partition="2024-01-02", details={"state": state, "rows": rows}),
@@ -55,7 +55,9 @@ def lineage(rows: Optional[int], state: Any, error: Optional[str] = None) -> Ope
             InputDataset(namespace="sqlite://warehouse", name="main.orders", facets={"schema": schema}),
             Dataset(namespace="file", name="/data/rates.csv"),
         ],
-        outputs=[OutputDataset(namespace="sqlite://warehouse", name="main.totals", outputFacets=output_facets)],
+        outputs=[
+            OutputDataset(namespace="sqlite://warehouse", name="main.totals", outputFacets=output_facets)
+        ],
         run_facets=run_facets,
         job_facets={"sql": sql_job.SQLJobFacet(query="INSERT INTO totals SELECT sum(amount) FROM orders")},
     )

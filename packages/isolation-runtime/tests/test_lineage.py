@@ -44,7 +44,9 @@ def test_success_reports_on_complete_with_what_execute_learnt(tmp_path: Path) ->
     assert facets.outputs == expected["outputs"]
     assert facets.run_facets == expected["run_facets"]
     assert facets.job_facets == expected["job_facets"]
-    assert facets.run_facets["partition"]["_schemaURL"].startswith("https://example.com/spec/PartitionRunFacet")
+    assert facets.run_facets["partition"]["_schemaURL"].startswith(
+        "https://example.com/spec/PartitionRunFacet"
+    )
     assert facets.run_facets["partition"]["_producer"] == adapter._PRODUCER
     assert facets.run_facets["partition"]["details"] == {"state": "success", "rows": 3}
 
@@ -83,7 +85,9 @@ def test_no_lineage_returned_never_fails_the_task(name: str, tmp_path: Path) -> 
 
 
 def test_an_operator_without_lineage_methods_reports_nothing(tmp_path: Path) -> None:
-    code, out, result = run(OperatorSpec("lineage_operators.NoLineageOperator", {}), tmp_path, env=ON_TARGET_PATH)
+    code, out, result = run(
+        OperatorSpec("lineage_operators.NoLineageOperator", {}), tmp_path, env=ON_TARGET_PATH
+    )
     assert code == 0, out
     assert result.openlineage is None
 
@@ -127,7 +131,7 @@ class _Outer:
     mapping: Dict[str, Any]
     colour: _Colour = _Colour.RED
     when: dt.datetime = dt.datetime(2024, 1, 2, 3, 4, tzinfo=dt.timezone.utc)
-    ident: uuid.UUID = uuid.UUID(int=7)
+    ident: uuid.UUID = attrs.field(factory=lambda: uuid.UUID(int=7))
     other: Any = None
 
 

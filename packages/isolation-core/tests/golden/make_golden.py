@@ -33,6 +33,8 @@ from airflow_isolation.core import (
     ErrorInfo,
     IsolationRequest,
     IsolationResult,
+    OpenLineageFacets,
+    OpenLineageReport,
     OperatorSpec,
     RunOptions,
     ShippedModule,
@@ -180,6 +182,51 @@ def request_callable() -> IsolationRequest:
     )
 
 
+def openlineage() -> OpenLineageReport:
+    """An operator's lineage as the OpenLineage client serialises it, with a facet no host knows."""
+    return OpenLineageReport(
+        lineage=OpenLineageFacets(
+            method="get_openlineage_facets_on_complete",
+            inputs=[
+                {
+                    "namespace": "postgres://db:5432",
+                    "name": "public.orders",
+                    "facets": {
+                        "schema": {
+                            "_producer": "https://github.com/apache/airflow/tree/providers-openlineage/2.20.3",
+                            "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json"
+                            "#/$defs/SchemaDatasetFacet",
+                            "fields": [
+                                {"name": "id", "type": "INTEGER"},
+                                {"name": "amount", "type": "DECIMAL"},
+                            ],
+                        }
+                    },
+                    "inputFacets": {},
+                }
+            ],
+            outputs=[{"namespace": "file", "name": "/data/totals.csv", "facets": {}}],
+            run_facets={
+                "partition": {
+                    "_producer": "https://example.com/producer",
+                    "_schemaURL": "https://example.com/PartitionRunFacet.json#/$defs/PartitionRunFacet",
+                    "partition": "2024-03-30",
+                    "rows": 3,
+                    "ratio": 0.5,
+                    "complete": True,
+                }
+            },
+            job_facets={
+                "sql": {
+                    "_producer": "https://github.com/apache/airflow/tree/providers-openlineage/2.20.3",
+                    "_schemaURL": "https://openlineage.io/spec/facets/1-1-0/SQLJobFacet.json#/$defs/SQLJobFacet",
+                    "query": "INSERT INTO totals SELECT sum(amount) FROM orders ✓",
+                }
+            },
+        )
+    )
+
+
 def result_success() -> IsolationResult:
     return IsolationResult(
         schema=SCHEMA_VERSION,
@@ -196,6 +243,7 @@ def result_success() -> IsolationResult:
             VariableWrite("n", "3"),
         ],
         skip_downstream=["report", "load"],
+        openlineage=openlineage(),
     )
 
 
@@ -215,6 +263,7 @@ def result_failed() -> IsolationResult:
         timings=Timings(decode=0.002, setup=0.5, execute=0.125, total=0.75),
         target_airflow_version=None,
         target_python_version="3.11.7",
+        openlineage=OpenLineageReport(),
     )
 
 
