@@ -357,6 +357,9 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
     def _isolated_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """What the target's operator returned as the task ended, chosen there as the provider's
         ``DefaultExtractor`` chooses (on failure, complete, else start)."""
+        shipped = self._result_lineage.lineage if self._result_lineage else None
+        if shipped is not None:
+            self.log.debug("OpenLineage: lineage from the target's %s", shipped.method)
         return lineage.operator_lineage(self._result_lineage)
 
     _isolated_openlineage_facets_on_failure = _isolated_openlineage_facets_on_complete
