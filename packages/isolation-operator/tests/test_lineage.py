@@ -142,3 +142,19 @@ def test_after_the_run_the_target_decides() -> None:
     known = _wrapper(LineageOperator)
     known._apply({}, IsolationResult(SCHEMA_VERSION, "success"))  # a runtime older than schema 1.4
     assert not any(_has(known, name) for name in METHODS)
+
+
+def test_the_target_computes_lineage_only_when_the_listener_will_ask(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from airflow.providers.openlineage import conf
+
+    path = "lineage_operators.LineageOperator"
+    monkeypatch.setattr(conf, "is_disabled", lambda: True)
+    monkeypatch.setattr(conf, "disabled_operators", set)
+    assert not lineage.listener_will_ask(path)
+    monkeypatch.setattr(conf, "is_disabled", lambda: False)
+    assert lineage.listener_will_ask(path)
+    assert not lineage.listener_will_ask(None)  # a callable
+    monkeypatch.setattr(conf, "disabled_operators", lambda: {path})
+    assert not lineage.listener_will_ask(path)

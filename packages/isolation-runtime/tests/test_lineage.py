@@ -13,11 +13,13 @@ import attrs
 import pytest
 from runtime_test_support import run, without_airflow
 
-from airflow_isolation.core import OperatorSpec
+from airflow_isolation.core import OperatorSpec, RunOptions
 from airflow_isolation.runtime import lineage
 
 HERE = Path(__file__).resolve().parent
 ON_TARGET_PATH = {"PYTHONPATH": str(HERE)}
+ASKED = RunOptions(openlineage=True)
+"""What a host whose OpenLineage listener is enabled sends."""
 
 pytest.importorskip("airflow.providers.openlineage")
 from airflow.providers.openlineage.plugins import adapter  # noqa: E402 - a native run's listener has it
@@ -32,7 +34,7 @@ def _serde(value: Any) -> Any:
 
 def test_success_reports_on_complete_with_what_execute_learnt(tmp_path: Path) -> None:
     spec = OperatorSpec("lineage_operators.LineageOperator", {})
-    code, out, result = run(spec, tmp_path, env=ON_TARGET_PATH)
+    code, out, result = run(spec, tmp_path, env=ON_TARGET_PATH, options=ASKED)
     assert code == 0, out
     assert result.openlineage is not None and result.openlineage.lineage is not None
     facets = result.openlineage.lineage
@@ -53,7 +55,7 @@ def test_success_reports_on_complete_with_what_execute_learnt(tmp_path: Path) ->
 
 def test_failure_reports_on_failure(tmp_path: Path) -> None:
     spec = OperatorSpec("lineage_operators.LineageOperator", {"fail": True})
-    code, out, result = run(spec, tmp_path, env=ON_TARGET_PATH)
+    code, out, result = run(spec, tmp_path, env=ON_TARGET_PATH, options=ASKED)
     assert code != 0, out
     assert result.status == "failed"
     assert result.openlineage is not None and result.openlineage.lineage is not None
@@ -65,7 +67,7 @@ def test_failure_reports_on_failure(tmp_path: Path) -> None:
 
 def test_only_on_start_is_called_again_at_the_end(tmp_path: Path) -> None:
     spec = OperatorSpec("lineage_operators.StartOnlyLineageOperator", {})
-    code, out, result = run(spec, tmp_path, env=ON_TARGET_PATH)
+    code, out, result = run(spec, tmp_path, env=ON_TARGET_PATH, options=ASKED)
     assert code == 0, out
     assert result.openlineage is not None and result.openlineage.lineage is not None
     assert result.openlineage.lineage.method == "get_openlineage_facets_on_start"
@@ -74,7 +76,8 @@ def test_only_on_start_is_called_again_at_the_end(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["NoneLineageOperator", "BrokenLineageOperator"])
 def test_no_lineage_returned_never_fails_the_task(name: str, tmp_path: Path) -> None:
-    code, out, result = run(OperatorSpec(f"lineage_operators.{name}", {}), tmp_path, env=ON_TARGET_PATH)
+    spec = OperatorSpec(f"lineage_operators.{name}", {})
+    code, out, result = run(spec, tmp_path, env=ON_TARGET_PATH, options=ASKED)
     assert code == 0, out
     assert result.status == "success"
     assert result.return_value == 3
@@ -84,10 +87,17 @@ def test_no_lineage_returned_never_fails_the_task(name: str, tmp_path: Path) -> 
         assert "failed to extract its lineage: RuntimeError: lineage went wrong" in out
 
 
+def test_nothing_is_computed_unless_the_host_asks(tmp_path: Path) -> None:
+    spec = OperatorSpec("lineage_operators.BrokenLineageOperator", {})
+    code, out, result = run(spec, tmp_path, env=ON_TARGET_PATH)
+    assert code == 0, out
+    assert result.openlineage is None
+    assert "lineage went wrong" not in out  # the method was not called
+
+
 def test_an_operator_without_lineage_methods_reports_nothing(tmp_path: Path) -> None:
-    code, out, result = run(
-        OperatorSpec("lineage_operators.NoLineageOperator", {}), tmp_path, env=ON_TARGET_PATH
-    )
+    spec = OperatorSpec("lineage_operators.NoLineageOperator", {})
+    code, out, result = run(spec, tmp_path, env=ON_TARGET_PATH, options=ASKED)
     assert code == 0, out
     assert result.openlineage is None
 

@@ -33,8 +33,9 @@ SCHEMA_VERSION = SchemaVersion(1, 4)
 ``IsolationResult.variable_writes``. 1.2 added the task's downstream ids, its first reschedule date
 and the run's ``run_after`` to ``TaskContext``, and ``skip_downstream``/``reschedule_date`` to
 ``IsolationResult``. 1.3 added ``IsolationRequest.modules``: the task's own modules, shipped from the
-host's DAGs and plugins folders. 1.4 added ``IsolationResult.openlineage``: the wrapped operator's
-OpenLineage lineage, computed in the target, for the host's OpenLineage listener."""
+host's DAGs and plugins folders. 1.4 added ``RunOptions.openlineage`` and
+``IsolationResult.openlineage``: the wrapped operator's OpenLineage lineage, computed in the target
+when the host's OpenLineage listener will ask for it."""
 
 
 class CallableSpec(msgspec.Struct, tag="callable"):
@@ -159,6 +160,10 @@ class RunOptions(msgspec.Struct, frozen=True):
     variable_write_back: bool = False
     """``Variable.set`` is recorded and applied on the host after success; off (the default), it is
     refused with an error naming this option, since the target has no metadata database."""
+    openlineage: bool = False
+    """The host's OpenLineage listener will ask for the operator's lineage: compute it as the task
+    ends (``IsolationResult.openlineage``). Off, the target calls no OpenLineage method, as a native
+    task runs none without the listener (they may parse SQL or call the database's API)."""
 
 
 class ShippedModule(msgspec.Struct, frozen=True):

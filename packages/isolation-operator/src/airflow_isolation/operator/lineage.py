@@ -25,6 +25,20 @@ def class_has_lineage_methods(cls: Optional[type]) -> bool:
     return cls is not None and any(callable(getattr(cls, name, None)) for name in METHODS)
 
 
+def listener_will_ask(wrapped_class_path: Optional[str]) -> bool:
+    """Whether the host's OpenLineage listener will want the wrapped operator's lineage: the provider
+    is installed here and enabled, and ``[openlineage] disabled_for_operators`` does not name the
+    operator's class. The target computes it only then, as natively only the listener calls it."""
+    if wrapped_class_path is None:
+        return False
+    try:
+        from airflow.providers.openlineage import conf
+
+        return not conf.is_disabled() and wrapped_class_path not in conf.disabled_operators()
+    except ImportError:
+        return False
+
+
 def operator_lineage(report: Optional[OpenLineageReport]) -> Any:
     """The provider's ``OperatorLineage`` for ``report``, or ``None`` (what the operator's method
     returned, or the provider is not installed here)."""

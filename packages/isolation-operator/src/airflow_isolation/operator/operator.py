@@ -252,7 +252,10 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
             set(self.upstream_task_ids),
             connections,
             resolve_variables(self.variables),
-            options=write_back_kinds.run_options(self.write_back),
+            options=msgspec.structs.replace(
+                write_back_kinds.run_options(self.write_back),
+                openlineage=lineage.listener_will_ask(self.operator_class_path),
+            ),
             first_reschedule=self._first_reschedule(context),
             modules=task_modules(task, getattr(context.get("dag"), "fileloc", None)),
         )

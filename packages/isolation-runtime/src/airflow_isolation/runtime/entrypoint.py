@@ -16,13 +16,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 from airflow_isolation.core import (
     CallableSpec,
     IsolationRequest,
     IsolationResult,
-    OpenLineageReport,
     RequestDecodeError,
     RequestIntegrityError,
     SchemaVersionError,
@@ -134,8 +133,7 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
     branch = task_runner.BranchRecorder()
     skipped = skips.SkipRecorder()
     setup_done = started
-    operator: Any = None
-    context: Optional[Dict[str, Any]] = None
+    ending = lineage.TaskEnd(request.options.openlineage, _log)
     try:
         if installed is not None:
             airflow_support.configure_environment()
@@ -157,6 +155,7 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
             assert info is not None
             task_runner.show_host_dag(info, operator, request.context, branch, skipped)
         context = build_context(request.context, recorder, request.variables, operator)
+        ending.operator, ending.task_instance = operator, context["ti"]
         setup_done = time.perf_counter()
         with airflow_support.current_context(info, context), termination.on_sigterm(operator, _log):
             if isinstance(task, CallableSpec):
@@ -172,7 +171,7 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
         else:
             explained = shipped_modules.explained(exc, request.modules)
             timings = _timings(started, decoded, setup_done)
-            return _failure(explained, timings, recorder, airflow_version, operator=operator, context=context)
+            return _failure(explained, timings, recorder, airflow_version, ending)
     except BaseException as exc:  # TaskDeferred is one; an operator's deferrals are run in deferral
         if not outcome.is_a(exc, "TaskDeferred"):
             raise
@@ -190,20 +189,8 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
         airflow_version=airflow_version,
         variable_writes=variable_writes.writes,
         skip_downstream=skipped.result(),
-        openlineage=_lineage(operator, context, "success"),
+        openlineage=ending.lineage("success"),
     )
-
-
-def _lineage(operator: Any, context: Optional[Dict[str, Any]], state: str) -> Optional[OpenLineageReport]:
-    """The operator's OpenLineage lineage for the event the host's listener sends as the task ends:
-    FAIL after a failure, COMPLETE after success or a skip. The task instance shows the state it
-    has natively when the provider asks."""
-    if operator is None or context is None:
-        return None
-    task_instance = context.get("ti")
-    if task_instance is not None:
-        task_instance.state = state
-    return lineage.report(operator, task_instance, state == "failed", _log)
 
 
 def _failure(
@@ -211,9 +198,7 @@ def _failure(
     timings: Timings,
     recorder: XComRecorder,
     airflow_version: Optional[str],
-    *,
-    operator: Any = None,
-    context: Optional[Dict[str, Any]] = None,
+    ending: Optional[lineage.TaskEnd] = None,
 ) -> IsolationResult:
     """A skipped, rescheduled or failed task; XComs it pushed are kept, as natively."""
     reschedule_date = sensors.reschedule_date(exc)
@@ -229,7 +214,7 @@ def _failure(
         error=outcome.error_info(exc),
         airflow_version=airflow_version,
         reschedule_date=reschedule_date,
-        openlineage=_lineage(operator, context, "up_for_reschedule" if reschedule_date else status),
+        openlineage=ending.lineage("up_for_reschedule" if reschedule_date else status) if ending else None,
     )
 
 

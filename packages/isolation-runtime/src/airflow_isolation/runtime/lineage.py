@@ -86,6 +86,26 @@ def report(
     return OpenLineageReport(lineage=facets)
 
 
+class TaskEnd:
+    """What the lineage of the task's last event needs, gathered as the run goes: whether the host's
+    listener asks for it (natively only the listener calls these methods, which may parse SQL or call
+    a database's API), the operator, and its task instance."""
+
+    def __init__(self, asked: bool, log: Callable[[str], None]) -> None:
+        self.asked = asked
+        self.log = log
+        self.operator: Any = None
+        self.task_instance: Any = None
+
+    def lineage(self, state: str) -> Optional[OpenLineageReport]:
+        """The task instance shows the state it has natively when the provider asks."""
+        if not self.asked or self.operator is None:
+            return None
+        if self.task_instance is not None:
+            self.task_instance.state = state
+        return report(self.operator, self.task_instance, state == "failed", self.log)
+
+
 def _use_provider_producer() -> None:
     """Natively the provider's listener has imported its adapter, which makes the provider the
     producer of every facet created after (``set_producer``): do the same when the target has it."""
