@@ -7,15 +7,16 @@ operator lives here, so the same choice is made here, with the task instance sta
 the method returned travels back in plain JSON form. The START event is the host's alone: it is
 sent before the target exists (README, "OpenLineage").
 
-Nothing is imported from OpenLineage or attrs: the target may have neither, and an operator whose
-methods need them fails here with an ImportError that is logged, as the provider logs it. Nothing
-here may fail the task.
+The target may have neither OpenLineage nor attrs: nothing here needs them (the provider's adapter
+is imported when it is there, as natively), and an operator whose methods need them fails with an
+ImportError that is logged, as the provider logs it. Nothing here may fail the task.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -43,16 +44,16 @@ def has_lineage_methods(operator: Any) -> bool:
     return _method(operator, ON_START) is not None or _method(operator, ON_COMPLETE) is not None
 
 
-def _final_method(operator: Any, failed: bool) -> Tuple[str, Callable[..., Any], Tuple[Any, ...]]:
-    """The method ``DefaultExtractor.extract_on_failure`` / ``extract_on_complete`` would call."""
-    names = [ON_FAILURE, ON_COMPLETE] if failed else [ON_COMPLETE]
-    for name in names:
+def _final_call(operator: Any, task_instance: Any, failed: bool) -> Tuple[str, Callable[[], Any]]:
+    """The method ``DefaultExtractor.extract_on_failure`` / ``extract_on_complete`` would call, ready
+    to call."""
+    for name in [ON_FAILURE, ON_COMPLETE] if failed else [ON_COMPLETE]:
         method = _method(operator, name)
         if method is not None:
-            return name, method, ("task_instance",)
+            return name, functools.partial(method, task_instance)
     method = _method(operator, ON_START)
     assert method is not None  # has_lineage_methods holds
-    return ON_START, method, ()
+    return ON_START, method
 
 
 def report(
@@ -64,8 +65,8 @@ def report(
         return None
     try:
         _use_provider_producer()
-        name, method, wants = _final_method(operator, failed)
-        returned = method(task_instance) if wants else method()
+        name, call = _final_call(operator, task_instance, failed)
+        returned = call()
         if returned is None:
             return OpenLineageReport()
         facets = OpenLineageFacets(
