@@ -13,7 +13,7 @@ OpenLineage is imported only when the listener asks: the host may not have the p
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from airflow_isolation.core import OpenLineageReport
 
@@ -74,3 +74,53 @@ def datasets(shipped: List[Dict[str, Any]]) -> List[Any]:
         else:
             rebuilt.append(Dataset(**common))
     return rebuilt
+
+
+class OpenLineageMethods:
+    """``IsolatedOperator``'s OpenLineage methods. The provider picks its extractor by whether an
+    operator has them, so they exist exactly when the wrapped operator's do (an AttributeError reads
+    as absent): after a run, as the target found; before, as the host's class says (a class only
+    the target has: none)."""
+
+    _wrapped: Any
+    log: Any
+    _result_lineage: Optional[OpenLineageReport] = None
+    _result_read = False
+
+    def keep_lineage(self, report: Optional[OpenLineageReport]) -> None:
+        self._result_lineage = report
+        self._result_read = True
+
+    def _has_lineage_methods(self) -> bool:
+        if self._result_read:
+            return self._result_lineage is not None
+        return class_has_lineage_methods(self._wrapped.operator_class if self._wrapped else None)
+
+    def _lineage_method(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        if not self._has_lineage_methods():
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return method
+
+    @property
+    def get_openlineage_facets_on_start(self) -> Callable[[], Any]:
+        return self._lineage_method("get_openlineage_facets_on_start", self._nothing_yet)
+
+    @property
+    def get_openlineage_facets_on_complete(self) -> Callable[[Any], Any]:
+        return self._lineage_method("get_openlineage_facets_on_complete", self._target_lineage)
+
+    @property
+    def get_openlineage_facets_on_failure(self) -> Callable[[Any], Any]:
+        return self._lineage_method("get_openlineage_facets_on_failure", self._target_lineage)
+
+    def _nothing_yet(self) -> Any:
+        """The START event is sent before the target runs the operator (README, "OpenLineage")."""
+        return None
+
+    def _target_lineage(self, task_instance: Any) -> Any:
+        """What the target's operator returned as the task ended, chosen there as the provider's
+        ``DefaultExtractor`` chooses (on failure, complete, else start)."""
+        shipped = self._result_lineage.lineage if self._result_lineage else None
+        if shipped is not None:
+            self.log.debug("OpenLineage: lineage from the target's %s", shipped.method)
+        return operator_lineage(self._result_lineage)

@@ -14,7 +14,7 @@ from typing import Any, Callable, Collection, Dict, Mapping, NoReturn, Optional,
 
 import msgspec
 
-from airflow_isolation.core import CallableSpec, IsolationResult, OpenLineageReport, OperatorSpec
+from airflow_isolation.core import CallableSpec, IsolationResult, OperatorSpec
 from airflow_isolation.core.schema import TaskContext, TaskSpec
 from airflow_isolation.operator import compat, environments, lineage, settings
 from airflow_isolation.operator import write_back as write_back_kinds
@@ -88,7 +88,7 @@ def _check_call_arguments(op_args: Any, op_kwargs: Any, task_id: str) -> None:
         )
 
 
-class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore[misc]
+class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn, lineage.OpenLineageMethods):  # type: ignore[misc]
     """Run ``operator`` (or ``python_callable``) in the isolated ``environment``.
 
     :param operator: the operator class or its dotted path. Omit it to run ``python_callable``
@@ -165,8 +165,6 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         self.write_back = write_back_kinds.parse(write_back, f"IsolatedOperator {self.task_id!r}")
         self._backend: Optional[IsolationBackend] = None
         self._wrapped: Optional[WrappedOperator] = None
-        self._result_lineage: Optional[OpenLineageReport] = None
-        self._result_read = False
         self.operator_class_path: Optional[str] = None
         self.templated_kwargs: Dict[str, Any] = {}
         self.static_kwargs: Dict[str, Any] = {}
@@ -277,8 +275,7 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         return self._apply(context, read_result(outcome))
 
     def _apply(self, context: Any, result: IsolationResult) -> Any:
-        self._result_lineage = result.openlineage
-        self._result_read = True
+        self.keep_lineage(result.openlineage)
         return apply_result(self, context, result)
 
     def _first_reschedule(self, context: Any) -> Any:
@@ -325,44 +322,3 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
     def on_kill(self) -> None:
         if self._backend is not None:
             self._backend.kill()
-
-    def _has_lineage_methods(self) -> bool:
-        """Whether the wrapped operator has OpenLineage methods: the target's answer once a result
-        came back, else the host's class (unknown for a class only the target has: none)."""
-        if self._result_read:
-            return self._result_lineage is not None
-        return lineage.class_has_lineage_methods(self._wrapped.operator_class if self._wrapped else None)
-
-    def _lineage_method(self, name: str) -> Callable[..., Any]:
-        """The OpenLineage provider picks its extractor by whether these methods exist, so they exist
-        exactly when the wrapped operator's do (an AttributeError reads as absent)."""
-        if not self._has_lineage_methods():
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        return getattr(self, f"_isolated_{name.removeprefix('get_')}")
-
-    @property
-    def get_openlineage_facets_on_start(self) -> Callable[[], Any]:
-        return self._lineage_method("get_openlineage_facets_on_start")
-
-    @property
-    def get_openlineage_facets_on_complete(self) -> Callable[[Any], Any]:
-        return self._lineage_method("get_openlineage_facets_on_complete")
-
-    @property
-    def get_openlineage_facets_on_failure(self) -> Callable[[Any], Any]:
-        return self._lineage_method("get_openlineage_facets_on_failure")
-
-    def _isolated_openlineage_facets_on_start(self) -> Any:
-        """Nothing: the START event is sent before the target runs the operator (README,
-        "OpenLineage")."""
-        return None
-
-    def _isolated_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """What the target's operator returned as the task ended, chosen there as the provider's
-        ``DefaultExtractor`` chooses (on failure, complete, else start)."""
-        shipped = self._result_lineage.lineage if self._result_lineage else None
-        if shipped is not None:
-            self.log.debug("OpenLineage: lineage from the target's %s", shipped.method)
-        return lineage.operator_lineage(self._result_lineage)
-
-    _isolated_openlineage_facets_on_failure = _isolated_openlineage_facets_on_complete
