@@ -272,7 +272,7 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
             resolve_variables(self.variables),
             options=write_back_kinds.run_options(self.write_back),
             first_reschedule=self._first_reschedule(context),
-            modules=task_modules(task, getattr(context.get("dag"), "fileloc", None)),
+            modules=task_modules(task, getattr(context.get("dag"), "fileloc", None), self._own_modules()),
         )
         payload = encode_request(request)
         self._backend = get_backend(self.backend)
@@ -290,6 +290,10 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn):  # type: ignore
         finally:
             self._backend = None
         return apply_result(self, context, read_result(outcome))
+
+    def _own_modules(self) -> list[Any]:
+        module = self._wrapped.dag_file_module if self._wrapped is not None else None
+        return [module] if module is not None else []
 
     def _first_reschedule(self, context: Any) -> Any:
         """A wrapped sensor in reschedule mode counts its timeout from its first try, as natively."""
