@@ -56,7 +56,10 @@ def never():
 READY = {{"mode": "reschedule", "poke_interval": 1, "python_callable": third_poke}}
 NEVER = {{"mode": "reschedule", "poke_interval": 1, "timeout": 5, "python_callable": never, "retries": 2}}
 
-with DAG("{dag_id}", start_date=pendulum.datetime(2024, 1, 1), schedule=None, catchup=False):
+with DAG(
+    "{dag_id}", start_date=pendulum.datetime(2024, 1, 1), schedule=None, catchup=False,
+    is_paused_upon_creation=False,
+):
     PythonSensor(task_id="ready_native", op_args=["{records}", "ready_native"], **READY)
     PythonSensor(task_id="timeout_native", **NEVER)
     PythonSensor(task_id="soft_native", soft_fail=True, **NEVER)

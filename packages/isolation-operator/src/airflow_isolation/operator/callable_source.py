@@ -3,8 +3,9 @@
 A function defined in a DAG file cannot be imported in the target (the DAG file is not a module
 there, and its imports may not exist), so its source travels instead: the ``def`` and its body,
 without decorators, after what it uses of the DAG file's top level (``dag_file_code.py``: its
-imports, helper functions and constants; never the DAG definitions). This is checked when the DAG is parsed, so an unshippable callable (a lambda, a
-builtin, a function typed into a REPL) fails at parse time rather than when the task runs.
+imports, helper functions and constants; never the DAG definitions). This is checked when the DAG
+is parsed, so an unshippable callable (a lambda, a builtin, a function typed into a REPL) fails at
+parse time rather than when the task runs.
 """
 
 from __future__ import annotations

@@ -244,7 +244,9 @@ def class_module(cls: type, task_id: str) -> Tuple[str, ShippedModule]:
         line = 0
     index = dag_file.index_of(cls.__name__, line) if line else None
     if index is None:
-        raise DagFileCodeError(f"{where} {dag_file.path}, but its `class` statement was not found. {_MOVE_IT}.")
+        raise DagFileCodeError(
+            f"{where} {dag_file.path}, but its `class` statement was not found. {_MOVE_IT}."
+        )
     found = dag_file.needs(index, {cls.__name__})
     if found.refused:
         reasons = "; ".join(found.refused.values())
