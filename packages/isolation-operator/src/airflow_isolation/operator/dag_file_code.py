@@ -69,6 +69,20 @@ def _imported_names(node: ast.stmt) -> Dict[str, str]:
     return {}
 
 
+def _imports_within(node: ast.stmt) -> Dict[str, str]:
+    """``_imported_names`` of the statement and of the imports nested in it (``try``/``if``
+    blocks choosing between Airflow versions), not of those inside its functions or classes."""
+    found: Dict[str, str] = {}
+    pending: List[ast.AST] = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, (ast.Import, ast.ImportFrom)):
+            found.update(_imported_names(current))
+        elif not isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.expr)):
+            pending += list(ast.iter_child_nodes(current))
+    return found
+
+
 def _bound_names(node: ast.stmt) -> Set[str]:
     """The module-level names a top-level statement binds (not those inside its functions)."""
     found: Set[str] = set()
@@ -113,7 +127,7 @@ class DagFile:
         self.path = path
         self.lines = source.splitlines(keepends=True)
         self.statements = [
-            _Statement(node, _bound_names(node), _imported_names(node)) for node in ast.parse(source).body
+            _Statement(node, _bound_names(node), _imports_within(node)) for node in ast.parse(source).body
         ]
 
     def segment(self, index: int) -> str:
@@ -175,7 +189,7 @@ class DagFile:
                         result.refused.setdefault(name, refusal)
                         continue
                     statement = self.statements[where]
-                    if statement.imported_from and isinstance(statement.node, (ast.Import, ast.ImportFrom)):
+                    if isinstance(statement.node, (ast.Import, ast.ImportFrom)):
                         used = result.kept.setdefault(where, set())
                         if used is not None:
                             used.add(name)
