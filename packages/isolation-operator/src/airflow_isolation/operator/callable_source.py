@@ -2,8 +2,10 @@
 
 A function defined in a DAG file cannot be imported in the target (the DAG file is not a module
 there, and its imports may not exist), so its source travels instead: the ``def`` and its body,
-without decorators. This is checked when the DAG is parsed, so an unshippable callable (a lambda, a
-builtin, a function typed into a REPL) fails at parse time rather than when the task runs.
+without decorators, after what it uses of the DAG file's top level (``dag_file_code.py``: its
+imports, helper functions and constants; never the DAG definitions). This is checked when the DAG
+is parsed, so an unshippable callable (a lambda, a builtin, a function typed into a REPL) fails at
+parse time rather than when the task runs.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import textwrap
 from typing import Any, Callable
 
 from airflow_isolation.core import CallableSpec, ValueEncodeError
+from airflow_isolation.operator.dag_file_code import function_preamble
 
 
 def callable_spec(func: Callable[..., Any], path: str = "python_callable") -> CallableSpec:
@@ -30,7 +33,9 @@ def callable_spec(func: Callable[..., Any], path: str = "python_callable") -> Ca
         raise ValueEncodeError(
             path, func, "lambdas cannot be shipped as source; define the function with `def`"
         )
-    return CallableSpec(name=name, source=function_source(func, path))
+    source = function_source(func, path)
+    preamble = function_preamble(func, source)
+    return CallableSpec(name=name, source=f"{preamble}\n\n{source}" if preamble else source)
 
 
 def function_source(func: Callable[..., Any], path: str) -> str:

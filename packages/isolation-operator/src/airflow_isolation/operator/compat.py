@@ -11,7 +11,7 @@ AIRFLOW_MAJOR = int(AIRFLOW_VERSION.split(".")[0])
 
 if AIRFLOW_MAJOR >= 3:
     from airflow.providers.standard.operators.branch import BranchMixIn
-    from airflow.sdk import BaseOperator, Connection, Variable
+    from airflow.sdk import BaseOperator, BaseSensorOperator, Connection, Variable
     from airflow.sdk._shared.secrets_masker import redact
     from airflow.sdk.bases.decorator import DecoratedOperator, task_decorator_factory
     from airflow.sdk.log import mask_secret
@@ -27,6 +27,7 @@ else:
     from airflow.models.baseoperator import BaseOperator
     from airflow.models.connection import Connection
     from airflow.operators.branch import BranchMixIn
+    from airflow.sensors.base import BaseSensorOperator
     from airflow.utils.log.secrets_masker import mask_secret, redact
 
 
@@ -89,6 +90,7 @@ __all__ = [
     "AirflowFailException",
     "AirflowSkipException",
     "BaseOperator",
+    "BaseSensorOperator",
     "BranchMixIn",
     "DecoratedOperator",
     "TaskDeferred",

@@ -165,14 +165,19 @@ def _module_of(import_path: str) -> str:
     return import_path.partition(":")[0] if ":" in import_path else import_path.rpartition(".")[0]
 
 
-def task_modules(task: TaskSpec, dag_fileloc: Optional[str]) -> List[ShippedModule]:
+def task_modules(
+    task: TaskSpec, dag_fileloc: Optional[str], own: Sequence[ShippedModule] = ()
+) -> List[ShippedModule]:
     """What to ship for ``task``: the wrapped operator's module and the imports of every callable in
-    it (the callable task itself, or one among an operator's kwargs)."""
+    it (the callable task itself, or one among an operator's kwargs); ``own`` are modules made on
+    the host (a class defined in the DAG file), shipped with what they import."""
     folders = roots(dag_fileloc)
     if not folders:
-        return []
+        return list(own)
     callables = list(_callable_specs(task if isinstance(task, CallableSpec) else task.kwargs))
     names = [c.import_path for c in callables if c.import_path]
     if isinstance(task, OperatorSpec):
         names.append(task.class_path)
-    return collect([_module_of(n) for n in names], [c.source for c in callables if c.source], folders)
+    sources = [c.source for c in callables if c.source] + [m.source.decode() for m in own]
+    found = collect([_module_of(n) for n in names], sources, folders)
+    return sorted([*found, *own], key=lambda m: m.path)

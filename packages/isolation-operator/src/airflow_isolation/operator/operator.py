@@ -37,6 +37,12 @@ from airflow_isolation.operator.request_builder import (
     task_context,
 )
 from airflow_isolation.operator.result_handler import apply_result, read_result
+from airflow_isolation.operator.sensor_traits import (
+    SERIALIZED_FIELDS,
+    is_sensor,
+    mark_as_sensor,
+    sensor_arguments,
+)
 from airflow_isolation.operator.wrapped import WrappedOperator, check_encodable, is_deferred_value
 from airflow_isolation.workspace.environment import validate_name
 
@@ -225,6 +231,20 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn, lineage.OpenLine
         self.static_kwargs = {k: v for k, v in inner.items() if k not in wrapped.template_fields}
         self.op_args = []
         self.op_kwargs = {}
+        if is_sensor(wrapped.operator_class, inner):
+            mark_as_sensor(self, sensor_arguments(wrapped.operator_class, inner))
+
+    @property
+    def reschedule(self) -> Optional[bool]:
+        """Whether the scheduler reschedules this task as a sensor in ``mode="reschedule"``; None
+        when the wrapped operator is no sensor, which a serialized DAG leaves out, as for any
+        operator that is no sensor."""
+        mode = getattr(self, "mode", None)
+        return None if mode is None else mode == "reschedule"
+
+    @classmethod
+    def get_serialized_fields(cls) -> Any:
+        return super().get_serialized_fields() | SERIALIZED_FIELDS
 
     def _task_spec(self) -> TaskSpec:
         if self._wrapped is None:
@@ -255,7 +275,7 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn, lineage.OpenLine
                 openlineage=lineage.listener_will_ask(self.operator_class_path),
             ),
             first_reschedule=self._first_reschedule(context),
-            modules=task_modules(task, getattr(context.get("dag"), "fileloc", None)),
+            modules=task_modules(task, getattr(context.get("dag"), "fileloc", None), self._own_modules()),
         )
         payload = encode_request(request)
         self._backend = get_backend(self.backend)
@@ -278,10 +298,13 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn, lineage.OpenLine
         self.keep_lineage(result.openlineage)
         return apply_result(self, context, result)
 
+    def _own_modules(self) -> list[Any]:
+        module = self._wrapped.dag_file_module if self._wrapped is not None else None
+        return [module] if module is not None else []
+
     def _first_reschedule(self, context: Any) -> Any:
         """A wrapped sensor in reschedule mode counts its timeout from its first try, as natively."""
-        mode = {**self.static_kwargs, **self.templated_kwargs}.get("mode")
-        if self._wrapped is None or mode != "reschedule":
+        if not self.reschedule:
             return None
         return first_reschedule_date(context, self.retries)
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import importlib
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
+from airflow_isolation.core import ShippedModule
 from airflow_isolation.core.values import Lowerer
 from airflow_isolation.operator import compat
 from airflow_isolation.operator.callable_source import callable_spec
+from airflow_isolation.operator.dag_file_code import class_module, defined_in_dag_file
 from airflow_isolation.operator.kwarg_types import check_kwarg_types
 from airflow_isolation.operator.signature import constructor_params
 
@@ -41,6 +43,9 @@ class WrappedOperator:
     ):
         self.operator_class, self.class_path = _resolve(operator, task_id, template_fields is not None)
         cls = self.operator_class
+        self.dag_file_module: Optional[ShippedModule] = None
+        if cls is not None and defined_in_dag_file(cls):
+            self.class_path, self.dag_file_module = class_module(cls, task_id)
         self.template_fields: Tuple[str, ...] = tuple(
             template_fields if template_fields is not None else getattr(cls, "template_fields", ())
         )
