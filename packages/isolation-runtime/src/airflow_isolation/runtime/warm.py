@@ -11,7 +11,9 @@ Single-threaded on purpose: it forks, and a fork taken while another thread hold
 logging, the allocator) would hand that lock, held forever, to the task. Connections of another
 user are refused (``SO_PEERCRED``); the socket also sits in a 0700 folder and is 0600 itself.
 It exits after ``--idle`` seconds without a task, and a child whose host connection drops before
-it ends is killed with its process group, as the worker's death kills a cold target.
+it ends is killed with its process group, as the worker's death kills a cold target. It is a child
+subreaper (``runtime.descendants``): what a task child killed outright leaves is re-parented to it,
+and every child of its own that is not a task child is killed on sight.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from airflow_isolation.core.warm_protocol import (
     receive_host_message,
     send,
 )
+from airflow_isolation.runtime.descendants import become_subreaper, kill_strays
 from airflow_isolation.runtime.warm_child import run_child
 from airflow_isolation.runtime.warm_rehearsal import rehearse
 
@@ -131,6 +134,7 @@ class WarmServer:
         signal.set_wakeup_fd(self.wake_write)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.signal(signal.SIGTERM, self._stop)
+        become_subreaper()
         self.selector.register(self.listener, selectors.EVENT_READ, "listener")
         self.selector.register(self.wake_read, selectors.EVENT_READ, "wake")
         try:
@@ -149,8 +153,14 @@ class WarmServer:
                     else:
                         self._host_message(self.by_conn[key.fileobj])  # type: ignore[index]
                 self._collect_exited()
+                self._kill_strays()
         finally:
             self._remove_socket()
+
+    def _kill_strays(self) -> None:
+        killed = kill_strays(self.children)
+        if killed:
+            _log(f"killed process(es) a task child left when it was killed: {killed}")
 
     def _stop(self, signum: int, frame: object) -> None:
         self.stopping = True

@@ -12,6 +12,10 @@ the worker. The warm runtime kills the child's group when the worker's connectio
 the warm runtime be gone too, the host also sends the read end of a pipe whose write end only the
 worker holds, and its closing sends SIGIO (default action: terminate) to the child's group. A warm
 runtime that dies alone leaves the child running on to the end of its task.
+
+What the task forks without exec carries the warm runtime's exec-time environment, not the run
+marker the host looks for, so the child keeps its whole tree itself (``runtime.descendants``): it is a
+child subreaper, and stops every descendant before it exits, however the task ended.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Iterable, NoReturn, Optional
 
 from airflow_isolation.core.launch import REQUEST_DIGEST_ENV, runtime_arguments
 from airflow_isolation.core.warm_protocol import WarmStart
+from airflow_isolation.runtime.descendants import become_subreaper, stop_descendants
 
 EXIT_NOT_CLAIMED = 75
 """Someone else owns the run (the host gave up on the warm path and started it cold)."""
@@ -100,6 +105,7 @@ def run_child(start: WarmStart, out_fd: int, lifeline: int, server_fds: Iterable
     code = EXIT_SETUP_FAILED
     try:
         os.setsid()
+        become_subreaper()
         _signals()
         _close_all(server_fds)
         if not _claim(start.claim):
@@ -117,10 +123,12 @@ def run_child(start: WarmStart, out_fd: int, lifeline: int, server_fds: Iterable
         from airflow_isolation.runtime.process_end import end_process
 
         code = main(sys.argv[1:])
+        stop_descendants()
         end_process(code)
     except BaseException:
         try:
             traceback.print_exc()
             sys.stderr.flush()
+            stop_descendants()
         finally:
             os._exit(code if code != 0 else EXIT_SETUP_FAILED)
