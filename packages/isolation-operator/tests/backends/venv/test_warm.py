@@ -29,7 +29,7 @@ from warm_runtimes import stop_warm_runtimes, warm_runtimes
 from airflow_isolation.workspace.environment import read_manifest
 from airflow_isolation.operator.backends.venv.warm_start import build_key, socket_folder
 from airflow_isolation.operator.operator import IsolatedOperator
-from airflow_isolation.operator.result_handler import IsolatedTaskFailed
+from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 
 # --- callables shipped to the target (source only: imports inside) --------------------------------
 
@@ -82,6 +82,30 @@ def print_the_password() -> int:
 
     print("the password is s3cr3t-warm-9d41", flush=True)
     return os.getppid()
+
+
+def fork_a_daemon(pid_file: str, ending: str) -> int:
+    import os
+    import signal
+    import time
+
+    if os.fork() == 0:  # fork without exec, leave the group, fork again: a daemon without the run marker
+        os.setsid()
+        if os.fork() == 0:
+            with open(pid_file + ".tmp", "w") as handle:
+                handle.write(str(os.getpid()))
+            os.rename(pid_file + ".tmp", pid_file)
+            time.sleep(300)
+        os._exit(0)
+    while not os.path.exists(pid_file):
+        time.sleep(0.01)
+    if ending == "failure":
+        raise RuntimeError("failed on purpose")
+    if ending == "sigkill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if ending == "timeout":
+        time.sleep(300)
+    return int(open(pid_file).read())
 
 
 def hog_memory() -> int:
@@ -288,3 +312,25 @@ def test_task_dies_with_its_worker_even_when_the_warm_runtime_died_first(warm: P
     finally:
         kill_worker(worker)
     assert wait_until_gone(task), "the warm child outlived its worker and its warm runtime"
+
+
+@pytest.mark.parametrize("warm_start", [True, False], ids=["warm", "cold"])
+@pytest.mark.parametrize("ending", ["success", "failure", "timeout", "sigkill"])
+def test_a_daemon_forked_without_exec_ends_with_its_task(
+    warm: Path, tmp_path: Path, warm_start: bool, ending: str
+) -> None:
+    """A cold target's forks carry its exec-time run marker; a warm child's do not, so it keeps
+    them as a subreaper and stops them itself (or, killed outright, its warm runtime does)."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    pid_file = tmp_path / "daemon.pid"
+    kwargs: Dict[str, Any] = {"op_args": [str(pid_file), ending], "backend_options": {"warm": warm_start}}
+    started = time.monotonic()
+    if ending == "success":
+        _run(fork_a_daemon, **kwargs)
+    else:
+        expected = {"timeout": AirflowTaskTimeout, "sigkill": IsolatedTargetCrashed}.get(ending, IsolatedTaskFailed)
+        with pytest.raises(expected):
+            _run(fork_a_daemon, execution_timeout=datetime.timedelta(seconds=3), **kwargs)
+    assert time.monotonic() - started < 60, "the daemon held the task's output open"
+    assert wait_until_gone(int(pid_file.read_text())), f"the daemon outlived a task that ended by {ending}"
