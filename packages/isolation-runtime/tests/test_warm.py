@@ -8,16 +8,15 @@ is written out by hand so the protocol is what is tested, not the operator packa
 from __future__ import annotations
 
 import os
-import socket
 import signal
+import socket
 import subprocess
 import sys
-from pathlib import Path
 import time
+from pathlib import Path
 from typing import Any, Iterator, List, Tuple
 
 import msgspec
-
 import pytest
 from runtime_test_support import callable_from_source
 

@@ -27,7 +27,7 @@ from operator_docker_support import TestEnvironments, run_like_task_runner, task
 from warm_runtimes import stop_warm_runtimes, warm_runtimes
 
 from airflow_isolation.workspace.environment import read_manifest
-from airflow_isolation.operator.backends.venv.warm_start import build_key, socket_folder
+from airflow_isolation.workspace.warm_runtime import build_key, running, socket_folder
 from airflow_isolation.operator.operator import IsolatedOperator
 from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 
@@ -334,3 +334,22 @@ def test_a_daemon_forked_without_exec_ends_with_its_task(
             _run(fork_a_daemon, execution_timeout=datetime.timedelta(seconds=3), **kwargs)
     assert time.monotonic() - started < 60, "the daemon held the task's output open"
     assert wait_until_gone(int(pid_file.read_text())), f"the daemon outlived a task that ended by {ending}"
+
+
+def test_a_warm_runtime_started_ahead_by_isolationctl_takes_the_first_task(
+    warm: Path, venv_environments: TestEnvironments
+) -> None:
+    stop_warm_runtimes(warm)
+    manifest = read_manifest(venv_environments.builds, "venvtest")
+    assert manifest is not None and not running(manifest)
+    isolationctl = shutil.which("isolationctl", path=str(Path(sys.executable).parent)) or "isolationctl"
+    where = ["--path", str(venv_environments.definitions), "--build-path", str(venv_environments.builds)]
+    started = subprocess.run([isolationctl, "env", "warm", "venvtest", *where],
+                             capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert started.returncode == 0, started.stdout + started.stderr
+    [process] = running(manifest)
+    assert _run(whoami, op_args=[0])[1] == process.pid, "the task did not use the runtime started ahead"
+    stopped = subprocess.run([isolationctl, "env", "warm", "venvtest", "--stop", *where],
+                             capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert stopped.returncode == 0 and str(process.pid) in stopped.stdout
+    assert wait_until_gone(process.pid) and not running(manifest)

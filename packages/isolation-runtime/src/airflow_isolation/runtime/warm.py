@@ -190,6 +190,9 @@ class WarmServer:
         try:
             conn.settimeout(_HANDSHAKE_SECONDS)
             message, fds = receive_host_message(conn)
+            if message is None and not fds:  # a bare close: someone checking that it listens
+                conn.close()
+                return
             if not isinstance(message, WarmStart) or len(fds) != 2:
                 raise WarmProtocolError(f"expected a start with 2 descriptors, got {type(message).__name__}")
             self._fork(conn, message, fds[0], fds[1])

@@ -24,7 +24,6 @@ import threading
 from pathlib import Path
 from typing import Callable, Dict, Optional, Sequence
 
-from airflow_isolation.workspace.environment import BuildManifest
 from airflow_isolation.core.warm_protocol import (
     WarmProtocolError,
     WarmRelease,
@@ -34,8 +33,10 @@ from airflow_isolation.core.warm_protocol import (
 )
 from airflow_isolation.operator.backends.base import LogSink, LogTail
 from airflow_isolation.operator.backends.venv.reap import stop_run_processes
-from airflow_isolation.operator.backends.venv.warm_start import WarmUnavailable, connect_or_start
+from airflow_isolation.operator.backends.venv.warm_start import idle_seconds
 from airflow_isolation.operator.backends.venv.workdir import claim_path
+from airflow_isolation.workspace.environment import BuildManifest
+from airflow_isolation.workspace.warm_runtime import WarmUnavailable, connect_or_start
 
 _HANDSHAKE_SECONDS = 10.0
 _UNKNOWN_EXIT = -int(signal.SIGKILL)
@@ -137,7 +138,6 @@ def start(
     *,
     manifest: BuildManifest,
     build_path: Path,
-    server_env: Dict[str, str],
     preload: Callable[[], Sequence[str]],
     request_file: Path,
     result_file: Path,
@@ -151,7 +151,7 @@ def start(
     Raises ``WarmUnavailable`` when no child can have started, so the task may start cold.
     """
     try:
-        conn = connect_or_start(manifest, build_path, server_env, preload())
+        conn = connect_or_start(manifest, build_path, preload, idle_seconds())
     except WarmUnavailable:
         raise
     except Exception as exc:
