@@ -23,6 +23,7 @@ from runtime_test_support import callable_from_source
 from airflow_isolation.core import SCHEMA_VERSION, IsolationRequest, TaskContext, decode_result, encode
 from airflow_isolation.core.integrity import request_digest
 from airflow_isolation.core.warm_protocol import (
+    KEEPS_TREE,
     MAX_FRAME,
     WarmProtocolError,
     WarmRelease,
@@ -134,6 +135,7 @@ def test_a_child_runs_the_task_as_a_cold_runtime_would(
     replies, output, result_file = _start(server[0], tmp_path, source)
     assert [reply.kind for reply in replies] == ["started", "exited"]
     assert replies[1].returncode == 0 and replies[1].pid == replies[0].pid
+    assert replies[0].says(KEEPS_TREE), "a Linux warm runtime keeps its children's trees"
     assert "hello from the child" in output
     result = decode_result(result_file.read_bytes())
     assert result.status == "success"
@@ -178,11 +180,18 @@ def task(pid_file, ending):
 """
 
 
-def _living(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
-    except OSError:
-        return False
+def _living(pid: int, within: float = 10.0) -> bool:
+    """Whether ``pid`` still runs after ``within`` seconds (a killed process takes a moment to end)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX":
+                return False
+        except OSError:
+            return False
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.02)
 
 
 @pytest.mark.parametrize("ending", ["success", "failure", "timeout", "sigkill"])

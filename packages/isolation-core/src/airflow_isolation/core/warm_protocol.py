@@ -47,12 +47,24 @@ class WarmRelease(msgspec.Struct, tag="release", forbid_unknown_fields=True):
     """The host has stopped what the child left: reap it."""
 
 
+KEEPS_TREE = "keeps-tree"
+"""Said in a ``started`` reply's ``reason``: the child is a child subreaper that stops every process
+below it before it exits, and the warm runtime kills what a child killed outright leaves, so the
+host need not search the machine for the run's processes once the child has exited."""
+
+
 class WarmReply(msgspec.Struct, forbid_unknown_fields=True):
     kind: Literal["started", "exited", "refused"]
     pid: int = 0
     returncode: int = 0
     """As ``subprocess`` reports it: the exit code, or minus the signal that ended the child."""
     reason: str = ""
+    """``refused``: why. ``started``: what the runtime guarantees beyond this protocol's first
+    version, as space-separated words (:data:`KEEPS_TREE`); a field of its own would break hosts
+    that predate it, which refuse unknown fields, while they ignore this one in a ``started``."""
+
+    def says(self, word: str) -> bool:
+        return word in self.reason.split()
 
 
 HostMessage = Union[WarmStart, WarmRelease]

@@ -353,3 +353,24 @@ def test_a_warm_runtime_started_ahead_by_isolationctl_takes_the_first_task(
                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert stopped.returncode == 0 and str(process.pid) in stopped.stdout
     assert wait_until_gone(process.pid) and not running(manifest)
+
+
+def test_what_the_task_of_a_killed_worker_started_ends_with_it(warm: Path, tmp_path: Path) -> None:
+    """The worker's death ends the warm child (its lifeline), and the warm runtime, its subreaper,
+    stops the task's ``sleep`` in a session of its own at once, not only at the machine's next run."""
+    pid_file, child_pid_file = tmp_path / "task.pid", tmp_path / "child.pid"
+    dag_id = f"warm_{uuid.uuid4().hex[:8]}"
+    worker = start_worker(tmp_path, dag_id, "venv", "venvtest", pid_file=str(pid_file),
+                          child_pid_file=str(child_pid_file))  # fmt: skip
+    try:
+        task = int(wait_for_file(pid_file, worker))
+        child = int(child_pid_file.read_text())
+        server = _parent_of(task)
+        assert server != worker.pid and alive(child), "the task did not run in a warm child"
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{worker_log(tmp_path, dag_id)}") from exc
+    finally:
+        kill_worker(worker)
+    assert wait_until_gone(task), "the warm child outlived its worker"
+    assert wait_until_gone(child), "what the warm task started outlived its worker"
+    assert alive(server), "the warm runtime serves on"

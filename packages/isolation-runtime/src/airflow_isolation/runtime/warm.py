@@ -32,6 +32,7 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 from airflow_isolation.core.warm_protocol import (
+    KEEPS_TREE,
     WarmProtocolError,
     WarmRelease,
     WarmReply,
@@ -128,13 +129,14 @@ class WarmServer:
         self.children: Dict[int, _Child] = {}
         self.by_conn: Dict[socket.socket, _Child] = {}
         self.stopping = False
+        self.keeps_tree = False
         self.last_activity = time.monotonic()
 
     def serve(self) -> None:
         signal.set_wakeup_fd(self.wake_write)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.signal(signal.SIGTERM, self._stop)
-        become_subreaper()
+        self.keeps_tree = become_subreaper()
         self.selector.register(self.listener, selectors.EVENT_READ, "listener")
         self.selector.register(self.wake_read, selectors.EVENT_READ, "wake")
         try:
@@ -221,7 +223,7 @@ class WarmServer:
         child = _Child(pid, conn)
         self.children[pid] = child
         self.by_conn[conn] = child
-        send(conn, WarmReply(kind="started", pid=pid))
+        send(conn, WarmReply(kind="started", pid=pid, reason=KEEPS_TREE if self.keeps_tree else ""))
         self.selector.register(conn, selectors.EVENT_READ, "host")
 
     def _host_message(self, child: _Child) -> None:
@@ -266,6 +268,7 @@ class WarmServer:
             if child.returncode is None:
                 continue
             self.last_activity = time.monotonic()
+            self._kill_strays()  # what it left came to this process as it exited: before the host hears
             if child.released or child.conn is None:
                 self._reap(child)
                 continue

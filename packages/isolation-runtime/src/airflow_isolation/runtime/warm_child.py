@@ -119,10 +119,10 @@ def run_child(start: WarmStart, out_fd: int, lifeline: int, server_fds: Iterable
         tempfile.tempdir = None  # it caches the temp folder of the warm runtime's environment
         sys.argv = [sys.argv[0], *runtime_arguments(start.request, start.result)]
         _die_with_worker(lifeline)
-        from airflow_isolation.runtime.entrypoint import main
+        from airflow_isolation.runtime.entrypoint import run_files
         from airflow_isolation.runtime.process_end import end_process
 
-        code = main(sys.argv[1:])
+        code = run_files(start.request, start.result)
         stop_descendants()
         end_process(code)
     except BaseException:

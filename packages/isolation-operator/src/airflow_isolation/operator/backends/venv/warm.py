@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Dict, Optional, Sequence
 
 from airflow_isolation.core.warm_protocol import (
+    KEEPS_TREE,
     WarmProtocolError,
     WarmRelease,
     WarmStart,
@@ -51,14 +52,27 @@ class WarmTarget:
 
     From the start a reaper thread waits for the child to exit and then stops what the run left
     (its run marker's processes, then its group), as ``venv_reap.stop_when_target_exits`` does for
-    a cold target, whether or not the output is ever read.
+    a cold target, whether or not the output is ever read. A warm runtime that keeps the child's
+    tree (``KEEPS_TREE``) has stopped all of it before it reports the exit, so the search for the
+    marker, a read of every process's environment on the machine, is left out then; it stays for
+    runtimes that predate it and for a warm runtime that died.
     """
 
     def __init__(
-        self, conn: socket.socket, pid: int, *, output: int, lifeline: int, run_id: str, log: LogSink
+        self,
+        conn: socket.socket,
+        pid: int,
+        *,
+        output: int,
+        lifeline: int,
+        run_id: str,
+        log: LogSink,
+        keeps_tree: bool = False,
     ):
         self.conn = conn
         self.pid = pid
+        self.keeps_tree = keeps_tree
+        """The warm runtime stops everything below the child itself (``core.warm_protocol.KEEPS_TREE``)."""
         self.output: Optional[int] = output
         """The read end of the child's stdout/stderr pipe, until ``follow`` takes it."""
         self.returncode: Optional[int] = None
@@ -78,7 +92,8 @@ class WarmTarget:
 
     def _reap(self, run_id: str, log: LogSink) -> None:
         self.wait_for_exit()
-        stop_run_processes(run_id, log)
+        if not (self.server_holds and self.keeps_tree):  # else nothing of the run is left to find
+            stop_run_processes(run_id, log)
         if self.server_holds:
             self.signal_group(signal.SIGKILL)  # what cleared its environment but stayed in the group
 
@@ -177,7 +192,10 @@ def start(
             if fd >= 0:
                 os.close(fd)
     if reply is not None and reply.kind == "started":
-        return WarmTarget(conn, reply.pid, output=out_read, lifeline=life_write, run_id=workdir.name, log=log)
+        return WarmTarget(
+            conn, reply.pid, output=out_read, lifeline=life_write, run_id=workdir.name, log=log,
+            keeps_tree=reply.says(KEEPS_TREE),
+        )  # fmt: skip
     conn.close()
     if _claim(workdir):
         os.close(out_read)
