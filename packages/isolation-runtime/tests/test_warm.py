@@ -219,3 +219,27 @@ def test_what_a_task_forks_without_exec_ends_with_it(
     if ending == "sigkill":
         assert replies[1].returncode == -signal.SIGKILL
         assert "killed process(es) a task child left" in (server[0].parent / "w.log").read_text()
+
+
+def test_each_task_gets_the_child_forked_ahead_for_it(
+    server: Tuple[Path, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    """The runtime forks the next task's child while it waits, so a task does not wait for the fork;
+    the spare is a fresh fork of the runtime, not a child that ran a task."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    replies, _, _ = _start(server[0], tmp_path / "a", "def task():\n    return 1\n")
+    first = replies[0].pid
+
+    def waiting() -> List[int]:
+        tasks = Path(f"/proc/{server[1].pid}/task")
+        return [int(pid) for tid in tasks.iterdir() for pid in (tid / "children").read_text().split()]
+
+    deadline = time.monotonic() + 30
+    while len(waiting()) != 1 and time.monotonic() < deadline:  # the last tasks' children are reaped
+        time.sleep(0.01)
+    [spare] = waiting()
+    assert spare != first
+    replies, _, _ = _start(server[0], tmp_path / "b", "def task():\n    import os\n    return os.getpid()\n")
+    assert replies[0].pid == spare
+    assert decode_result((tmp_path / "b" / "result").read_bytes()).return_value == spare

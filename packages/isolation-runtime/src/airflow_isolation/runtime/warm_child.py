@@ -25,13 +25,14 @@ import io
 import os
 import resource
 import signal
+import socket
 import sys
 import tempfile
 import traceback
 from typing import Iterable, NoReturn, Optional
 
 from airflow_isolation.core.launch import REQUEST_DIGEST_ENV, runtime_arguments
-from airflow_isolation.core.warm_protocol import WarmStart
+from airflow_isolation.core.warm_protocol import WarmStart, receive_host_message
 from airflow_isolation.runtime.descendants import become_subreaper, stop_descendants
 
 EXIT_NOT_CLAIMED = 75
@@ -100,14 +101,53 @@ def _signals() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def prepare(server_fds: Iterable[int]) -> None:
+    """What a child does before its task is known: lead a session and group of its own, keep its
+    tree (``runtime.descendants``), reset the warm runtime's signals, close its descriptors."""
+    os.setsid()
+    become_subreaper()
+    _signals()
+    _close_all(server_fds)
+
+
 def run_child(start: WarmStart, out_fd: int, lifeline: int, server_fds: Iterable[int]) -> NoReturn:
     """Never returns: the child ends with ``os._exit`` whatever happens."""
+    try:
+        prepare(server_fds)
+    except BaseException:
+        _fail(EXIT_SETUP_FAILED)
+    run_task(start, out_fd, lifeline)
+
+
+def wait_as_spare(channel: socket.socket, server_fds: Iterable[int]) -> NoReturn:
+    """A child forked ahead of its task, so a task does not wait for the fork: prepared, it waits on
+    ``channel`` for the host's start message and descriptors, which the warm runtime passes on
+    unread. It ends without a task when the warm runtime closes the channel (or dies)."""
+    try:
+        prepare(server_fds)
+        message, fds = receive_host_message(channel)
+        channel.close()
+    except BaseException:
+        _fail(EXIT_SETUP_FAILED)
+    if not isinstance(message, WarmStart) or len(fds) != 2:
+        os._exit(0)
+    os.set_inheritable(fds[1], False)
+    run_task(message, fds[0], fds[1])
+
+
+def _fail(code: int) -> NoReturn:
+    try:
+        traceback.print_exc()
+        sys.stderr.flush()
+        stop_descendants()
+    finally:
+        os._exit(code if code != 0 else EXIT_SETUP_FAILED)
+
+
+def run_task(start: WarmStart, out_fd: int, lifeline: int) -> NoReturn:
+    """Become the cold target of ``start`` (a prepared child) and run it; end with ``os._exit``."""
     code = EXIT_SETUP_FAILED
     try:
-        os.setsid()
-        become_subreaper()
-        _signals()
-        _close_all(server_fds)
         if not _claim(start.claim):
             os._exit(EXIT_NOT_CLAIMED)
         _stdio(out_fd)
@@ -126,9 +166,4 @@ def run_child(start: WarmStart, out_fd: int, lifeline: int, server_fds: Iterable
         stop_descendants()
         end_process(code)
     except BaseException:
-        try:
-            traceback.print_exc()
-            sys.stderr.flush()
-            stop_descendants()
-        finally:
-            os._exit(code if code != 0 else EXIT_SETUP_FAILED)
+        _fail(code)

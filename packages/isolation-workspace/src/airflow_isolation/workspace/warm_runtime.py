@@ -209,8 +209,16 @@ def _rss_bytes(pid: int) -> Optional[int]:
     return None
 
 
+def _parent(pid: int) -> int:
+    try:
+        return int((_PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def warm_runtime_processes() -> List[WarmProcess]:
-    """Every warm runtime of this user on the machine (Linux ``/proc``; elsewhere none)."""
+    """Every warm runtime of this user on the machine (Linux ``/proc``; elsewhere none); not the
+    children it forked, which show its command line too."""
     found: List[WarmProcess] = []
     try:
         entries = list(_PROC.iterdir())
@@ -229,7 +237,8 @@ def warm_runtime_processes() -> List[WarmProcess]:
             continue
         path = Path(argv[argv.index(_SOCKET_OPTION) + 1])
         found.append(WarmProcess(int(entry.name), argv[0], path, _rss_bytes(int(entry.name))))
-    return found
+    pids = {process.pid for process in found}
+    return [process for process in found if _parent(process.pid) not in pids]
 
 
 def running(manifest: BuildManifest) -> List[WarmProcess]:
