@@ -3,9 +3,9 @@
 A cold target pays interpreter start and the Airflow import (~1.2 s on Airflow 2.10) for every
 task. This process pays them once: it imports the runtime, Airflow when the environment has it,
 runs one throwaway task (``warm_rehearsal``) and imports the environment's ``preload`` list,
-freezes the heap for copy-on-write, then hands each task to a child (``warm_child``) it forked
-ahead of the task (a spare, so the task does not wait for the fork), on a Unix socket. It holds no request, secret or context; see
-``airflow_isolation.core.warm_protocol`` for what it is told.
+freezes the heap for copy-on-write, then hands each task, on a Unix socket, to a child
+(``warm_child``) it forked ahead of the task (a spare, so the task does not wait for the fork). It
+holds no request, secret or context; see ``airflow_isolation.core.warm_protocol`` for what it is told.
 
 Single-threaded on purpose: it forks, and a fork taken while another thread holds a lock (stdio,
 logging, the allocator) would hand that lock, held forever, to the task. Connections of another
