@@ -136,6 +136,7 @@ def test_a_child_runs_the_task_as_a_cold_runtime_would(
     assert [reply.kind for reply in replies] == ["started", "exited"]
     assert replies[1].returncode == 0 and replies[1].pid == replies[0].pid
     assert replies[0].says(KEEPS_TREE), "a Linux warm runtime keeps its children's trees"
+    assert (tmp_path / "claim").read_text() == "0", "the child announces its end in the claim file"
     assert "hello from the child" in output
     result = decode_result(result_file.read_bytes())
     assert result.status == "success"

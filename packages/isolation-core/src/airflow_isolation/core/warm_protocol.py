@@ -40,7 +40,11 @@ class WarmStart(msgspec.Struct, tag="start", forbid_unknown_fields=True):
     """``RLIMIT_AS`` in bytes, applied in the child (never above the hard limit it inherited)."""
     claim: str = ""
     """A file the child creates exclusively before it reads the request: whoever creates it owns
-    the run, so a host unsure whether a child started can rule it out and start cold instead."""
+    the run, so a host unsure whether a child started can rule it out and start cold instead. A
+    runtime that keeps the child's tree (:data:`KEEPS_TREE`) writes the child's exit code into it
+    once the result is written and every process below the child is stopped, then closes its
+    output and exits: a host that finds the code there at the end of the output knows the task
+    has ended without waiting for the kernel to tear the child's address space down."""
 
 
 class WarmRelease(msgspec.Struct, tag="release", forbid_unknown_fields=True):

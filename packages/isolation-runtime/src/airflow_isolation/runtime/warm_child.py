@@ -160,10 +160,26 @@ def run_task(start: WarmStart, out_fd: int, lifeline: int) -> NoReturn:
         sys.argv = [sys.argv[0], *runtime_arguments(start.request, start.result)]
         _die_with_worker(lifeline)
         from airflow_isolation.runtime.entrypoint import run_files
-        from airflow_isolation.runtime.process_end import end_process
 
         code = run_files(start.request, start.result)
         stop_descendants()
-        end_process(code)
+        _end(start.claim, code)
     except BaseException:
         _fail(code)
+
+
+def _end(claim: str, code: int) -> NoReturn:
+    """Tell the host the task has ended (``WarmStart.claim``), close the output, exit.
+
+    Exiting a fork of an interpreter with Airflow loaded takes milliseconds of kernel time (its
+    whole address space is unmapped); the host need not wait for that, only for this point.
+    """
+    from airflow_isolation.runtime.process_end import flush_output
+
+    flush_output()
+    if claim:
+        with open(claim, "w") as handle:
+            handle.write(str(code))
+    for fd in (1, 2):
+        os.close(fd)
+    os._exit(code)

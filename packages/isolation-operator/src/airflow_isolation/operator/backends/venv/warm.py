@@ -68,9 +68,13 @@ class WarmTarget:
         run_id: str,
         log: LogSink,
         keeps_tree: bool = False,
+        claim: Optional[Path] = None,
     ):
         self.conn = conn
         self.pid = pid
+        self.claim = claim
+        self.ended = False
+        """The child said it has ended (``WarmStart.claim``); the kernel may still be tearing it down."""
         self.keeps_tree = keeps_tree
         """The warm runtime stops everything below the child itself (``core.warm_protocol.KEEPS_TREE``)."""
         self.output: Optional[int] = output
@@ -92,7 +96,7 @@ class WarmTarget:
 
     def _reap(self, run_id: str, log: LogSink) -> None:
         self.wait_for_exit()
-        if not (self.server_holds and self.keeps_tree):  # else nothing of the run is left to find
+        if not ((self.server_holds or self.ended) and self.keeps_tree):  # else nothing is left to find
             stop_run_processes(run_id, log)
         if self.server_holds:
             self.signal_group(signal.SIGKILL)  # what cleared its environment but stayed in the group
@@ -106,9 +110,25 @@ class WarmTarget:
             reply = None
         if reply is not None and reply.kind == "exited":
             self.returncode, self.server_holds = reply.returncode, True
-        elif self._pidfd is not None:
+        elif self._pidfd is not None and not self.ended:
             select.select([self._pidfd], [], [])
         self._exited.set()
+
+    def end_if_announced(self) -> bool:
+        """At the end of the child's output: whether it wrote its exit code into the claim file,
+        which it does once everything below it is stopped, just before it exits. Then the wait for
+        its exit (the kernel unmapping a copy of an interpreter with Airflow: milliseconds) is cut
+        short; ``release`` makes the warm runtime kill the group and reap the child."""
+        if self.claim is None or not self.keeps_tree:
+            return False
+        try:
+            self.returncode = int(self.claim.read_text())
+        except (OSError, ValueError):
+            return False
+        self.ended = True
+        with contextlib.suppress(OSError):
+            self.conn.shutdown(socket.SHUT_RD)  # the reaper stops waiting for the "exited" reply
+        return True
 
     def wait(self, timeout: Optional[float]) -> bool:
         return self._exited.wait(timeout)
@@ -194,7 +214,7 @@ def start(
     if reply is not None and reply.kind == "started":
         return WarmTarget(
             conn, reply.pid, output=out_read, lifeline=life_write, run_id=workdir.name, log=log,
-            keeps_tree=reply.says(KEEPS_TREE),
+            keeps_tree=reply.says(KEEPS_TREE), claim=claim_path(workdir),
         )  # fmt: skip
     conn.close()
     if _claim(workdir):
@@ -218,6 +238,7 @@ def follow(target: WarmTarget, result_file: Path, tail: LogTail, log: LogSink) -
     with output:
         for line in output:
             tail(line.rstrip("\n"))
+    target.end_if_announced()
     target.reaper.join()
     if target.returncode is not None:
         return target.returncode
