@@ -19,38 +19,22 @@ Elsewhere than on Linux these functions find nothing and change nothing.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
-import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Set
+from typing import Dict, Iterable, List, Optional, Set
 
-_PR_SET_CHILD_SUBREAPER = 36
+from airflow_isolation.core.prctl import PR_SET_CHILD_SUBREAPER, PRCTL
+
 _PROC = Path("/proc")
 GRACE_SECONDS = 2.0
 _ROUNDS = 5  # a process may fork while it is being stopped; each round catches what appeared
 
 
-def _prctl() -> Optional[Any]:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        function = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    function.restype = ctypes.c_int
-    return function
-
-
-_PRCTL = _prctl()  # looked up once, in the warm runtime: each forked child only calls it
-
-
 def become_subreaper() -> bool:
     """Make orphans of this process's tree re-parent to it; whether that took effect."""
-    return _PRCTL is not None and bool(_PRCTL(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    return PRCTL is not None and bool(PRCTL(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
 
 
 def _children_from_files(pid: int) -> Optional[List[int]]:
@@ -153,16 +137,19 @@ def stop_descendants(grace: float = GRACE_SECONDS) -> List[int]:
             time.sleep(0.02)
         _signal_all(_living(descendants(me)), signal.SIGKILL)
         stopped.extend(pids)
+    deadline = time.monotonic() + grace
+    while _living(stopped) and time.monotonic() < deadline:  # SIGKILL takes a moment to end one
+        time.sleep(0.005)
     reap_children(children(me))
     return stopped
 
 
-def kill_strays(keep: Iterable[int]) -> List[int]:
+def kill_strays(keep: Iterable[int], grace: float = GRACE_SECONDS) -> List[int]:
     """SIGKILL every child of this process not in ``keep``, with all below it; reap those ended.
 
     For the warm runtime: its own children are its task children, and what a killed task child
-    left, re-parented to it. It never blocks; a stray's own children come to it when the stray dies
-    and are caught by the next call. Returns the PIDs signalled (not those only reaped).
+    left, re-parented to it. It waits (up to ``grace``) for them to end, so a host told about the
+    task child's exit afterwards finds nothing of the task alive. Returns the PIDs signalled.
     """
     me = os.getpid()
     kept = set(keep)
@@ -171,5 +158,8 @@ def kill_strays(keep: Iterable[int]) -> List[int]:
         return []
     victims = _living(pid for stray in strays for pid in (stray, *descendants(stray)))
     _signal_all(victims, signal.SIGKILL)
+    deadline = time.monotonic() + grace
+    while _living(victims) and time.monotonic() < deadline:
+        time.sleep(0.005)
     reap_children(strays)
     return victims
