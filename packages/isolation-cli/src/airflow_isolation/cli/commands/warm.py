@@ -45,7 +45,7 @@ def env_warm(
         typer.Option(
             "--idle",
             metavar="SECONDS",
-            help=f"Exit after this long without a task. Default: [isolation] {warm_runtime.IDLE_KEY}, "
+            help=f"Exit after this long without a task. Default: \\[isolation] {warm_runtime.IDLE_KEY}, "
             f"else {warm_runtime.DEFAULT_IDLE_SECONDS:.0f}.",
             show_default=False,
         ),
