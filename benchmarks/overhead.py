@@ -1191,12 +1191,11 @@ def probe_jobs(probes: List[Probe]) -> List[Job]:
 
 def warm_runtime_memory(name: str, manifest: Any) -> List[Dict[str, Any]]:
     """RSS and PSS of the warm runtime(s) of an environment build (Linux ``/proc``)."""
-    from airflow_isolation.operator.backends.venv.warm_start import warm_runtime_processes
+    from airflow_isolation.workspace.warm_runtime import running
 
     found = []
-    for pid, argv in warm_runtime_processes():
-        if argv[0] != str(manifest.interpreter):
-            continue
+    for process in running(manifest):
+        pid = process.pid
         fields = {}
         try:
             for source in ("status", "smaps_rollup"):

@@ -8,12 +8,16 @@ import time
 from pathlib import Path
 from typing import List
 
-from airflow_isolation.operator.backends.venv.warm_start import warm_runtime_processes
+from airflow_isolation.workspace.warm_runtime import warm_runtime_processes
 
 
 def warm_runtimes(under: Path) -> List[int]:
     """PIDs of the warm runtimes whose interpreter or socket lies under ``under``."""
-    return [pid for pid, argv in warm_runtime_processes() if any(str(under) in part for part in argv)]
+    return [
+        process.pid
+        for process in warm_runtime_processes()
+        if str(under) in process.interpreter or str(under) in str(process.socket)
+    ]
 
 
 def stop_warm_runtimes(under: Path, timeout: float = 10) -> None:

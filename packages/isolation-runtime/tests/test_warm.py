@@ -8,18 +8,22 @@ is written out by hand so the protocol is what is tested, not the operator packa
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Iterator, List, Tuple
+from typing import Any, Iterator, List, Tuple
 
+import msgspec
 import pytest
 from runtime_test_support import callable_from_source
 
 from airflow_isolation.core import SCHEMA_VERSION, IsolationRequest, TaskContext, decode_result, encode
 from airflow_isolation.core.integrity import request_digest
 from airflow_isolation.core.warm_protocol import (
+    KEEPS_TREE,
     MAX_FRAME,
     WarmProtocolError,
     WarmRelease,
@@ -72,35 +76,51 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[Path, sub
     assert not path.exists(), "the server left its socket behind"
 
 
+class _Run:
+    """One task sent to the server by hand: the connection, the child's output pipe, the lifeline."""
+
+    def __init__(
+        self, path: Path, tmp_path: Path, source: str, claimed: bool = False, **kwargs: Any
+    ) -> None:
+        request = encode(
+            IsolationRequest(
+                schema=SCHEMA_VERSION,
+                task=msgspec.structs.replace(callable_from_source(source), kwargs=kwargs),
+                context=TaskContext(dag_id="d", task_id="t", run_id="r"),
+            )
+        )
+        (tmp_path / "request").write_bytes(request)
+        if claimed:
+            (tmp_path / "claim").write_bytes(b"")
+        self.result = tmp_path / "result"
+        self.output, out_write = os.pipe()
+        life_read, self.lifeline = os.pipe()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(str(path))
+        start = WarmStart(request=str(tmp_path / "request"), result=str(self.result),
+                          digest=request_digest(request), env={"PATH": "/usr/bin:/bin", "MARK": "task"},
+                          cwd=str(tmp_path), claim=str(tmp_path / "claim"))  # fmt: skip
+        send(self.sock, start, [out_write, life_read])
+        os.close(out_write)
+        os.close(life_read)
+        self.replies = [receive_reply(self.sock)]
+
+    def finish(self) -> Tuple[List[WarmReply], str]:
+        self.replies.append(receive_reply(self.sock))
+        send(self.sock, WarmRelease())
+        self.sock.close()
+        with os.fdopen(self.output, errors="replace") as output:
+            text = output.read()
+        os.close(self.lifeline)
+        return [reply for reply in self.replies if reply is not None], text
+
+
 def _start(
     path: Path, tmp_path: Path, source: str, claimed: bool = False
 ) -> Tuple[List[WarmReply], str, Path]:
-    request = encode(
-        IsolationRequest(
-            schema=SCHEMA_VERSION,
-            task=callable_from_source(source),
-            context=TaskContext(dag_id="d", task_id="t", run_id="r"),
-        )
-    )
-    (tmp_path / "request").write_bytes(request)
-    if claimed:
-        (tmp_path / "claim").write_bytes(b"")
-    out_read, out_write = os.pipe()
-    life_read, life_write = os.pipe()
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.connect(str(path))
-        start = WarmStart(request=str(tmp_path / "request"), result=str(tmp_path / "result"),
-                          digest=request_digest(request), env={"PATH": "/usr/bin:/bin", "MARK": "task"},
-                          cwd=str(tmp_path), claim=str(tmp_path / "claim"))  # fmt: skip
-        send(sock, start, [out_write, life_read])
-        os.close(out_write)
-        os.close(life_read)
-        replies = [receive_reply(sock), receive_reply(sock)]
-        send(sock, WarmRelease())
-    with os.fdopen(out_read, errors="replace") as output:
-        text = output.read()
-    os.close(life_write)
-    return [reply for reply in replies if reply is not None], text, tmp_path / "result"
+    run = _Run(path, tmp_path, source, claimed)
+    replies, text = run.finish()
+    return replies, text, run.result
 
 
 def test_a_child_runs_the_task_as_a_cold_runtime_would(
@@ -115,6 +135,8 @@ def test_a_child_runs_the_task_as_a_cold_runtime_would(
     replies, output, result_file = _start(server[0], tmp_path, source)
     assert [reply.kind for reply in replies] == ["started", "exited"]
     assert replies[1].returncode == 0 and replies[1].pid == replies[0].pid
+    assert replies[0].says(KEEPS_TREE), "a Linux warm runtime keeps its children's trees"
+    assert (tmp_path / "claim").read_text() == "0", "the child announces its end in the claim file"
     assert "hello from the child" in output
     result = decode_result(result_file.read_bytes())
     assert result.status == "success"
@@ -136,3 +158,89 @@ def test_idle_server_exits_and_removes_its_socket(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "idle for" in done.stderr and not path.exists()
+
+
+_FORKS_A_DAEMON = """
+def task(pid_file, ending):
+    import os, time
+    if os.fork() == 0:  # fork without exec, leave the group, fork again: a daemon
+        os.setsid()
+        if os.fork() == 0:
+            with open(pid_file + ".tmp", "w") as handle:
+                handle.write(str(os.getpid()))
+            os.rename(pid_file + ".tmp", pid_file)
+            time.sleep(300)
+        os._exit(0)
+    while not os.path.exists(pid_file):
+        time.sleep(0.01)
+    if ending == "failure":
+        raise RuntimeError("failed on purpose")
+    if ending != "success":
+        time.sleep(300)
+    return 1
+"""
+
+
+def _living(pid: int, within: float = 10.0) -> bool:
+    """Whether ``pid`` still runs after ``within`` seconds (a killed process takes a moment to end)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX":
+                return False
+        except OSError:
+            return False
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("ending", ["success", "failure", "timeout", "sigkill"])
+def test_what_a_task_forks_without_exec_ends_with_it(
+    server: Tuple[Path, subprocess.Popen[bytes]], tmp_path: Path, ending: str
+) -> None:
+    """The daemon carries no run marker and leaves the group, yet the task's end, however it comes
+    (a host's timeout is SIGTERM to the group, its last resort SIGKILL), ends it."""
+    pid_file = tmp_path / "daemon.pid"
+    started = time.monotonic()
+    run = _Run(server[0], tmp_path, _FORKS_A_DAEMON, pid_file=str(pid_file), ending=ending)
+    assert run.replies[0] is not None and run.replies[0].kind == "started"
+    child = run.replies[0].pid
+    if ending in ("timeout", "sigkill"):
+        while not pid_file.exists() and time.monotonic() - started < 60:
+            time.sleep(0.01)
+        os.killpg(child, signal.SIGTERM if ending == "timeout" else signal.SIGKILL)
+    replies, output = run.finish()
+    daemon = int(pid_file.read_text())
+    assert time.monotonic() - started < 60, "the daemon held the task's output open"
+    assert [reply.kind for reply in replies] == ["started", "exited"], output
+    assert not _living(daemon), f"the daemon of a task that ended by {ending} lives on"
+    if ending == "success":
+        assert replies[1].returncode == 0 and decode_result(run.result.read_bytes()).return_value == 1
+    if ending == "sigkill":
+        assert replies[1].returncode == -signal.SIGKILL
+        assert "killed process(es) a task child left" in (server[0].parent / "w.log").read_text()
+
+
+def test_each_task_gets_the_child_forked_ahead_for_it(
+    server: Tuple[Path, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    """The runtime forks the next task's child while it waits, so a task does not wait for the fork;
+    the spare is a fresh fork of the runtime, not a child that ran a task."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    replies, _, _ = _start(server[0], tmp_path / "a", "def task():\n    return 1\n")
+    first = replies[0].pid
+
+    def waiting() -> List[int]:
+        tasks = Path(f"/proc/{server[1].pid}/task")
+        return [int(pid) for tid in tasks.iterdir() for pid in (tid / "children").read_text().split()]
+
+    deadline = time.monotonic() + 30
+    while len(waiting()) != 1 and time.monotonic() < deadline:  # the last tasks' children are reaped
+        time.sleep(0.01)
+    [spare] = waiting()
+    assert spare != first
+    replies, _, _ = _start(server[0], tmp_path / "b", "def task():\n    import os\n    return os.getpid()\n")
+    assert replies[0].pid == spare
+    assert decode_result((tmp_path / "b" / "result").read_bytes()).return_value == spare

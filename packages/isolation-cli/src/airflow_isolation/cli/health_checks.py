@@ -24,6 +24,7 @@ from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.status import INVALID, all_statuses
 from airflow_isolation.core import SCHEMA_VERSION
 from airflow_isolation.core.launch import IMAGE_PYTHON
+from airflow_isolation.workspace import warm_runtime
 from airflow_isolation.workspace.environment import (
     ENVIRONMENTS_PATH_VAR,
     EnvironmentError_,
@@ -183,6 +184,9 @@ def check_environments(settings: Settings, client: Any = None) -> list[Check]:
         detail = f"python {definition.python}, {count} requirement{'s' * (count != 1)}"
         checks.append(Check(f"{status.name}: definition", OK, detail))
         checks.append(check_build(settings, status.name))
+        warm = check_warm(settings, status.name)
+        if warm is not None:
+            checks.append(warm)
         image = check_image(settings, status.name, client)
         if image is not None:
             checks.append(image)
@@ -218,6 +222,25 @@ def check_build(settings: Settings, name: str) -> Check:
         )
     built = f"built {manifest.content_hash[:12]} at {manifest.built_at}, Python {manifest.python_version}"
     return schema_verdict(label, built, proc.stdout, f"isolationctl env build {name}{settings.path_args}")
+
+
+def check_warm(settings: Settings, name: str) -> Check | None:
+    """Whether the warm runtime of the environment's current venv build runs for this user, and
+    its memory; ``None`` when there is no venv build."""
+    manifest = read_manifest(settings.build_path, name)
+    if manifest is None:
+        return None
+    label = f"{name}: warm runtime"
+    processes = warm_runtime.running(manifest)
+    if not processes:
+        return Check(
+            label,
+            OK,
+            "not running: the first venv task starts it (or `isolationctl env warm "
+            f"{name}{settings.path_args}` ahead of it)",
+        )
+    described = "; ".join(f"pid {process.pid}, {process.rss_text}" for process in processes)
+    return Check(label, OK, f"running for build {manifest.content_hash[:12]}: {described}")
 
 
 def schema_verdict(label: str, built: str, probe_output: str, rebuild: str) -> Check:

@@ -40,11 +40,21 @@ class WarmStart(msgspec.Struct, tag="start", forbid_unknown_fields=True):
     """``RLIMIT_AS`` in bytes, applied in the child (never above the hard limit it inherited)."""
     claim: str = ""
     """A file the child creates exclusively before it reads the request: whoever creates it owns
-    the run, so a host unsure whether a child started can rule it out and start cold instead."""
+    the run, so a host unsure whether a child started can rule it out and start cold instead. A
+    runtime that keeps the child's tree (:data:`KEEPS_TREE`) writes the child's exit code into it
+    once the result is written and every process below the child is stopped, then closes its
+    output and exits: a host that finds the code there at the end of the output knows the task
+    has ended without waiting for the kernel to tear the child's address space down."""
 
 
 class WarmRelease(msgspec.Struct, tag="release", forbid_unknown_fields=True):
     """The host has stopped what the child left: reap it."""
+
+
+KEEPS_TREE = "keeps-tree"
+"""Said in a ``started`` reply's ``reason``: the child is a child subreaper that stops every process
+below it before it exits, and the warm runtime kills what a child killed outright leaves, so the
+host need not search the machine for the run's processes once the child has exited."""
 
 
 class WarmReply(msgspec.Struct, forbid_unknown_fields=True):
@@ -53,6 +63,12 @@ class WarmReply(msgspec.Struct, forbid_unknown_fields=True):
     returncode: int = 0
     """As ``subprocess`` reports it: the exit code, or minus the signal that ended the child."""
     reason: str = ""
+    """``refused``: why. ``started``: what the runtime guarantees beyond this protocol's first
+    version, as space-separated words (:data:`KEEPS_TREE`); a field of its own would break hosts
+    that predate it, which refuse unknown fields, while they ignore this one in a ``started``."""
+
+    def says(self, word: str) -> bool:
+        return word in self.reason.split()
 
 
 HostMessage = Union[WarmStart, WarmRelease]

@@ -196,8 +196,9 @@ def test_worker_killed_mid_task_takes_the_target_with_it(venv_env: Path, tmp_pat
     dag_id = f"venvworker_{uuid.uuid4().hex[:8]}"
     pid_file, child_pid_file = tmp_path / "target.pid", tmp_path / "child.pid"
     worker = start_worker(
-        tmp_path, dag_id, "venv", "venvtest", pid_file=str(pid_file), child_pid_file=str(child_pid_file)
-    )
+        tmp_path, dag_id, "venv", "venvtest", pid_file=str(pid_file), child_pid_file=str(child_pid_file),
+        backend_options={"warm": False},  # a warm runtime stops it at once (test_warm)
+    )  # fmt: skip
     try:
         target = int(wait_for_file(pid_file, worker))
         child = int(child_pid_file.read_text())

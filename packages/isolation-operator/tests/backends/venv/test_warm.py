@@ -27,9 +27,9 @@ from operator_docker_support import TestEnvironments, run_like_task_runner, task
 from warm_runtimes import stop_warm_runtimes, warm_runtimes
 
 from airflow_isolation.workspace.environment import read_manifest
-from airflow_isolation.operator.backends.venv.warm_start import build_key, socket_folder
+from airflow_isolation.workspace.warm_runtime import build_key, running, socket_folder
 from airflow_isolation.operator.operator import IsolatedOperator
-from airflow_isolation.operator.result_handler import IsolatedTaskFailed
+from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 
 # --- callables shipped to the target (source only: imports inside) --------------------------------
 
@@ -82,6 +82,30 @@ def print_the_password() -> int:
 
     print("the password is s3cr3t-warm-9d41", flush=True)
     return os.getppid()
+
+
+def fork_a_daemon(pid_file: str, ending: str) -> int:
+    import os
+    import signal
+    import time
+
+    if os.fork() == 0:  # fork without exec, leave the group, fork again: a daemon without the run marker
+        os.setsid()
+        if os.fork() == 0:
+            with open(pid_file + ".tmp", "w") as handle:
+                handle.write(str(os.getpid()))
+            os.rename(pid_file + ".tmp", pid_file)
+            time.sleep(300)
+        os._exit(0)
+    while not os.path.exists(pid_file):
+        time.sleep(0.01)
+    if ending == "failure":
+        raise RuntimeError("failed on purpose")
+    if ending == "sigkill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if ending == "timeout":
+        time.sleep(300)
+    return int(open(pid_file).read())
 
 
 def hog_memory() -> int:
@@ -288,3 +312,65 @@ def test_task_dies_with_its_worker_even_when_the_warm_runtime_died_first(warm: P
     finally:
         kill_worker(worker)
     assert wait_until_gone(task), "the warm child outlived its worker and its warm runtime"
+
+
+@pytest.mark.parametrize("warm_start", [True, False], ids=["warm", "cold"])
+@pytest.mark.parametrize("ending", ["success", "failure", "timeout", "sigkill"])
+def test_a_daemon_forked_without_exec_ends_with_its_task(
+    warm: Path, tmp_path: Path, warm_start: bool, ending: str
+) -> None:
+    """A cold target's forks carry its exec-time run marker; a warm child's do not, so it keeps
+    them as a subreaper and stops them itself (or, killed outright, its warm runtime does)."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    pid_file = tmp_path / "daemon.pid"
+    kwargs: Dict[str, Any] = {"op_args": [str(pid_file), ending], "backend_options": {"warm": warm_start}}
+    started = time.monotonic()
+    if ending == "success":
+        _run(fork_a_daemon, **kwargs)
+    else:
+        expected = {"timeout": AirflowTaskTimeout, "sigkill": IsolatedTargetCrashed}.get(ending, IsolatedTaskFailed)
+        with pytest.raises(expected):
+            _run(fork_a_daemon, execution_timeout=datetime.timedelta(seconds=3), **kwargs)
+    assert time.monotonic() - started < 60, "the daemon held the task's output open"
+    assert wait_until_gone(int(pid_file.read_text())), f"the daemon outlived a task that ended by {ending}"
+
+
+def test_a_warm_runtime_started_ahead_by_isolationctl_takes_the_first_task(
+    warm: Path, venv_environments: TestEnvironments
+) -> None:
+    stop_warm_runtimes(warm)
+    manifest = read_manifest(venv_environments.builds, "venvtest")
+    assert manifest is not None and not running(manifest)
+    isolationctl = shutil.which("isolationctl", path=str(Path(sys.executable).parent)) or "isolationctl"
+    where = ["--path", str(venv_environments.definitions), "--build-path", str(venv_environments.builds)]
+    started = subprocess.run([isolationctl, "env", "warm", "venvtest", *where],
+                             capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert started.returncode == 0, started.stdout + started.stderr
+    [process] = running(manifest)
+    assert _run(whoami, op_args=[0])[1] == process.pid, "the task did not use the runtime started ahead"
+    stopped = subprocess.run([isolationctl, "env", "warm", "venvtest", "--stop", *where],
+                             capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert stopped.returncode == 0 and str(process.pid) in stopped.stdout
+    assert wait_until_gone(process.pid) and not running(manifest)
+
+
+def test_what_the_task_of_a_killed_worker_started_ends_with_it(warm: Path, tmp_path: Path) -> None:
+    """The worker's death ends the warm child (its lifeline), and the warm runtime, its subreaper,
+    stops the task's ``sleep`` in a session of its own at once, not only at the machine's next run."""
+    pid_file, child_pid_file = tmp_path / "task.pid", tmp_path / "child.pid"
+    dag_id = f"warm_{uuid.uuid4().hex[:8]}"
+    worker = start_worker(tmp_path, dag_id, "venv", "venvtest", pid_file=str(pid_file),
+                          child_pid_file=str(child_pid_file))  # fmt: skip
+    try:
+        task = int(wait_for_file(pid_file, worker))
+        child = int(child_pid_file.read_text())
+        server = _parent_of(task)
+        assert server != worker.pid and alive(child), "the task did not run in a warm child"
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{worker_log(tmp_path, dag_id)}") from exc
+    finally:
+        kill_worker(worker)
+    assert wait_until_gone(task), "the warm child outlived its worker"
+    assert wait_until_gone(child), "what the warm task started outlived its worker"
+    assert alive(server), "the warm runtime serves on"

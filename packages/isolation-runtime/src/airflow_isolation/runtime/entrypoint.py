@@ -242,8 +242,20 @@ def _verified(data: bytes, where: str) -> bytes:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     started = time.perf_counter()
     args = _parse_args(argv)
+    return run_files(args.request, args.result, args.result_format, started)
+
+
+def run_files(
+    request_path: str,
+    result_path: str,
+    result_format: str = launch.DEFAULT_RESULT_FORMAT,
+    started: Optional[float] = None,
+) -> int:
+    """``main`` once its arguments are known: a warm child, which has them as values, calls it
+    directly (building an ``argparse`` parser costs milliseconds: its texts go through ``gettext``)."""
+    started = time.perf_counter() if started is None else started
     try:
-        request = decode_request(_verified(read_request(args.request), args.request))
+        request = decode_request(_verified(read_request(request_path), request_path))
         shipped_modules.check_paths(request.modules)
     except (
         OSError,
@@ -252,16 +264,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         SchemaVersionError,
         shipped_modules.ShippedModuleError,
     ) as exc:
-        _log(f"cannot read the request {args.request}: {exc}")
+        _log(f"cannot read the request {request_path}: {exc}")
         write_result(
-            args.result,
+            result_path,
             outcome.result("failed", Timings(), error=outcome.error_info(exc)),
-            args.result_format,
+            result_format,
         )
         return launch.EXIT_BAD_REQUEST
     with shipped_modules.installed(request.modules):
         result = run(request, started, time.perf_counter())
-    result = write_result(args.result, result, args.result_format)
+    result = write_result(result_path, result, result_format)
     sys.stdout.flush()
     sys.stderr.flush()
     if result.status == "success":

@@ -12,9 +12,13 @@ import sys
 from typing import NoReturn
 
 
-def end_process(code: int) -> NoReturn:
+def flush_output() -> None:
     if "logging" in sys.modules:
         sys.modules["logging"].shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
+
+
+def end_process(code: int) -> NoReturn:
+    flush_output()
     os._exit(code)

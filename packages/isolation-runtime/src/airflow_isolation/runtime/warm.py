@@ -3,15 +3,17 @@
 A cold target pays interpreter start and the Airflow import (~1.2 s on Airflow 2.10) for every
 task. This process pays them once: it imports the runtime, Airflow when the environment has it,
 runs one throwaway task (``warm_rehearsal``) and imports the environment's ``preload`` list,
-freezes the heap for copy-on-write, then forks one child per task (``warm_child``) on a Unix
-socket. It holds no request, secret or context; see
-``airflow_isolation.core.warm_protocol`` for what it is told.
+freezes the heap for copy-on-write, then hands each task, on a Unix socket, to a child
+(``warm_child``) it forked ahead of the task (a spare, so the task does not wait for the fork). It
+holds no request, secret or context; see ``airflow_isolation.core.warm_protocol`` for what it is told.
 
 Single-threaded on purpose: it forks, and a fork taken while another thread holds a lock (stdio,
 logging, the allocator) would hand that lock, held forever, to the task. Connections of another
 user are refused (``SO_PEERCRED``); the socket also sits in a 0700 folder and is 0600 itself.
 It exits after ``--idle`` seconds without a task, and a child whose host connection drops before
-it ends is killed with its process group, as the worker's death kills a cold target.
+it ends is killed with its process group, as the worker's death kills a cold target. It is a child
+subreaper (``runtime.descendants``): what a task child killed outright leaves is re-parented to it,
+and every child of its own that is not a task child is killed on sight.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 from airflow_isolation.core.warm_protocol import (
+    KEEPS_TREE,
     WarmProtocolError,
     WarmRelease,
     WarmReply,
@@ -37,7 +40,8 @@ from airflow_isolation.core.warm_protocol import (
     receive_host_message,
     send,
 )
-from airflow_isolation.runtime.warm_child import run_child
+from airflow_isolation.runtime.descendants import become_subreaper, kill_strays
+from airflow_isolation.runtime.warm_child import run_child, wait_as_spare
 from airflow_isolation.runtime.warm_rehearsal import rehearse
 
 _PEERCRED = struct.Struct("3i")
@@ -106,6 +110,14 @@ class _Child:
         self.released = False
 
 
+class _Spare:
+    """A child forked ahead of the next task (``warm_child.wait_as_spare``) and its channel."""
+
+    def __init__(self, pid: int, channel: socket.socket) -> None:
+        self.pid = pid
+        self.channel = channel
+
+
 class WarmServer:
     def __init__(self, path: str, idle_seconds: float) -> None:
         self.path = path
@@ -125,16 +137,21 @@ class WarmServer:
         self.children: Dict[int, _Child] = {}
         self.by_conn: Dict[socket.socket, _Child] = {}
         self.stopping = False
+        self.keeps_tree = False
+        self.spare: Optional[_Spare] = None
         self.last_activity = time.monotonic()
 
     def serve(self) -> None:
         signal.set_wakeup_fd(self.wake_write)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.signal(signal.SIGTERM, self._stop)
+        self.keeps_tree = become_subreaper()
         self.selector.register(self.listener, selectors.EVENT_READ, "listener")
         self.selector.register(self.wake_read, selectors.EVENT_READ, "wake")
         try:
             while not self.stopping:
+                if self.spare is None:
+                    self._fork_spare()
                 timeout = None if self.children else self._idle_left()
                 if timeout is not None and timeout <= 0:
                     _log(f"idle for {self.idle_seconds:.0f} s: exiting")
@@ -149,8 +166,17 @@ class WarmServer:
                     else:
                         self._host_message(self.by_conn[key.fileobj])  # type: ignore[index]
                 self._collect_exited()
+                self._kill_strays()
         finally:
+            if self.spare is not None:
+                self.spare.channel.close()  # it ends on the closed channel
             self._remove_socket()
+
+    def _kill_strays(self) -> None:
+        keep = [*self.children, *([self.spare.pid] if self.spare is not None else [])]
+        killed = kill_strays(keep)
+        if killed:
+            _log(f"killed process(es) a task child left when it was killed: {killed}")
 
     def _stop(self, signum: int, frame: object) -> None:
         self.stopping = True
@@ -180,6 +206,9 @@ class WarmServer:
         try:
             conn.settimeout(_HANDSHAKE_SECONDS)
             message, fds = receive_host_message(conn)
+            if message is None and not fds:  # a bare close: someone checking that it listens
+                conn.close()
+                return
             if not isinstance(message, WarmStart) or len(fds) != 2:
                 raise WarmProtocolError(f"expected a start with 2 descriptors, got {type(message).__name__}")
             self._fork(conn, message, fds[0], fds[1])
@@ -193,22 +222,58 @@ class WarmServer:
                 with contextlib.suppress(OSError):
                     os.close(fd)
 
-    def _server_fds(self, conn: socket.socket) -> List[int]:
-        sockets = [self.listener, conn, *self.by_conn]
+    def _server_fds(self, *extra: socket.socket) -> List[int]:
+        sockets = [self.listener, *extra, *self.by_conn]
+        if self.spare is not None:
+            sockets.append(self.spare.channel)
         return [s.fileno() for s in sockets] + [self.wake_read, self.wake_write, self.selector.fileno()]
 
-    def _fork(self, conn: socket.socket, start: WarmStart, out_fd: int, lifeline: int) -> None:
+    def _fork_spare(self) -> None:
+        """Fork the next task's child ahead, from the serving loop (no task's message in any frame
+        it inherits), so that task does not wait for the fork: ~5 ms for a runtime with Airflow."""
+        ours, theirs = socket.socketpair()
         sys.stdout.flush()
         sys.stderr.flush()
-        server_fds = self._server_fds(conn)
-        pid = os.fork()
+        server_fds = self._server_fds(ours)
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            _log(f"could not fork a spare child ({exc}); the next task is forked when it comes")
+            ours.close()
+            theirs.close()
+            return
         if pid == 0:
-            os.set_inheritable(lifeline, False)
-            run_child(start, out_fd, lifeline, server_fds)
+            wait_as_spare(theirs, server_fds)
+        theirs.close()
+        self.spare = _Spare(pid, ours)
+
+    def _hand_to_spare(self, start: WarmStart, out_fd: int, lifeline: int) -> Optional[int]:
+        """The spare's PID once it has the task; ``None`` when there is none, or it died."""
+        spare, self.spare = self.spare, None
+        if spare is None:
+            return None
+        try:
+            send(spare.channel, start, [out_fd, lifeline])
+        except OSError:
+            return None  # its zombie is reaped as a stray
+        finally:
+            spare.channel.close()
+        return spare.pid
+
+    def _fork(self, conn: socket.socket, start: WarmStart, out_fd: int, lifeline: int) -> None:
+        pid = self._hand_to_spare(start, out_fd, lifeline)
+        if pid is None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            server_fds = self._server_fds(conn)
+            pid = os.fork()
+            if pid == 0:
+                os.set_inheritable(lifeline, False)
+                run_child(start, out_fd, lifeline, server_fds)
         child = _Child(pid, conn)
         self.children[pid] = child
         self.by_conn[conn] = child
-        send(conn, WarmReply(kind="started", pid=pid))
+        send(conn, WarmReply(kind="started", pid=pid, reason=KEEPS_TREE if self.keeps_tree else ""))
         self.selector.register(conn, selectors.EVENT_READ, "host")
 
     def _host_message(self, child: _Child) -> None:
@@ -253,6 +318,7 @@ class WarmServer:
             if child.returncode is None:
                 continue
             self.last_activity = time.monotonic()
+            self._kill_strays()  # what it left came to this process as it exited: before the host hears
             if child.released or child.conn is None:
                 self._reap(child)
                 continue

@@ -12,6 +12,10 @@ the worker. The warm runtime kills the child's group when the worker's connectio
 the warm runtime be gone too, the host also sends the read end of a pipe whose write end only the
 worker holds, and its closing sends SIGIO (default action: terminate) to the child's group. A warm
 runtime that dies alone leaves the child running on to the end of its task.
+
+What the task forks without exec carries the warm runtime's exec-time environment, not the run
+marker the host looks for, so the child keeps its whole tree itself (``runtime.descendants``): it is a
+child subreaper, and stops every descendant before it exits, however the task ended.
 """
 
 from __future__ import annotations
@@ -21,13 +25,15 @@ import io
 import os
 import resource
 import signal
+import socket
 import sys
 import tempfile
 import traceback
 from typing import Iterable, NoReturn, Optional
 
 from airflow_isolation.core.launch import REQUEST_DIGEST_ENV, runtime_arguments
-from airflow_isolation.core.warm_protocol import WarmStart
+from airflow_isolation.core.warm_protocol import WarmStart, receive_host_message
+from airflow_isolation.runtime.descendants import become_subreaper, stop_descendants
 
 EXIT_NOT_CLAIMED = 75
 """Someone else owns the run (the host gave up on the warm path and started it cold)."""
@@ -95,13 +101,53 @@ def _signals() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def prepare(server_fds: Iterable[int]) -> None:
+    """What a child does before its task is known: lead a session and group of its own, keep its
+    tree (``runtime.descendants``), reset the warm runtime's signals, close its descriptors."""
+    os.setsid()
+    become_subreaper()
+    _signals()
+    _close_all(server_fds)
+
+
 def run_child(start: WarmStart, out_fd: int, lifeline: int, server_fds: Iterable[int]) -> NoReturn:
     """Never returns: the child ends with ``os._exit`` whatever happens."""
+    try:
+        prepare(server_fds)
+    except BaseException:
+        _fail(EXIT_SETUP_FAILED)
+    run_task(start, out_fd, lifeline)
+
+
+def wait_as_spare(channel: socket.socket, server_fds: Iterable[int]) -> NoReturn:
+    """A child forked ahead of its task, so a task does not wait for the fork: prepared, it waits on
+    ``channel`` for the host's start message and descriptors, which the warm runtime passes on
+    unread. It ends without a task when the warm runtime closes the channel (or dies)."""
+    try:
+        prepare(server_fds)
+        message, fds = receive_host_message(channel)
+        channel.close()
+    except BaseException:
+        _fail(EXIT_SETUP_FAILED)
+    if not isinstance(message, WarmStart) or len(fds) != 2:
+        os._exit(0)
+    os.set_inheritable(fds[1], False)
+    run_task(message, fds[0], fds[1])
+
+
+def _fail(code: int) -> NoReturn:
+    try:
+        traceback.print_exc()
+        sys.stderr.flush()
+        stop_descendants()
+    finally:
+        os._exit(code if code != 0 else EXIT_SETUP_FAILED)
+
+
+def run_task(start: WarmStart, out_fd: int, lifeline: int) -> NoReturn:
+    """Become the cold target of ``start`` (a prepared child) and run it; end with ``os._exit``."""
     code = EXIT_SETUP_FAILED
     try:
-        os.setsid()
-        _signals()
-        _close_all(server_fds)
         if not _claim(start.claim):
             os._exit(EXIT_NOT_CLAIMED)
         _stdio(out_fd)
@@ -113,14 +159,27 @@ def run_child(start: WarmStart, out_fd: int, lifeline: int, server_fds: Iterable
         tempfile.tempdir = None  # it caches the temp folder of the warm runtime's environment
         sys.argv = [sys.argv[0], *runtime_arguments(start.request, start.result)]
         _die_with_worker(lifeline)
-        from airflow_isolation.runtime.entrypoint import main
-        from airflow_isolation.runtime.process_end import end_process
+        from airflow_isolation.runtime.entrypoint import run_files
 
-        code = main(sys.argv[1:])
-        end_process(code)
+        code = run_files(start.request, start.result)
+        stop_descendants()
+        _end(start.claim, code)
     except BaseException:
-        try:
-            traceback.print_exc()
-            sys.stderr.flush()
-        finally:
-            os._exit(code if code != 0 else EXIT_SETUP_FAILED)
+        _fail(code)
+
+
+def _end(claim: str, code: int) -> NoReturn:
+    """Tell the host the task has ended (``WarmStart.claim``), close the output, exit.
+
+    Exiting a fork of an interpreter with Airflow loaded takes milliseconds of kernel time (its
+    whole address space is unmapped); the host need not wait for that, only for this point.
+    """
+    from airflow_isolation.runtime.process_end import flush_output
+
+    flush_output()
+    if claim:
+        with open(claim, "w") as handle:
+            handle.write(str(code))
+    for fd in (1, 2):
+        os.close(fd)
+    os._exit(code)

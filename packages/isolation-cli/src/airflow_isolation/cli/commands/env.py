@@ -13,7 +13,7 @@ from rich.text import Text
 
 from airflow_isolation.cli import ui
 from airflow_isolation.cli.airflow_pins import airflow_requirements, official_constraints, read_constraints
-from airflow_isolation.cli.commands import deploy, env_run
+from airflow_isolation.cli.commands import deploy, env_run, warm
 from airflow_isolation.cli.commands.options import (
     BuildPathOption,
     HumanTagOption,
@@ -39,7 +39,7 @@ from airflow_isolation.cli.venv.builder import build, plan_build
 from airflow_isolation.workspace.environment import list_environment_names, read_image_manifest
 
 env_app = typer.Typer(
-    help="Create, list, build and push environments (folders holding an environment.toml).",
+    help="Create, list, build, push and warm environments (folders holding an environment.toml).",
     no_args_is_help=True,
 )
 
@@ -450,3 +450,4 @@ def env_push(
 
 env_app.command("run", context_settings=env_run.PASS_THROUGH)(env_run.env_run)
 env_app.command("shell")(env_run.env_shell)
+env_app.command("warm")(warm.env_warm)

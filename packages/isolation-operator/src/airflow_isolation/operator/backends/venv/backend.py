@@ -79,7 +79,7 @@ class VenvBackend(IsolationBackend):
             }
             warm = self._start_warm(
                 manifest=manifest, job=job, options=options, request=request, request_file=request_file,
-                result_file=result_file, env=env, airflow_home=airflow_home, log=log,
+                result_file=result_file, env=env, log=log,
             )  # fmt: skip
             if isinstance(warm, RunOutcome):
                 return warm
@@ -154,7 +154,6 @@ class VenvBackend(IsolationBackend):
         request_file: Path,
         result_file: Path,
         env: Dict[str, str],
-        airflow_home: Path,
         log: LogSink,
     ) -> Union[RunOutcome, venv_warm.WarmTarget, None]:
         """The started warm child; ``None`` to start cold (said once in the log)."""
@@ -164,7 +163,6 @@ class VenvBackend(IsolationBackend):
             self._warm = venv_warm.start(
                 manifest=manifest,
                 build_path=build_path(),
-                server_env=target_environment(Path(manifest.venv_path), airflow_home),
                 preload=lambda: load_definition(environments_path(), job.environment).preload,
                 request_file=request_file,
                 result_file=result_file,

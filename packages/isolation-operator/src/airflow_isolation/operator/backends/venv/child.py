@@ -15,33 +15,16 @@ worker, so it only calls functions resolved beforehand and takes no lock: one ``
 
 from __future__ import annotations
 
-import ctypes
 import os
 import resource
 import signal
-import sys
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 from airflow_isolation.core.launch import EXIT_KILLED
+from airflow_isolation.core.prctl import PR_SET_PDEATHSIG, PRCTL
 
-_PR_SET_PDEATHSIG = 1
 _SIGKILL = int(signal.SIGKILL)
-
-
-def _prctl() -> Optional[Any]:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        function = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    function.restype = ctypes.c_int
-    return function
-
-
-_PRCTL = _prctl()
-DIES_WITH_WORKER = _PRCTL is not None
+DIES_WITH_WORKER = PRCTL is not None
 """Whether targets die with their worker here (Linux); elsewhere only the Docker sweep covers this."""
 
 
@@ -59,8 +42,8 @@ def child_setup(memory_limit: Optional[int]) -> Callable[[], None]:
     limits = _address_space_limit(memory_limit) if memory_limit is not None else None
 
     def setup() -> None:
-        if _PRCTL is not None:
-            _PRCTL(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0)
+        if PRCTL is not None:
+            PRCTL(PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0)
             if os.getppid() != worker:  # the worker died before prctl took effect
                 os._exit(EXIT_KILLED)
         if limits is not None:

@@ -24,8 +24,8 @@ import threading
 from pathlib import Path
 from typing import Callable, Dict, Optional, Sequence
 
-from airflow_isolation.workspace.environment import BuildManifest
 from airflow_isolation.core.warm_protocol import (
+    KEEPS_TREE,
     WarmProtocolError,
     WarmRelease,
     WarmStart,
@@ -34,8 +34,10 @@ from airflow_isolation.core.warm_protocol import (
 )
 from airflow_isolation.operator.backends.base import LogSink, LogTail
 from airflow_isolation.operator.backends.venv.reap import stop_run_processes
-from airflow_isolation.operator.backends.venv.warm_start import WarmUnavailable, connect_or_start
+from airflow_isolation.operator.backends.venv.warm_start import idle_seconds
 from airflow_isolation.operator.backends.venv.workdir import claim_path
+from airflow_isolation.workspace.environment import BuildManifest
+from airflow_isolation.workspace.warm_runtime import WarmUnavailable, connect_or_start
 
 _HANDSHAKE_SECONDS = 10.0
 _UNKNOWN_EXIT = -int(signal.SIGKILL)
@@ -50,14 +52,31 @@ class WarmTarget:
 
     From the start a reaper thread waits for the child to exit and then stops what the run left
     (its run marker's processes, then its group), as ``venv_reap.stop_when_target_exits`` does for
-    a cold target, whether or not the output is ever read.
+    a cold target, whether or not the output is ever read. A warm runtime that keeps the child's
+    tree (``KEEPS_TREE``) has stopped all of it before it reports the exit, so the search for the
+    marker, a read of every process's environment on the machine, is left out then; it stays for
+    runtimes that predate it and for a warm runtime that died.
     """
 
     def __init__(
-        self, conn: socket.socket, pid: int, *, output: int, lifeline: int, run_id: str, log: LogSink
+        self,
+        conn: socket.socket,
+        pid: int,
+        *,
+        output: int,
+        lifeline: int,
+        run_id: str,
+        log: LogSink,
+        keeps_tree: bool = False,
+        claim: Optional[Path] = None,
     ):
         self.conn = conn
         self.pid = pid
+        self.claim = claim
+        self.ended = False
+        """The child said it has ended (``WarmStart.claim``); the kernel may still be tearing it down."""
+        self.keeps_tree = keeps_tree
+        """The warm runtime stops everything below the child itself (``core.warm_protocol.KEEPS_TREE``)."""
         self.output: Optional[int] = output
         """The read end of the child's stdout/stderr pipe, until ``follow`` takes it."""
         self.returncode: Optional[int] = None
@@ -77,7 +96,8 @@ class WarmTarget:
 
     def _reap(self, run_id: str, log: LogSink) -> None:
         self.wait_for_exit()
-        stop_run_processes(run_id, log)
+        if not ((self.server_holds or self.ended) and self.keeps_tree):  # else nothing is left to find
+            stop_run_processes(run_id, log)
         if self.server_holds:
             self.signal_group(signal.SIGKILL)  # what cleared its environment but stayed in the group
 
@@ -90,9 +110,25 @@ class WarmTarget:
             reply = None
         if reply is not None and reply.kind == "exited":
             self.returncode, self.server_holds = reply.returncode, True
-        elif self._pidfd is not None:
+        elif self._pidfd is not None and not self.ended:
             select.select([self._pidfd], [], [])
         self._exited.set()
+
+    def end_if_announced(self) -> bool:
+        """At the end of the child's output: whether it wrote its exit code into the claim file,
+        which it does once everything below it is stopped, just before it exits. Then the wait for
+        its exit (the kernel unmapping a copy of an interpreter with Airflow: milliseconds) is cut
+        short; ``release`` makes the warm runtime kill the group and reap the child."""
+        if self.claim is None or not self.keeps_tree:
+            return False
+        try:
+            self.returncode = int(self.claim.read_text())
+        except (OSError, ValueError):
+            return False
+        self.ended = True
+        with contextlib.suppress(OSError):
+            self.conn.shutdown(socket.SHUT_RD)  # the reaper stops waiting for the "exited" reply
+        return True
 
     def wait(self, timeout: Optional[float]) -> bool:
         return self._exited.wait(timeout)
@@ -137,7 +173,6 @@ def start(
     *,
     manifest: BuildManifest,
     build_path: Path,
-    server_env: Dict[str, str],
     preload: Callable[[], Sequence[str]],
     request_file: Path,
     result_file: Path,
@@ -151,7 +186,7 @@ def start(
     Raises ``WarmUnavailable`` when no child can have started, so the task may start cold.
     """
     try:
-        conn = connect_or_start(manifest, build_path, server_env, preload())
+        conn = connect_or_start(manifest, build_path, preload, idle_seconds())
     except WarmUnavailable:
         raise
     except Exception as exc:
@@ -177,7 +212,10 @@ def start(
             if fd >= 0:
                 os.close(fd)
     if reply is not None and reply.kind == "started":
-        return WarmTarget(conn, reply.pid, output=out_read, lifeline=life_write, run_id=workdir.name, log=log)
+        return WarmTarget(
+            conn, reply.pid, output=out_read, lifeline=life_write, run_id=workdir.name, log=log,
+            keeps_tree=reply.says(KEEPS_TREE), claim=claim_path(workdir),
+        )  # fmt: skip
     conn.close()
     if _claim(workdir):
         os.close(out_read)
@@ -200,6 +238,7 @@ def follow(target: WarmTarget, result_file: Path, tail: LogTail, log: LogSink) -
     with output:
         for line in output:
             tail(line.rstrip("\n"))
+    target.end_if_announced()
     target.reaper.join()
     if target.returncode is not None:
         return target.returncode
