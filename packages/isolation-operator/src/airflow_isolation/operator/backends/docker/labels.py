@@ -22,6 +22,9 @@ HOST = reverse_dns_key(ownership.HOST)
 OWNER_PID = reverse_dns_key(ownership.OWNER_PID)
 OWNER_STARTED = reverse_dns_key(ownership.OWNER_STARTED)
 OWNER_PID_NAMESPACE = reverse_dns_key(ownership.OWNER_PID_NAMESPACE)
+POOL = reverse_dns_key(ownership.POOL)
+POOL_UID = reverse_dns_key(ownership.POOL_UID)
+POOL_EXPIRES = reverse_dns_key(ownership.POOL_EXPIRES)
 
 
 def owner_labels(owner: Owner) -> Dict[str, str]:
@@ -64,6 +67,20 @@ def container_labels(environment: str, identity: TaskIdentity, owner: Owner) -> 
         **identity_labels(identity),
         TRY_NUMBER: str(identity.try_number),
         **owner_labels(owner),
+    }
+
+
+def pool_labels(environment: str, key: str, owner: Owner, uid: int, expires: float) -> Dict[str, str]:
+    """A pooled container belongs to no task and no worker process until claimed (the claim file
+    says whose it is then): only the machine, the user and the key of what it may run."""
+    return {
+        MANAGED: "true",
+        ENVIRONMENT: environment,
+        HOST: owner.host,
+        OWNER_PID_NAMESPACE: owner.pid_namespace,
+        POOL: key,
+        POOL_UID: str(uid),
+        POOL_EXPIRES: f"{expires:.0f}",
     }
 
 

@@ -8,9 +8,7 @@ temp directory when those paths are too long for a Unix socket), the runtime ref
 of that. It is started detached, in a session of its own, with the cold target's environment (no
 ``AIRFLOW_*``, no run marker, no request digest), under a lock so concurrent tasks start one.
 
-Settings, Airflow configuration ``[isolation]``: ``warm_runtime`` (default ``True``;
-``AIRFLOW__ISOLATION__WARM_RUNTIME=False`` turns it off for the worker) and
-``warm_runtime_idle_seconds`` (default 600).
+Settings: ``warm_settings`` (``[isolation] warm_runtime``, ``warm_runtime_idle_seconds``).
 """
 
 from __future__ import annotations
@@ -31,9 +29,14 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 from airflow_isolation.core import launch
 from airflow_isolation.workspace.environment import BuildManifest
 from airflow_isolation.workspace.locking import held_lock
+from airflow_isolation.operator.backends.warm_settings import (  # noqa: F401 - venv's users import them here
+    DEFAULT_IDLE_SECONDS,
+    idle_seconds,
+    private_folder,
+    warm_enabled,
+)
 
 WARM_MODULE = launch.WARM_RUNTIME_MODULE
-DEFAULT_IDLE_SECONDS = 600.0
 START_TIMEOUT_SECONDS = 120.0
 """Imports of Airflow and a preload list (pandas…) on a busy machine; a task waits for it once."""
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes with the NUL
@@ -43,38 +46,11 @@ class WarmUnavailable(Exception):
     """The warm runtime cannot take this task; the task starts cold."""
 
 
-def warm_enabled() -> bool:
-    from airflow_isolation.operator import compat
-
-    value = compat.get_conf("isolation", "warm_runtime")
-    return value is None or value.strip().lower() not in ("false", "0", "no", "off")
-
-
-def idle_seconds() -> float:
-    from airflow_isolation.operator import compat
-
-    value = compat.get_conf("isolation", "warm_runtime_idle_seconds")
-    try:
-        return float(value) if value else DEFAULT_IDLE_SECONDS
-    except ValueError:
-        return DEFAULT_IDLE_SECONDS
-
-
 def build_key(manifest: BuildManifest) -> str:
     """Per uid and build: a rebuild, even a forced one into the same folder, gets a new runtime."""
     build = f"{manifest.venv_path}\0{manifest.content_hash}\0{manifest.built_at}"
     digest = hashlib.sha256(build.encode()).hexdigest()
     return f"{os.getuid()}-{digest[:20]}"
-
-
-def _private_folder(path: Path) -> Path:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = os.lstat(path)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-        raise WarmUnavailable(f"{path} is not a folder of uid {os.getuid()}")
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        os.chmod(path, 0o700)
-    return path
 
 
 def socket_folder(build_path: Path) -> Path:
@@ -86,8 +62,8 @@ def socket_folder(build_path: Path) -> Path:
     candidates.append(Path(tempfile.gettempdir()) / f"airflow-isolation-warm-{os.getuid()}")
     for folder in candidates:
         if len(str(folder)) + 40 <= _MAX_SOCKET_PATH:
-            return _private_folder(folder)
-    return _private_folder(Path("/tmp") / f"airflow-isolation-warm-{os.getuid()}")
+            return private_folder(folder)
+    return private_folder(Path("/tmp") / f"airflow-isolation-warm-{os.getuid()}")
 
 
 def _connect(path: Path) -> Optional[socket.socket]:
