@@ -42,6 +42,8 @@ POOL = "pool"
 """On a pooled container (Docker): the key of the image and container options it waits with."""
 POOL_UID = "pool-uid"
 """On a pooled container: the worker user whose tasks may claim it."""
+POOL_SCOPE = "pool-scope"
+"""On a pooled container: which claim folder (worker build path) its claims are made in."""
 POOL_EXPIRES = "pool-expires"
 """On a pooled container: when (Unix time) it exits unless a task has claimed it."""
 

@@ -47,7 +47,7 @@ from airflow_isolation.operator.backends.docker.client import (
     client_for,
     connect,
 )
-from airflow_isolation.operator.backends.docker.container import container_config, image_user, pool_key
+from airflow_isolation.operator.backends.docker.container import container_config, image_user
 from airflow_isolation.operator.backends.docker.image import ensure_image
 from airflow_isolation.operator.backends.docker.log_lines import split_lines
 from airflow_isolation.operator.backends.docker.options import DockerOptions
@@ -224,7 +224,7 @@ class DockerBackend(IsolationBackend):
         if not options.warm or not warm_enabled():
             return None, None
         try:
-            key = pool_key(ref, image, options)
+            key = pool.pool_key(ref, image, options)
             claimed = pool.claim(client, key, job.identity)
         except Exception as exc:
             log(f"[airflow-isolation] starting cold: the container pool is unavailable ({exc})")

@@ -8,11 +8,7 @@ so an Airflow in the image never reads a configuration meant for the host.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import re
-import time
 import uuid
 from typing import Any, Dict, List, Sequence
 
@@ -21,7 +17,7 @@ from docker.types import Mount
 
 from airflow_isolation.core import launch
 from airflow_isolation.operator.backends.base import BackendJob
-from airflow_isolation.operator.backends.docker.labels import container_labels, pool_labels
+from airflow_isolation.operator.backends.docker.labels import ENVIRONMENT, container_labels
 from airflow_isolation.operator.backends.docker.options import DockerOptions
 from airflow_isolation.operator.backends.ownership import Owner
 from airflow_isolation.operator.backends.warm_settings import idle_seconds
@@ -105,33 +101,27 @@ def container_config(
     return config
 
 
-def pool_key(ref: str, image: Image, options: DockerOptions) -> str:
-    """Which pooled containers a task may claim: same image (by id, so a rebuilt image under the
-    same tag gets a new pool), same settings (environment, limits, mounts, user, network…), same
-    engine, same worker machine and user."""
-    settings = {**_settings(ref, image, options), "image_id": image.id, "docker_url": options.docker_url}
-    owner = Owner.current()
-    settings.update(uid=os.getuid(), host=owner.host, pid_namespace=owner.pid_namespace)
-    text = json.dumps(settings, sort_keys=True, default=repr)
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
+def pool_settings(ref: str, image: Image, options: DockerOptions) -> Dict[str, Any]:
+    """What a pooled container must share with a task to run it: the image (by id, so a rebuilt
+    image under the same tag is another), the engine, and every setting of ``_settings``."""
+    return {**_settings(ref, image, options), "image_id": image.id, "docker_url": options.docker_url}
 
 
 def pool_container_config(
-    ref: str, image: Image, environment: str, options: DockerOptions, preload: Sequence[str]
+    ref: str, image: Image, options: DockerOptions, preload: Sequence[str], labels: Dict[str, str]
 ) -> Dict[str, Any]:
-    """Keyword arguments of ``client.containers.create`` for a pooled container of ``pool_key``.
+    """Keyword arguments of ``client.containers.create`` for a pooled container (``docker.pool``).
 
     It waits on stdin (attached by the task that claims it) and the engine removes it when it
     exits, idle or done, so no host process has to be there for it to go.
     """
-    idle = idle_seconds()
     config = _settings(ref, image, options)
+    environment = labels.get(ENVIRONMENT, "")
     config.update(
-        command=launch.pool_runtime_command(launch.IMAGE_PYTHON, idle, preload),
+        command=launch.pool_runtime_command(launch.IMAGE_PYTHON, idle_seconds(), preload),
         name=f"airflow-isolation-pool-{_NAME_UNSAFE.sub('-', environment)[:60]}-{uuid.uuid4().hex[:8]}",
-        labels=pool_labels(environment, pool_key(ref, image, options), Owner.current(), os.getuid(),
-                           time.time() + idle),
+        labels=labels,
         stdin_open=True,  # and StdinOnce: stdin closes when the claiming task's attach ends
         auto_remove=True,
-    )  # fmt: skip
+    )
     return config

@@ -25,6 +25,7 @@ OWNER_PID_NAMESPACE = reverse_dns_key(ownership.OWNER_PID_NAMESPACE)
 POOL = reverse_dns_key(ownership.POOL)
 POOL_UID = reverse_dns_key(ownership.POOL_UID)
 POOL_EXPIRES = reverse_dns_key(ownership.POOL_EXPIRES)
+POOL_SCOPE = reverse_dns_key(ownership.POOL_SCOPE)
 
 
 def owner_labels(owner: Owner) -> Dict[str, str]:
@@ -70,7 +71,9 @@ def container_labels(environment: str, identity: TaskIdentity, owner: Owner) -> 
     }
 
 
-def pool_labels(environment: str, key: str, owner: Owner, uid: int, expires: float) -> Dict[str, str]:
+def pool_labels(  # noqa: PLR0917 - each is one label
+    environment: str, key: str, scope: str, owner: Owner, uid: int, expires: float
+) -> Dict[str, str]:
     """A pooled container belongs to no task and no worker process until claimed (the claim file
     says whose it is then): only the machine, the user and the key of what it may run."""
     return {
@@ -79,6 +82,7 @@ def pool_labels(environment: str, key: str, owner: Owner, uid: int, expires: flo
         HOST: owner.host,
         OWNER_PID_NAMESPACE: owner.pid_namespace,
         POOL: key,
+        POOL_SCOPE: scope,
         POOL_UID: str(uid),
         POOL_EXPIRES: f"{expires:.0f}",
     }

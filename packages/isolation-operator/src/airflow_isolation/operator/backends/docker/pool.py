@@ -21,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import hashlib
+import json
 import os
 import threading
 import time
@@ -35,10 +37,10 @@ from docker.models.images import Image
 from airflow_isolation.operator.backends import ownership
 from airflow_isolation.operator.backends.docker import labels as docker_labels
 from airflow_isolation.operator.backends.docker.client import client_for
-from airflow_isolation.operator.backends.docker.container import pool_container_config
+from airflow_isolation.operator.backends.docker.container import pool_container_config, pool_settings
 from airflow_isolation.operator.backends.docker.options import DockerOptions
 from airflow_isolation.operator.backends.ownership import Owner, TaskIdentity
-from airflow_isolation.operator.backends.warm_settings import private_folder
+from airflow_isolation.operator.backends.warm_settings import idle_seconds, private_folder
 
 POOL_SIZE = 1
 """Waiting containers per key: one per machine and user is enough to take the start off every task
@@ -75,6 +77,22 @@ def claim_folder() -> Path:
     from airflow_isolation.operator.environments import build_path
 
     return private_folder(Path(build_path()) / f"docker-pool-{os.getuid()}")
+
+
+def scope(folder: Path) -> str:
+    """Names the claim folder on a pooled container: claims of one container must all be made in
+    the same folder, so workers with another build path never share a pool."""
+    return hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+
+
+def pool_key(ref: str, image: Image, options: DockerOptions) -> str:
+    """Which pooled containers a task may claim: same image and settings (``pool_settings``),
+    same worker machine, user and claim folder."""
+    owner = Owner.current()
+    settings = {**pool_settings(ref, image, options), "uid": os.getuid(), "host": owner.host,
+                "pid_namespace": owner.pid_namespace, "claims": scope(claim_folder())}  # fmt: skip
+    text = json.dumps(settings, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def _claim_file(folder: Path, container_id: str) -> Path:
@@ -198,8 +216,12 @@ class Replenisher:
                 try:
                     if unclaimed(client, request.key) >= POOL_SIZE:
                         return
+                    labels = docker_labels.pool_labels(
+                        request.environment, request.key, scope(claim_folder()), Owner.current(), os.getuid(),
+                        time.time() + idle_seconds(),
+                    )  # fmt: skip
                     config = pool_container_config(
-                        request.ref, request.image, request.environment, request.options, request.preload()
+                        request.ref, request.image, request.options, request.preload(), labels
                     )
                     container = client.containers.create(**config)
                     try:

@@ -125,8 +125,9 @@ def _sweep_pool(
     for container in mine:
         running = container.status == "running"
         why = pool.sweep_verdict(
-            folder, container.id, container.labels, running, _created(container), identity
-        )
+            folder, container.id, labels=container.labels, running=running, created=_created(container),
+            identity=identity,
+        )  # fmt: skip
         if why is not None and _remove(container, why, say):
             removed.append(container.name)
         if why is not None:
