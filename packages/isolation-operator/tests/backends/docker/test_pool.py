@@ -231,9 +231,12 @@ def test_concurrent_tasks_never_share_a_pooled_container(
     pool_env: str, docker_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pool, "POOL_SIZE", 4)
-    for _ in range(4):
-        _prime()
-    assert len(_pooled(docker_client, pool_env)) >= 4
+    with monkeypatch.context() as priming:
+        priming.setattr(pool, "claim", lambda *args: None)  # cold, each leaving one more pooled
+        for _ in range(4):
+            _prime()
+    pooled = _pooled(docker_client, pool_env)
+    assert len(pooled) == 4
     results: List[str] = []
     errors: List[BaseException] = []
 
@@ -250,6 +253,7 @@ def test_concurrent_tasks_never_share_a_pooled_container(
         thread.join(300)
     assert not errors, errors
     assert len(results) == 10 and len(set(results)) == 10, f"a container ran two tasks: {results}"
+    assert {item["Id"][:12] for item in pooled} <= set(results), "a waiting pooled container was not used"
     left = {item["Id"][:12] for item in _pooled(docker_client, pool_env)}
     assert not left & set(results), "a container that ran a task is still in the pool"
 
