@@ -12,7 +12,10 @@ what is measured is the machinery around the task, never the task:
 * ``isolated_callable``: ``IsolatedOperator(python_callable=...)`` (what ``@task.isolated`` builds),
   same environment; plus ``isolated_plain`` on an environment without Airflow with
   ``--plain-environment``.
-* ``isolated_docker``: the same callable with ``backend="docker"``, in the environment's image;
+* ``isolated_docker``: the same callable with ``backend="docker"``, in the environment's image, in
+  a container of its own (``warm: False``); ``isolated_docker_warm`` in a started, preloaded
+  container of the worker's pool (its ``first`` run starts the pool; the replacement each run
+  starts is waited for before the next job, untimed, so its imports never slow another variant);
   ``docker_operator`` (``DockerOperator``, the same work as ``python -c``) and ``task_docker``
   (``@task.docker``) on that very image. Left out, with the reason printed, when the host has no
   docker provider, no engine or no image (``isolationctl env build NAME --target image``).
@@ -274,15 +277,22 @@ def docker_variants(
         with dag:
             return factory(trivial)(**TRIVIAL_KWARGS).operator
 
-    return [
-        Variant(
-            "isolated_docker",
-            f"IsolatedOperator(python_callable, backend='docker') on {config.environment!r}",
+    def isolated_docker(warm: bool) -> Variant:
+        key = "isolated_docker_warm" if warm else "isolated_docker"
+        return Variant(
+            key,
+            f"IsolatedOperator(python_callable, backend='docker') on {config.environment!r}, "
+            + ("pooled container" if warm else "container of its own"),
             lambda dag: IsolatedOperator(
-                environment=config.environment, backend="docker", **task_args("isolated_docker", dag)
-            ),
+                environment=config.environment, backend="docker", backend_options={"warm": warm},
+                **task_args(key, dag),
+            ),  # fmt: skip
             isolated=True,
-        ),
+        )
+
+    return [
+        isolated_docker(False),
+        isolated_docker(True),
         Variant(
             "docker_operator",
             "DockerOperator (python -c, retrieve_output) on the same image",
@@ -518,6 +528,34 @@ def env_var(name: str, value: str) -> Iterator[None]:
             os.environ[name] = previous
 
 
+POOL_READY = b"ready after"
+"""What a pooled container's runtime logs (on stderr) once its imports are done."""
+
+
+def settle(variant: Variant, timeout: float = 180.0) -> None:
+    """After a pooled docker run, untimed: wait until the replacement it started has finished its
+    imports, so that work never lands inside another variant's timing on a shared machine."""
+    if variant.key != "isolated_docker_warm":
+        return
+    import docker
+
+    from airflow_isolation.operator.backends.docker import labels
+
+    client = docker.from_env()
+    try:
+        filters = labels.label_filter({labels.POOL_UID: str(os.getuid())})
+        filters["status"] = ["running"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            waiting = client.api.containers(filters=filters)
+            if all(POOL_READY in client.api.logs(item["Id"], stdout=False, stderr=True) for item in waiting):
+                return
+            time.sleep(0.05)
+        raise BenchmarkError(f"a pooled container was not ready within {timeout:.0f} s")
+    finally:
+        client.close()
+
+
 class ExecuteMeasure:
     """Times one task execution: render + execute, as the task runner does, with a stub context."""
 
@@ -537,7 +575,9 @@ class ExecuteMeasure:
             seconds = time.perf_counter() - started
         if value != EXPECTED_RESULT:
             raise BenchmarkError(f"{variant.key} returned {value!r}, expected {EXPECTED_RESULT}")
-        return Run(seconds, self.recorder.take() if variant.isolated else None)
+        phases = self.recorder.take() if variant.isolated else None
+        settle(variant)
+        return Run(seconds, phases)
 
 
 class DagTestMeasure:
@@ -572,7 +612,9 @@ class DagTestMeasure:
         state = str(getattr(dag_run, "state", None))
         if not state.endswith("success"):
             raise BenchmarkError(f"dag.test() of {dag.dag_id} ended in state {state!r}")
-        return Run(seconds, self.recorder.take() if variant.isolated else None)
+        phases = self.recorder.take() if variant.isolated else None
+        settle(variant)
+        return Run(seconds, phases)
 
 
 def dag_file_source(config: BenchConfig) -> str:
@@ -643,7 +685,7 @@ class Series:
         return statistics.median(values) if values else None
 
 
-DOCKER_KEYS = ("isolated_docker", "docker_operator", "task_docker")
+DOCKER_KEYS = ("isolated_docker", "isolated_docker_warm", "docker_operator", "task_docker")
 
 _COMPLETE = frozenset({"backend", "decode", "setup", "execute", "total"})
 
@@ -915,6 +957,7 @@ def report_measure(measure_title: str, series: Dict[str, Series], rounds: int, u
 
 def print_goal(series: Dict[str, Series]) -> None:
     """The issue's goal, stated with numbers (a verdict, not an assertion)."""
+    print_docker_goal(series)
     native, external = series.get("native"), series.get("external")
     if not native or not external:
         print("  goal: not evaluated (needs the native and external variants)\n")
@@ -960,6 +1003,19 @@ def print_warm_goals(series: Dict[str, Series], native: float, external: float) 
         )
 
 
+def print_docker_goal(series: Dict[str, Series]) -> None:
+    """Issue 14: a pooled docker task costs at most what a DockerOperator on the same image does."""
+    pooled, peer = series.get("isolated_docker_warm"), series.get("docker_operator")
+    mine = pooled.median if pooled is not None else None
+    theirs = peer.median if peer is not None else None
+    if mine is not None and theirs is not None:
+        verdict = "MET" if mine <= theirs else "NOT MET"
+        print(
+            f"  goal (isolated_docker_warm <= DockerOperator on the same image): {verdict}: {ms(mine)} ms vs "
+            f"{ms(theirs)} ms ({ratio(mine, theirs)})"
+        )
+
+
 # Each isolated variant against the operators a user would otherwise pick for the same job.
 PEERS = (
     ("isolated", "external"),
@@ -972,7 +1028,9 @@ PEERS = (
     ("isolated_plain_warm", "virtualenv"),
     ("isolated_plain", "virtualenv_nocache"),
     ("isolated_docker", "docker_operator"),
+    ("isolated_docker_warm", "docker_operator"),
     ("isolated_docker", "task_docker"),
+    ("isolated_docker_warm", "task_docker"),
     ("isolated_kubernetes", "kubernetes_pod_operator"),
     ("isolated_kubernetes", "task_kubernetes"),
 )
