@@ -279,16 +279,17 @@ def docker_variants(
 
     def isolated_docker(warm: bool) -> Variant:
         key = "isolated_docker_warm" if warm else "isolated_docker"
-        return Variant(
-            key,
-            f"IsolatedOperator(python_callable, backend='docker') on {config.environment!r}, "
-            + ("pooled container" if warm else "container of its own"),
-            lambda dag: IsolatedOperator(
-                environment=config.environment, backend="docker", backend_options={"warm": warm},
-                **task_args(key, dag),
-            ),  # fmt: skip
-            isolated=True,
-        )
+        how = "pooled container" if warm else "container of its own"
+        options = {"warm": warm}
+
+        def build(dag: Any) -> Any:
+            arguments = task_args(key, dag)
+            return IsolatedOperator(
+                environment=config.environment, backend="docker", backend_options=options, **arguments
+            )
+
+        label = f"IsolatedOperator(python_callable, backend='docker') on {config.environment!r}, {how}"
+        return Variant(key, label, build, isolated=True)
 
     return [
         isolated_docker(False),

@@ -77,7 +77,11 @@ def hog_memory() -> int:
 
 @pytest.fixture
 def pool_env(
-    docker_env: TestEnvironments, runtime_image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, docker_client: Any
+    docker_env: TestEnvironments,
+    runtime_image: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    docker_client: Any,
 ) -> Iterator[str]:
     """Warm starts on, with a build path (so a claim folder and a pool) of this test's own; yields
     the pool's scope label value."""
@@ -100,7 +104,11 @@ def _pooled(client: Any, scope: str) -> List[Dict[str, Any]]:
 
 def _operator(python_callable: Any, **kwargs: Any) -> IsolatedOperator:
     op = IsolatedOperator(
-        task_id="pooled", environment="dockertest", backend="docker", python_callable=python_callable, **kwargs
+        task_id="pooled",
+        environment="dockertest",
+        backend="docker",
+        python_callable=python_callable,
+        **kwargs,
     )
     op._test_dag_id = f"pooltest_{uuid.uuid4().hex[:10]}"
     return op
@@ -310,4 +318,6 @@ def test_the_sweep_keeps_a_waiting_pooled_container_and_removes_one_whose_claime
     assert any("pool" in name for name in removed), removed
     assert _pooled(docker_client, pool_env) == []
     assert not (pool.claim_folder() / f"{waiting}.claim").exists()
-    assert os.listdir(pool.claim_folder()) == [f for f in os.listdir(pool.claim_folder()) if f.endswith(".lock")]
+    assert os.listdir(pool.claim_folder()) == [
+        f for f in os.listdir(pool.claim_folder()) if f.endswith(".lock")
+    ]
