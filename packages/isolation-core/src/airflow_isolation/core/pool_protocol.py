@@ -8,13 +8,15 @@ as for a cold container), attaches, and writes one ``PoolStart`` line with the r
 the one thing a cold container gets in its configuration. The request and the secrets in it never
 appear in the container's command, environment or labels.
 
-The pooled runtime answers on its stderr with ``PoolReport`` lines behind ``REPORT_PREFIX``:
+The pooled runtime answers with ``PoolReport`` lines behind ``REPORT_PREFIX`` on its stdout, the
+stream the task writes to, so a report comes after all the output before it (the engine does not
+keep the order between stdout and stderr):
 ``started`` once it has taken the task (a container that ends before saying so never ran it, so
 the host may start the task cold), ``ended`` with the exit code and whether the out-of-memory
 killer struck, once the task's processes are gone. It then waits until the host has copied the
 result out and removed the container, or until its stdin closes (the worker is gone), and exits;
-the engine removes it (``AutoRemove``). The task's own output goes to stdout only. Each line
-carries the host's ``nonce`` so no text a task prints is taken for a report by accident.
+the engine removes it (``AutoRemove``). Each report carries the host's ``nonce``, which the task
+is never given, so no text a task prints is taken for a report by accident.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Literal, Optional
 import msgspec
 
 REPORT_PREFIX = "airflow-isolation-pool-report "
-"""Starts every ``PoolReport`` line on the pooled runtime's stderr."""
+"""Starts every ``PoolReport`` line on the pooled runtime's stdout."""
 
 
 class PoolStart(msgspec.Struct, forbid_unknown_fields=True):

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
+from docker_pools import remove_pooled_containers
+from host_worker import kill_worker, start_worker, worker_log
 from operator_docker_support import (
     LABEL,
     TestEnvironments,
@@ -92,10 +94,7 @@ def pool_env(
     monkeypatch.setenv("AIRFLOW__ISOLATION__WARM_RUNTIME", "True")
     scope = pool.scope(pool.claim_folder())
     yield scope
-    for container in _pooled(docker_client, scope):
-        assert container["State"] == "running", f"a pooled container was left {container['State']}"
-        assert not (pool.claim_folder() / f"{container['Id']}.claim").exists(), "a claimed one was left"
-        docker_client.api.remove_container(container["Id"], force=True)
+    assert remove_pooled_containers(docker_client, envs.builds) == []
 
 
 def _pooled(client: Any, scope: str) -> List[Dict[str, Any]]:
@@ -321,3 +320,37 @@ def test_the_sweep_keeps_a_waiting_pooled_container_and_removes_one_whose_claime
     assert os.listdir(pool.claim_folder()) == [
         f for f in os.listdir(pool.claim_folder()) if f.endswith(".lock")
     ]
+
+
+def test_a_worker_killed_mid_task_takes_its_pooled_container_with_it(
+    pool_env: str, docker_client: Any, tmp_path: Path
+) -> None:
+    """A cold container outlives a killed worker until a sweep; a pooled one notices at once: its
+    stdin, the worker's attach connection, closes, and it kills the task and goes."""
+    _prime()
+    claimed = _pooled(docker_client, pool_env)[0]["Id"]
+    dag_id = f"pooltest_{uuid.uuid4().hex[:10]}"
+    worker = start_worker(tmp_path, dag_id, "docker", "dockertest")
+    try:
+        try:
+            _wait_until(
+                lambda: b"sleeping" in docker_client.api.logs(claimed, stdout=True, stderr=False),
+                120,
+                "the worker's task did not start in the pooled container",
+            )
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{worker_log(tmp_path, dag_id)}") from exc
+        running = lambda: [c for c in _pooled(docker_client, pool_env) if c["State"] == "running"]  # noqa: E731
+        _wait_until(lambda: len(running()) == 2, 60, "the worker did not start a replacement")
+    finally:
+        kill_worker(worker)
+    try:
+        _wait_until(
+            lambda: not docker_client.api.containers(all=True, filters={"id": claimed}),
+            60,
+            "the pooled container outlived its killed worker",
+        )
+    except AssertionError as exc:
+        logs = docker_client.api.logs(claimed).decode(errors="replace")
+        top = docker_client.api.top(claimed)
+        raise AssertionError(f"{exc}\n{logs}\n{top}\n{worker_log(tmp_path, dag_id)}") from exc

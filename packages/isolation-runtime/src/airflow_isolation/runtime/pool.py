@@ -47,8 +47,8 @@ def _log(message: str) -> None:
 
 
 def _report(report: PoolReport) -> None:
-    sys.stderr.write(report_line(report))
-    sys.stderr.flush()
+    sys.stdout.write(report_line(report))
+    sys.stdout.flush()
 
 
 def read_start(deadline: float) -> Optional[bytes]:

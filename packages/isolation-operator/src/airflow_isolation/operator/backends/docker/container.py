@@ -121,7 +121,8 @@ def pool_container_config(
         command=launch.pool_runtime_command(launch.IMAGE_PYTHON, idle_seconds(), preload),
         name=f"airflow-isolation-pool-{_NAME_UNSAFE.sub('-', environment)[:60]}-{uuid.uuid4().hex[:8]}",
         labels=labels,
-        stdin_open=True,  # and StdinOnce: stdin closes when the claiming task's attach ends
+        stdin_open=True,
+        detach=False,  # with stdin_open, the SDK sets StdinOnce: stdin closes when the task's attach ends
         auto_remove=True,
     )
     return config

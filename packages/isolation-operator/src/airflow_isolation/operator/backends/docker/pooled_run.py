@@ -3,7 +3,7 @@
 The request is copied in exactly as into a cold container (0600, the task user's), then the host
 attaches to the container's stdin, stdout and stderr and writes one ``PoolStart`` line with the
 request's digest (``airflow_isolation.core.pool_protocol``). The task's output streams from
-stdout; the pooled runtime's reports come on stderr. Until the runtime has said ``started`` the
+stdout, with the pooled runtime's reports among it. Until the runtime has said ``started`` the
 task has not run, so anything failing before that raises ``PoolUnavailable`` and the task starts
 cold instead; after it, the run ends as a cold one does.
 """
@@ -22,7 +22,7 @@ from docker.utils.socket import frames_iter
 
 from airflow_isolation.core.integrity import request_digest
 from airflow_isolation.core.launch import IMAGE_REQUEST_FILE
-from airflow_isolation.core.pool_protocol import PoolReport, PoolStart, parse_report, start_line
+from airflow_isolation.core.pool_protocol import REPORT_PREFIX, PoolStart, parse_report, start_line
 from airflow_isolation.operator.backends.docker.archive import put_request
 from airflow_isolation.operator.backends.docker.client import ENGINE_ERRORS
 from airflow_isolation.operator.backends.docker.log_lines import LineSplitter
@@ -78,32 +78,29 @@ def hand_over(
 
 
 def _follow(sock: Any, nonce: str, tail: Callable[[str], None]) -> PooledEnd:
-    output, reports = LineSplitter(), LineSplitter()
+    """Lines of stdout are the task's output and the runtime's reports; stderr is the runtime's
+    own log (imports still going on when the task claimed it)."""
+    streams = {1: LineSplitter(), 2: LineSplitter()}
     started = False
-
-    def report(line: str) -> Optional[PoolReport]:
-        found = parse_report(line, nonce)
-        if found is None:
-            tail(line)
-        return found
-
     for stream, data in frames_iter(sock, False):
-        if stream != _STDERR:
-            for line in output.feed(data):
-                tail(line)
-            continue
-        for line in reports.feed(data):
-            found = report(line)
+        for line in streams.get(stream, streams[1]).feed(data):
+            found = None
+            at = line.find(REPORT_PREFIX) if stream != _STDERR else -1
+            if at >= 0:  # after the task's last output, which may not have ended its line
+                found = parse_report(line[at:], nonce)
+                if found is not None and at > 0:
+                    tail(line[:at])
             if found is None:
-                continue
-            if found.kind == "started":
+                tail(line)
+            elif found.kind == "started":
                 started = True
             else:
-                for rest in output.finish():
+                for rest in streams[_STDERR].finish():
                     tail(rest)
                 return PooledEnd(found.returncode, found.oom_killed)
-    for line in output.finish() + reports.finish():
-        report(line)
+    for splitter in streams.values():
+        for line in splitter.finish():
+            tail(line)
     if not started:
         raise PoolUnavailable("it ended before taking the task")
     return PooledEnd(None)
