@@ -132,9 +132,12 @@ class _Task:
             os.set_inheritable(life_read, False)
             run_child(message, os.dup(1), life_read, [self.wake_read, self.wake_write, self.lifeline])
         os.close(life_read)
+        self.stopped = False
+        """Whether the engine asked the container to stop (``docker stop``): on_kill or a timeout."""
         signal.signal(signal.SIGTERM, self._forward)
 
     def _forward(self, signum: int, frame: object) -> None:
+        self.stopped = True
         try:
             os.killpg(self.pid, signum)
         except (ProcessLookupError, PermissionError):
@@ -200,7 +203,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     code = _engine_code(status)
     oom = before is not None and after is not None and after > before
     _report(PoolReport(kind="ended", nonce=start.nonce, returncode=code, oom_killed=oom))
-    _wait_for_host()
+    if not task.stopped:  # a stop ends the container as soon as the task is gone, as a cold one
+        _wait_for_host()
     return code
 
 

@@ -205,6 +205,7 @@ class DockerBackend(IsolationBackend):
             self._stop(container)
         self._remove(container, log)
         if state.claims is not None:
+            self._removed(container)
             pool.release(state.claims, container.id)
 
     # --- the container pool (docker.pool): a started, preloaded container instead of a new one
@@ -267,6 +268,13 @@ class DockerBackend(IsolationBackend):
         return (
             None if self._killed else self._pooled_outcome(container, end, run.tail, state.where, run.options)
         )
+
+    @staticmethod
+    def _removed(container: Container) -> None:
+        """Until a pooled container is gone: the engine may be removing it itself (``AutoRemove``),
+        and then ``remove`` returns before the removal is done."""
+        with contextlib.suppress(Exception):  # gone already
+            container.wait(condition="removed", timeout=60)
 
     @staticmethod
     def _pooled_outcome(
