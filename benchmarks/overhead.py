@@ -958,7 +958,8 @@ def report_measure(measure_title: str, series: Dict[str, Series], rounds: int, u
 
 def print_goal(series: Dict[str, Series]) -> None:
     """The issue's goal, stated with numbers (a verdict, not an assertion)."""
-    print_docker_goal(series)
+    print_no_slower_goal(series, "isolated_docker_warm", "docker_operator",
+                         "isolated_docker_warm <= DockerOperator on the same image")  # fmt: skip
     native, external = series.get("native"), series.get("external")
     if not native or not external:
         print("  goal: not evaluated (needs the native and external variants)\n")
@@ -993,27 +994,20 @@ def print_warm_goals(series: Dict[str, Series], native: float, external: float) 
             f"  goal (isolated_warm overhead <= 0.05x external's and < 50 ms): {verdict}: {ms(mine)} ms vs "
             f"{ms(theirs)} ms ({ratio(mine, theirs)})"
         )
-    callable_warm, virtualenv = series.get("isolated_callable_warm"), series.get("virtualenv")
-    mine_median = callable_warm.median if callable_warm is not None else None
-    peer_median = virtualenv.median if virtualenv is not None else None
+    print_no_slower_goal(series, "isolated_callable_warm", "virtualenv",
+                         "@task.isolated warm <= cached PythonVirtualenvOperator")  # fmt: skip
+
+
+def print_no_slower_goal(series: Dict[str, Series], mine_key: str, peer_key: str, goal: str) -> None:
+    """The verdict of "``mine_key`` takes at most what ``peer_key`` takes", by medians."""
+    mine, peer = series.get(mine_key), series.get(peer_key)
+    mine_median = mine.median if mine is not None else None
+    peer_median = peer.median if peer is not None else None
     if mine_median is not None and peer_median is not None:
         verdict = "MET" if mine_median <= peer_median else "NOT MET"
         print(
-            f"  goal (@task.isolated warm <= cached PythonVirtualenvOperator): {verdict}: "
-            f"{ms(mine_median)} ms vs {ms(peer_median)} ms ({ratio(mine_median, peer_median)})"
-        )
-
-
-def print_docker_goal(series: Dict[str, Series]) -> None:
-    """Issue 14: a pooled docker task costs at most what a DockerOperator on the same image does."""
-    pooled, peer = series.get("isolated_docker_warm"), series.get("docker_operator")
-    mine = pooled.median if pooled is not None else None
-    theirs = peer.median if peer is not None else None
-    if mine is not None and theirs is not None:
-        verdict = "MET" if mine <= theirs else "NOT MET"
-        print(
-            f"  goal (isolated_docker_warm <= DockerOperator on the same image): {verdict}: {ms(mine)} ms vs "
-            f"{ms(theirs)} ms ({ratio(mine, theirs)})"
+            f"  goal ({goal}): {verdict}: {ms(mine_median)} ms vs {ms(peer_median)} ms "
+            f"({ratio(mine_median, peer_median)})"
         )
 
 

@@ -23,6 +23,8 @@ from operator_docker_support import (
     LABEL,
     TestEnvironments,
     boom,
+    hog_memory,
+    nap_then_note,
     run_like_task_runner,
     task_context,
 )
@@ -55,23 +57,6 @@ def hostname() -> str:
     import socket
 
     return socket.gethostname()
-
-
-def nap_then_note(folder: str, seconds: float) -> str:
-    import pathlib
-    import time
-
-    print("napping", flush=True)
-    try:
-        time.sleep(seconds)
-    finally:
-        pathlib.Path(folder, "finally").write_text("the task's finally ran")
-    return "rested"
-
-
-def hog_memory() -> int:
-    blocks = [b"x" * (10 * 1024 * 1024) for _ in range(30)]
-    return len(blocks)
 
 
 # --- fixtures and helpers --------------------------------------------------------------------------
