@@ -1270,6 +1270,35 @@ def warm_runtime_memory(name: str, manifest: Any) -> List[Dict[str, Any]]:
     return found
 
 
+def pooled_container_memory() -> List[Dict[str, Any]]:
+    """Memory of each waiting pooled container of this user (Docker backend), as ``docker stats``
+    counts it (cgroup usage minus inactive page cache): what one waiting container costs."""
+    import docker
+
+    from airflow_isolation.operator.backends.docker import labels
+
+    found: List[Dict[str, Any]] = []
+    try:
+        client = docker.from_env()
+    except Exception:
+        return found
+    try:
+        filters = labels.label_filter({labels.POOL_UID: str(os.getuid())})
+        filters["status"] = ["running"]
+        for item in client.api.containers(filters=filters):
+            memory = client.api.stats(item["Id"], stream=False).get("memory_stats") or {}
+            used = memory.get("usage", 0) - (memory.get("stats") or {}).get("inactive_file", 0)
+            environment = (item.get("Labels") or {}).get(labels.ENVIRONMENT, "?")
+            found.append({"environment": environment, "container": item["Id"][:12], "mib": used / 2**20})
+            print(
+                f"pooled container of {environment!r}: {item['Id'][:12]}, {used / 2**20:.1f} MiB while "
+                "waiting; it idles out on its own"
+            )
+    finally:
+        client.close()
+    return found
+
+
 def report_warm_runtimes(
     args: argparse.Namespace, manifest: Any, plain_manifest: Any
 ) -> List[Dict[str, Any]]:
@@ -1394,6 +1423,8 @@ def benchmark(args: argparse.Namespace, workdir: Path, log_handle: TextIO) -> in
             f"(a cached run: {ms(virtualenv.median)} ms)"
         )
     json_out["warm_runtimes"] = report_warm_runtimes(args, manifest, plain_manifest)
+    if any(key == "isolated_docker_warm" for key in (variant.key for variant in variants)):
+        json_out["pooled_containers"] = pooled_container_memory()
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(json_out, indent=2))
         print(f"samples written to {args.json_path}")

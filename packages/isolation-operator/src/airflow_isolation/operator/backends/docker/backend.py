@@ -246,10 +246,10 @@ class DockerBackend(IsolationBackend):
         container and leave ``state`` for a cold start."""
         self._container_id = claimed
         state.claims = pool.claim_folder()
-        if self._killed:
-            raise DockerBackendError("the task was stopped (on_kill) before its container started")
         try:
             container = state.container = run.client.containers.get(claimed)
+            if self._killed:
+                raise DockerBackendError("the task was stopped (on_kill) before its container started")
             owner = container_owner(container, run.options.user or image_user(run.image))
             run.log(f"Running in pooled container {container.name} of {run.ref} (started ahead, preloaded)")
             end = hand_over(run.client, container, run.request, owner, run.tail)
