@@ -1270,14 +1270,17 @@ def warm_runtime_memory(name: str, manifest: Any) -> List[Dict[str, Any]]:
     return found
 
 
-def pooled_container_memory() -> List[Dict[str, Any]]:
+def pooled_container_memory(grouped: Dict[str, Dict[str, Series]]) -> List[Dict[str, Any]]:
     """Memory of each waiting pooled container of this user (Docker backend), as ``docker stats``
-    counts it (cgroup usage minus inactive page cache): what one waiting container costs."""
+    counts it (cgroup usage minus inactive page cache): what one waiting container costs. Only
+    when ``isolated_docker_warm`` ran."""
+    found: List[Dict[str, Any]] = []
+    if not any("isolated_docker_warm" in series for series in grouped.values()):
+        return found
     import docker
 
     from airflow_isolation.operator.backends.docker import labels
 
-    found: List[Dict[str, Any]] = []
     try:
         client = docker.from_env()
     except Exception:
@@ -1423,8 +1426,7 @@ def benchmark(args: argparse.Namespace, workdir: Path, log_handle: TextIO) -> in
             f"(a cached run: {ms(virtualenv.median)} ms)"
         )
     json_out["warm_runtimes"] = report_warm_runtimes(args, manifest, plain_manifest)
-    if any(key == "isolated_docker_warm" for key in (variant.key for variant in variants)):
-        json_out["pooled_containers"] = pooled_container_memory()
+    json_out["pooled_containers"] = pooled_container_memory(grouped)
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(json_out, indent=2))
         print(f"samples written to {args.json_path}")
