@@ -23,6 +23,7 @@ OWNER_PID = reverse_dns_key(ownership.OWNER_PID)
 OWNER_STARTED = reverse_dns_key(ownership.OWNER_STARTED)
 OWNER_PID_NAMESPACE = reverse_dns_key(ownership.OWNER_PID_NAMESPACE)
 POOL = reverse_dns_key(ownership.POOL)
+POOL_HOST = reverse_dns_key(ownership.POOL_HOST)
 POOL_UID = reverse_dns_key(ownership.POOL_UID)
 POOL_EXPIRES = reverse_dns_key(ownership.POOL_EXPIRES)
 POOL_SCOPE = reverse_dns_key(ownership.POOL_SCOPE)
@@ -79,13 +80,18 @@ def pool_labels(  # noqa: PLR0917 - each is one label
     return {
         MANAGED: "true",
         ENVIRONMENT: environment,
-        HOST: owner.host,
+        POOL_HOST: owner.host,
         OWNER_PID_NAMESPACE: owner.pid_namespace,
         POOL: key,
         POOL_SCOPE: scope,
         POOL_UID: str(uid),
         POOL_EXPIRES: f"{expires:.0f}",
     }
+
+
+def pooled_here(owner: Owner, labels: Mapping[str, str]) -> bool:
+    """Whether a pooled container was made for workers of ``owner``'s machine (and PID namespace)."""
+    return labels.get(POOL_HOST) == owner.host and labels.get(OWNER_PID_NAMESPACE, "") == owner.pid_namespace
 
 
 def label_filter(labels: Optional[Mapping[str, str]] = None) -> Dict[str, List[str]]:

@@ -81,20 +81,16 @@ def sweep_orphans(
                 if _remove(container, f"left by try {try_number} of this task instance", say):
                     removed.append(container.name)
         host = docker_labels.label_filter({docker_labels.HOST: owner.host})
-        pooled: List[Container] = []
         for container in _listed(client, host):
             labels = container.labels
             if container.name in removed or not docker_labels.same_machine(owner, labels):
-                continue
-            if docker_labels.POOL in labels:
-                pooled.append(container)
                 continue
             if docker_labels.owner_alive(labels):
                 continue
             pid = labels.get(docker_labels.OWNER_PID, "?")
             if _remove(container, f"its worker process {pid} on {owner.host} is gone", say):
                 removed.append(container.name)
-        removed += _sweep_pool(pooled, identity, say)
+        removed += _sweep_pool(client, owner, identity, say)
     finally:
         if own_client:
             client.close()
@@ -110,17 +106,22 @@ def _created(container: Container) -> float:
 
 
 def _sweep_pool(
-    containers: List[Container], identity: Optional[TaskIdentity], say: Callable[[str], None]
+    client: docker.DockerClient, owner: Owner, identity: Optional[TaskIdentity], say: Callable[[str], None]
 ) -> List[str]:
-    """Pooled containers of this user (``docker.pool``): those claimed by a worker process that is
-    gone or by an earlier try of ``identity``, and unclaimed ones that are dead or overstayed."""
-    uid = str(os.getuid())
-    mine = [c for c in containers if c.labels.get(docker_labels.POOL_UID) == uid]
+    """Pooled containers of this machine, user and claim folder (``docker.pool``): those claimed by
+    a worker process that is gone or by an earlier try of ``identity``, and unclaimed ones that are
+    dead or overstayed. Another claim folder's are left to its own sweeps: their claims are not here."""
     try:
         folder = pool.claim_folder()
     except OSError as exc:
         say(f"could not check pooled containers: {exc}")
         return []
+    wanted = {docker_labels.POOL_UID: str(os.getuid()), docker_labels.POOL_SCOPE: pool.scope(folder)}
+    mine = [
+        c
+        for c in _listed(client, docker_labels.label_filter(wanted))
+        if docker_labels.pooled_here(owner, c.labels)
+    ]
     removed: List[str] = []
     for container in mine:
         running = container.status == "running"
