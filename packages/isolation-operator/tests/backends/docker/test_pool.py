@@ -339,3 +339,22 @@ def test_a_worker_killed_mid_task_takes_its_pooled_container_with_it(
         logs = docker_client.api.logs(claimed).decode(errors="replace")
         top = docker_client.api.top(claimed)
         raise AssertionError(f"{exc}\n{logs}\n{top}\n{worker_log(tmp_path, dag_id)}") from exc
+
+
+def test_a_claimed_container_that_ended_before_its_task_leaves_the_task_to_a_cold_start(
+    pool_env: str, docker_client: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Say it exited idle (or was stopped) just as it was claimed: the task never ran in it, so
+    it starts cold, once, and says why."""
+    _prime()
+    gone = _pooled(docker_client, pool_env)[0]["Id"]
+    docker_client.api.kill(gone, "SIGTERM")
+    real_claim = pool.claim
+    claims = iter([gone])
+    monkeypatch.setattr(pool, "claim", lambda *args: next(claims, None) or real_claim(*args))
+    capfd.readouterr()
+    value = _execute(_operator(hostname))
+    output = "".join(capfd.readouterr())
+    assert f"starting cold: pooled container {gone[:12]} refused" in output, output
+    assert "Started container" in output and value != gone[:12]
+    assert not (pool.claim_folder() / f"{gone}.claim").exists()

@@ -46,7 +46,8 @@ POOL_SIZE = 1
 """Waiting containers per key: one per machine and user is enough to take the start off every task
 that finds one; concurrent tasks beyond it start cold, as without a pool."""
 CLAIM_MARGIN_SECONDS = 30.0
-"""A pooled container this close to its idle exit is left alone, so it never exits under a task."""
+"""A pooled container this close to its idle exit is left alone, so it never exits under a task
+(it would only cost a cold start: a container that exits before taking the task never ran it)."""
 SWEEP_GRACE_SECONDS = 60.0
 """How long past its expiry (or, not running, past its creation) before a sweep removes one."""
 
@@ -154,28 +155,29 @@ def _waiting(client: docker.DockerClient, key: str) -> Sequence[Dict[str, Any]]:
     return sorted(found, key=lambda item: item.get("Created", 0))
 
 
+def _claimable(folder: Path, item: Mapping[str, Any], now: float) -> bool:
+    """Unclaimed, and not about to exit: ``CLAIM_MARGIN_SECONDS`` before its expiry, or a quarter
+    of its idle time when that is shorter."""
+    expires = _expires(item.get("Labels") or {})
+    margin = min(CLAIM_MARGIN_SECONDS, (expires - float(item.get("Created") or 0)) / 4)
+    return expires - margin > now and not _claim_file(folder, item["Id"]).exists()
+
+
 def claim(client: docker.DockerClient, key: str, identity: TaskIdentity) -> Optional[str]:
     """The id of a waiting pooled container of ``key`` now claimed for this task, or None."""
     folder = claim_folder()
     record = record_for(identity)
-    deadline = time.time() + CLAIM_MARGIN_SECONDS
+    now = time.time()
     for item in _waiting(client, key):
-        labels = item.get("Labels") or {}
-        if _expires(labels) < deadline:
-            continue
-        if not _claim_file(folder, item["Id"]).exists() and take(folder, item["Id"], record):
+        if _claimable(folder, item, now) and take(folder, item["Id"], record):
             return str(item["Id"])
     return None
 
 
 def unclaimed(client: docker.DockerClient, key: str) -> int:
     folder = claim_folder()
-    deadline = time.time() + CLAIM_MARGIN_SECONDS
-    return sum(
-        1
-        for item in _waiting(client, key)
-        if _expires(item.get("Labels") or {}) >= deadline and not _claim_file(folder, item["Id"]).exists()
-    )
+    now = time.time()
+    return sum(1 for item in _waiting(client, key) if _claimable(folder, item, now))
 
 
 @dataclasses.dataclass
