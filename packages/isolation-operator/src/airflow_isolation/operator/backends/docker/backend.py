@@ -51,7 +51,7 @@ from airflow_isolation.operator.backends.docker.container import container_confi
 from airflow_isolation.operator.backends.docker.image import ensure_image
 from airflow_isolation.operator.backends.docker.log_lines import split_lines
 from airflow_isolation.operator.backends.docker.options import DockerOptions
-from airflow_isolation.operator.backends.docker.pooled_run import PooledEnd, PoolUnavailable, hand_over
+from airflow_isolation.operator.backends.docker.pooled_run import PooledEnd, PoolUnavailable, handed_over
 from airflow_isolation.operator.backends.docker.sweep import sweep_orphans
 from airflow_isolation.operator.backends.docker.user import container_owner
 from airflow_isolation.operator.backends.warm_settings import warm_enabled
@@ -252,9 +252,14 @@ class DockerBackend(IsolationBackend):
                 raise DockerBackendError("the task was stopped (on_kill) before its container started")
             owner = container_owner(container, run.options.user or image_user(run.image))
             run.log(f"Running in pooled container {container.name} of {run.ref} (started ahead, preloaded)")
-            end = hand_over(run.client, container, run.request, owner, run.tail)
+            with handed_over(run.client, container, run.request, owner, run.tail) as end:
+                state.ended = True
+                state.where = f"docker pooled container {container.name} of {run.ref}"
+                if self._killed:
+                    return None
+                return self._pooled_outcome(container, end, run.tail, state.where, run.options)
         except (PoolUnavailable, docker.errors.NotFound) as exc:
-            if self._killed:
+            if self._killed or state.ended:  # once it took the task, the task never runs again
                 raise
             run.log(f"[airflow-isolation] starting cold: pooled container {claimed[:12]} refused ({exc})")
             self._container_id = None
@@ -263,11 +268,6 @@ class DockerBackend(IsolationBackend):
             pool.release(state.claims, claimed)
             state.container = state.claims = None
             return None
-        state.ended = True
-        state.where = f"docker pooled container {container.name} of {run.ref}"
-        return (
-            None if self._killed else self._pooled_outcome(container, end, run.tail, state.where, run.options)
-        )
 
     @staticmethod
     def _removed(container: Container) -> None:

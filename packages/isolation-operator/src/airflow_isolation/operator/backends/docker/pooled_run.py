@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import secrets
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Iterator, Optional, Tuple
 
 import docker
 import docker.errors
@@ -48,14 +48,19 @@ def _raw(sock: Any) -> Any:
     return getattr(sock, "_sock", sock)
 
 
-def hand_over(
+@contextlib.contextmanager
+def handed_over(
     client: docker.DockerClient,
     container: Container,
     request: bytes,
     owner: Tuple[int, int],
     tail: Callable[[str], None],
-) -> PooledEnd:
-    """Copy the request in, start the task, stream its output into ``tail``; return how it ended."""
+) -> Iterator[PooledEnd]:
+    """Copy the request in, start the task, stream its output into ``tail``; yield how it ended.
+
+    The attach stays open until the ``with`` block is left: its end closes the container's stdin,
+    upon which the pooled runtime exits and the engine removes the container, so the result must
+    be copied out inside the block."""
     try:
         put_request(container, IMAGE_REQUEST_FILE, request, owner[0], owner[1])
         sock = client.api.attach_socket(container.id, params=_ATTACH)
@@ -69,7 +74,7 @@ def hand_over(
             raw.sendall(start_line(PoolStart(digest=request_digest(request), nonce=nonce)))
         except OSError as exc:
             raise PoolUnavailable(f"its stdin is closed ({exc})") from exc
-        return _follow(sock, nonce, tail)
+        yield _follow(sock, nonce, tail)
     finally:
         with contextlib.suppress(Exception):
             sock.close()
