@@ -10,13 +10,14 @@ appear in the container's command, environment or labels.
 
 The pooled runtime answers with ``PoolReport`` lines behind ``REPORT_PREFIX`` on its stdout, the
 stream the task writes to, so a report comes after all the output before it (the engine does not
-keep the order between stdout and stderr):
-``started`` once it has taken the task (a container that ends before saying so never ran it, so
-the host may start the task cold), ``ended`` with the exit code and whether the out-of-memory
-killer struck, once the task's processes are gone. It then waits until the host has copied the
-result out and removed the container, or until its stdin closes (the worker is gone), and exits;
-the engine removes it (``AutoRemove``). Each report carries the host's ``nonce``, which the task
-is never given, so no text a task prints is taken for a report by accident.
+keep the order between stdout and stderr): ``started`` once it has taken the task (a container
+that ends before saying so never ran it, so the host may start the task cold), ``ended`` with the
+exit code and whether the out-of-memory killer struck, once the task's processes are gone. It
+then waits until its stdin closes (the host lets go of the attach once it has copied the result
+out; or the worker is gone) and exits; the engine removes the container (``AutoRemove``), and the
+host waits for that. Each report carries the host's ``nonce``, which the task is not handed (its
+process has a copy only in memory inherited from the runtime), so no text a task prints is taken
+for a report by accident.
 """
 
 from __future__ import annotations

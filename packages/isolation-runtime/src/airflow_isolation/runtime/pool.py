@@ -163,7 +163,7 @@ class _Task:
 
 
 def _wait_for_host() -> None:
-    """Until the host removes the container (after copying the result out) or lets go of stdin."""
+    """Until stdin closes: the host lets go of the attach once it has copied the result out."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with contextlib.suppress(OSError):
         while os.read(0, 4096):
