@@ -12,7 +12,10 @@ what is measured is the machinery around the task, never the task:
 * ``isolated_callable``: ``IsolatedOperator(python_callable=...)`` (what ``@task.isolated`` builds),
   same environment; plus ``isolated_plain`` on an environment without Airflow with
   ``--plain-environment``.
-* ``isolated_docker``: the same callable with ``backend="docker"``, in the environment's image;
+* ``isolated_docker``: the same callable with ``backend="docker"``, in the environment's image, in
+  a container of its own (``warm: False``); ``isolated_docker_warm`` in a started, preloaded
+  container of the worker's pool (its ``first`` run starts the pool; the replacement each run
+  starts is waited for before the next job, untimed, so its imports never slow another variant);
   ``docker_operator`` (``DockerOperator``, the same work as ``python -c``) and ``task_docker``
   (``@task.docker``) on that very image. Left out, with the reason printed, when the host has no
   docker provider, no engine or no image (``isolationctl env build NAME --target image``).
@@ -274,15 +277,23 @@ def docker_variants(
         with dag:
             return factory(trivial)(**TRIVIAL_KWARGS).operator
 
+    def isolated_docker(warm: bool) -> Variant:
+        key = "isolated_docker_warm" if warm else "isolated_docker"
+        how = "pooled container" if warm else "container of its own"
+        options = {"warm": warm}
+
+        def build(dag: Any) -> Any:
+            arguments = task_args(key, dag)
+            return IsolatedOperator(
+                environment=config.environment, backend="docker", backend_options=options, **arguments
+            )
+
+        label = f"IsolatedOperator(python_callable, backend='docker') on {config.environment!r}, {how}"
+        return Variant(key, label, build, isolated=True)
+
     return [
-        Variant(
-            "isolated_docker",
-            f"IsolatedOperator(python_callable, backend='docker') on {config.environment!r}",
-            lambda dag: IsolatedOperator(
-                environment=config.environment, backend="docker", **task_args("isolated_docker", dag)
-            ),
-            isolated=True,
-        ),
+        isolated_docker(False),
+        isolated_docker(True),
         Variant(
             "docker_operator",
             "DockerOperator (python -c, retrieve_output) on the same image",
@@ -518,6 +529,34 @@ def env_var(name: str, value: str) -> Iterator[None]:
             os.environ[name] = previous
 
 
+POOL_READY = b"ready after"
+"""What a pooled container's runtime logs (on stderr) once its imports are done."""
+
+
+def settle(variant: Variant, timeout: float = 180.0) -> None:
+    """After a pooled docker run, untimed: wait until the replacement it started has finished its
+    imports, so that work never lands inside another variant's timing on a shared machine."""
+    if variant.key != "isolated_docker_warm":
+        return
+    import docker
+
+    from airflow_isolation.operator.backends.docker import labels
+
+    client = docker.from_env()
+    try:
+        filters = labels.label_filter({labels.POOL_UID: str(os.getuid())})
+        filters["status"] = ["running"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            waiting = client.api.containers(filters=filters)
+            if all(POOL_READY in client.api.logs(item["Id"], stdout=False, stderr=True) for item in waiting):
+                return
+            time.sleep(0.05)
+        raise BenchmarkError(f"a pooled container was not ready within {timeout:.0f} s")
+    finally:
+        client.close()
+
+
 class ExecuteMeasure:
     """Times one task execution: render + execute, as the task runner does, with a stub context."""
 
@@ -537,7 +576,9 @@ class ExecuteMeasure:
             seconds = time.perf_counter() - started
         if value != EXPECTED_RESULT:
             raise BenchmarkError(f"{variant.key} returned {value!r}, expected {EXPECTED_RESULT}")
-        return Run(seconds, self.recorder.take() if variant.isolated else None)
+        phases = self.recorder.take() if variant.isolated else None
+        settle(variant)
+        return Run(seconds, phases)
 
 
 class DagTestMeasure:
@@ -572,7 +613,9 @@ class DagTestMeasure:
         state = str(getattr(dag_run, "state", None))
         if not state.endswith("success"):
             raise BenchmarkError(f"dag.test() of {dag.dag_id} ended in state {state!r}")
-        return Run(seconds, self.recorder.take() if variant.isolated else None)
+        phases = self.recorder.take() if variant.isolated else None
+        settle(variant)
+        return Run(seconds, phases)
 
 
 def dag_file_source(config: BenchConfig) -> str:
@@ -643,7 +686,7 @@ class Series:
         return statistics.median(values) if values else None
 
 
-DOCKER_KEYS = ("isolated_docker", "docker_operator", "task_docker")
+DOCKER_KEYS = ("isolated_docker", "isolated_docker_warm", "docker_operator", "task_docker")
 
 _COMPLETE = frozenset({"backend", "decode", "setup", "execute", "total"})
 
@@ -915,6 +958,8 @@ def report_measure(measure_title: str, series: Dict[str, Series], rounds: int, u
 
 def print_goal(series: Dict[str, Series]) -> None:
     """The issue's goal, stated with numbers (a verdict, not an assertion)."""
+    print_no_slower_goal(series, "isolated_docker_warm", "docker_operator",
+                         "isolated_docker_warm <= DockerOperator on the same image")  # fmt: skip
     native, external = series.get("native"), series.get("external")
     if not native or not external:
         print("  goal: not evaluated (needs the native and external variants)\n")
@@ -949,14 +994,20 @@ def print_warm_goals(series: Dict[str, Series], native: float, external: float) 
             f"  goal (isolated_warm overhead <= 0.05x external's and < 50 ms): {verdict}: {ms(mine)} ms vs "
             f"{ms(theirs)} ms ({ratio(mine, theirs)})"
         )
-    callable_warm, virtualenv = series.get("isolated_callable_warm"), series.get("virtualenv")
-    mine_median = callable_warm.median if callable_warm is not None else None
-    peer_median = virtualenv.median if virtualenv is not None else None
+    print_no_slower_goal(series, "isolated_callable_warm", "virtualenv",
+                         "@task.isolated warm <= cached PythonVirtualenvOperator")  # fmt: skip
+
+
+def print_no_slower_goal(series: Dict[str, Series], mine_key: str, peer_key: str, goal: str) -> None:
+    """The verdict of "``mine_key`` takes at most what ``peer_key`` takes", by medians."""
+    mine, peer = series.get(mine_key), series.get(peer_key)
+    mine_median = mine.median if mine is not None else None
+    peer_median = peer.median if peer is not None else None
     if mine_median is not None and peer_median is not None:
         verdict = "MET" if mine_median <= peer_median else "NOT MET"
         print(
-            f"  goal (@task.isolated warm <= cached PythonVirtualenvOperator): {verdict}: "
-            f"{ms(mine_median)} ms vs {ms(peer_median)} ms ({ratio(mine_median, peer_median)})"
+            f"  goal ({goal}): {verdict}: {ms(mine_median)} ms vs {ms(peer_median)} ms "
+            f"({ratio(mine_median, peer_median)})"
         )
 
 
@@ -972,7 +1023,9 @@ PEERS = (
     ("isolated_plain_warm", "virtualenv"),
     ("isolated_plain", "virtualenv_nocache"),
     ("isolated_docker", "docker_operator"),
+    ("isolated_docker_warm", "docker_operator"),
     ("isolated_docker", "task_docker"),
+    ("isolated_docker_warm", "task_docker"),
     ("isolated_kubernetes", "kubernetes_pod_operator"),
     ("isolated_kubernetes", "task_kubernetes"),
 )
@@ -1216,6 +1269,38 @@ def warm_runtime_memory(name: str, manifest: Any) -> List[Dict[str, Any]]:
     return found
 
 
+def pooled_container_memory(grouped: Dict[str, Dict[str, Series]]) -> List[Dict[str, Any]]:
+    """Memory of each waiting pooled container of this user (Docker backend), as ``docker stats``
+    counts it (cgroup usage minus inactive page cache): what one waiting container costs. Only
+    when ``isolated_docker_warm`` ran."""
+    found: List[Dict[str, Any]] = []
+    if not any("isolated_docker_warm" in series for series in grouped.values()):
+        return found
+    import docker
+
+    from airflow_isolation.operator.backends.docker import labels
+
+    try:
+        client = docker.from_env()
+    except Exception:
+        return found
+    try:
+        filters = labels.label_filter({labels.POOL_UID: str(os.getuid())})
+        filters["status"] = ["running"]
+        for item in client.api.containers(filters=filters):
+            memory = client.api.stats(item["Id"], stream=False).get("memory_stats") or {}
+            used = memory.get("usage", 0) - (memory.get("stats") or {}).get("inactive_file", 0)
+            environment = (item.get("Labels") or {}).get(labels.ENVIRONMENT, "?")
+            found.append({"environment": environment, "container": item["Id"][:12], "mib": used / 2**20})
+            print(
+                f"pooled container of {environment!r}: {item['Id'][:12]}, {used / 2**20:.1f} MiB while "
+                "waiting; it idles out on its own"
+            )
+    finally:
+        client.close()
+    return found
+
+
 def report_warm_runtimes(
     args: argparse.Namespace, manifest: Any, plain_manifest: Any
 ) -> List[Dict[str, Any]]:
@@ -1340,6 +1425,7 @@ def benchmark(args: argparse.Namespace, workdir: Path, log_handle: TextIO) -> in
             f"(a cached run: {ms(virtualenv.median)} ms)"
         )
     json_out["warm_runtimes"] = report_warm_runtimes(args, manifest, plain_manifest)
+    json_out["pooled_containers"] = pooled_container_memory(grouped)
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(json_out, indent=2))
         print(f"samples written to {args.json_path}")

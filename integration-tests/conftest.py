@@ -23,12 +23,22 @@ from harness import (
 
 @pytest.fixture(scope="session", autouse=True)
 def _stop_warm_runtimes() -> Any:
-    """The venv backend's warm runtimes idle out on their own; a test session stops the ones its
-    DAG runs started, so none outlives it."""
+    """The venv backend's warm runtimes and the Docker backend's pooled containers idle out on their
+    own; a test session stops the ones its DAG runs started, so none outlives it."""
     from warm_runtimes import stop_warm_runtimes
 
     yield
     stop_warm_runtimes(BUILD_PATH)
+    import docker
+    from docker_pools import remove_pooled_containers
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception:  # no engine: no pooled containers either
+        return
+    remove_pooled_containers(client, BUILD_PATH)
+    client.close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

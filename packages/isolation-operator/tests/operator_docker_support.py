@@ -111,6 +111,23 @@ def wait_for_running(client: Any, dag_id: str, timeout: float = 60) -> Any:
     raise AssertionError(f"no running container of {dag_id} appeared within {timeout} s")
 
 
+def nap_then_note(folder: str, seconds: float) -> str:
+    import pathlib
+    import time
+
+    print("napping", flush=True)
+    try:
+        time.sleep(seconds)
+    finally:
+        pathlib.Path(folder, "finally").write_text("the task's finally ran")
+    return "rested"
+
+
+def hog_memory() -> int:
+    blocks = [b"x" * (10 * 1024 * 1024) for _ in range(30)]
+    return len(blocks)
+
+
 def boom() -> None:
     raise ValueError("kaboom 42")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from airflow_isolation.core.integrity import request_digest
 from airflow_isolation.core.schema import RunOptions
@@ -19,6 +19,10 @@ from airflow_isolation.core.schema import RunOptions
 RUNTIME_MODULE = "airflow_isolation.runtime"
 WARM_RUNTIME_MODULE = RUNTIME_MODULE + ".warm"
 """The warm runtime (``core.warm_protocol``): a parent that forks one clean runtime per task."""
+POOL_RUNTIME_MODULE = RUNTIME_MODULE + ".pool"
+"""A pooled container's runtime (``core.pool_protocol``): preloaded, it waits for one task."""
+IDLE_OPTION = "--idle"
+PRELOAD_OPTION = "--preload"
 REQUEST_OPTION = "--request"
 RESULT_OPTION = "--result"
 RESULT_FORMAT_OPTION = "--result-format"
@@ -77,6 +81,15 @@ def runtime_command(
     python: str, request: str, result: str, result_format: str = DEFAULT_RESULT_FORMAT
 ) -> List[str]:
     return [*runtime_entry(python), *runtime_arguments(request, result, result_format)]
+
+
+def pool_runtime_command(python: str, idle_seconds: float, preload: Sequence[str] = ()) -> List[str]:
+    """``<python> -m airflow_isolation.runtime.pool --idle SECONDS [--preload MODULE]...``: the
+    command of a pooled container, which runs one task at ``IMAGE_REQUEST_FILE`` once told to."""
+    command = [python, "-m", POOL_RUNTIME_MODULE, IDLE_OPTION, f"{idle_seconds:g}"]
+    for module in preload:
+        command += [PRELOAD_OPTION, module]
+    return command
 
 
 def part_name(file_name: str, number: int, count: int) -> str:

@@ -25,6 +25,8 @@ from operator_docker_support import (
     boom,
     container_names,
     containers_of,
+    hog_memory,
+    nap_then_note,
     run_like_task_runner,
     skip_me,
     task_context,
@@ -56,11 +58,6 @@ def report(day: str) -> Dict[str, Any]:
     return {"day": day, "python": sys.version_info[:2], "home": os.environ["AIRFLOW_HOME"]}
 
 
-def hog_memory() -> int:
-    blocks = [b"x" * (10 * 1024 * 1024) for _ in range(30)]
-    return len(blocks)
-
-
 def crash() -> None:
     import os
     import sys
@@ -75,18 +72,6 @@ def nap(seconds: float) -> str:
 
     print("napping", flush=True)
     time.sleep(seconds)
-    return "rested"
-
-
-def nap_then_note(folder: str, seconds: float) -> str:
-    import pathlib
-    import time
-
-    print("napping", flush=True)
-    try:
-        time.sleep(seconds)
-    finally:
-        pathlib.Path(folder, "finally").write_text("the task's finally ran")
     return "rested"
 
 

@@ -78,11 +78,12 @@ def build_key(manifest: BuildManifest) -> str:
     return f"{os.getuid()}-{digest[:20]}"
 
 
-def _private_folder(path: Path) -> Path:
+def private_folder(path: Path) -> Path:
+    """``path`` as a 0700 folder of this uid, made if missing; refuses one another uid owns."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = os.lstat(path)
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-        raise WarmUnavailable(f"{path} is not a folder of uid {os.getuid()}")
+        raise WarmUnavailable(f"{path} is not a folder of uid {os.getuid()}: remove it or fix its owner")
     if stat.S_IMODE(info.st_mode) & 0o077:
         os.chmod(path, 0o700)
     return path
@@ -97,8 +98,8 @@ def socket_folder(build_path: Path) -> Path:
     candidates.append(Path(tempfile.gettempdir()) / f"airflow-isolation-warm-{os.getuid()}")
     for folder in candidates:
         if len(str(folder)) + 40 <= _MAX_SOCKET_PATH:
-            return _private_folder(folder)
-    return _private_folder(Path("/tmp") / f"airflow-isolation-warm-{os.getuid()}")
+            return private_folder(folder)
+    return private_folder(Path("/tmp") / f"airflow-isolation-warm-{os.getuid()}")
 
 
 def socket_path(manifest: BuildManifest, build_path: Path) -> Path:

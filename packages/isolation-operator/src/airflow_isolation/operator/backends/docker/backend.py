@@ -5,13 +5,20 @@ start it, stream its output into the task log, wait, inspect how it ended, copy 
 remove the container. The container is removed in a ``finally``, so success, failure, errors and
 Airflow's ``execution_timeout`` (raised inside ``execute``) all clean up; ``kill`` (``on_kill``)
 removes it from another thread or a signal handler while ``run`` waits on its output.
+
+With warm starts on (``backend_options={"warm": ...}``, ``[isolation] warm_runtime``) a run first
+claims a started, preloaded container of the same image and options from the pool
+(``docker.pool``) and hands it the request (``docker.pooled_run``) instead of creating one; it
+ends, reports and is removed as a cold one. Either way the run starts a replacement for the next
+task in the background and waits for it before it returns.
 """
 
 from __future__ import annotations
 
-import codecs
 import contextlib
-from typing import Any, Dict, Iterable, Iterator, Optional, Sequence
+import dataclasses
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import docker
 import docker.errors
@@ -32,6 +39,7 @@ from airflow_isolation.operator.backends.base import (
     LogTail,
     RunOutcome,
 )
+from airflow_isolation.operator.backends.docker import pool
 from airflow_isolation.operator.backends.docker.archive import put_request, read_file
 from airflow_isolation.operator.backends.docker.client import (
     ENGINE_ERRORS,
@@ -41,27 +49,18 @@ from airflow_isolation.operator.backends.docker.client import (
 )
 from airflow_isolation.operator.backends.docker.container import container_config, image_user
 from airflow_isolation.operator.backends.docker.image import ensure_image
+from airflow_isolation.operator.backends.docker.log_lines import split_lines
 from airflow_isolation.operator.backends.docker.options import DockerOptions
+from airflow_isolation.operator.backends.docker.pooled_run import PooledEnd, PoolUnavailable, handed_over
 from airflow_isolation.operator.backends.docker.sweep import sweep_orphans
 from airflow_isolation.operator.backends.docker.user import container_owner
+from airflow_isolation.operator.backends.warm_settings import warm_enabled
+from airflow_isolation.operator.environments import environments_path
+from airflow_isolation.workspace.environment import load_definition
 
 STOP_GRACE_SECONDS = 5
 """How long a stopped target has for the operator's ``on_kill`` before the engine sends SIGKILL."""
 KILLED_DETAIL = "was stopped by on_kill (the task was cancelled or timed out) and its container removed"
-
-
-def split_lines(chunks: Iterable[bytes]) -> Iterator[str]:
-    """Lines from a stream of byte chunks that may cut lines (and UTF-8 sequences) anywhere."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    pending = ""
-    for chunk in chunks:
-        pending += decoder.decode(chunk)
-        *lines, pending = pending.split("\n")
-        for line in lines:
-            yield line.rstrip("\r")
-    pending += decoder.decode(b"", final=True)
-    if pending:
-        yield pending.rstrip("\r")
 
 
 NO_RUNTIME = (
@@ -98,6 +97,36 @@ def describe_end(
     return None
 
 
+def _preload(environment: str) -> List[str]:
+    """The environment definition's ``preload`` list; none for a task run by ``image`` alone."""
+    try:
+        return list(load_definition(environments_path(), environment).preload)
+    except Exception:
+        return []
+
+
+@dataclasses.dataclass
+class _RunState:
+    """What ``run``'s cleanup needs, whichever path the run took."""
+
+    where: str
+    container: Optional[Container] = None
+    claims: Optional[Path] = None
+    """The claim folder, when ``container`` is a claimed pooled container."""
+    ended: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    client: docker.DockerClient
+    ref: str
+    image: Image
+    options: DockerOptions
+    request: bytes
+    tail: LogTail
+    log: LogSink
+
+
 class DockerBackend(IsolationBackend):
     """One instance runs one task.
 
@@ -119,41 +148,143 @@ class DockerBackend(IsolationBackend):
         client = connect(options.docker_url)
         killer = self._killer = client_for(options.docker_url, client.api.api_version)
         tail = LogTail(log)
-        where = f"docker, environment {job.environment!r}"
-        container: Optional[Container] = None
-        ended = False
+        state = _RunState(where=f"docker, environment {job.environment!r}")
+        replenisher: Optional[pool.Replenisher] = None
         try:
             sweep_orphans(client, identity=job.identity, report=log)
             ref, image = ensure_image(client, job.environment, options, log)
-            container = self._create(client, ref, image, job, options, request=request)
-            where = f"docker container {container.name} of {ref}"
-            uid, gid = container_owner(container, options.user or image_user(image))
-            put_request(container, IMAGE_REQUEST_FILE, request, uid, gid)
-            self._start(container, ref)
-            log(f"Started container {container.name} of {ref}")
-            for line in split_lines(container.logs(stream=True, follow=True, stdout=True, stderr=True)):
-                tail(line)
-            ended = True
-            if not self._killed:
-                return self._outcome(container, tail, where, options)
+            claimed, replenisher = self._use_pool(
+                client, ref=ref, image=image, job=job, options=options, log=log
+            )
+            run = _Run(
+                client=client, ref=ref, image=image, options=options, request=request, tail=tail, log=log
+            )
+            outcome = None if claimed is None else self._run_pooled(state, run, claimed)
+            if not state.ended:
+                outcome = self._run_cold(state, run, job)
+            if outcome is not None:
+                return outcome
         except Exception as exc:
             if self._killed:
                 pass  # whatever broke, it broke because the container was removed: report the kill
             elif isinstance(exc, ENGINE_ERRORS):
                 raise DockerBackendError(
-                    f"the Docker engine failed while running the task ({where}): {exc}"
+                    f"the Docker engine failed while running the task ({state.where}): {exc}"
                 ) from exc
             else:
                 raise
         finally:
             self._container_id = None
-            if container is not None:
-                if not ended:  # execution_timeout, or a failure of ours: the task gets its SIGTERM
-                    self._stop(container)
-                self._remove(container, log)
+            self._clean_up(state, log)
+            if replenisher is not None:
+                replenisher.join()
             client.close()
             killer.close()
-        return RunOutcome(None, EXIT_KILLED, list(tail.lines), where, KILLED_DETAIL)
+        return RunOutcome(None, EXIT_KILLED, list(tail.lines), state.where, KILLED_DETAIL)
+
+    def _run_cold(self, state: _RunState, run: _Run, job: BackendJob) -> Optional[RunOutcome]:
+        """Create, fill and start a container of its own (the cold start)."""
+        container = state.container = self._create(
+            run.client, run.ref, run.image, job, run.options, request=run.request
+        )
+        state.where = f"docker container {container.name} of {run.ref}"
+        uid, gid = container_owner(container, run.options.user or image_user(run.image))
+        put_request(container, IMAGE_REQUEST_FILE, run.request, uid, gid)
+        self._start(container, run.ref)
+        run.log(f"Started container {container.name} of {run.ref}")
+        for line in split_lines(container.logs(stream=True, follow=True, stdout=True, stderr=True)):
+            run.tail(line)
+        state.ended = True
+        return None if self._killed else self._outcome(container, run.tail, state.where, run.options)
+
+    def _clean_up(self, state: _RunState, log: LogSink) -> None:
+        container = state.container
+        if container is None:
+            return
+        if not state.ended:  # execution_timeout, or a failure of ours: the task gets its SIGTERM
+            self._stop(container)
+        self._remove(container, log)
+        if state.claims is not None:
+            self._removed(container)
+            pool.release(state.claims, container.id)
+
+    # --- the container pool (docker.pool): a started, preloaded container instead of a new one
+
+    @staticmethod
+    def _use_pool(
+        client: docker.DockerClient,
+        *,
+        ref: str,
+        image: Image,
+        job: BackendJob,
+        options: DockerOptions,
+        log: LogSink,
+    ) -> Tuple[Optional[str], Optional[pool.Replenisher]]:
+        """A claimed pooled container's id (None: start cold, said once in the log), and the
+        replacement being started for the next task."""
+        if not options.warm or not warm_enabled():
+            return None, None
+        try:
+            key = pool.pool_key(ref, image, options)
+            claimed = pool.claim(client, key, job.identity)
+        except Exception as exc:
+            log(f"[airflow-isolation] starting cold: the container pool is unavailable ({exc})")
+            return None, None
+        if claimed is None:
+            log(
+                "[airflow-isolation] starting cold: no pooled container of this image and these container "
+                "options is waiting on this worker (one is being started for the next task)"
+            )
+        request = pool.PoolRequest(
+            docker_url=options.docker_url, api_version=client.api.api_version, ref=ref, image=image,
+            environment=job.environment, options=options, key=key, preload=lambda: _preload(job.environment),
+        )  # fmt: skip
+        return claimed, pool.Replenisher(request, log)
+
+    def _run_pooled(self, state: _RunState, run: _Run, claimed: str) -> Optional[RunOutcome]:
+        """Hand the task to the claimed pooled container; if it does not take it, remove the
+        container and leave ``state`` for a cold start."""
+        self._container_id = claimed
+        state.claims = pool.claim_folder()
+        try:
+            container = state.container = run.client.containers.get(claimed)
+            if self._killed:
+                raise DockerBackendError("the task was stopped (on_kill) before its container started")
+            owner = container_owner(container, run.options.user or image_user(run.image))
+            run.log(f"Running in pooled container {container.name} of {run.ref} (started ahead, preloaded)")
+            with handed_over(run.client, container, run.request, owner, run.tail) as end:
+                state.ended = True
+                state.where = f"docker pooled container {container.name} of {run.ref}"
+                if self._killed:
+                    return None
+                return self._pooled_outcome(container, end, run.tail, state.where, run.options)
+        except (PoolUnavailable, docker.errors.NotFound) as exc:
+            if self._killed or state.ended:  # once it took the task, the task never runs again
+                raise
+            run.log(f"[airflow-isolation] starting cold: pooled container {claimed[:12]} refused ({exc})")
+            self._container_id = None
+            if state.container is not None:  # nothing ran in it: removed without a stop
+                self._remove(state.container, run.log)
+            pool.release(state.claims, claimed)
+            state.container = state.claims = None
+            return None
+
+    @staticmethod
+    def _removed(container: Container) -> None:
+        """Until a pooled container is gone: the engine may be removing it itself (``AutoRemove``),
+        and then ``remove`` returns before the removal is done."""
+        with contextlib.suppress(Exception):  # gone already
+            container.wait(condition="removed", timeout=60)
+
+    @staticmethod
+    def _pooled_outcome(
+        container: Container, end: PooledEnd, tail: LogTail, where: str, options: DockerOptions
+    ) -> RunOutcome:
+        result = read_file(container, IMAGE_RESULT_FILE)
+        exit_code = EXIT_KILLED if end.returncode is None else end.returncode
+        state = {"OOMKilled": end.oom_killed}
+        detail = None if result is not None else describe_end(state, exit_code, options, tail.lines)
+        return RunOutcome(result, exit_code, list(tail.lines), where, detail)
 
     @staticmethod
     def _outcome(container: Container, tail: LogTail, where: str, options: DockerOptions) -> RunOutcome:

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 from docker.models.images import Image
 from docker.types import Mount
 
 from airflow_isolation.core import launch
 from airflow_isolation.operator.backends.base import BackendJob
-from airflow_isolation.operator.backends.docker.labels import container_labels
+from airflow_isolation.operator.backends.docker.labels import ENVIRONMENT, container_labels
 from airflow_isolation.operator.backends.docker.options import DockerOptions
 from airflow_isolation.operator.backends.ownership import Owner
+from airflow_isolation.operator.backends.warm_settings import idle_seconds
 
 COMMAND = launch.runtime_command(launch.IMAGE_PYTHON, launch.IMAGE_REQUEST_FILE, launch.IMAGE_RESULT_FILE)
 _DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -61,20 +62,14 @@ def image_user(image: Image) -> str:
     return str((image.attrs.get("Config") or {}).get("User") or "")
 
 
-def container_config(
-    ref: str, image: Image, job: BackendJob, options: DockerOptions, request: bytes
-) -> Dict[str, Any]:
-    """Keyword arguments of ``client.containers.create`` for this run."""
+def _settings(ref: str, image: Image, options: DockerOptions) -> Dict[str, Any]:
+    """What a task's container runs with, whatever the task: image, environment, limits, mounts."""
     config: Dict[str, Any] = {
         "image": ref,
-        "command": COMMAND,
-        "name": container_name(job),
-        "labels": container_labels(job.environment, job.identity, Owner.current()),
-        "environment": {**container_environment(image, options), **launch.request_environment(request)},
+        "environment": container_environment(image, options),
         "working_dir": launch.IMAGE_IO_DIR,
         "init": True,  # PID 1 forwards signals and reaps, so a stop ends the task promptly
         "detach": True,
-        "stdin_open": False,
         "tty": False,
         "privileged": options.privileged,
     }
@@ -88,4 +83,46 @@ def container_config(
         "extra_hosts": dict(options.extra_hosts) or None,
     }
     config.update({key: value for key, value in optional.items() if value is not None})
+    return config
+
+
+def container_config(
+    ref: str, image: Image, job: BackendJob, options: DockerOptions, request: bytes
+) -> Dict[str, Any]:
+    """Keyword arguments of ``client.containers.create`` for this run."""
+    config = _settings(ref, image, options)
+    config.update(
+        command=COMMAND,
+        name=container_name(job),
+        labels=container_labels(job.environment, job.identity, Owner.current()),
+        stdin_open=False,
+    )
+    config["environment"] = {**config["environment"], **launch.request_environment(request)}
+    return config
+
+
+def pool_settings(ref: str, image: Image, options: DockerOptions) -> Dict[str, Any]:
+    """What a pooled container must share with a task to run it: the image (by id, so a rebuilt
+    image under the same tag is another), the engine, and every setting of ``_settings``."""
+    return {**_settings(ref, image, options), "image_id": image.id, "docker_url": options.docker_url}
+
+
+def pool_container_config(
+    ref: str, image: Image, options: DockerOptions, preload: Sequence[str], labels: Dict[str, str]
+) -> Dict[str, Any]:
+    """Keyword arguments of ``client.containers.create`` for a pooled container (``docker.pool``).
+
+    It waits on stdin (attached by the task that claims it) and the engine removes it when it
+    exits, idle or done, so no host process has to be there for it to go.
+    """
+    config = _settings(ref, image, options)
+    environment = labels.get(ENVIRONMENT, "")
+    config.update(
+        command=launch.pool_runtime_command(launch.IMAGE_PYTHON, idle_seconds(), preload),
+        name=f"airflow-isolation-pool-{_NAME_UNSAFE.sub('-', environment)[:60]}-{uuid.uuid4().hex[:8]}",
+        labels=labels,
+        stdin_open=True,
+        detach=False,  # with stdin_open, the SDK sets StdinOnce: stdin closes when the task's attach ends
+        auto_remove=True,
+    )
     return config

@@ -64,6 +64,9 @@ class DockerOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     :param user: ``"uid[:gid]"`` or a user name of the image; default the image's user.
     :param extra_hosts: ``{"hostname": "ip"}`` added to the container's ``/etc/hosts``.
     :param privileged: run the container privileged.
+    :param warm: whether the task may run in a started, preloaded container of the worker's pool
+        (``docker.pool``) when the worker's ``[isolation] warm_runtime`` allows it; ``False``
+        always creates and starts a new container.
     """
 
     image: Optional[str] = None
@@ -78,6 +81,7 @@ class DockerOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     user: Optional[str] = None
     extra_hosts: Dict[str, str] = {}
     privileged: bool = False
+    warm: bool = True
 
     def __post_init__(self) -> None:
         if self.image is not None and not self.image.strip():

@@ -24,7 +24,7 @@ from airflow_isolation.operator.backends.venv import warm as venv_warm
 from airflow_isolation.operator.backends.venv.child import child_setup
 from airflow_isolation.operator.backends.venv.options import VenvOptions
 from airflow_isolation.operator.backends.venv.reap import run_environment, stop_when_target_exits
-from airflow_isolation.operator.backends.venv.warm_start import warm_enabled
+from airflow_isolation.operator.backends.warm_settings import warm_enabled
 from airflow_isolation.operator.backends.venv.workdir import make_workdir, remove_workdir, sweep_workdirs
 from airflow_isolation.operator.environments import build_path, environments_path, resolve_venv
 from airflow_isolation.workspace.environment import BuildManifest, load_definition

@@ -1,0 +1,111 @@
+"""Handing a task to a claimed pooled container and following it to its end.
+
+The request is copied in exactly as into a cold container (0600, the task user's), then the host
+attaches to the container's stdin, stdout and stderr and writes one ``PoolStart`` line with the
+request's digest (``airflow_isolation.core.pool_protocol``). The task's output streams from
+stdout, with the pooled runtime's reports among it. Until the runtime has said ``started`` the
+task has not run, so anything failing before that raises ``PoolUnavailable`` and the task starts
+cold instead; after it, the run ends as a cold one does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import secrets
+from typing import Any, Callable, Iterator, Optional, Tuple
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+from docker.utils.socket import frames_iter
+
+from airflow_isolation.core.integrity import request_digest
+from airflow_isolation.core.launch import IMAGE_REQUEST_FILE
+from airflow_isolation.core.pool_protocol import REPORT_PREFIX, PoolStart, parse_report, start_line
+from airflow_isolation.operator.backends.docker.archive import put_request
+from airflow_isolation.operator.backends.docker.client import ENGINE_ERRORS
+from airflow_isolation.operator.backends.docker.log_lines import LineSplitter
+
+_STDERR = 2
+_ATTACH = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+
+
+class PoolUnavailable(Exception):
+    """The claimed container did not take the task (gone, exited idle, refused): start it cold."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PooledEnd:
+    """How the task's process ended, as the pooled runtime saw it (None: it never said)."""
+
+    returncode: Optional[int]
+    oom_killed: bool = False
+
+
+def _raw(sock: Any) -> Any:
+    """The socket under the SDK's attach wrapper (a ``SocketIO`` over a Unix socket)."""
+    return getattr(sock, "_sock", sock)
+
+
+@contextlib.contextmanager
+def handed_over(
+    client: docker.DockerClient,
+    container: Container,
+    request: bytes,
+    owner: Tuple[int, int],
+    tail: Callable[[str], None],
+) -> Iterator[PooledEnd]:
+    """Copy the request in, start the task, stream its output into ``tail``; yield how it ended.
+
+    The attach stays open until the ``with`` block is left: its end closes the container's stdin,
+    upon which the pooled runtime exits and the engine removes the container, so the result must
+    be copied out inside the block."""
+    try:
+        put_request(container, IMAGE_REQUEST_FILE, request, owner[0], owner[1])
+        sock = client.api.attach_socket(container.id, params=_ATTACH)
+    except (*ENGINE_ERRORS, OSError) as exc:
+        raise PoolUnavailable(f"it could not take the request ({exc})") from exc
+    nonce = secrets.token_hex(16)
+    try:
+        raw = _raw(sock)
+        raw.settimeout(None)
+        try:
+            raw.sendall(start_line(PoolStart(digest=request_digest(request), nonce=nonce)))
+        except OSError as exc:
+            raise PoolUnavailable(f"its stdin is closed ({exc})") from exc
+        yield _follow(sock, nonce, tail)
+    finally:
+        with contextlib.suppress(Exception):
+            sock.close()
+        with contextlib.suppress(Exception):
+            _raw(sock).close()
+
+
+def _follow(sock: Any, nonce: str, tail: Callable[[str], None]) -> PooledEnd:
+    """Lines of stdout are the task's output and the runtime's reports; stderr is the runtime's
+    own log (imports still going on when the task claimed it)."""
+    streams = {1: LineSplitter(), 2: LineSplitter()}
+    started = False
+    for stream, data in frames_iter(sock, False):
+        for line in streams.get(stream, streams[1]).feed(data):
+            found = None
+            at = line.find(REPORT_PREFIX) if stream != _STDERR else -1
+            if at >= 0:  # after the task's last output, which may not have ended its line
+                found = parse_report(line[at:], nonce)
+                if found is not None and at > 0:
+                    tail(line[:at])
+            if found is None:
+                tail(line)
+            elif found.kind == "started":
+                started = True
+            else:
+                for rest in streams[_STDERR].finish():
+                    tail(rest)
+                return PooledEnd(found.returncode, found.oom_killed)
+    for splitter in streams.values():
+        for line in splitter.finish():
+            tail(line)
+    if not started:
+        raise PoolUnavailable("it ended before taking the task")
+    return PooledEnd(None)
