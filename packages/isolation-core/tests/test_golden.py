@@ -20,11 +20,16 @@ import pytest
 from core_test_support import assert_same, zone_name
 
 from airflow_isolation.core import (
+    AliasEvent,
+    AssetEvent,
+    AssetSpec,
     CallableSpec,
     ConnectionSpec,
     ErrorInfo,
+    InletEvents,
     IsolationRequest,
     OperatorSpec,
+    OutletEvent,
     RunOptions,
     SchemaVersion,
     ShippedModule,
@@ -392,3 +397,72 @@ def test_v1_3_request_modules() -> None:
         ShippedModule("plugin_utils.py", b"TOKEN = 1\n", "plugins"),
     ]
     assert decode_request((V1_3 / "request_callable.msgpack").read_bytes()).modules == []
+
+
+# --- v1.4: the task's assets: inlets, outlets, the events it reads and the events it emits ------
+
+V1_4 = V1_0.parent / "v1.4"
+PINNED_SHA256_V1_4 = {
+    "request_operator.msgpack": "c5285fbc38d00e0ae3964eaca5e2a75e81468b6cdc94b7a2b4b2903ce1d1d38d",
+    "request_callable.msgpack": "0507760a1866e8b19faf63a3fc149dec071433c05a9e2008642fa89d723a5174",
+    "result_success.msgpack": "7c145284201705669a78168d04f3cde0edb07a79e0ebcc2048bb722ad6836a14",
+    "result_failed.msgpack": "be408336c192895e3ddafd7197d99b7856f5e71ae7dbab43da5060d43654f282",
+    "result_success.json": "d46e4f407bb5b3aa8414e1560db35dd84159154716c0b796b998955cc7686bea",
+    "result_rescheduled.msgpack": "4bfe3da8c39bfc59f12a6c405d54cd5126a69dd347634a50f5370a953fab8056",
+    "result_rescheduled.json": "3a04d2ef887f079884972bcd9217f3f43c87f1a5276990e3157169277653cc86",
+}
+RAW = AssetSpec(name="raw", uri="s3://bucket/raw", group="asset", extra={"owner": "ingest"})
+RAW_FILES = AssetSpec(name="raw_files", alias=True)
+CLEAN = AssetSpec(name="s3://bucket/clean", uri="s3://bucket/clean")
+RAW_EVENT = AssetEvent(
+    asset=RAW,
+    extra={"rows": 3, "at": "2024-03-30"},
+    timestamp=dt.datetime(2024, 3, 30, 10, 59, tzinfo=UTC),
+    source_dag_id="ingest",
+    source_task_id="load",
+    source_run_id="scheduled__2024-03-30T10:00:00+00:00",
+    source_map_index=-1,
+    source_aliases=["raw_files"],
+)
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_SHA256_V1_4))
+def test_v1_4_fixture_bytes_are_the_released_ones(name: str) -> None:
+    assert hashlib.sha256((V1_4 / name).read_bytes()).hexdigest() == PINNED_SHA256_V1_4[name], (
+        f"golden/v1.4/{name} changed; restore it from git (see golden/README.md)."
+    )
+    assert sorted(p.name for p in V1_4.iterdir()) == sorted(PINNED_SHA256_V1_4)
+
+
+def test_v1_3_messages_carry_no_assets() -> None:
+    ctx = decode_request((V1_3 / "request_operator.msgpack").read_bytes()).context
+    assert (ctx.inlets, ctx.outlets, ctx.inlet_events, ctx.triggering_asset_events) == ([], [], [], [])
+    assert decode_result((V1_3 / "result_success.msgpack").read_bytes()).outlet_events == []
+
+
+@pytest.mark.parametrize("name", ["request_operator.msgpack", "request_callable.msgpack"])
+def test_v1_4_request_assets(name: str) -> None:
+    req = decode_request((V1_4 / name).read_bytes())
+    assert req.schema == SchemaVersion(1, 4)
+    _check_context(req)
+    ctx = req.context
+    assert ctx.inlets == [RAW, RAW_FILES]
+    assert ctx.outlets == [CLEAN]
+    assert ctx.inlet_events == [InletEvents(RAW, [RAW_EVENT]), InletEvents(RAW_FILES, [])]
+    assert ctx.triggering_asset_events == [RAW_EVENT]
+
+
+@pytest.mark.parametrize("name", ["result_success.msgpack", "result_success.json"])
+def test_v1_4_result_outlet_events(name: str) -> None:
+    decode = decode_result_json if name.endswith(".json") else decode_result
+    res = decode((V1_4 / name).read_bytes())
+    assert res.schema == SchemaVersion(1, 4)
+    assert res.outlet_events == [
+        OutletEvent(CLEAN, extra={"rows": 3}),
+        OutletEvent(
+            AssetSpec(name="cleaned", alias=True),
+            alias_events=[AliasEvent(AssetSpec(name="day", uri="s3://bucket/day"), {"day": "2024-03-30"})],
+        ),
+        OutletEvent(RAW, partition_keys=["2024-03-30"]),
+    ]
+    _check_values(res.return_value)

@@ -28,12 +28,14 @@ class SchemaVersion(msgspec.Struct, frozen=True, array_like=True):
         return f"{self.major}.{self.minor}"
 
 
-SCHEMA_VERSION = SchemaVersion(1, 3)
+SCHEMA_VERSION = SchemaVersion(1, 4)
 """1.1 added ``IsolationRequest.nonce``, ``RunOptions.xcom_write_back``/``variable_write_back`` and
 ``IsolationResult.variable_writes``. 1.2 added the task's downstream ids, its first reschedule date
 and the run's ``run_after`` to ``TaskContext``, and ``skip_downstream``/``reschedule_date`` to
 ``IsolationResult``. 1.3 added ``IsolationRequest.modules``: the task's own modules, shipped from the
-host's DAGs and plugins folders."""
+host's DAGs and plugins folders. 1.4 added the task's assets: ``TaskContext.inlets``/``outlets``,
+``inlet_events`` and ``triggering_asset_events`` (what the task reads), and
+``IsolationResult.outlet_events`` (what it emits, applied by the host)."""
 
 
 class CallableSpec(msgspec.Struct, tag="callable"):
@@ -94,6 +96,57 @@ class ConnectionSpec(msgspec.Struct):
     extra: Optional[str] = None
 
 
+class AssetSpec(msgspec.Struct):
+    """An asset (Airflow 2: a dataset) or an asset alias, spelt so Airflow 2 and 3 both rebuild it.
+
+    A dataset has only a URI: its ``name`` is the URI, as Airflow 3 names an ``Asset(uri)``. An alias
+    (``alias=True``) has only a name.
+    """
+
+    name: str
+    uri: str = ""
+    alias: bool = False
+    group: str = ""
+    extra: Dict[str, Any] = {}
+
+
+class AssetEvent(msgspec.Struct):
+    """An asset event the task reads (an inlet's or a triggering one), as the host's Airflow had it."""
+
+    asset: AssetSpec
+    extra: Dict[str, Any] = {}
+    timestamp: Optional[dt.datetime] = None
+    source_dag_id: Optional[str] = None
+    source_task_id: Optional[str] = None
+    source_run_id: Optional[str] = None
+    source_map_index: int = -1
+    source_aliases: List[str] = []
+    partition_key: Optional[str] = None
+
+
+class InletEvents(msgspec.Struct):
+    """The latest events of one inlet, oldest first (the host bounds how many; see the operator)."""
+
+    inlet: AssetSpec
+    events: List[AssetEvent] = []
+
+
+class AliasEvent(msgspec.Struct):
+    """``outlet_events[alias].add(asset, extra)``: an event of ``asset`` emitted through the alias."""
+
+    asset: AssetSpec
+    extra: Dict[str, Any] = {}
+
+
+class OutletEvent(msgspec.Struct):
+    """What the task recorded under ``outlet_events[key]``: the host records the same under its own."""
+
+    key: AssetSpec
+    extra: Dict[str, Any] = {}
+    alias_events: List[AliasEvent] = []
+    partition_keys: List[str] = []
+
+
 class TaskContext(msgspec.Struct):
     """The parts of the Airflow context that make sense in another process.
 
@@ -139,6 +192,15 @@ class TaskContext(msgspec.Struct):
     ``timeout`` counts from there as natively."""
     run_after: Optional[dt.datetime] = None
     """The dag run's ``run_after`` (Airflow 3), which sensors without a data interval count from."""
+    inlets: List[AssetSpec] = []
+    """The task's inlets that are assets or aliases (``context["inlets"]``, ``inlet_events[0]``)."""
+    outlets: List[AssetSpec] = []
+    """The task's outlets that are assets or aliases (``context["outlets"]``)."""
+    inlet_events: List[InletEvents] = []
+    """For each inlet, its latest events (``context["inlet_events"][asset]``)."""
+    triggering_asset_events: List[AssetEvent] = []
+    """The events that triggered the run (``triggering_asset_events``; Airflow 2:
+    ``triggering_dataset_events``)."""
 
 
 class RunOptions(msgspec.Struct, frozen=True):
@@ -241,3 +303,7 @@ class IsolationResult(msgspec.Struct):
     reschedule_date: Optional[dt.datetime] = None
     """Set with a failed status whose error is ``AirflowRescheduleException``: the host reschedules
     the task at this date (an older host sees a failure)."""
+    outlet_events: List[OutletEvent] = []
+    """What the task recorded in ``outlet_events`` (extras, alias events, partition keys, and
+    ``yield Metadata(...)``), which the host records in its own so its Airflow emits the asset
+    events as for a native task."""
