@@ -109,6 +109,20 @@ class AssetSpec(msgspec.Struct):
     group: str = ""
     extra: Dict[str, Any] = {}
 
+    def matches(self, key: Any) -> bool:
+        """Whether ``key`` (either Airflow's asset, dataset, alias or asset reference, or a URI string
+        as Airflow 2 keys datasets) names this asset: the same URI or the same name, which Airflow 3
+        keeps unique both, so that a dataset of an Airflow 2 side finds an asset of an Airflow 3 side."""
+        if isinstance(key, str):
+            return not self.alias and key in (self.uri, self.name)
+        if ("Alias" in type(key).__name__) != self.alias:
+            return False
+        name = getattr(key, "name", None)
+        if self.alias:
+            return bool(name == self.name)
+        uri = getattr(key, "uri", None)
+        return bool(uri and uri == self.uri) or bool(name and name == self.name)
+
 
 class AssetEvent(msgspec.Struct):
     """An asset event the task reads (an inlet's or a triggering one), as the host's Airflow had it."""

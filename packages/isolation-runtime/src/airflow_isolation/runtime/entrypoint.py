@@ -35,6 +35,7 @@ from airflow_isolation.core import (
 from airflow_isolation.core.integrity import verify_request
 from airflow_isolation.runtime import (
     airflow_support,
+    assets,
     masking,
     outcome,
     sensors,
@@ -153,10 +154,11 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
             assert info is not None
             task_runner.show_host_dag(info, operator, request.context, branch, skipped)
         context = build_context(request.context, recorder, request.variables, operator)
+        context.update(assets.context_entries(info, request.context))
         setup_done = time.perf_counter()
         with airflow_support.current_context(info, context), termination.on_sigterm(operator, _log):
             if isinstance(task, CallableSpec):
-                value = task_runner.run_callable(task, context)
+                value = task_runner.run_callable(task, context, info)
             else:
                 assert info is not None
                 value = task_runner.run_operator(info, operator, context, _log)
@@ -185,6 +187,7 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
         airflow_version=airflow_version,
         variable_writes=variable_writes.writes,
         skip_downstream=skipped.result(),
+        outlet_events=assets.recorded(info, context),
     )
 
 

@@ -13,6 +13,7 @@ from airflow_isolation.core import (
     SCHEMA_VERSION,
     ErrorInfo,
     IsolationResult,
+    OutletEvent,
     Timings,
     VariableWrite,
     XComPush,
@@ -75,6 +76,7 @@ def result(
     variable_writes: Optional[List[VariableWrite]] = None,
     skip_downstream: Optional[List[str]] = None,
     reschedule_date: Optional[dt.datetime] = None,
+    outlet_events: Optional[List[OutletEvent]] = None,
 ) -> IsolationResult:
     import platform
 
@@ -91,4 +93,5 @@ def result(
         variable_writes=variable_writes or [],
         skip_downstream=skip_downstream,
         reschedule_date=reschedule_date,
+        outlet_events=outlet_events or [],
     )
