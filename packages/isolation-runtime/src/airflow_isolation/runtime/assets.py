@@ -184,9 +184,7 @@ def _triggering_events(info: Optional[AirflowInfo], events: List[AssetEvent]) ->
                 add(AssetSpec(name=alias, alias=True), shipped)
     ordered = list(groups.values())
     keys = [g[0].uri or g[0].name for g in ordered] if airflow2 else [g[1] for g in ordered]
-    return ShippedTriggeringEvents(
-        ordered, keys, "no event of it triggered this run", default_empty=airflow2
-    )
+    return ShippedTriggeringEvents(ordered, keys, "no event of it triggered this run", default_empty=airflow2)
 
 
 def triggering_key(info: Optional[AirflowInfo]) -> str:
