@@ -36,6 +36,10 @@ WITH_AIRFLOW = {
     "mapped_operator[1]",
     "check_mapped_operator",
     "deferred_sensor",
+    "emit_asset_extra",
+    "native_emit_asset_extra",
+    "read_asset_extra",
+    "check_asset_extras",
 }
 SKIPPED_WITH_AIRFLOW = {"right", "skipped"}
 _BELOW = ("direct", "after", "all_done", "none_failed")  # dags/conformance.py short_circuit_downstream

@@ -242,3 +242,15 @@ def test_airflow2_outlet_events_by_object_and_by_metadata_strings() -> None:
 def test_a_shipped_asset_is_found_by_uri_or_name(key: Any, expected: bool) -> None:
     assert RAW.matches(key) is expected
     assert RAW_FILES.matches(_DatasetAlias("raw_files"))
+
+
+def test_a_task_with_outlets_gets_airflows_accessors_without_naming_airflow(tmp_path: Path) -> None:
+    """A callable that never mentions Airflow runs without it, unless it has outlets to emit to."""
+    fn = callable_from_source("""
+        def emit(outlet_events, outlets):
+            outlet_events[outlets[0]].extra["rows"] = 1
+    """)
+    out_spec = AssetSpec(name="s3://bucket/o", uri="s3://bucket/o")
+    code, out, result = run(fn, tmp_path, context=task_context(outlets=[out_spec]))
+    assert code == 0, out
+    assert result.outlet_events == [OutletEvent(out_spec, {"rows": 1})]

@@ -106,10 +106,13 @@ def _needs_airflow(request: IsolationRequest) -> bool:
     """Whether this run must import Airflow (which costs seconds).
 
     Operators always do. A callable shipped as source only does when it mentions Airflow (to call
-    ``get_current_context`` or a hook) or when connections or variables must be served.
+    ``get_current_context`` or a hook), when connections or variables must be served, or when the
+    task has outlets (its ``outlet_events`` are the target Airflow's own accessors).
     """
     task = request.task
     if not isinstance(task, CallableSpec) or request.connections or request.variables:
+        return True
+    if request.context.outlets:
         return True
     return task.source is None or "airflow" in task.source
 
