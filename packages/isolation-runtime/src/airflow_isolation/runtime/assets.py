@@ -14,11 +14,11 @@ lowered into ``OutletEvent`` records that the host replays into its own accessor
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from airflow_isolation.core import AliasEvent, AssetEvent, AssetSpec, OutletEvent, TaskContext
 from airflow_isolation.runtime.airflow_support import AirflowInfo
+from airflow_isolation.runtime.context import as_pendulum
 
 
 class ShippedAsset:
@@ -75,7 +75,7 @@ class ShippedAssetEvent:
         self.asset = asset
         self.dataset = asset
         self.extra: Dict[str, Any] = dict(event.extra)
-        self.timestamp = _as_pendulum(event.timestamp)
+        self.timestamp = as_pendulum(event.timestamp)
         self.source_dag_id = event.source_dag_id
         self.source_task_id = event.source_task_id
         self.source_run_id = event.source_run_id
@@ -85,16 +85,6 @@ class ShippedAssetEvent:
 
     def __repr__(self) -> str:
         return f"ShippedAssetEvent(asset={self.asset!r}, extra={self.extra!r}, timestamp={self.timestamp!r})"
-
-
-def _as_pendulum(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
-    if value is None:
-        return None
-    try:
-        import pendulum
-    except ImportError:
-        return value
-    return pendulum.instance(value)
 
 
 Group = Tuple[AssetSpec, Any, List[ShippedAssetEvent]]
