@@ -55,6 +55,21 @@ def test_the_wrappers_outlets_and_inlets_are_the_tasks() -> None:
     assert [i.uri for i in op.inlets] == ["s3://bucket/in"]
 
 
+def test_the_decorators_outlets_are_the_tasks() -> None:
+    from airflow.sdk import DAG, Asset
+
+    from airflow_isolation.operator.decorator import isolated_task
+
+    with DAG("decorated", schedule=None, start_date=dt.datetime(2024, 1, 1, tzinfo=UTC)) as dag:
+
+        @isolated_task(environment="plain", outlets=[Asset("s3://bucket/out")])
+        def emit() -> None:
+            return None
+
+        emit()
+    assert [o.uri for o in dag.get_task("emit").outlets] == ["s3://bucket/out"]
+
+
 def test_outlet_events_are_recorded_as_the_same_task_records_them_natively() -> None:
     from airflow.sdk import Asset, AssetAlias
 
