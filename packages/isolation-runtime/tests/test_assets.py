@@ -6,6 +6,8 @@ stand-ins of Airflow 2's accessors."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import types
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -254,3 +256,13 @@ def test_a_task_with_outlets_gets_airflows_accessors_without_naming_airflow(tmp_
     code, out, result = run(fn, tmp_path, context=task_context(outlets=[out_spec]))
     assert code == 0, out
     assert result.outlet_events == [OutletEvent(out_spec, {"rows": 1})]
+
+
+def test_an_airflow_without_outlet_events_gets_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Airflow 2.9 has no ``OutletEventAccessors`` (nor aliases): its tasks run as natively there."""
+    monkeypatch.setitem(sys.modules, "airflow.utils.context", types.ModuleType("airflow.utils.context"))
+    info = _airflow2_assets(monkeypatch)
+    entries = assets.context_entries(info, READS)
+    assert "outlet_events" not in entries
+    assert assets.recorded(info, entries) == []
+    assert entries["triggering_dataset_events"]["s3://bucket/raw"][0].extra == {"n": 3}

@@ -58,9 +58,13 @@ def target_asset(info: Optional[AirflowInfo], spec: AssetSpec) -> Any:
         if spec.group:
             options["group"] = spec.group
         return Asset(name=spec.name, uri=spec.uri or spec.name, **options)
-    from airflow.datasets import Dataset, DatasetAlias
+    from airflow.datasets import Dataset
 
     if spec.alias:
+        try:
+            from airflow.datasets import DatasetAlias
+        except ImportError:  # Airflow 2.9 and earlier have no aliases
+            return ShippedAsset(spec)
         return DatasetAlias(name=spec.name)
     return Dataset(uri=spec.uri or spec.name, extra=dict(spec.extra) or None)
 
@@ -181,12 +185,16 @@ def triggering_key(info: Optional[AirflowInfo]) -> str:
     return "triggering_dataset_events" if info is not None and info.major < 3 else "triggering_asset_events"
 
 
-def outlet_accessors(info: AirflowInfo) -> Any:
-    """The target Airflow's own accessors, which ``yield Metadata`` and operators write into."""
-    if info.major >= 3:
-        from airflow.sdk.execution_time.context import OutletEventAccessors
-    else:
-        from airflow.utils.context import OutletEventAccessors
+def outlet_accessors(info: AirflowInfo) -> Optional[Any]:
+    """The target Airflow's own accessors, which ``yield Metadata`` and operators write into;
+    ``None`` before Airflow 2.10, which has none (its tasks emit events without extras)."""
+    try:
+        if info.major >= 3:
+            from airflow.sdk.execution_time.context import OutletEventAccessors
+        else:
+            from airflow.utils.context import OutletEventAccessors
+    except ImportError:
+        return None
     return OutletEventAccessors()
 
 
@@ -198,8 +206,9 @@ def context_entries(info: Optional[AirflowInfo], ctx: TaskContext) -> Dict[str, 
         "inlet_events": _inlet_events(info, ctx),
         triggering_key(info): _triggering_events(info, ctx.triggering_asset_events),
     }
-    if info is not None:
-        entries["outlet_events"] = outlet_accessors(info)
+    accessors = None if info is None else outlet_accessors(info)
+    if accessors is not None:
+        entries["outlet_events"] = accessors
     return entries
 
 
