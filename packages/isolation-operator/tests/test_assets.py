@@ -219,3 +219,32 @@ def test_an_inlet_the_host_cannot_read_is_shipped_without_events(caplog: pytest.
     shipped = assets.inlet_events({"inlet_events": {}}, [raw])
     assert [(s.inlet.uri, s.events) for s in shipped] == [("s3://bucket/raw", [])]
     assert "Cannot read the events of inlet" in caplog.text
+
+
+class _Unreadable:
+    def __iter__(self) -> Any:
+        raise RuntimeError("the API server is away")
+
+    def __len__(self) -> int:
+        return 1
+
+
+def test_triggering_events_the_host_cannot_read_are_left_out(caplog: pytest.LogCaptureFixture) -> None:
+    """Natively only a task that reads them fails; an isolated one that does finds none."""
+    assert assets.triggering_events({"triggering_asset_events": _Unreadable()}) == []
+    assert "Cannot read the events that triggered this run" in caplog.text
+
+
+def test_airflow2_asks_for_triggering_events_only_of_a_dataset_triggered_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Airflow 2's ``triggering_dataset_events`` queries the database when read, and fails under
+    ``airflow dags test``: a run no dataset triggered has none, so it is not read."""
+    monkeypatch.setattr(assets.compat, "AIRFLOW_MAJOR", 2)
+    raw = type("DatasetModel", (), {"uri": "s3://bucket/raw", "extra": {}})()
+    by_uri = {"s3://bucket/raw": [_Event(1, raw)]}
+    manual = type("DagRun", (), {"run_type": "manual"})()
+    triggered = type("DagRun", (), {"run_type": "dataset_triggered"})()
+    assert assets.triggering_events({"dag_run": manual, "triggering_dataset_events": _Unreadable()}) == []
+    shipped = assets.triggering_events({"dag_run": triggered, "triggering_dataset_events": by_uri})
+    assert [(e.asset.uri, e.extra) for e in shipped] == [("s3://bucket/raw", {"n": 1})]
