@@ -169,11 +169,12 @@ def test_without_airflow_the_reads_are_plain_objects() -> None:
     assert "outlet_events" not in entries
     assert entries["inlet_events"]["s3://bucket/raw"][-1].extra == {"n": 2}
     assert [i.name for i in entries["inlets"]] == ["raw", "raw_files"]
+    assert entries["inlet_events"][entries["inlets"][1]] == []  # the alias, found by its own key
     assert assets.recorded(None, entries) == []
 
 
 def _airflow2_assets(monkeypatch: pytest.MonkeyPatch) -> AirflowInfo:
-    monkeypatch.setattr(assets, "target_asset", lambda info, spec: assets.ShippedAsset(spec))
+    monkeypatch.setattr(assets, "target_asset", lambda info, spec: assets.shipped(spec))
     return AirflowInfo("2.10.5")
 
 

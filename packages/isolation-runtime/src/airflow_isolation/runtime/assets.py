@@ -22,7 +22,7 @@ from airflow_isolation.runtime.context import as_pendulum
 
 
 class ShippedAsset:
-    """An asset or alias for a target without Airflow, which has no ``Asset`` class."""
+    """An asset for a target without Airflow, which has no ``Asset`` class."""
 
     def __init__(self, spec: AssetSpec):
         self.name = spec.name
@@ -32,6 +32,15 @@ class ShippedAsset:
 
     def __repr__(self) -> str:
         return f"ShippedAsset(name={self.name!r}, uri={self.uri!r})"
+
+
+class ShippedAssetAlias(ShippedAsset):
+    """An alias for a target without Airflow, or an Airflow before 2.10, which has no aliases; named
+    so that ``AssetSpec.matches`` tells it from an asset, as it does Airflow's own."""
+
+
+def shipped(spec: AssetSpec) -> ShippedAsset:
+    return ShippedAssetAlias(spec) if spec.alias else ShippedAsset(spec)
 
 
 class AliasName:
@@ -48,7 +57,7 @@ def target_asset(info: Optional[AirflowInfo], spec: AssetSpec) -> Any:
     """The target Airflow's own object for ``spec`` (Airflow 3: ``Asset``/``AssetAlias``; Airflow 2:
     ``Dataset``/``DatasetAlias``)."""
     if info is None:
-        return ShippedAsset(spec)
+        return shipped(spec)
     if info.major >= 3:
         from airflow.sdk import Asset, AssetAlias
 
@@ -64,7 +73,7 @@ def target_asset(info: Optional[AirflowInfo], spec: AssetSpec) -> Any:
         try:
             from airflow.datasets import DatasetAlias
         except ImportError:  # Airflow 2.9 and earlier have no aliases
-            return ShippedAsset(spec)
+            return shipped(spec)
         return DatasetAlias(name=spec.name)
     return Dataset(uri=spec.uri or spec.name, extra=dict(spec.extra) or None)
 
