@@ -17,11 +17,13 @@ import os
 from pathlib import Path
 
 import pendulum
+from airflow import __version__ as HOST_AIRFLOW
 
 try:
-    from airflow.sdk import DAG, task
+    from airflow.sdk import DAG, Asset, task
 except ImportError:  # an Airflow 2 host
     from airflow import DAG
+    from airflow.datasets import Dataset as Asset
     from airflow.decorators import task
 try:
     from airflow.providers.standard.operators.empty import EmptyOperator
@@ -113,6 +115,28 @@ def condition_false():
 def push_then_fail(ti):
     ti.xcom_push(key="before_failure", value={"n": 1, "t": (1, 2)})
     raise ValueError("failing after an xcom_push, on purpose")
+
+
+ASSET_EXTRA = {"rows": 7, "nested": {"t": [1, 2]}}
+
+
+def emit_asset_extra(outlet_events, outlets):
+    outlet_events[outlets[0]].extra.update({"rows": 7, "nested": {"t": [1, 2]}})
+
+
+def read_inlet_extra(inlet_events, inlets):
+    return dict(inlet_events[inlets[0]][-1].extra)
+
+
+def emits_asset_events(env_name):
+    """Airflow 2.9 has no ``outlet_events`` (2.10 added them): its tasks emit events without extras."""
+    return not env_name.startswith("af29")
+
+
+def reads_asset_events():
+    """An Airflow 2 host's ``airflow dags test`` registers no dataset events (it never writes the
+    DAG's datasets to the database; natively as isolated), so only an Airflow 3 host reads them back."""
+    return int(HOST_AIRFLOW.split(".")[0]) >= 3
 
 
 def short_circuit_downstream(gate, prefix, name):
@@ -297,6 +321,37 @@ for dag_id, env_name, backend, has_airflow in CELLS:
                     ignore_downstream_trigger_rules=ignore_rules,
                 )
                 short_circuit_downstream(native_gate, "native_", name)
+
+            if emits_asset_events(env_name):
+                isolated_asset = Asset(f"s3://isolation-conformance/{dag_id}/isolated")
+                native_asset = Asset(f"s3://isolation-conformance/{dag_id}/native")
+                emitted = IsolatedOperator(
+                    task_id="emit_asset_extra",
+                    environment=env_name,
+                    python_callable=emit_asset_extra,
+                    outlets=[isolated_asset],
+                )
+                native_emit = task(task_id="native_emit_asset_extra", outlets=[native_asset])
+                native_emitted = native_emit(emit_asset_extra)()
+
+            if emits_asset_events(env_name) and reads_asset_events():
+                read_back = IsolatedOperator(
+                    task_id="read_asset_extra",
+                    environment=env_name,
+                    python_callable=read_inlet_extra,
+                    inlets=[isolated_asset],
+                )
+
+                @task(inlets=[isolated_asset, native_asset])
+                def check_asset_extras(read_in_target, inlet_events=None):
+                    """The host's own Airflow reads both events: the isolated task's has the native extras."""
+                    isolated = dict(inlet_events[0][-1].extra)  # the inlets, by index
+                    native = dict(inlet_events[1][-1].extra)
+                    assert isolated == native == ASSET_EXTRA, (isolated, native)
+                    assert read_in_target == ASSET_EXTRA, read_in_target
+
+                emitted >> read_back
+                [emitted, native_emitted] >> check_asset_extras(read_back.output)
 
             IsolatedOperator(
                 task_id="deferred_sensor",

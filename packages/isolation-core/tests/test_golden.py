@@ -20,11 +20,16 @@ import pytest
 from core_test_support import assert_same, zone_name
 
 from airflow_isolation.core import (
+    AliasEvent,
+    AssetEvent,
+    AssetSpec,
     CallableSpec,
     ConnectionSpec,
     ErrorInfo,
+    InletEvents,
     IsolationRequest,
     OperatorSpec,
+    OutletEvent,
     RunOptions,
     SchemaVersion,
     ShippedModule,
@@ -394,18 +399,31 @@ def test_v1_3_request_modules() -> None:
     assert decode_request((V1_3 / "request_callable.msgpack").read_bytes()).modules == []
 
 
-# --- v1.4: the wrapped operator's OpenLineage lineage --------------------------------------------
+# --- v1.4: the task's assets and the wrapped operator's OpenLineage lineage ---------------------
 
 V1_4 = V1_0.parent / "v1.4"
 PINNED_SHA256_V1_4 = {
-    "request_operator.msgpack": "1abfb0f604dbc37d85dc3cd4d60846cf82c42983017536931146d2da5834e731",
-    "request_callable.msgpack": "5adb237885133b90cf859fcd8370511adcd6698abe8797e6680484bde7a7cb59",
-    "result_success.msgpack": "b77d34ae2a3796d4436dd6e6f3a6a8d0af5a03ba74c9c461714fa2e3ec7fbb1a",
-    "result_failed.msgpack": "903f9aa5c2be8360640d388dda87fa358cc948dc94761c3fe26cc220657d29e4",
-    "result_success.json": "d1169c7baf6bddb43ba43e9f30f07e564cbb4b5eb2df71b8edaf3c9505bae4d8",
-    "result_rescheduled.msgpack": "584c4b8f781180503b23bf51f1e406b0ab4810bd790e084020b3c6b89a159a33",
-    "result_rescheduled.json": "0c6433e9635619c29c61589a77e111b3c3a7c357df21e08c2c03cf99ed8f4017",
+    "request_operator.msgpack": "b622f172530041c0fa7debf40f8d9d782b8afea104c0b605b7e8348b392dd23a",
+    "request_callable.msgpack": "a8b340bb3ca21d582c3b89ccc637ab23c27bb3d4954516a3aadd816595cfe09a",
+    "result_success.msgpack": "d562b999068c09173304585fec602d2325c1252116942fe9cd45b212c6f5fe85",
+    "result_failed.msgpack": "e3f260252f177bd9546b527f3abdebbb7ecfe82b49a047432b161ff12b9ce218",
+    "result_success.json": "971c686af2ef5977c7b4816486f044adbce9dddeab7a74a10cdaa52a53207194",
+    "result_rescheduled.msgpack": "eb542d7ee642ba2234e73e5f6607f16c4c6bfbd2c01ffec5f9c76346c23207a7",
+    "result_rescheduled.json": "45f15f83eb283ff990dda50f1558ab4620c1c5d248a39ae04501952d03f746e7",
 }
+RAW = AssetSpec(name="raw", uri="s3://bucket/raw", group="asset", extra={"owner": "ingest"})
+RAW_FILES = AssetSpec(name="raw_files", alias=True)
+CLEAN = AssetSpec(name="s3://bucket/clean", uri="s3://bucket/clean")
+RAW_EVENT = AssetEvent(
+    asset=RAW,
+    extra={"rows": 3, "at": "2024-03-30"},
+    timestamp=dt.datetime(2024, 3, 30, 10, 59, tzinfo=UTC),
+    source_dag_id="ingest",
+    source_task_id="load",
+    source_run_id="scheduled__2024-03-30T10:00:00+00:00",
+    source_map_index=-1,
+    source_aliases=["raw_files"],
+)
 
 
 @pytest.mark.parametrize("name", sorted(PINNED_SHA256_V1_4))
@@ -477,3 +495,35 @@ def test_v1_4_failed_result_with_no_lineage_returned() -> None:
     res = decode_result((V1_4 / "result_failed.msgpack").read_bytes())
     assert res.status == "failed"
     assert res.openlineage is not None and res.openlineage.lineage is None
+def test_v1_3_messages_carry_no_assets() -> None:
+    ctx = decode_request((V1_3 / "request_operator.msgpack").read_bytes()).context
+    assert (ctx.inlets, ctx.outlets, ctx.inlet_events, ctx.triggering_asset_events) == ([], [], [], [])
+    assert decode_result((V1_3 / "result_success.msgpack").read_bytes()).outlet_events == []
+
+
+@pytest.mark.parametrize("name", ["request_operator.msgpack", "request_callable.msgpack"])
+def test_v1_4_request_assets(name: str) -> None:
+    req = decode_request((V1_4 / name).read_bytes())
+    assert req.schema == SchemaVersion(1, 4)
+    _check_context(req)
+    ctx = req.context
+    assert ctx.inlets == [RAW, RAW_FILES]
+    assert ctx.outlets == [CLEAN]
+    assert ctx.inlet_events == [InletEvents(RAW, [RAW_EVENT]), InletEvents(RAW_FILES, [])]
+    assert ctx.triggering_asset_events == [RAW_EVENT]
+
+
+@pytest.mark.parametrize("name", ["result_success.msgpack", "result_success.json"])
+def test_v1_4_result_outlet_events(name: str) -> None:
+    decode = decode_result_json if name.endswith(".json") else decode_result
+    res = decode((V1_4 / name).read_bytes())
+    assert res.schema == SchemaVersion(1, 4)
+    assert res.outlet_events == [
+        OutletEvent(CLEAN, extra={"rows": 3}),
+        OutletEvent(
+            AssetSpec(name="cleaned", alias=True),
+            alias_events=[AliasEvent(AssetSpec(name="day", uri="s3://bucket/day"), {"day": "2024-03-30"})],
+        ),
+        OutletEvent(RAW, partition_keys=["2024-03-30"]),
+    ]
+    _check_values(res.return_value)

@@ -169,7 +169,7 @@ def test_empty_input(carrier: Carrier) -> None:
 @pytest.mark.parametrize("seed", range(20))
 def test_random_bytes(carrier: Carrier, seed: int) -> None:
     rng = random.Random(seed)
-    data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300)))
+    data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
     with pytest.raises(RequestDecodeError) as info:
         carrier.decode_request(data)
     _assert_actionable(info.value)

@@ -28,14 +28,19 @@ import pendulum
 
 from airflow_isolation.core import (
     SCHEMA_VERSION,
+    AliasEvent,
+    AssetEvent,
+    AssetSpec,
     CallableSpec,
     ConnectionSpec,
     ErrorInfo,
+    InletEvents,
     IsolationRequest,
     IsolationResult,
     OpenLineageFacets,
     OpenLineageReport,
     OperatorSpec,
+    OutletEvent,
     RunOptions,
     ShippedModule,
     TaskContext,
@@ -104,7 +109,40 @@ def context() -> TaskContext:
         downstream_teardown_ids=["cleanup"],
         first_reschedule_date=dt.datetime(2024, 3, 30, 11, 0, 1, tzinfo=UTC),
         run_after=dt.datetime(2024, 3, 30, 11, 0, tzinfo=UTC),
+        inlets=[RAW, AssetSpec(name="raw_files", alias=True)],
+        outlets=[CLEAN],
+        inlet_events=[InletEvents(RAW, [raw_event()]), InletEvents(AssetSpec(name="raw_files", alias=True))],
+        triggering_asset_events=[raw_event()],
     )
+
+
+RAW = AssetSpec(name="raw", uri="s3://bucket/raw", group="asset", extra={"owner": "ingest"})
+CLEAN = AssetSpec(name="s3://bucket/clean", uri="s3://bucket/clean")
+
+
+def raw_event() -> AssetEvent:
+    return AssetEvent(
+        asset=RAW,
+        extra={"rows": 3, "at": "2024-03-30"},
+        timestamp=dt.datetime(2024, 3, 30, 10, 59, tzinfo=UTC),
+        source_dag_id="ingest",
+        source_task_id="load",
+        source_run_id="scheduled__2024-03-30T10:00:00+00:00",
+        source_map_index=-1,
+        source_aliases=["raw_files"],
+        partition_key=None,
+    )
+
+
+def outlet_events() -> List[OutletEvent]:
+    return [
+        OutletEvent(CLEAN, extra={"rows": 3}),
+        OutletEvent(
+            AssetSpec(name="cleaned", alias=True),
+            alias_events=[AliasEvent(AssetSpec(name="day", uri="s3://bucket/day"), {"day": "2024-03-30"})],
+        ),
+        OutletEvent(RAW, partition_keys=["2024-03-30"]),
+    ]
 
 
 def connections() -> List[ConnectionSpec]:
@@ -244,6 +282,7 @@ def result_success() -> IsolationResult:
         ],
         skip_downstream=["report", "load"],
         openlineage=openlineage(),
+        outlet_events=outlet_events(),
     )
 
 

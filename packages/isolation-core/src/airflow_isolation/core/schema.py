@@ -35,7 +35,9 @@ and the run's ``run_after`` to ``TaskContext``, and ``skip_downstream``/``resche
 ``IsolationResult``. 1.3 added ``IsolationRequest.modules``: the task's own modules, shipped from the
 host's DAGs and plugins folders. 1.4 added ``RunOptions.openlineage`` and
 ``IsolationResult.openlineage``: the wrapped operator's OpenLineage lineage, computed in the target
-when the host's OpenLineage listener will ask for it."""
+when the host's OpenLineage listener will ask for it; and the task's assets:
+``TaskContext.inlets``/``outlets``, ``inlet_events`` and ``triggering_asset_events`` (what the task
+reads), and ``IsolationResult.outlet_events`` (what it emits, applied by the host)."""
 
 
 class CallableSpec(msgspec.Struct, tag="callable"):
@@ -96,6 +98,71 @@ class ConnectionSpec(msgspec.Struct):
     extra: Optional[str] = None
 
 
+class AssetSpec(msgspec.Struct):
+    """An asset (Airflow 2: a dataset) or an asset alias, spelt so Airflow 2 and 3 both rebuild it.
+
+    A dataset has only a URI: its ``name`` is the URI, as Airflow 3 names an ``Asset(uri)``. An alias
+    (``alias=True``) has only a name.
+    """
+
+    name: str
+    uri: str = ""
+    alias: bool = False
+    group: str = ""
+    extra: Dict[str, Any] = {}
+
+    def matches(self, key: Any) -> bool:
+        """Whether ``key`` (either Airflow's asset, dataset, alias or asset reference, or a URI string
+        as Airflow 2 keys datasets) names this asset: the same URI or the same name, which Airflow 3
+        keeps unique both, so that a dataset of an Airflow 2 side finds an asset of an Airflow 3 side."""
+        if isinstance(key, str):
+            return not self.alias and key in (self.uri, self.name)
+        if ("Alias" in type(key).__name__) != self.alias:
+            return False
+        name = getattr(key, "name", None)
+        if self.alias:
+            return bool(name == self.name)
+        uri = getattr(key, "uri", None)
+        return bool(uri and uri == self.uri) or bool(name and name == self.name)
+
+
+class AssetEvent(msgspec.Struct):
+    """An asset event the task reads (an inlet's or a triggering one), as the host's Airflow had it."""
+
+    asset: AssetSpec
+    extra: Dict[str, Any] = {}
+    timestamp: Optional[dt.datetime] = None
+    source_dag_id: Optional[str] = None
+    source_task_id: Optional[str] = None
+    source_run_id: Optional[str] = None
+    source_map_index: int = -1
+    source_aliases: List[str] = []
+    partition_key: Optional[str] = None
+
+
+class InletEvents(msgspec.Struct):
+    """The latest events of one inlet, oldest first (the host bounds how many; see the operator)."""
+
+    inlet: AssetSpec
+    events: List[AssetEvent] = []
+
+
+class AliasEvent(msgspec.Struct):
+    """``outlet_events[alias].add(asset, extra)``: an event of ``asset`` emitted through the alias."""
+
+    asset: AssetSpec
+    extra: Dict[str, Any] = {}
+
+
+class OutletEvent(msgspec.Struct):
+    """What the task recorded under ``outlet_events[key]``: the host records the same under its own."""
+
+    key: AssetSpec
+    extra: Dict[str, Any] = {}
+    alias_events: List[AliasEvent] = []
+    partition_keys: List[str] = []
+
+
 class TaskContext(msgspec.Struct):
     """The parts of the Airflow context that make sense in another process.
 
@@ -141,6 +208,15 @@ class TaskContext(msgspec.Struct):
     ``timeout`` counts from there as natively."""
     run_after: Optional[dt.datetime] = None
     """The dag run's ``run_after`` (Airflow 3), which sensors without a data interval count from."""
+    inlets: List[AssetSpec] = []
+    """The task's inlets that are assets or aliases (``context["inlets"]``, ``inlet_events[0]``)."""
+    outlets: List[AssetSpec] = []
+    """The task's outlets that are assets or aliases (``context["outlets"]``)."""
+    inlet_events: List[InletEvents] = []
+    """For each inlet, its latest events (``context["inlet_events"][asset]``)."""
+    triggering_asset_events: List[AssetEvent] = []
+    """The events that triggered the run (``triggering_asset_events``; Airflow 2:
+    ``triggering_dataset_events``)."""
 
 
 class RunOptions(msgspec.Struct, frozen=True):
@@ -276,3 +352,7 @@ class IsolationResult(msgspec.Struct):
     openlineage: Optional[OpenLineageReport] = None
     """The wrapped operator's OpenLineage lineage for the task's COMPLETE or FAIL event; ``None`` for a
     callable, or an operator without OpenLineage methods."""
+    outlet_events: List[OutletEvent] = []
+    """What the task recorded in ``outlet_events`` (extras, alias events, partition keys, and
+    ``yield Metadata(...)``), which the host records in its own so its Airflow emits the asset
+    events as for a native task."""

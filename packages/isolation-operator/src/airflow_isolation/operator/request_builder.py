@@ -22,7 +22,7 @@ from airflow_isolation.core import (
 )
 from airflow_isolation.core.integrity import new_nonce
 from airflow_isolation.core.schema import TaskSpec
-from airflow_isolation.operator import compat
+from airflow_isolation.operator import assets, compat
 from airflow_isolation.operator.callable_source import callable_spec
 from airflow_isolation.operator.signature import default_conn_ids
 
@@ -203,7 +203,9 @@ def task_context(
 ) -> TaskContext:
     ti = context["ti"]
     dag_run = context.get("dag_run")
-    direct, flat, teardowns = _downstream(context.get("task"))
+    task = context.get("task")
+    direct, flat, teardowns = _downstream(task)
+    inlets = list(getattr(task, "inlets", None) or ())
     return TaskContext(
         dag_id=ti.dag_id,
         task_id=ti.task_id,
@@ -230,6 +232,10 @@ def task_context(
         downstream_teardown_ids=teardowns,
         first_reschedule_date=first_reschedule,
         run_after=getattr(dag_run, "run_after", None),
+        inlets=assets.specs(inlets),
+        outlets=assets.specs(getattr(task, "outlets", None) or ()),
+        inlet_events=assets.inlet_events(context, inlets),
+        triggering_asset_events=assets.triggering_events(context),
     )
 
 

@@ -11,6 +11,7 @@ from airflow_isolation.core import IsolationResult, decode_result, decode_result
 from airflow_isolation.core.errors import IsolationError
 from airflow_isolation.core.launch import EXIT_KILLED
 from airflow_isolation.operator import compat
+from airflow_isolation.operator.assets import apply_outlet_events
 from airflow_isolation.operator.backends.base import RunOutcome
 from airflow_isolation.operator.write_back import apply_variable_writes
 
@@ -91,7 +92,8 @@ def apply_result(operator: Any, context: Dict[str, Any], result: IsolationResult
 
     XComs are replayed whatever the outcome (Airflow keeps what a failing task pushed); a sensor's
     reschedule and timeout are raised as the host's own exceptions; downstream skips go through
-    the host's ``SkipMixin.skip``.
+    the host's ``SkipMixin.skip``; the outlet events the task recorded are recorded in the host's
+    context after success, where the host's task runner emits them as a native task's.
     """
     log = operator.log
     for push in result.xcom_pushes:
@@ -101,6 +103,7 @@ def apply_result(operator: Any, context: Dict[str, Any], result: IsolationResult
     if result.status == "failed":
         _raise_failure(log, result)
     apply_variable_writes(operator, result)
+    apply_outlet_events(operator, context, result.outlet_events)
     if result.branch is not None:
         operator.do_branch(context, result.branch)
     if result.skip_downstream:

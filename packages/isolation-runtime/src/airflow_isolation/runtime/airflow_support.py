@@ -169,3 +169,20 @@ def downstream_tasks_skipped(info: AirflowInfo) -> Optional[Callable[[List[str]]
         return skipped
 
     return build
+
+
+def call_generator(
+    info: AirflowInfo, func: Callable[..., Any], outlet_events: Any, *args: Any, **kwargs: Any
+) -> Any:
+    """Run a generator callable as this Airflow's ``PythonOperator`` does: each ``Metadata`` it
+    yields goes into ``outlet_events``, and what it returns is the task's return value."""
+    import logging
+
+    logger = logging.getLogger("airflow.task")
+    if info.major >= 3:
+        from airflow.sdk.execution_time.callback_runner import create_executable_runner
+
+        return create_executable_runner(func, outlet_events, logger=logger).run(*args, **kwargs)
+    from airflow.utils.operator_helpers import ExecutionCallableRunner
+
+    return ExecutionCallableRunner(func, outlet_events, logger=logger).run(*args, **kwargs)

@@ -15,7 +15,7 @@ from airflow_isolation.runtime.task_instance import IsolatedDagRun, IsolatedTask
 _current: Dict[str, Any] = {}
 
 
-def _as_pendulum(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
+def as_pendulum(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
     if value is None:
         return None
     try:
@@ -65,10 +65,10 @@ def build_context(
         "run_id": ctx.run_id,
         "try_number": ctx.try_number,
         "map_index": ctx.map_index,
-        "logical_date": _as_pendulum(ctx.logical_date),
-        "data_interval_start": _as_pendulum(ctx.data_interval_start),
-        "data_interval_end": _as_pendulum(ctx.data_interval_end),
-        "start_date": _as_pendulum(ctx.start_date),
+        "logical_date": as_pendulum(ctx.logical_date),
+        "data_interval_start": as_pendulum(ctx.data_interval_start),
+        "data_interval_end": as_pendulum(ctx.data_interval_end),
+        "start_date": as_pendulum(ctx.start_date),
         "ds": ctx.ds,
         "ds_nodash": ctx.ds_nodash,
         "ts": ctx.ts,

@@ -35,6 +35,7 @@ from airflow_isolation.core import (
 from airflow_isolation.core.integrity import verify_request
 from airflow_isolation.runtime import (
     airflow_support,
+    assets,
     lineage,
     masking,
     outcome,
@@ -106,10 +107,13 @@ def _needs_airflow(request: IsolationRequest) -> bool:
     """Whether this run must import Airflow (which costs seconds).
 
     Operators always do. A callable shipped as source only does when it mentions Airflow (to call
-    ``get_current_context`` or a hook) or when connections or variables must be served.
+    ``get_current_context`` or a hook), when connections or variables must be served, or when the
+    task has outlets (its ``outlet_events`` are the target Airflow's own accessors).
     """
     task = request.task
     if not isinstance(task, CallableSpec) or request.connections or request.variables:
+        return True
+    if request.context.outlets:
         return True
     return task.source is None or "airflow" in task.source
 
@@ -156,10 +160,11 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
             task_runner.show_host_dag(info, operator, request.context, branch, skipped)
         context = build_context(request.context, recorder, request.variables, operator)
         ending.operator, ending.task_instance = operator, context["ti"]
+        context.update(assets.context_entries(info, request.context))
         setup_done = time.perf_counter()
         with airflow_support.current_context(info, context), termination.on_sigterm(operator, _log):
             if isinstance(task, CallableSpec):
-                value = task_runner.run_callable(task, context)
+                value = task_runner.run_callable(task, context, info)
             else:
                 assert info is not None
                 value = task_runner.run_operator(info, operator, context, _log)
@@ -190,6 +195,7 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
         variable_writes=variable_writes.writes,
         skip_downstream=skipped.result(),
         openlineage=ending.lineage("success"),
+        outlet_events=assets.recorded(info, context),
     )
 
 

@@ -14,6 +14,7 @@ from airflow_isolation.core import (
     ErrorInfo,
     IsolationResult,
     OpenLineageReport,
+    OutletEvent,
     Timings,
     VariableWrite,
     XComPush,
@@ -77,6 +78,7 @@ def result(
     skip_downstream: Optional[List[str]] = None,
     reschedule_date: Optional[dt.datetime] = None,
     openlineage: Optional[OpenLineageReport] = None,
+    outlet_events: Optional[List[OutletEvent]] = None,
 ) -> IsolationResult:
     import platform
 
@@ -94,4 +96,5 @@ def result(
         skip_downstream=skip_downstream,
         reschedule_date=reschedule_date,
         openlineage=openlineage,
+        outlet_events=outlet_events or [],
     )

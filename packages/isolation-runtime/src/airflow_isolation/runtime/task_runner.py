@@ -93,6 +93,13 @@ def call_kwargs(func: Any, spec: CallableSpec, context: Dict[str, Any]) -> Dict[
     return kwargs
 
 
-def run_callable(spec: CallableSpec, context: Dict[str, Any]) -> Any:
+def run_callable(
+    spec: CallableSpec, context: Dict[str, Any], info: Optional[airflow_support.AirflowInfo] = None
+) -> Any:
+    """A generator function runs as under ``@task``: what it yields (``Metadata``) goes into the
+    context's ``outlet_events``, what it returns is the return value."""
     func = load_callable(spec)
-    return func(*spec.args, **call_kwargs(func, spec, context))
+    kwargs = call_kwargs(func, spec, context)
+    if info is not None and "outlet_events" in context and inspect.isgeneratorfunction(func):
+        return airflow_support.call_generator(info, func, context["outlet_events"], *spec.args, **kwargs)
+    return func(*spec.args, **kwargs)
