@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import docker.errors
+from docker_pools import remove_pooled_containers
 from harness import (
     BASE_IMAGES,
     BUILD_PATH,
@@ -51,6 +52,9 @@ def test_task_pulls_the_pushed_image_from_the_registry(airflow_db: None, built_i
     pushed = [ref for ref in manifest.pushed if ref.startswith(f"{registry}/")]
     assert pushed, manifest
 
+    # A pooled container waiting with this image (an earlier test's task left it for the next one)
+    # keeps the image in use: removing its tags would leave the image itself behind.
+    remove_pooled_containers(client, BUILD_PATH)
     for tag in client.images.get(manifest.image).tags:
         client.images.remove(tag, force=True)
     try:
