@@ -1,0 +1,53 @@
+"""``core.procfs`` against this machine's real ``/proc`` and against a crafted one."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from airflow_isolation.core import procfs
+
+
+def test_reads_this_process():
+    me = os.getpid()
+    assert me in procfs.pids()
+    assert procfs.parent(me) == os.getppid()
+    assert procfs.start_time(me).isdigit()
+    assert procfs.owner_uid(me) == os.getuid()
+    assert procfs.cmdline(me)[0].endswith(Path(sys.executable).name) or procfs.cmdline(me)
+    assert (procfs.rss_bytes(me) or 0) > 1024 * 1024
+    assert procfs.pid_namespace().startswith("pid:[")
+
+
+def test_children_and_environ_of_a_child():
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)"], env={**os.environ, "PROCFS_MARK": "yes"}
+    )
+    try:
+        assert child.pid in procfs.children(os.getpid())
+        assert procfs.parents()[child.pid] == os.getpid()
+        assert b"PROCFS_MARK=yes" in procfs.environ(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_vanished_process_gives_empty_answers():
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    assert procfs.parent(gone.pid) is None
+    assert procfs.start_time(gone.pid) == ""
+    assert procfs.environ(gone.pid) == []
+    assert procfs.cmdline(gone.pid) == []
+    assert procfs.children(gone.pid) == []
+    assert procfs.rss_bytes(gone.pid) is None
+
+
+def test_command_name_with_spaces_and_parentheses(tmp_path):
+    fields = ["S", "7"] + [str(n) for n in range(3, 22)]  # fields 3..22 after the name
+    fields[19] = "123456"
+    (tmp_path / "42").mkdir()
+    (tmp_path / "42" / "stat").write_text("42 (a (weird) name) " + " ".join(fields) + "\n")
+    assert procfs.parent(42, tmp_path) == 7
+    assert procfs.start_time(42, tmp_path) == "123456"
+    assert procfs.pids(tmp_path) == [42]
