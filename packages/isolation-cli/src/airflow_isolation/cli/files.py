@@ -7,7 +7,6 @@ crash (the lock dies with its process, a temp file never replaces the real one).
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,22 +15,15 @@ from pathlib import Path
 import msgspec
 
 from airflow_isolation.cli.ui import Steps
+from airflow_isolation.workspace.flock import held_flock
 
 
 @contextmanager
 def exclusive_lock(path: Path, steps: Steps) -> Iterator[None]:
     """Serialise builds of one environment across processes; released when the process dies."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            with steps.step(f"waiting for another build holding {path}"):
-                fcntl.flock(fd, fcntl.LOCK_EX)
+    with held_flock(path, 0o644, while_waiting=lambda: steps.step(f"waiting for another build holding {path}")):
         yield
-    finally:
-        os.close(fd)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -33,7 +33,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 from airflow_isolation.core import launch
 from airflow_isolation.workspace.environment import BuildManifest
-from airflow_isolation.workspace.locking import held_lock
+from airflow_isolation.workspace.flock import held_flock
 
 WARM_MODULE = launch.WARM_RUNTIME_MODULE
 IDLE_KEY = "warm_runtime_idle_seconds"
@@ -172,7 +172,7 @@ def connect_or_start(
     sock = connect(path)
     if sock is not None:
         return sock
-    with held_lock(path.with_suffix(".lock")):
+    with held_flock(path.with_suffix(".lock")):
         sock = connect(path)
         if sock is not None:
             return sock

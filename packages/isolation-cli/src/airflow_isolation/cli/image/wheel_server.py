@@ -27,7 +27,7 @@ from pathlib import Path
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.image.build_context import RUNTIME_FOLDER, WHEELS_FOLDER
 from airflow_isolation.cli.image.installer_choice import Installer
-from airflow_isolation.workspace.locking import held_lock
+from airflow_isolation.workspace.flock import held_flock
 
 PREFERRED_PORT = 47617
 PORT_ATTEMPTS = 8
@@ -65,7 +65,7 @@ def serve(folder: Path, preferred_port: int = PREFERRED_PORT) -> Iterator[str]:
 @contextmanager
 def _port_lock(port: int) -> Iterator[None]:
     """Held for the whole build: released by the kernel if the process dies."""
-    with held_lock(Path(tempfile.gettempdir()) / f"airflow-isolation-wheel-server-{port}.lock", 0o666):
+    with held_flock(Path(tempfile.gettempdir()) / f"airflow-isolation-wheel-server-{port}.lock", 0o666):
         yield
 
 

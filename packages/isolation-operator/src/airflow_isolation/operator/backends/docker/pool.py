@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import os
@@ -41,6 +40,7 @@ from airflow_isolation.operator.backends.docker.container import pool_container_
 from airflow_isolation.operator.backends.docker.options import DockerOptions
 from airflow_isolation.operator.backends.ownership import Owner, TaskIdentity
 from airflow_isolation.operator.backends.warm_settings import idle_seconds
+from airflow_isolation.workspace.flock import held_flock
 from airflow_isolation.workspace.warm_runtime import private_folder
 
 POOL_SIZE = 1
@@ -242,20 +242,9 @@ class Replenisher:
             )
 
 
-@contextlib.contextmanager
 def _key_lock(key: str) -> Any:
     """A non-blocking ``flock`` per key: yields whether this process holds it."""
-    path = claim_folder() / f"{key}.lock"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
+    return held_flock(claim_folder() / f"{key}.lock", wait=False)
 
 
 def sweep_verdict(
