@@ -22,9 +22,9 @@ def kubernetes_setup(environment: str) -> Tuple[Optional[str], Optional[str], Op
     if importlib.util.find_spec("airflow.providers.cncf.kubernetes") is None:
         return None, None, "apache-airflow-providers-cncf-kubernetes is not installed on this host"
     try:
-        from airflow_isolation.operator import settings
         from airflow_isolation.operator.backends.kubernetes.backend import resolve_image
         from airflow_isolation.operator.backends.kubernetes.options import KubernetesOptions
+        from airflow_isolation.operator.config import settings
 
         notes: List[str] = []
         image = resolve_image(environment, KubernetesOptions(), notes.append)

@@ -16,6 +16,7 @@ from cli_test_support import REPO_PACKAGES, run_cli
 
 from airflow_isolation.workspace import warm_runtime
 from airflow_isolation.workspace.environment import read_manifest
+from airflow_isolation.workspace.settings_table import WARM_RUNTIME_IDLE_SECONDS
 
 
 @pytest.fixture
@@ -83,4 +84,4 @@ def test_the_idle_time_comes_from_airflow_settings(monkeypatch: pytest.MonkeyPat
     assert configured_idle_seconds() == 42.0
     monkeypatch.setenv("AIRFLOW__ISOLATION__WARM_RUNTIME_IDLE_SECONDS", "")
     monkeypatch.setenv("AIRFLOW_CONFIG", os.devnull)
-    assert configured_idle_seconds() == warm_runtime.DEFAULT_IDLE_SECONDS
+    assert configured_idle_seconds() == WARM_RUNTIME_IDLE_SECONDS.default

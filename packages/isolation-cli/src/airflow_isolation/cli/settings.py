@@ -5,6 +5,10 @@ it (``AIRFLOW__ISOLATION__*`` variables, then ``airflow.cfg``), then the project
 ``isolation.toml`` (found from the working directory upwards, or through
 ``AIRFLOW__ISOLATION__SETTINGS_FILE``), then the operator's defaults. The order and the defaults are
 ``airflow_isolation.workspace.locations``, shared with the operator.
+
+Any other ``[isolation]`` option is an :class:`~airflow_isolation.workspace.settings_table.Option`
+of the settings table, read by :func:`read` from the same two places a worker's Airflow reads it
+(without importing Airflow), with the option's type and default.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from airflow_isolation.workspace.locations import (
     BUILD_KEY,
@@ -27,6 +32,9 @@ from airflow_isolation.workspace.project_settings import (
     find_settings_file,
     load_settings,
 )
+from airflow_isolation.workspace.settings_table import Option
+
+T = TypeVar("T")
 
 DEFAULT_ENVIRONMENTS_ORIGIN = DEFAULTS[ENVIRONMENTS_KEY].origin
 
@@ -82,3 +90,16 @@ def resolve_settings(path: Path | None = None, build_path: Path | None = None) -
 def _absolute(path: Path) -> Path:
     """Absolute and without ``..`` (paths from isolation.toml are joined to its folder)."""
     return Path(os.path.normpath(path.expanduser().absolute()))
+
+
+def raw(option: Option[Any]) -> str | None:
+    """The option's text as a worker's Airflow would find it: its variable, then ``airflow.cfg``."""
+    for source in airflow_config_sources(option.name):
+        if source.value:
+            return str(source.value)
+    return None
+
+
+def read(option: Option[T]) -> T:
+    """The option as a worker's Airflow configuration sets it, typed, else its default."""
+    return option.value(raw(option))

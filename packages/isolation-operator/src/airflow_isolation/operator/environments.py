@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List
 
-from airflow_isolation.operator import compat, settings
+from airflow_isolation.operator import compat
+from airflow_isolation.operator.config import settings
 from airflow_isolation.workspace import environment as env_contract
 from airflow_isolation.workspace.locations import (
     Locations,

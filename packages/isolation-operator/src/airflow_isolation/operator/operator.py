@@ -16,7 +16,7 @@ import msgspec
 
 from airflow_isolation.core import CallableSpec, IsolationResult, OperatorSpec
 from airflow_isolation.core.schema import TaskContext, TaskSpec
-from airflow_isolation.operator import compat, environments, lineage, settings
+from airflow_isolation.operator import compat, environments, lineage
 from airflow_isolation.operator import write_back as write_back_kinds
 from airflow_isolation.operator.backends import (
     BackendJob,
@@ -26,6 +26,7 @@ from airflow_isolation.operator.backends import (
     parse_backend_options,
 )
 from airflow_isolation.operator.callable_source import callable_spec
+from airflow_isolation.operator.config import settings
 from airflow_isolation.operator.local_modules import task_modules
 from airflow_isolation.operator.request_builder import (
     build_request,

@@ -26,11 +26,12 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from airflow_isolation.workspace.environment import default_build_path
 from airflow_isolation.workspace.project_settings import ProjectSettings
+from airflow_isolation.workspace.settings_table import BUILD_PATH, ENVIRONMENTS_PATH, SECTION
 
-ENVIRONMENTS_KEY = "environments_path"
-BUILD_KEY = "build_path"
+ENVIRONMENTS_KEY = ENVIRONMENTS_PATH.name
+BUILD_KEY = BUILD_PATH.name
 PATH_KEYS = (ENVIRONMENTS_KEY, BUILD_KEY)
-AIRFLOW_SECTION = "isolation"
+AIRFLOW_SECTION = SECTION
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ top of that. It is started detached, in a session of its own, with the cold targ
 
 The venv backend starts it on a task's first use; ``isolationctl env warm`` starts it ahead of the
 first task, ``env warm --stop`` stops it and ``isolationctl doctor`` shows it: one implementation,
-here, so both agree on the socket. ``[isolation] warm_runtime_idle_seconds`` (default 600) is how
-long it waits for a task before it exits.
+here, so both agree on the socket. How long it waits for a task before it exits is
+``[isolation] warm_runtime_idle_seconds`` (``workspace.settings_table``), read by each caller.
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ from airflow_isolation.workspace.environment import BuildManifest
 from airflow_isolation.workspace.flock import held_flock
 
 WARM_MODULE = launch.WARM_RUNTIME_MODULE
-IDLE_KEY = "warm_runtime_idle_seconds"
-DEFAULT_IDLE_SECONDS = 600.0
 START_TIMEOUT_SECONDS = 120.0
 """Imports of Airflow and a preload list (pandas…) on a busy machine; a task waits for it once."""
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes with the NUL
@@ -61,14 +59,6 @@ class WarmProcess:
     @property
     def rss_text(self) -> str:
         return "RSS unknown" if self.rss_bytes is None else f"RSS {self.rss_bytes / 2**20:.0f} MiB"
-
-
-def idle_seconds(value: Optional[str]) -> float:
-    """``[isolation] warm_runtime_idle_seconds`` as read by the caller; the default when unset or bad."""
-    try:
-        return float(value) if value else DEFAULT_IDLE_SECONDS
-    except ValueError:
-        return DEFAULT_IDLE_SECONDS
 
 
 def build_key(manifest: BuildManifest) -> str:

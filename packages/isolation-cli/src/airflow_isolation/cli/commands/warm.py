@@ -18,7 +18,7 @@ from airflow_isolation.cli import ui
 from airflow_isolation.cli.commands import deploy
 from airflow_isolation.cli.commands.options import BuildPathOption, PathOption, guarded
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.settings import Settings, resolve_settings
+from airflow_isolation.cli.settings import Settings, read, resolve_settings
 from airflow_isolation.workspace import warm_runtime
 from airflow_isolation.workspace.environment import (
     list_environment_names,
@@ -26,7 +26,7 @@ from airflow_isolation.workspace.environment import (
     read_manifest,
     resolve_venv,
 )
-from airflow_isolation.workspace.locations import airflow_config_sources
+from airflow_isolation.workspace.settings_table import WARM_RUNTIME_IDLE_SECONDS
 
 
 @guarded
@@ -45,8 +45,8 @@ def env_warm(
         typer.Option(
             "--idle",
             metavar="SECONDS",
-            help=f"Exit after this long without a task. Default: \\[isolation] {warm_runtime.IDLE_KEY}, "
-            f"else {warm_runtime.DEFAULT_IDLE_SECONDS:.0f}.",
+            help="Exit after this long without a task. Default: "
+            f"\\[isolation] {WARM_RUNTIME_IDLE_SECONDS.name}, else {WARM_RUNTIME_IDLE_SECONDS.default:.0f}.",
             show_default=False,
         ),
     ] = None,
@@ -71,10 +71,7 @@ def env_warm(
 
 def configured_idle_seconds() -> float:
     """``[isolation] warm_runtime_idle_seconds`` as the worker reads it (variable, then airflow.cfg)."""
-    for source in airflow_config_sources(warm_runtime.IDLE_KEY):
-        if source.value:
-            return warm_runtime.idle_seconds(str(source.value))
-    return warm_runtime.DEFAULT_IDLE_SECONDS
+    return read(WARM_RUNTIME_IDLE_SECONDS)
 
 
 def _built_venvs(settings: Settings) -> list[str]:

@@ -54,7 +54,7 @@ from airflow_isolation.operator.backends.docker.options import DockerOptions
 from airflow_isolation.operator.backends.docker.pooled_run import PooledEnd, PoolUnavailable, handed_over
 from airflow_isolation.operator.backends.docker.sweep import sweep_orphans
 from airflow_isolation.operator.backends.docker.user import container_owner
-from airflow_isolation.operator.backends.warm_settings import warm_enabled
+from airflow_isolation.operator.config.settings import warm_enabled
 from airflow_isolation.operator.environments import environments_path
 from airflow_isolation.workspace.environment import load_definition
 

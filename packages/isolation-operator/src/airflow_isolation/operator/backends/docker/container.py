@@ -20,7 +20,7 @@ from airflow_isolation.operator.backends.base import BackendJob
 from airflow_isolation.operator.backends.docker.labels import ENVIRONMENT, container_labels
 from airflow_isolation.operator.backends.docker.options import DockerOptions
 from airflow_isolation.operator.backends.ownership import Owner
-from airflow_isolation.operator.backends.warm_settings import idle_seconds
+from airflow_isolation.operator.config.settings import idle_seconds
 
 COMMAND = launch.runtime_command(launch.IMAGE_PYTHON, launch.IMAGE_REQUEST_FILE, launch.IMAGE_RESULT_FILE)
 _DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

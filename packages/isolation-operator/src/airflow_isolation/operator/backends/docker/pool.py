@@ -39,7 +39,7 @@ from airflow_isolation.operator.backends.docker.client import client_for
 from airflow_isolation.operator.backends.docker.container import pool_container_config, pool_settings
 from airflow_isolation.operator.backends.docker.options import DockerOptions
 from airflow_isolation.operator.backends.ownership import Owner, TaskIdentity
-from airflow_isolation.operator.backends.warm_settings import idle_seconds
+from airflow_isolation.operator.config.settings import idle_seconds
 from airflow_isolation.workspace.flock import held_flock
 from airflow_isolation.workspace.warm_runtime import private_folder
 

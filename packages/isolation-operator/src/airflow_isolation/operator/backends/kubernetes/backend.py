@@ -21,7 +21,7 @@ from airflow.providers.cncf.kubernetes.utils.xcom_sidecar import PodDefaults
 from kubernetes.client import models as k8s
 
 from airflow_isolation.core import launch
-from airflow_isolation.operator import compat, environments, settings
+from airflow_isolation.operator import compat, environments
 from airflow_isolation.operator.backends import ownership
 from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, LogSink, RunOutcome
 from airflow_isolation.operator.backends.kubernetes import request as secret_io
@@ -29,6 +29,7 @@ from airflow_isolation.operator.backends.kubernetes.ending import container_end
 from airflow_isolation.operator.backends.kubernetes.image import choose_image
 from airflow_isolation.operator.backends.kubernetes.options import KubernetesOptions
 from airflow_isolation.operator.backends.kubernetes.pod import IsolationPodOperator
+from airflow_isolation.operator.config import settings
 
 RESUME_METHOD = "trigger_reentry"
 RESULT_FILE = f"{PodDefaults.XCOM_MOUNT_PATH}/return.json"

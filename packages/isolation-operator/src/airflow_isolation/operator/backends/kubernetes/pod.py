@@ -32,9 +32,9 @@ from airflow.providers.cncf.kubernetes.utils.pod_manager import EMPTY_XCOM_RESUL
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
-from airflow_isolation.operator import settings
 from airflow_isolation.operator.backends.kubernetes import request as secret_io
 from airflow_isolation.operator.backends.kubernetes.sweep import GRACE, sweep_request_secrets
+from airflow_isolation.operator.config import settings
 
 
 class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
