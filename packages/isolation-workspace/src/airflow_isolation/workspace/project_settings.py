@@ -15,6 +15,7 @@ from typing import Optional
 import msgspec
 
 from airflow_isolation.core.errors import IsolationError
+from airflow_isolation.workspace.settings_table import DEFAULT_BACKEND
 
 SETTINGS_FILE = "isolation.toml"
 SETTINGS_FILE_VAR = "AIRFLOW__ISOLATION__SETTINGS_FILE"
@@ -26,9 +27,10 @@ class SettingsError(IsolationError):
 
 
 class ProjectSettings(msgspec.Struct, forbid_unknown_fields=True):
-    """Unknown keys are refused so a misspelt setting is reported, not ignored."""
+    """Unknown keys are refused so a misspelt setting is reported, not ignored. Keys that are also
+    ``[isolation]`` options (``in_project_file`` in the settings table) share their defaults."""
 
-    default_backend: str = "venv"
+    default_backend: str = DEFAULT_BACKEND.default
     registry: Optional[str] = None
     base_image: Optional[str] = None
     environments_path: Optional[str] = None

@@ -161,8 +161,7 @@ IMAGE_REGISTRY: Option[Optional[str]] = Option(
     "image_registry",
     "string",
     None,
-    "Registry the cluster pulls environment images from (where `isolationctl env push "
-    "--registry` put them).",
+    "Registry the cluster pulls environment images from (where `isolationctl env push --registry` put them).",
     example="registry.example.com:5000",
     version_added="0.3.0",
 )
