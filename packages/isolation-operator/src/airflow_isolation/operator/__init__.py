@@ -1,7 +1,8 @@
 """Host side of airflow-isolation: ``IsolatedOperator`` and ``@task.isolated``.
 
-Attributes are loaded lazily: Airflow imports this package (for ``provider.get_provider_info``)
-while it is still initialising its configuration, so importing Airflow here would be circular.
+Attributes are loaded lazily: Airflow imports this package (for
+``config.provider_info.get_provider_info``) while it is still initialising its configuration, so
+importing Airflow here would be circular.
 """
 
 from typing import Any

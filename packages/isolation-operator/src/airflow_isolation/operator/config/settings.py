@@ -9,9 +9,6 @@ Backend order: Airflow configuration ``[isolation] default_backend``
 ``isolation.toml`` when ``AIRFLOW__ISOLATION__SETTINGS_FILE`` points at one, then ``venv``. The
 settings file is only read when that variable names it: a worker must not change behaviour
 because of the directory it happens to be started in.
-
-Airflow is imported when a setting is read, not when this module is: the Docker sweep
-(``python -m ...backends.docker.sweep``) imports the warm settings without Airflow.
 """
 
 from __future__ import annotations
@@ -20,6 +17,7 @@ import dataclasses
 import os
 from typing import Any, Optional, TypeVar
 
+from airflow_isolation.operator import compat
 from airflow_isolation.workspace.project_settings import (
     BACKENDS,
     SETTINGS_FILE_VAR,
@@ -53,8 +51,6 @@ class BackendSettingError(ValueError):
 def raw(option: Option[Any]) -> Optional[str]:
     """The option's text in Airflow's configuration (its variable, then ``airflow.cfg``); ``None``
     when unset or empty."""
-    from airflow_isolation.operator import compat
-
     return compat.get_conf(SECTION, option.name)
 
 
