@@ -115,3 +115,5 @@ def test_the_project_file_sets_exactly_the_options_that_say_so() -> None:
     """``isolation.toml`` keys that are also Airflow options are flagged ``in_project_file``."""
     project_keys = set(ProjectSettings.__struct_fields__)
     assert {o.name for o in OPTIONS if o.in_project_file} == project_keys & set(BY_NAME)
+    defaults = ProjectSettings()
+    assert all(getattr(defaults, o.name) == o.default for o in OPTIONS if o.in_project_file)

@@ -41,8 +41,6 @@ from airflow_isolation.workspace.settings_table import (
 
 T = TypeVar("T")
 
-FALLBACK_BACKEND = DEFAULT_BACKEND.default
-
 
 class BackendSettingError(ValueError):
     pass
@@ -69,7 +67,7 @@ def default_backend() -> str:
             )
         return configured
     project = project_settings()
-    return project.default_backend if project is not None else FALLBACK_BACKEND
+    return project.default_backend if project is not None else DEFAULT_BACKEND.default
 
 
 def project_settings() -> Optional[ProjectSettings]:
