@@ -19,19 +19,13 @@ from pathlib import Path
 from typing import Dict, Optional, Union
 
 from airflow_isolation.core import launch
-from airflow_isolation.operator.backends.base import (
-    BackendJob,
-    IsolationBackend,
-    LogSink,
-    LogTail,
-    RunOutcome,
-)
+from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, LogSink, LogTail, RunOutcome
 from airflow_isolation.operator.backends.venv import warm as venv_warm
 from airflow_isolation.operator.backends.venv.child import child_setup
 from airflow_isolation.operator.backends.venv.options import VenvOptions
 from airflow_isolation.operator.backends.venv.reap import run_environment, stop_when_target_exits
-from airflow_isolation.operator.backends.venv.workdir import make_workdir, remove_workdir, sweep_workdirs
 from airflow_isolation.operator.config.settings import warm_enabled
+from airflow_isolation.operator.backends.venv.workdir import make_workdir, remove_workdir, sweep_workdirs
 from airflow_isolation.operator.environments import build_path, environments_path, resolve_venv
 from airflow_isolation.workspace.environment import BuildManifest, load_definition
 
