@@ -121,7 +121,7 @@ def test_matrix_page_lists_every_cell() -> None:
         entry = entries.get((cell.host, cell.target, cell.python))
         assert entry is not None, f"docs/compatibility-matrix.md has no entry for {cell.id}"
         if reason is not None:
-            assert entry.startswith("impossible"), f"{cell.id} cannot exist ({reason}); the page says {entry!r}"
+            assert entry.startswith("impossible"), f"{cell.id} cannot exist ({reason}); it says {entry!r}"
         else:
             results = [part.strip() for part in entry.split("/")]
             assert len(results) == 2 and all(r in ("pass", "FAIL") for r in results), (cell.id, entry)

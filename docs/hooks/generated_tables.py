@@ -35,6 +35,8 @@ TABLES: Dict[str, Dict[str, Callable[[], str]]] = {
 def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
     for marker, make in TABLES.get(page.file.src_uri, {}).items():
         if marker not in markdown:
-            raise PluginError(f"{page.file.src_uri} lost its {marker} marker: the generated table has no place")
+            raise PluginError(
+                f"{page.file.src_uri} lost its {marker} marker: the generated table has no place"
+            )
         markdown = markdown.replace(marker, make().strip())
     return markdown
