@@ -22,7 +22,8 @@ def facets_table() -> str:
     for facet in FACETS:
         fields = ", ".join(f"`{field}`" for field in facet.fields)
         since = f"{facet.since.major}.{facet.since.minor}"
-        rows.append(f"| `{facet.name}` | {since} | {fields} | {facet.summary} |")
+        summary = facet.summary.replace("|", "\\|")
+        rows.append(f"| `{facet.name}` | {since} | {fields} | {summary} |")
     return "\n".join(rows)
 
 
