@@ -1,11 +1,12 @@
-"""README's compatibility table, made from the JUnit reports of a full matrix run.
+"""The compatibility table of ``docs/compatibility-matrix.md``, made from the JUnit reports of a full
+matrix run.
 
     hatch run +host=H +py=P matrix:conformance --junitxml=RESULTS/hostH-pyP.xml   (every H, P)
     python integration-tests/matrix_report.py RESULTS
 
 prints the Markdown table (one row per host and Python, ``venv / docker`` per target) and the
 footnotes: a failing cell shows its first error line, an impossible one the reason it cannot exist.
-``test_matrix.test_readme_lists_every_cell`` reads the table back (``parse_table``).
+``test_matrix.test_matrix_page_lists_every_cell`` reads the table back (``parse_table``).
 """
 
 from __future__ import annotations

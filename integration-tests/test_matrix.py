@@ -43,7 +43,7 @@ from matrix import (
     host_key,
 )
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+MATRIX_PAGE = Path(__file__).resolve().parent.parent / "docs" / "compatibility-matrix.md"
 PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
@@ -111,17 +111,17 @@ def test_target_definitions_are_generated_from_the_matrix() -> None:
     assert found == expected, "run `python integration-tests/matrix.py --write`"
 
 
-def test_readme_lists_every_cell() -> None:
-    """Every cell, possible or not, has its entry in README's compatibility table: a result on both
+def test_matrix_page_lists_every_cell() -> None:
+    """Every cell, possible or not, has its entry in the documentation's compatibility table: a result on both
     backends for a possible cell, "impossible" (with the footnoted reason) for one that cannot exist."""
     from matrix_report import parse_table
 
-    entries = parse_table(README.read_text())
+    entries = parse_table(MATRIX_PAGE.read_text())
     for cell, reason in all_cells():
         entry = entries.get((cell.host, cell.target, cell.python))
-        assert entry is not None, f"README's compatibility matrix has no entry for {cell.id}"
+        assert entry is not None, f"docs/compatibility-matrix.md has no entry for {cell.id}"
         if reason is not None:
-            assert entry.startswith("impossible"), f"{cell.id} cannot exist ({reason}); README says {entry!r}"
+            assert entry.startswith("impossible"), f"{cell.id} cannot exist ({reason}); it says {entry!r}"
         else:
             results = [part.strip() for part in entry.split("/")]
             assert len(results) == 2 and all(r in ("pass", "FAIL") for r in results), (cell.id, entry)
