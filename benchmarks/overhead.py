@@ -544,7 +544,7 @@ def settle(variant: Variant, timeout: float = 180.0) -> None:
 
     client = docker.from_env()
     try:
-        filters = labels.label_filter({labels.POOL_UID: str(os.getuid())})
+        filters = labels.label_filter({labels.STANDBY_UID: str(os.getuid())})
         filters["status"] = ["running"]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -1285,7 +1285,7 @@ def pooled_container_memory(grouped: Dict[str, Dict[str, Series]]) -> List[Dict[
     except Exception:
         return found
     try:
-        filters = labels.label_filter({labels.POOL_UID: str(os.getuid())})
+        filters = labels.label_filter({labels.STANDBY_UID: str(os.getuid())})
         filters["status"] = ["running"]
         for item in client.api.containers(filters=filters):
             memory = client.api.stats(item["Id"], stream=False).get("memory_stats") or {}

@@ -33,7 +33,7 @@ class BackendJob:
 
 
 @dataclasses.dataclass
-class RunOutcome:
+class TargetExit:
     """What came back: the encoded result (None when the target died before writing it).
 
     ``detail`` is the backend's own account of how the target ended when it knows more than the
@@ -68,10 +68,10 @@ class IsolationBackend(abc.ABC):
     name: str
 
     @abc.abstractmethod
-    def run(self, request: bytes, job: BackendJob, log: LogSink) -> RunOutcome:
+    def run(self, request: bytes, job: BackendJob, log: LogSink) -> TargetExit:
         """Run the request to completion; must clean up everything it created, even on error."""
 
-    def resume(self, method: str, event: Any, job: BackendJob, log: LogSink) -> RunOutcome:
+    def resume(self, method: str, event: Any, job: BackendJob, log: LogSink) -> TargetExit:
         """Continue a run that deferred to the triggerer (only backends that defer implement it).
         ``method`` is the one the backend deferred with, or "" when the resume lost it."""
         raise NotImplementedError(f"the {self.name} backend never defers, so it cannot resume")

@@ -38,17 +38,17 @@ REQUEST = "request"
 """On a Kubernetes Secret holding (a part of) a request."""
 POD = "pod"
 """On a request Secret: the pod it belongs to."""
-POOL = "pool"
-"""On a pooled container (Docker): the key of the image and container options it waits with."""
-POOL_HOST = "pool-host"
-"""On a pooled container, instead of ``host``: sweeps that do not know pools (an older version on
+STANDBY = "standby"
+"""On a standby container (Docker): the key of the image and container options it waits with."""
+STANDBY_HOST = "standby-host"
+"""On a standby container, instead of ``host``: sweeps that do not know standby containers (an older version on
 another worker, during an upgrade) list by ``host`` and would take it for an orphan."""
-POOL_UID = "pool-uid"
-"""On a pooled container: the worker user whose tasks may claim it."""
-POOL_SCOPE = "pool-scope"
-"""On a pooled container: which claim folder (worker build path) its claims are made in."""
-POOL_EXPIRES = "pool-expires"
-"""On a pooled container: when (Unix time) it exits unless a task has claimed it."""
+STANDBY_UID = "standby-uid"
+"""On a standby container: the worker user whose tasks may claim it."""
+STANDBY_SCOPE = "standby-scope"
+"""On a standby container: which claim folder (worker build path) its claims are made in."""
+STANDBY_EXPIRES = "standby-expires"
+"""On a standby container: when (Unix time) it exits unless a task has claimed it."""
 
 
 def reverse_dns_key(name: str) -> str:
