@@ -1244,7 +1244,7 @@ def probe_jobs(probes: List[Probe]) -> List[Job]:
 
 def warm_runtime_memory(name: str, manifest: Any) -> List[Dict[str, Any]]:
     """RSS and PSS of the warm runtime(s) of an environment build (Linux ``/proc``)."""
-    from airflow_isolation.workspace.warm_runtime import running
+    from airflow_isolation.workspace.warm import running
 
     found = []
     for process in running(manifest):

@@ -11,7 +11,7 @@ listens and how it is started is ``airflow_isolation.workspace.warm_runtime``, s
 
 from __future__ import annotations
 
-from airflow_isolation.workspace import warm_runtime
+from airflow_isolation.workspace import warm as warm_runtime
 
 
 def warm_enabled() -> bool:

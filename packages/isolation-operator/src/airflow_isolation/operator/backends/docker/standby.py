@@ -41,7 +41,7 @@ from airflow_isolation.operator.backends.docker.options import DockerOptions
 from airflow_isolation.operator.backends.ownership import Owner, TaskIdentity
 from airflow_isolation.operator.backends.warm_settings import idle_seconds
 from airflow_isolation.workspace.flock import held_flock
-from airflow_isolation.workspace.warm_runtime import private_folder
+from airflow_isolation.workspace.warm import private_folder
 
 STANDBY_PER_KEY = 1
 """Waiting containers per key: one per machine and user is enough to take the start off every task
