@@ -34,7 +34,8 @@ class BackendJob:
 
 @dataclasses.dataclass
 class TargetExit:
-    """What came back: the encoded result (None when the target died before writing it).
+    """How the target process, container or pod exited, and what it left: the encoded result
+    (None when it died before writing it). How the *task* ended is the result's business.
 
     ``detail`` is the backend's own account of how the target ended when it knows more than the
     exit code says (a container killed by the out-of-memory killer, a run stopped by ``on_kill``);

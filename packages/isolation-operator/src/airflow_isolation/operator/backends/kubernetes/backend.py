@@ -183,12 +183,12 @@ class KubernetesBackend(IsolationBackend):
                     f"the isolated task ({where}) was stopped (on_kill); its pod and request Secret "
                     "were deleted"
                 ) from exc
-            end = container_exit(kpo.ended_pod, kpo.base_container_name, options)
-            if end is None:
+            ended = container_exit(kpo.ended_pod, kpo.base_container_name, options)
+            if ended is None:
                 raise KubernetesBackendError(
                     f"the isolated task ({where}) ended without a result: {exc}"
                 ) from exc
-            return TargetExit(None, end.exit_code, [], where, end.detail, "json")
+            return TargetExit(None, ended.exit_code, [], where, ended.detail, "json")
         except BaseException:  # interrupted (timeout, SIGTERM's exception) outside the KPO's cleanup
             kpo.on_kill()
             raise
