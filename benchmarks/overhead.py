@@ -544,7 +544,7 @@ def settle(variant: Variant, timeout: float = 180.0) -> None:
 
     client = docker.from_env()
     try:
-        filters = labels.label_filter({labels.POOL_UID: str(os.getuid())})
+        filters = labels.label_filter({labels.STANDBY_UID: str(os.getuid())})
         filters["status"] = ["running"]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -1244,7 +1244,7 @@ def probe_jobs(probes: List[Probe]) -> List[Job]:
 
 def warm_runtime_memory(name: str, manifest: Any) -> List[Dict[str, Any]]:
     """RSS and PSS of the warm runtime(s) of an environment build (Linux ``/proc``)."""
-    from airflow_isolation.workspace.warm_runtime import running
+    from airflow_isolation.workspace.warm import running
 
     found = []
     for process in running(manifest):
@@ -1285,7 +1285,7 @@ def pooled_container_memory(grouped: Dict[str, Dict[str, Series]]) -> List[Dict[
     except Exception:
         return found
     try:
-        filters = labels.label_filter({labels.POOL_UID: str(os.getuid())})
+        filters = labels.label_filter({labels.STANDBY_UID: str(os.getuid())})
         filters["status"] = ["running"]
         for item in client.api.containers(filters=filters):
             memory = client.api.stats(item["Id"], stream=False).get("memory_stats") or {}

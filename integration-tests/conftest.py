@@ -30,14 +30,14 @@ def _stop_warm_runtimes() -> Any:
     yield
     stop_warm_runtimes(BUILD_PATH)
     import docker
-    from docker_pools import remove_pooled_containers
+    from docker_standby import remove_standby_containers
 
     try:
         client = docker.from_env()
         client.ping()
     except Exception:  # no engine: no pooled containers either
         return
-    remove_pooled_containers(client, BUILD_PATH)
+    remove_standby_containers(client, BUILD_PATH)
     client.close()
 
 

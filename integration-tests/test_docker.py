@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import docker.errors
-from docker_pools import remove_pooled_containers
+from docker_standby import remove_standby_containers
 from harness import (
     BASE_IMAGES,
     BUILD_PATH,
@@ -54,7 +54,7 @@ def test_task_pulls_the_pushed_image_from_the_registry(airflow_db: None, built_i
 
     # A pooled container waiting with this image (an earlier test's task left it for the next one)
     # keeps the image in use: removing its tags would leave the image itself behind.
-    remove_pooled_containers(client, BUILD_PATH)
+    remove_standby_containers(client, BUILD_PATH)
     for tag in client.images.get(manifest.image).tags:
         client.images.remove(tag, force=True)
     try:

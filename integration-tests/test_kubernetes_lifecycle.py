@@ -381,11 +381,11 @@ def test_orphaned_request_secrets_are_swept(kubernetes: Any, monkeypatch: pytest
 
     from kubernetes.client.exceptions import ApiException
 
-    from airflow_isolation.operator.backends.kubernetes import request as secret_io
+    from airflow_isolation.operator.backends.kubernetes import request_secret
 
     before = request_secrets(kubernetes)
     gone_pod = f"k8s-gone-{uuid.uuid4().hex[:8]}"
-    orphans = secret_io.request_secrets(gone_pod, NAMESPACE, b"x" * (secret_io.CHUNK_BYTES + 1))
+    orphans = request_secret.request_secrets(gone_pod, NAMESPACE, b"x" * (request_secret.CHUNK_BYTES + 1))
     assert len(orphans) == 2  # a set of parts, as a worker killed mid-creation leaves
     for secret in orphans:
         kubernetes.create_namespaced_secret(NAMESPACE, secret)

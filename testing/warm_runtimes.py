@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import List
 
-from airflow_isolation.workspace.warm_runtime import warm_runtime_processes
+from airflow_isolation.workspace.warm import warm_runtime_processes
 
 
 def warm_runtimes(under: Path) -> List[int]:

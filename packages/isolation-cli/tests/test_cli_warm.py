@@ -14,7 +14,7 @@ from typing import Iterator
 import pytest
 from cli_test_support import REPO_PACKAGES, run_cli
 
-from airflow_isolation.workspace import warm_runtime
+from airflow_isolation.workspace import warm as warm_runtime
 from airflow_isolation.workspace.environment import read_manifest
 from airflow_isolation.workspace.settings_table import WARM_RUNTIME_IDLE_SECONDS
 

@@ -23,7 +23,7 @@ USERS = [
     "isolation-operator/src/airflow_isolation/operator/backends/docker/backend.py",
     "isolation-operator/src/airflow_isolation/operator/backends/docker/container.py",
     "isolation-operator/src/airflow_isolation/operator/backends/kubernetes/backend.py",
-    "isolation-operator/src/airflow_isolation/operator/backends/kubernetes/request.py",
+    "isolation-operator/src/airflow_isolation/operator/backends/kubernetes/request_secret.py",
 ]
 
 

@@ -132,7 +132,8 @@ def docker_environments(runtime_image: str, tmp_path_factory: pytest.TempPathFac
 @pytest.fixture
 def docker_env(docker_environments: TestEnvironments, monkeypatch: pytest.MonkeyPatch) -> TestEnvironments:
     """Points the host's ``[isolation]`` configuration at the test environments for one test. Their
-    tasks start cold, each in a container of its own: ``test_pool.py`` tests the container pool."""
+    tasks start cold, each in a container of its own: ``real/backends/docker/test_standby.py``
+    tests standby containers."""
     monkeypatch.setenv("AIRFLOW__ISOLATION__ENVIRONMENTS_PATH", str(docker_environments.definitions))
     monkeypatch.setenv("AIRFLOW__ISOLATION__BUILD_PATH", str(docker_environments.builds))
     monkeypatch.setenv("AIRFLOW__ISOLATION__WARM_RUNTIME", "False")

@@ -10,9 +10,9 @@ import pendulum
 import pytest
 
 from airflow_isolation.operator.backends import BackendOptionsError, parse_backend_options
-from airflow_isolation.operator.backends.base import RunOutcome
+from airflow_isolation.operator.backends.base import TargetExit
 from airflow_isolation.operator.backends.docker.archive import request_archive
-from airflow_isolation.operator.backends.docker.backend import describe_end, split_lines
+from airflow_isolation.operator.backends.docker.backend import describe_exit, split_lines
 from airflow_isolation.operator.backends.docker.options import DockerOptions
 from airflow_isolation.operator.backends.venv.options import VenvOptions
 from airflow_isolation.operator.compat import AIRFLOW_MAJOR
@@ -176,15 +176,15 @@ def test_log_lines_survive_any_chunking() -> None:
 def test_oom_and_external_kills_are_told_apart() -> None:
     limited = DockerOptions(mem_limit="64m")
     assert "out-of-memory killer (memory limit 64m): raise mem_limit" in (
-        describe_end({"OOMKilled": True}, 137, limited) or ""
+        describe_exit({"OOMKilled": True}, 137, limited) or ""
     )
-    assert "no mem_limit set" in (describe_end({"OOMKilled": True}, 137, DockerOptions()) or "")
+    assert "no mem_limit set" in (describe_exit({"OOMKilled": True}, 137, DockerOptions()) or "")
     assert "SIGKILL (signal 9, exit code 137), not by the container's out-of-memory killer" in (
-        describe_end({"OOMKilled": False}, 137, limited) or ""
+        describe_exit({"OOMKilled": False}, 137, limited) or ""
     )
-    assert describe_end({}, 3, limited) is None
-    outcome = RunOutcome(
-        None, 137, ["allocating"], "docker container c", describe_end({"OOMKilled": True}, 137, limited)
+    assert describe_exit({}, 3, limited) is None
+    outcome = TargetExit(
+        None, 137, ["allocating"], "docker container c", describe_exit({"OOMKilled": True}, 137, limited)
     )
     with pytest.raises(
         IsolatedTargetCrashed,
@@ -217,13 +217,3 @@ def test_every_registered_backend_and_parser_imports() -> None:
     for name, registered in _BACKENDS.items():
         assert get_backend(name).name == name
         assert callable(_load(registered.options_parser))
-
-
-def test_compatibility_module_names_of_the_sweeps_still_import() -> None:
-    """The README's earlier paths, which cron jobs may still run."""
-    from airflow_isolation.operator.backends import docker_sweep, kubernetes_sweep
-    from airflow_isolation.operator.backends.docker.sweep import sweep_orphans
-    from airflow_isolation.operator.backends.kubernetes.sweep import sweep_request_secrets
-
-    assert docker_sweep.sweep_orphans is sweep_orphans
-    assert kubernetes_sweep.sweep_request_secrets is sweep_request_secrets

@@ -12,7 +12,7 @@ from operator_docker_support import task_context
 
 from airflow_isolation.core import SCHEMA_VERSION, ErrorInfo, IsolationResult, XComPush, encode, encode_json
 from airflow_isolation.operator import IsolatedOperator
-from airflow_isolation.operator.backends.base import RunOutcome
+from airflow_isolation.operator.backends.base import TargetExit
 from airflow_isolation.operator.result_handler import (
     IsolatedTargetCrashed,
     IsolatedTaskFailed,
@@ -98,7 +98,7 @@ def test_a_sensor_timeout_fails_without_retries() -> None:
 
 
 def test_crash_without_result_names_signal_and_output() -> None:
-    outcome = RunOutcome(None, -signal.SIGKILL, ["allocating", "more"], "venv /x")
+    outcome = TargetExit(None, -signal.SIGKILL, ["allocating", "more"], "venv /x")
     with pytest.raises(IsolatedTargetCrashed) as info:
         read_result(outcome)
     assert str(info.value).startswith(
@@ -110,7 +110,7 @@ def test_crash_without_result_names_signal_and_output() -> None:
 
 def test_other_signals_are_named() -> None:
     with pytest.raises(IsolatedTargetCrashed, match=r"it was killed by SIGSEGV \(signal 11\)\."):
-        read_result(RunOutcome(None, -signal.SIGSEGV, [], "venv /x"))
+        read_result(TargetExit(None, -signal.SIGSEGV, [], "venv /x"))
 
 
 @pytest.mark.parametrize("result_format", ["msgpack", "json"])
@@ -119,7 +119,7 @@ def test_truncated_result_is_reported(result_format: str) -> None:
     whole = encoder(IsolationResult(schema=SCHEMA_VERSION, status="success", return_value="x" * 100))
     half = whole[: len(whole) // 2]
     with pytest.raises(IsolatedTargetCrashed) as info:
-        read_result(RunOutcome(half, 0, ["writing"], "venv /x", result_format=result_format))
+        read_result(TargetExit(half, 0, ["writing"], "venv /x", result_format=result_format))
     message = str(info.value)
     head = f"the isolated task (venv /x) left a truncated or corrupt result ({len(half)} bytes of "
     head += f"{result_format}: "
@@ -135,7 +135,7 @@ def test_memory_error_under_a_limit_names_it() -> None:
     error = ErrorInfo(type="builtins.MemoryError", message="MemoryError", traceback="...")
     failed = encode(IsolationResult(schema=SCHEMA_VERSION, status="failed", error=error))
     hint = "the venv backend's memory_limit of 64m caps the task's address space"
-    result = read_result(RunOutcome(failed, 1, [], "venv /x", memory_hint=hint))
+    result = read_result(TargetExit(failed, 1, [], "venv /x", memory_hint=hint))
     assert result.error is not None and result.error.message == hint
-    unlimited = read_result(RunOutcome(failed, 1, [], "venv /x"))
+    unlimited = read_result(TargetExit(failed, 1, [], "venv /x"))
     assert unlimited.error is not None and unlimited.error.message == "MemoryError"

@@ -24,7 +24,7 @@ from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.status import INVALID, all_statuses
 from airflow_isolation.core import SCHEMA_VERSION
 from airflow_isolation.core.launch import IMAGE_PYTHON
-from airflow_isolation.workspace import warm_runtime
+from airflow_isolation.workspace import warm as warm_runtime
 from airflow_isolation.workspace.environment import (
     ENVIRONMENTS_PATH_VAR,
     EnvironmentError_,

@@ -12,7 +12,7 @@ from airflow_isolation.core.errors import IsolationError
 from airflow_isolation.core.launch import EXIT_KILLED
 from airflow_isolation.operator import compat
 from airflow_isolation.operator.assets import apply_outlet_events
-from airflow_isolation.operator.backends.base import RunOutcome
+from airflow_isolation.operator.backends.base import TargetExit
 from airflow_isolation.operator.write_back import apply_variable_writes
 
 
@@ -42,15 +42,15 @@ def _describe_exit(code: int) -> str:
     return f"exited with code {code}"
 
 
-def _last_output(outcome: RunOutcome) -> str:
+def _last_output(outcome: TargetExit) -> str:
     return "\n".join(outcome.tail[-20:]) or "(no output)"
 
 
-def _ran_out_of_memory(outcome: RunOutcome) -> bool:
+def _ran_out_of_memory(outcome: TargetExit) -> bool:
     return any("MemoryError" in line for line in outcome.tail)
 
 
-def read_result(outcome: RunOutcome) -> IsolationResult:
+def read_result(outcome: TargetExit) -> IsolationResult:
     if outcome.result is None:
         how = outcome.detail or _describe_exit(outcome.exit_code)
         hint = f" ({outcome.memory_hint})" if outcome.memory_hint and _ran_out_of_memory(outcome) else ""

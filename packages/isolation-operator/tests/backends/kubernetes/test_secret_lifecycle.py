@@ -14,7 +14,7 @@ from kubernetes.client import models as k8s
 from operator_docker_support import task_context
 
 from airflow_isolation.core import SCHEMA_VERSION, IsolationResult, encode_json
-from airflow_isolation.operator.backends.kubernetes import request as secret_io
+from airflow_isolation.operator.backends.kubernetes import request_secret
 from airflow_isolation.operator.backends.kubernetes.pod import IsolationPodOperator
 from airflow_isolation.operator.compat import TaskDeferred
 from airflow_isolation.operator.operator import IsolatedOperator
@@ -90,7 +90,7 @@ def test_a_large_request_travels_in_parts_each_under_the_secret_limit() -> None:
     for body in bodies:
         [encoded] = body.data.values()
         assert len(base64.b64decode(encoded)) <= 768 * 1024 < 1024 * 1024
-    assert secret_io.request_from_secrets([{"data": body.data} for body in bodies]) == request
+    assert request_secret.request_from_secrets([{"data": body.data} for body in bodies]) == request
     [volume] = [v for v in pod.spec.volumes if v.name == "isolation-request"]
     projected = [(src.secret.name, [i.path for i in src.secret.items]) for src in volume.projected.sources]
     assert projected == [(names[i], [f"request.msgpack.part-000{i + 1}-of-0003"]) for i in range(3)]
@@ -103,7 +103,7 @@ def test_a_large_request_travels_in_parts_each_under_the_secret_limit() -> None:
 
 def test_a_request_over_64_mib_is_refused_before_anything_is_created() -> None:
     kpo, client = _kpo([], b"x" * (64 * 1024 * 1024 + 1))
-    with pytest.raises(secret_io.RequestTooLargeError, match="over the 64 MiB"):
+    with pytest.raises(request_secret.RequestTooLargeError, match="over the 64 MiB"):
         kpo.build_pod_request_obj(_context(), dry_run=True)
     client.create_namespaced_secret.assert_not_called()
 

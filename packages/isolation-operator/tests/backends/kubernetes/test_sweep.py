@@ -18,7 +18,7 @@ from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 from operator_docker_support import task_context
 
-from airflow_isolation.operator.backends.kubernetes import request as secret_io
+from airflow_isolation.operator.backends.kubernetes import request_secret
 from airflow_isolation.operator.backends.kubernetes.pod import IsolationPodOperator
 from airflow_isolation.operator.backends.kubernetes.sweep import (
     GRACE,
@@ -112,7 +112,11 @@ def test_the_pod_comes_from_the_annotation_else_the_name() -> None:
     assert RequestSecret.from_metadata(base) == RequestSecret(
         "isolated-abc-request-3", "isolated-abc", dt.datetime(2024, 1, 2, 10, tzinfo=dt.timezone.utc), False
     )
-    annotated = {**base, "annotations": {secret_io.POD_ANNOTATION: "p"}, "ownerReferences": [{"kind": "Pod"}]}
+    annotated = {
+        **base,
+        "annotations": {request_secret.POD_ANNOTATION: "p"},
+        "ownerReferences": [{"kind": "Pod"}],
+    }
     assert RequestSecret.from_metadata(annotated).pod == "p"
     assert RequestSecret.from_metadata(annotated).owned
 
@@ -121,7 +125,7 @@ def test_the_pod_comes_from_the_annotation_else_the_name() -> None:
 
 
 def _create(api: FakeCoreV1, pod: str, request: bytes = b"\x81req") -> List[str]:
-    secrets = secret_io.request_secrets(pod, "ns", request)
+    secrets = request_secret.request_secrets(pod, "ns", request)
     for secret in secrets:
         api.create_namespaced_secret(namespace="ns", body=secret)
     return [secret.metadata.name for secret in secrets]
@@ -129,7 +133,7 @@ def _create(api: FakeCoreV1, pod: str, request: bytes = b"\x81req") -> List[str]
 
 def test_sweep_deletes_orphans_only_and_lists_metadata_only() -> None:
     api = FakeCoreV1(now=OLD)
-    orphan = _create(api, "dead-pod", b"x" * (secret_io.CHUNK_BYTES + 1))  # two parts
+    orphan = _create(api, "dead-pod", b"x" * (request_secret.CHUNK_BYTES + 1))  # two parts
     running = _create(api, "running-pod")
     api.pods.add("running-pod")
     owned = _create(api, "owned-pod")
@@ -179,7 +183,7 @@ def test_a_run_after_a_worker_died_mid_task_deletes_what_it_left() -> None:
     ]
     [owner] = api.secrets[mine]["metadata"]["ownerReferences"]
     assert owner["name"] == pod.metadata.name
-    assert api.secrets[mine]["metadata"]["annotations"] == {secret_io.POD_ANNOTATION: pod.metadata.name}
+    assert api.secrets[mine]["metadata"]["annotations"] == {request_secret.POD_ANNOTATION: pod.metadata.name}
 
 
 def test_a_sweep_that_is_forbidden_does_not_fail_the_run(capfd: pytest.CaptureFixture[str]) -> None:

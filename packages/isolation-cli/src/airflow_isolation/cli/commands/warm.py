@@ -19,7 +19,7 @@ from airflow_isolation.cli.commands import deploy
 from airflow_isolation.cli.commands.options import BuildPathOption, PathOption, guarded
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.settings import Settings, read, resolve_settings
-from airflow_isolation.workspace import warm_runtime
+from airflow_isolation.workspace import warm as warm_runtime
 from airflow_isolation.workspace.environment import (
     list_environment_names,
     load_definition,

@@ -12,7 +12,7 @@ import importlib
 import importlib.util
 from typing import Any, Dict, Mapping, Optional
 
-from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, RunOutcome
+from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, TargetExit
 from airflow_isolation.operator.backends.options import BackendOptionsError
 from airflow_isolation.operator.backends.ownership import TaskIdentity
 
@@ -97,7 +97,7 @@ __all__ = [
     "BackendJob",
     "BackendOptionsError",
     "IsolationBackend",
-    "RunOutcome",
+    "TargetExit",
     "TaskIdentity",
     "UnknownBackendError",
     "check_backend_name",

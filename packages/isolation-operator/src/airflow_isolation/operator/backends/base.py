@@ -33,8 +33,9 @@ class BackendJob:
 
 
 @dataclasses.dataclass
-class RunOutcome:
-    """What came back: the encoded result (None when the target died before writing it).
+class TargetExit:
+    """How the target process, container or pod exited, and what it left: the encoded result
+    (None when it died before writing it). How the *task* ended is the result's business.
 
     ``detail`` is the backend's own account of how the target ended when it knows more than the
     exit code says (a container killed by the out-of-memory killer, a run stopped by ``on_kill``);
@@ -68,10 +69,10 @@ class IsolationBackend(abc.ABC):
     name: str
 
     @abc.abstractmethod
-    def run(self, request: bytes, job: BackendJob, log: LogSink) -> RunOutcome:
+    def run(self, request: bytes, job: BackendJob, log: LogSink) -> TargetExit:
         """Run the request to completion; must clean up everything it created, even on error."""
 
-    def resume(self, method: str, event: Any, job: BackendJob, log: LogSink) -> RunOutcome:
+    def resume(self, method: str, event: Any, job: BackendJob, log: LogSink) -> TargetExit:
         """Continue a run that deferred to the triggerer (only backends that defer implement it).
         ``method`` is the one the backend deferred with, or "" when the resume lost it."""
         raise NotImplementedError(f"the {self.name} backend never defers, so it cannot resume")

@@ -18,6 +18,7 @@ import dataclasses
 import os
 import socket
 
+from airflow_isolation.core import procfs
 from airflow_isolation.core.schema import TaskContext
 from airflow_isolation.workspace.environment import LABEL_PREFIX
 
@@ -38,17 +39,17 @@ REQUEST = "request"
 """On a Kubernetes Secret holding (a part of) a request."""
 POD = "pod"
 """On a request Secret: the pod it belongs to."""
-POOL = "pool"
-"""On a pooled container (Docker): the key of the image and container options it waits with."""
-POOL_HOST = "pool-host"
-"""On a pooled container, instead of ``host``: sweeps that do not know pools (an older version on
-another worker, during an upgrade) list by ``host`` and would take it for an orphan."""
-POOL_UID = "pool-uid"
-"""On a pooled container: the worker user whose tasks may claim it."""
-POOL_SCOPE = "pool-scope"
-"""On a pooled container: which claim folder (worker build path) its claims are made in."""
-POOL_EXPIRES = "pool-expires"
-"""On a pooled container: when (Unix time) it exits unless a task has claimed it."""
+STANDBY = "standby"
+"""On a standby container (Docker): the key of the image and container options it waits with."""
+STANDBY_HOST = "standby-host"
+"""On a standby container, instead of ``host``: sweeps that do not know standby containers (an
+older version on another worker, during an upgrade) list by ``host`` and would take it for an orphan."""
+STANDBY_UID = "standby-uid"
+"""On a standby container: the worker user whose tasks may claim it."""
+STANDBY_SCOPE = "standby-scope"
+"""On a standby container: which claim folder (worker build path) its claims are made in."""
+STANDBY_EXPIRES = "standby-expires"
+"""On a standby container: when (Unix time) it exits unless a task has claimed it."""
 
 
 def reverse_dns_key(name: str) -> str:
@@ -84,24 +85,6 @@ class TaskIdentity:
         )
 
 
-def _proc_start_time(pid: int) -> str:
-    """Start time of ``pid`` in clock ticks since boot (Linux); empty where /proc is missing."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as handle:
-            stat = handle.read()
-    except OSError:
-        return ""
-    # the command name (field 2) may hold spaces and parentheses; fields after it are plain
-    return stat.rpartition(")")[2].split()[19]
-
-
-def _pid_namespace() -> str:
-    try:
-        return os.readlink("/proc/self/ns/pid")
-    except OSError:
-        return ""
-
-
 @dataclasses.dataclass(frozen=True)
 class Owner:
     """The worker process that created a run's leftovers.
@@ -119,7 +102,7 @@ class Owner:
     @classmethod
     def current(cls) -> Owner:
         pid = os.getpid()
-        return cls(socket.gethostname(), _pid_namespace(), pid, _proc_start_time(pid))
+        return cls(socket.gethostname(), procfs.pid_namespace(), pid, procfs.start_time(pid))
 
 
 def process_alive(pid: int, started: str) -> bool:
@@ -130,4 +113,4 @@ def process_alive(pid: int, started: str) -> bool:
         return False
     except PermissionError:
         pass  # exists, owned by another user
-    return not started or _proc_start_time(pid) in ("", started)
+    return not started or procfs.start_time(pid) in ("", started)

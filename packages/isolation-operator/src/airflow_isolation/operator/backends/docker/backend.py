@@ -7,8 +7,8 @@ Airflow's ``execution_timeout`` (raised inside ``execute``) all clean up; ``kill
 removes it from another thread or a signal handler while ``run`` waits on its output.
 
 With warm starts on (``backend_options={"warm": ...}``, ``[isolation] warm_runtime``) a run first
-claims a started, preloaded container of the same image and options from the pool
-(``docker.pool``) and hands it the request (``docker.pooled_run``) instead of creating one; it
+claims a started, preloaded container of the same image and options waiting on standby
+(``docker.standby``) and hands it the request (``docker.standby_run``) instead of creating one; it
 ends, reports and is removed as a cold one. Either way the run starts a replacement for the next
 task in the background and waits for it before it returns.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 import docker
 import docker.errors
@@ -37,9 +37,9 @@ from airflow_isolation.operator.backends.base import (
     IsolationBackend,
     LogSink,
     LogTail,
-    RunOutcome,
+    TargetExit,
 )
-from airflow_isolation.operator.backends.docker import pool
+from airflow_isolation.operator.backends.docker import standby
 from airflow_isolation.operator.backends.docker.archive import put_request, read_file
 from airflow_isolation.operator.backends.docker.client import (
     ENGINE_ERRORS,
@@ -51,10 +51,14 @@ from airflow_isolation.operator.backends.docker.container import container_confi
 from airflow_isolation.operator.backends.docker.image import ensure_image
 from airflow_isolation.operator.backends.docker.log_lines import split_lines
 from airflow_isolation.operator.backends.docker.options import DockerOptions
-from airflow_isolation.operator.backends.docker.pooled_run import PooledEnd, PoolUnavailable, handed_over
+from airflow_isolation.operator.backends.docker.standby_run import (
+    StandbyExit,
+    StandbyUnavailable,
+    handed_over,
+)
 from airflow_isolation.operator.backends.docker.sweep import sweep_orphans
 from airflow_isolation.operator.backends.docker.user import container_owner
-from airflow_isolation.operator.config.settings import warm_enabled
+from airflow_isolation.operator.backends.warm_start import ColdStart, warm_else_cold
 from airflow_isolation.operator.environments import environments_path
 from airflow_isolation.workspace.environment import load_definition
 
@@ -70,7 +74,7 @@ NO_RUNTIME = (
 )
 
 
-def describe_end(
+def describe_exit(
     state: Dict[str, Any], exit_code: int, options: DockerOptions, tail: Sequence[str] = ()
 ) -> Optional[str]:
     """What Docker knows about how the container ended, beyond the exit code."""
@@ -112,7 +116,9 @@ class _RunState:
     where: str
     container: Optional[Container] = None
     claims: Optional[Path] = None
-    """The claim folder, when ``container`` is a claimed pooled container."""
+    """The claim folder, when ``container`` is a claimed standby container."""
+    replenisher: Optional[standby.Replenisher] = None
+    """Starting the standby container for the next task, which the run waits for before it ends."""
     ended: bool = False
 
 
@@ -143,27 +149,26 @@ class DockerBackend(IsolationBackend):
         self._killer: Optional[docker.DockerClient] = None
         self._killed = False
 
-    def run(self, request: bytes, job: BackendJob, log: LogSink) -> RunOutcome:
+    def run(self, request: bytes, job: BackendJob, log: LogSink) -> TargetExit:
         options: DockerOptions = job.options if job.options is not None else DockerOptions()
         client = connect(options.docker_url)
         killer = self._killer = client_for(options.docker_url, client.api.api_version)
         tail = LogTail(log)
         state = _RunState(where=f"docker, environment {job.environment!r}")
-        replenisher: Optional[pool.Replenisher] = None
         try:
             sweep_orphans(client, identity=job.identity, report=log)
             ref, image = ensure_image(client, job.environment, options, log)
-            claimed, replenisher = self._use_pool(
-                client, ref=ref, image=image, job=job, options=options, log=log
-            )
             run = _Run(
                 client=client, ref=ref, image=image, options=options, request=request, tail=tail, log=log
             )
-            outcome = None if claimed is None else self._run_pooled(state, run, claimed)
-            if not state.ended:
-                outcome = self._run_cold(state, run, job)
-            if outcome is not None:
-                return outcome
+            target_exit = warm_else_cold(
+                options.warm,
+                lambda: self._run_standby(state, run, job),
+                lambda: self._run_cold(state, run, job),
+                log,
+            )
+            if target_exit is not None:
+                return target_exit
         except Exception as exc:
             if self._killed:
                 pass  # whatever broke, it broke because the container was removed: report the kill
@@ -176,13 +181,13 @@ class DockerBackend(IsolationBackend):
         finally:
             self._container_id = None
             self._clean_up(state, log)
-            if replenisher is not None:
-                replenisher.join()
+            if state.replenisher is not None:
+                state.replenisher.join()
             client.close()
             killer.close()
-        return RunOutcome(None, EXIT_KILLED, list(tail.lines), state.where, KILLED_DETAIL)
+        return TargetExit(None, EXIT_KILLED, list(tail.lines), state.where, KILLED_DETAIL)
 
-    def _run_cold(self, state: _RunState, run: _Run, job: BackendJob) -> Optional[RunOutcome]:
+    def _run_cold(self, state: _RunState, run: _Run, job: BackendJob) -> Optional[TargetExit]:
         """Create, fill and start a container of its own (the cold start)."""
         container = state.container = self._create(
             run.client, run.ref, run.image, job, run.options, request=run.request
@@ -195,7 +200,7 @@ class DockerBackend(IsolationBackend):
         for line in split_lines(container.logs(stream=True, follow=True, stdout=True, stderr=True)):
             run.tail(line)
         state.ended = True
-        return None if self._killed else self._outcome(container, run.tail, state.where, run.options)
+        return None if self._killed else self._cold_exit(container, run.tail, state.where, run.options)
 
     def _clean_up(self, state: _RunState, log: LogSink) -> None:
         container = state.container
@@ -206,46 +211,37 @@ class DockerBackend(IsolationBackend):
         self._remove(container, log)
         if state.claims is not None:
             self._removed(container)
-            pool.release(state.claims, container.id)
+            standby.release(state.claims, container.id)
 
-    # --- the container pool (docker.pool): a started, preloaded container instead of a new one
+    # --- standby containers (docker.standby): a started, preloaded container instead of a new one
 
     @staticmethod
-    def _use_pool(
-        client: docker.DockerClient,
-        *,
-        ref: str,
-        image: Image,
-        job: BackendJob,
-        options: DockerOptions,
-        log: LogSink,
-    ) -> Tuple[Optional[str], Optional[pool.Replenisher]]:
-        """A claimed pooled container's id (None: start cold, said once in the log), and the
-        replacement being started for the next task."""
-        if not options.warm or not warm_enabled():
-            return None, None
+    def _claim_standby(state: _RunState, run: _Run, job: BackendJob) -> str:
+        """A claimed standby container's id (``ColdStart`` when there is none), with the replacement
+        for the next task being started in ``state``."""
         try:
-            key = pool.pool_key(ref, image, options)
-            claimed = pool.claim(client, key, job.identity)
+            key = standby.standby_key(run.ref, run.image, run.options)
+            claimed = standby.claim(run.client, key, job.identity)
         except Exception as exc:
-            log(f"[airflow-isolation] starting cold: the container pool is unavailable ({exc})")
-            return None, None
-        if claimed is None:
-            log(
-                "[airflow-isolation] starting cold: no pooled container of this image and these container "
-                "options is waiting on this worker (one is being started for the next task)"
-            )
-        request = pool.PoolRequest(
-            docker_url=options.docker_url, api_version=client.api.api_version, ref=ref, image=image,
-            environment=job.environment, options=options, key=key, preload=lambda: _preload(job.environment),
+            raise ColdStart(f"the container pool is unavailable ({exc})") from exc
+        request = standby.StandbyRequest(
+            docker_url=run.options.docker_url, api_version=run.client.api.api_version, ref=run.ref,
+            image=run.image, environment=job.environment, options=run.options, key=key,
+            preload=lambda: _preload(job.environment),
         )  # fmt: skip
-        return claimed, pool.Replenisher(request, log)
+        state.replenisher = standby.Replenisher(request, run.log)
+        if claimed is None:
+            raise ColdStart(
+                "no pooled container of this image and these container options is waiting on this worker "
+                "(one is being started for the next task)"
+            )
+        return claimed
 
-    def _run_pooled(self, state: _RunState, run: _Run, claimed: str) -> Optional[RunOutcome]:
-        """Hand the task to the claimed pooled container; if it does not take it, remove the
-        container and leave ``state`` for a cold start."""
-        self._container_id = claimed
-        state.claims = pool.claim_folder()
+    def _run_standby(self, state: _RunState, run: _Run, job: BackendJob) -> Optional[TargetExit]:
+        """Hand the task to a claimed standby container; if it does not take it, remove the
+        container and raise ``ColdStart``."""
+        claimed = self._container_id = self._claim_standby(state, run, job)
+        state.claims = standby.claim_folder()
         try:
             container = state.container = run.client.containers.get(claimed)
             if self._killed:
@@ -257,43 +253,42 @@ class DockerBackend(IsolationBackend):
                 state.where = f"docker pooled container {container.name} of {run.ref}"
                 if self._killed:
                     return None
-                return self._pooled_outcome(container, end, run.tail, state.where, run.options)
-        except (PoolUnavailable, docker.errors.NotFound) as exc:
+                return self._standby_exit(container, end, run.tail, state.where, run.options)
+        except (StandbyUnavailable, docker.errors.NotFound) as exc:
             if self._killed or state.ended:  # once it took the task, the task never runs again
                 raise
-            run.log(f"[airflow-isolation] starting cold: pooled container {claimed[:12]} refused ({exc})")
             self._container_id = None
             if state.container is not None:  # nothing ran in it: removed without a stop
                 self._remove(state.container, run.log)
-            pool.release(state.claims, claimed)
+            standby.release(state.claims, claimed)
             state.container = state.claims = None
-            return None
+            raise ColdStart(f"pooled container {claimed[:12]} refused ({exc})") from exc
 
     @staticmethod
     def _removed(container: Container) -> None:
-        """Until a pooled container is gone: the engine may be removing it itself (``AutoRemove``),
+        """Until a standby container is gone: the engine may be removing it itself (``AutoRemove``),
         and then ``remove`` returns before the removal is done."""
         with contextlib.suppress(Exception):  # gone already
             container.wait(condition="removed", timeout=60)
 
     @staticmethod
-    def _pooled_outcome(
-        container: Container, end: PooledEnd, tail: LogTail, where: str, options: DockerOptions
-    ) -> RunOutcome:
+    def _standby_exit(
+        container: Container, end: StandbyExit, tail: LogTail, where: str, options: DockerOptions
+    ) -> TargetExit:
         result = read_file(container, IMAGE_RESULT_FILE)
         exit_code = EXIT_KILLED if end.returncode is None else end.returncode
         state = {"OOMKilled": end.oom_killed}
-        detail = None if result is not None else describe_end(state, exit_code, options, tail.lines)
-        return RunOutcome(result, exit_code, list(tail.lines), where, detail)
+        detail = None if result is not None else describe_exit(state, exit_code, options, tail.lines)
+        return TargetExit(result, exit_code, list(tail.lines), where, detail)
 
     @staticmethod
-    def _outcome(container: Container, tail: LogTail, where: str, options: DockerOptions) -> RunOutcome:
+    def _cold_exit(container: Container, tail: LogTail, where: str, options: DockerOptions) -> TargetExit:
         exit_code = int(container.wait().get("StatusCode", -1))
         container.reload()
         result = read_file(container, IMAGE_RESULT_FILE)
         state = container.attrs.get("State") or {}
-        detail = None if result is not None else describe_end(state, exit_code, options, tail.lines)
-        return RunOutcome(result, exit_code, list(tail.lines), where, detail)
+        detail = None if result is not None else describe_exit(state, exit_code, options, tail.lines)
+        return TargetExit(result, exit_code, list(tail.lines), where, detail)
 
     def _create(
         self,

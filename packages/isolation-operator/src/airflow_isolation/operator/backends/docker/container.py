@@ -101,16 +101,16 @@ def container_config(
     return config
 
 
-def pool_settings(ref: str, image: Image, options: DockerOptions) -> Dict[str, Any]:
-    """What a pooled container must share with a task to run it: the image (by id, so a rebuilt
+def standby_settings(ref: str, image: Image, options: DockerOptions) -> Dict[str, Any]:
+    """What a standby container must share with a task to run it: the image (by id, so a rebuilt
     image under the same tag is another), the engine, and every setting of ``_settings``."""
     return {**_settings(ref, image, options), "image_id": image.id, "docker_url": options.docker_url}
 
 
-def pool_container_config(
+def standby_container_config(
     ref: str, image: Image, options: DockerOptions, preload: Sequence[str], labels: Dict[str, str]
 ) -> Dict[str, Any]:
-    """Keyword arguments of ``client.containers.create`` for a pooled container (``docker.pool``).
+    """Keyword arguments of ``client.containers.create`` for a standby container (``docker.standby``).
 
     It waits on stdin (attached by the task that claims it) and the engine removes it when it
     exits, idle or done, so no host process has to be there for it to go.
@@ -119,7 +119,7 @@ def pool_container_config(
     environment = labels.get(ENVIRONMENT, "")
     config.update(
         command=launch.pool_runtime_command(launch.IMAGE_PYTHON, idle_seconds(), preload),
-        name=f"airflow-isolation-pool-{_NAME_UNSAFE.sub('-', environment)[:60]}-{uuid.uuid4().hex[:8]}",
+        name=f"airflow-isolation-standby-{_NAME_UNSAFE.sub('-', environment)[:60]}-{uuid.uuid4().hex[:8]}",
         labels=labels,
         stdin_open=True,
         detach=False,  # with stdin_open, the SDK sets StdinOnce: stdin closes when the task's attach ends

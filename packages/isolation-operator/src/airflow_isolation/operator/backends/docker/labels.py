@@ -22,11 +22,11 @@ HOST = reverse_dns_key(ownership.HOST)
 OWNER_PID = reverse_dns_key(ownership.OWNER_PID)
 OWNER_STARTED = reverse_dns_key(ownership.OWNER_STARTED)
 OWNER_PID_NAMESPACE = reverse_dns_key(ownership.OWNER_PID_NAMESPACE)
-POOL = reverse_dns_key(ownership.POOL)
-POOL_HOST = reverse_dns_key(ownership.POOL_HOST)
-POOL_UID = reverse_dns_key(ownership.POOL_UID)
-POOL_EXPIRES = reverse_dns_key(ownership.POOL_EXPIRES)
-POOL_SCOPE = reverse_dns_key(ownership.POOL_SCOPE)
+STANDBY = reverse_dns_key(ownership.STANDBY)
+STANDBY_HOST = reverse_dns_key(ownership.STANDBY_HOST)
+STANDBY_UID = reverse_dns_key(ownership.STANDBY_UID)
+STANDBY_EXPIRES = reverse_dns_key(ownership.STANDBY_EXPIRES)
+STANDBY_SCOPE = reverse_dns_key(ownership.STANDBY_SCOPE)
 
 
 def owner_labels(owner: Owner) -> Dict[str, str]:
@@ -72,26 +72,28 @@ def container_labels(environment: str, identity: TaskIdentity, owner: Owner) -> 
     }
 
 
-def pool_labels(  # noqa: PLR0917 - each is one label
+def standby_labels(  # noqa: PLR0917 - each is one label
     environment: str, key: str, scope: str, owner: Owner, uid: int, expires: float
 ) -> Dict[str, str]:
-    """A pooled container belongs to no task and no worker process until claimed (the claim file
+    """A standby container belongs to no task and no worker process until claimed (the claim file
     says whose it is then): only the machine, the user and the key of what it may run."""
     return {
         MANAGED: "true",
         ENVIRONMENT: environment,
-        POOL_HOST: owner.host,
+        STANDBY_HOST: owner.host,
         OWNER_PID_NAMESPACE: owner.pid_namespace,
-        POOL: key,
-        POOL_SCOPE: scope,
-        POOL_UID: str(uid),
-        POOL_EXPIRES: f"{expires:.0f}",
+        STANDBY: key,
+        STANDBY_SCOPE: scope,
+        STANDBY_UID: str(uid),
+        STANDBY_EXPIRES: f"{expires:.0f}",
     }
 
 
-def pooled_here(owner: Owner, labels: Mapping[str, str]) -> bool:
-    """Whether a pooled container was made for workers of ``owner``'s machine (and PID namespace)."""
-    return labels.get(POOL_HOST) == owner.host and labels.get(OWNER_PID_NAMESPACE, "") == owner.pid_namespace
+def standby_here(owner: Owner, labels: Mapping[str, str]) -> bool:
+    """Whether a standby container was made for workers of ``owner``'s machine (and PID namespace)."""
+    return (
+        labels.get(STANDBY_HOST) == owner.host and labels.get(OWNER_PID_NAMESPACE, "") == owner.pid_namespace
+    )
 
 
 def label_filter(labels: Optional[Mapping[str, str]] = None) -> Dict[str, List[str]]:

@@ -64,8 +64,8 @@ class DockerOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     :param user: ``"uid[:gid]"`` or a user name of the image; default the image's user.
     :param extra_hosts: ``{"hostname": "ip"}`` added to the container's ``/etc/hosts``.
     :param privileged: run the container privileged.
-    :param warm: whether the task may run in a started, preloaded container of the worker's pool
-        (``docker.pool``) when the worker's ``[isolation] warm_runtime`` allows it; ``False``
+    :param warm: whether the task may run in a started, preloaded standby container of the worker
+        (``docker.standby``) when the worker's ``[isolation] warm_runtime`` allows it; ``False``
         always creates and starts a new container.
     """
 

@@ -3,7 +3,7 @@
 The backend removes its container on success, failure, kill and timeout; only a worker that dies
 (SIGKILL, OOM, host reboot) leaves one behind. Every Docker run therefore sweeps first: it removes
 containers of earlier tries of the same task instance (wherever they ran) and containers created on
-this machine by a process that is gone. Pooled containers (``docker.pool``) belong to no process
+this machine by a process that is gone. Standby containers (``docker.standby``) belong to no process
 until a task claims them: the claim file says whose they are then, and an unclaimed one is left
 alone while it waits (it exits by itself), removed once it is dead or overstayed. Operators can
 run the same sweep from cron on each worker::
@@ -26,7 +26,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from airflow_isolation.operator.backends.docker import labels as docker_labels
-from airflow_isolation.operator.backends.docker import pool
+from airflow_isolation.operator.backends.docker import standby
 from airflow_isolation.operator.backends.docker.client import connect
 from airflow_isolation.operator.backends.ownership import Owner, TaskIdentity
 
@@ -90,7 +90,7 @@ def sweep_orphans(
             pid = labels.get(docker_labels.OWNER_PID, "?")
             if _remove(container, f"its worker process {pid} on {owner.host} is gone", say):
                 removed.append(container.name)
-        removed += _sweep_pool(client, owner, identity, say)
+        removed += _sweep_standby(client, owner, identity, say)
     finally:
         if own_client:
             client.close()
@@ -105,35 +105,35 @@ def _created(container: Container) -> float:
         return 0.0
 
 
-def _sweep_pool(
+def _sweep_standby(
     client: docker.DockerClient, owner: Owner, identity: Optional[TaskIdentity], say: Callable[[str], None]
 ) -> List[str]:
-    """Pooled containers of this machine, user and claim folder (``docker.pool``): those claimed by
+    """Standby containers of this machine, user and claim folder (``docker.standby``): those claimed by
     a worker process that is gone or by an earlier try of ``identity``, and unclaimed ones that are
     dead or overstayed. Another claim folder's are left to its own sweeps: their claims are not here."""
     try:
-        folder = pool.claim_folder()
+        folder = standby.claim_folder()
     except OSError as exc:
         say(f"could not check pooled containers: {exc}")
         return []
-    wanted = {docker_labels.POOL_UID: str(os.getuid()), docker_labels.POOL_SCOPE: pool.scope(folder)}
+    wanted = {docker_labels.STANDBY_UID: str(os.getuid()), docker_labels.STANDBY_SCOPE: standby.scope(folder)}
     mine = [
         c
         for c in _listed(client, docker_labels.label_filter(wanted))
-        if docker_labels.pooled_here(owner, c.labels)
+        if docker_labels.standby_here(owner, c.labels)
     ]
     removed: List[str] = []
     for container in mine:
         running = container.status == "running"
-        why = pool.sweep_verdict(
+        why = standby.sweep_verdict(
             folder, container.id, labels=container.labels, running=running, created=_created(container),
             identity=identity,
         )  # fmt: skip
         if why is not None and _remove(container, why, say):
             removed.append(container.name)
         if why is not None:
-            pool.release(folder, container.id)
-    pool.forget_stale_claims(folder, [c.id for c in mine if c.name not in removed])
+            standby.release(folder, container.id)
+    standby.forget_stale_claims(folder, [c.id for c in mine if c.name not in removed])
     return removed
 
 

@@ -23,18 +23,18 @@ from kubernetes.client import models as k8s
 from airflow_isolation.core import launch
 from airflow_isolation.operator import compat, environments
 from airflow_isolation.operator.backends import ownership
-from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, LogSink, RunOutcome
-from airflow_isolation.operator.backends.kubernetes import request as secret_io
-from airflow_isolation.operator.backends.kubernetes.ending import container_end
+from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, LogSink, TargetExit
+from airflow_isolation.operator.backends.kubernetes import request_secret
 from airflow_isolation.operator.backends.kubernetes.image import choose_image
 from airflow_isolation.operator.backends.kubernetes.options import KubernetesOptions
 from airflow_isolation.operator.backends.kubernetes.pod import IsolationPodOperator
+from airflow_isolation.operator.backends.kubernetes.pod_exit import container_exit
 from airflow_isolation.operator.config import settings
 
 RESUME_METHOD = "trigger_reentry"
 RESULT_FILE = f"{PodDefaults.XCOM_MOUNT_PATH}/return.json"
 COMMAND = launch.runtime_entry(launch.IMAGE_PYTHON)
-ARGUMENTS = launch.runtime_arguments(secret_io.REQUEST_FILE, RESULT_FILE, "json")
+ARGUMENTS = launch.runtime_arguments(request_secret.REQUEST_FILE, RESULT_FILE, "json")
 
 
 class KubernetesBackendError(compat.AirflowException):  # type: ignore[misc]
@@ -137,13 +137,13 @@ class KubernetesBackend(IsolationBackend):
     def __init__(self) -> None:
         self._operator: Optional[IsolationPodOperator] = None
 
-    def run(self, request: bytes, job: BackendJob, log: LogSink) -> RunOutcome:
+    def run(self, request: bytes, job: BackendJob, log: LogSink) -> TargetExit:
         options = _options(job)
         image = resolve_image(job.environment, options, log)
         kpo = self._operator = pod_operator(job, request, image)
         return self._finish(kpo, options, f"kubernetes pod of {image}", lambda: kpo.execute(job.context))
 
-    def resume(self, method: str, event: Any, job: BackendJob, log: LogSink) -> RunOutcome:
+    def resume(self, method: str, event: Any, job: BackendJob, log: LogSink) -> TargetExit:
         kpo = self._operator = pod_operator(job, b"", "(resumed)")
         where = f"kubernetes pod {event.get('namespace')}/{event.get('name')}"
         resume = getattr(kpo, method or RESUME_METHOD)
@@ -160,7 +160,7 @@ class KubernetesBackend(IsolationBackend):
         step: Any,
         *,
         deadline_passed: bool = False,
-    ) -> RunOutcome:
+    ) -> TargetExit:
         """Run ``step``; whatever the KPO raised, a result from the target decides the outcome.
         A timeout (Airflow's in ``execute``, the trigger's deadline when deferred) stops the pod
         whatever ``on_finish_action`` says: it is still running."""
@@ -178,24 +178,24 @@ class KubernetesBackend(IsolationBackend):
                 )
                 raise (type(timeout) if timeout else KubernetesBackendError)(message) from exc
             if kpo.result_json is not None:
-                return RunOutcome(kpo.result_json, 1, [], where, result_format="json")
+                return TargetExit(kpo.result_json, 1, [], where, result_format="json")
             if kpo.killed:
                 raise KubernetesBackendError(
                     f"the isolated task ({where}) was stopped (on_kill); its pod and request Secret "
                     "were deleted"
                 ) from exc
-            end = container_end(kpo.ended_pod, kpo.base_container_name, options)
-            if end is None:
+            ended = container_exit(kpo.ended_pod, kpo.base_container_name, options)
+            if ended is None:
                 raise KubernetesBackendError(
                     f"the isolated task ({where}) ended without a result: {exc}"
                 ) from exc
-            return RunOutcome(None, end.exit_code, [], where, end.detail, "json")
+            return TargetExit(None, ended.exit_code, [], where, ended.detail, "json")
         except BaseException:  # interrupted (timeout, SIGTERM's exception) outside the KPO's cleanup
             kpo.on_kill()
             raise
         if kpo.result_json is None:
-            return RunOutcome(None, 0, [], where, "left no result in the xcom sidecar", "json")
-        return RunOutcome(kpo.result_json, 0, [], where, result_format="json")
+            return TargetExit(None, 0, [], where, "left no result in the xcom sidecar", "json")
+        return TargetExit(kpo.result_json, 0, [], where, result_format="json")
 
     def kill(self) -> None:
         if self._operator is not None:

@@ -32,7 +32,8 @@ from airflow.providers.cncf.kubernetes.utils.pod_manager import EMPTY_XCOM_RESUL
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
-from airflow_isolation.operator.backends.kubernetes import request as secret_io
+from airflow_isolation.operator.backends.kubernetes import request_secret
+from airflow_isolation.operator.config import settings
 from airflow_isolation.operator.backends.kubernetes.sweep import GRACE, sweep_request_secrets
 from airflow_isolation.operator.config import settings
 
@@ -51,12 +52,12 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
 
     def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> k8s.V1Pod:
         pod = super().build_pod_request_obj(context, dry_run=dry_run)
-        self.request_secrets = secret_io.request_secrets(
+        self.request_secrets = request_secret.request_secrets(
             pod.metadata.name, pod.metadata.namespace, self._request
         )
         if pod.spec.share_process_namespace is None:
             pod.spec.share_process_namespace = True
-        return secret_io.attach(pod, self.request_secrets, self.base_container_name)
+        return request_secret.attach(pod, self.request_secrets, self.base_container_name)
 
     def get_or_create_pod(self, pod_request_obj: k8s.V1Pod, context: Any) -> k8s.V1Pod:
         if not self.request_secrets:
@@ -101,10 +102,10 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
 
     def _own_secret(self, pod: k8s.V1Pod) -> None:
         """Let Kubernetes delete the Secrets with the pod, should this worker die before it does."""
-        names = secret_io.secret_names_of(pod)
+        names = request_secret.secret_names_of(pod)
         try:
             created = self.client.read_namespaced_pod(pod.metadata.name, pod.metadata.namespace)
-            body = {"metadata": {"ownerReferences": secret_io.owner_references(created)}}
+            body = {"metadata": {"ownerReferences": request_secret.owner_references(created)}}
             for name in names:
                 self.client.patch_namespaced_secret(name, pod.metadata.namespace, body)
         except ApiException as exc:
@@ -132,7 +133,7 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
                 pod=pod, remote_pod=remote_pod, context=context, result=result, **kwargs
             )
         finally:
-            names = secret_io.secret_names_of(pod)
+            names = request_secret.secret_names_of(pod)
             if names and pod.metadata is not None and pod.metadata.namespace:
                 self._delete_secrets(pod.metadata.namespace, names)
 
@@ -143,7 +144,7 @@ class IsolationPodOperator(KubernetesPodOperator):  # type: ignore[misc]
         try:
             super().on_kill()
         finally:
-            names = secret_io.secret_names_of(pod) if pod is not None else []
+            names = request_secret.secret_names_of(pod) if pod is not None else []
             if names and pod is not None:
                 self._delete_secrets(pod.metadata.namespace, names)
 

@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from kubernetes.client.exceptions import ApiException
 
-from airflow_isolation.operator.backends.kubernetes.request import POD_ANNOTATION, SECRET_LABEL
+from airflow_isolation.operator.backends.kubernetes.request_secret import POD_ANNOTATION, SECRET_LABEL
 
 GRACE = dt.timedelta(minutes=10)
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"

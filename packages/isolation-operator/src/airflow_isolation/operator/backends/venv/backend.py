@@ -10,22 +10,23 @@ leads its own process group so a kill reaches everything it started, and dies wi
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
 import subprocess
 import threading
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Dict, Optional
 
 from airflow_isolation.core import launch
-from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, LogSink, LogTail, RunOutcome
+from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, LogSink, LogTail, TargetExit
 from airflow_isolation.operator.backends.venv import warm as venv_warm
 from airflow_isolation.operator.backends.venv.child import child_setup
 from airflow_isolation.operator.backends.venv.options import VenvOptions
 from airflow_isolation.operator.backends.venv.reap import run_environment, stop_when_target_exits
-from airflow_isolation.operator.config.settings import warm_enabled
 from airflow_isolation.operator.backends.venv.workdir import make_workdir, remove_workdir, sweep_workdirs
+from airflow_isolation.operator.backends.warm_start import ColdStart, warm_else_cold
 from airflow_isolation.operator.environments import build_path, environments_path, resolve_venv
 from airflow_isolation.workspace.environment import BuildManifest, load_definition
 
@@ -52,6 +53,24 @@ def write_private_file(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """One run's files, environment and log, whichever way it starts."""
+
+    manifest: BuildManifest
+    request_file: Path
+    result_file: Path
+    env: Dict[str, str]
+    workdir: Path
+    options: VenvOptions
+    tail: LogTail
+    log: LogSink
+
+    def exit(self, exit_code: int, where: str) -> TargetExit:
+        result = self.result_file.read_bytes() if self.result_file.exists() else None
+        return TargetExit(result, exit_code, list(self.tail.lines), where, memory_hint=memory_hint(self.options))
+
+
 class VenvBackend(IsolationBackend):
     name = "venv"
 
@@ -60,7 +79,7 @@ class VenvBackend(IsolationBackend):
         self._reaper: Optional[threading.Thread] = None
         self._warm: Optional[venv_warm.WarmTarget] = None
 
-    def run(self, request: bytes, job: BackendJob, log: LogSink) -> RunOutcome:
+    def run(self, request: bytes, job: BackendJob, log: LogSink) -> TargetExit:
         options: VenvOptions = job.options if job.options is not None else VenvOptions()
         manifest = resolve_venv(job.environment)
         airflow_home = Path(launch.venv_airflow_home(manifest.venv_path))
@@ -77,22 +96,8 @@ class VenvBackend(IsolationBackend):
                 **launch.request_environment(request),
                 **run_environment(workdir.name),
             }
-            warm = self._start_warm(
-                manifest=manifest, job=job, options=options, request=request, request_file=request_file,
-                result_file=result_file, env=env, log=log,
-            )  # fmt: skip
-            if isinstance(warm, RunOutcome):
-                return warm
-            if warm is not None:
-                exit_code = venv_warm.follow(warm, result_file, tail, log)
-            else:
-                exit_code = self._run_cold(
-                    manifest=manifest, request_file=request_file, result_file=result_file, env=env,
-                    workdir=workdir, options=options, tail=tail, log=log,
-                )  # fmt: skip
-            result = result_file.read_bytes() if result_file.exists() else None
-            where = f"venv {manifest.venv_path}{' (warm runtime)' if warm is not None else ''}"
-            return RunOutcome(result, exit_code, list(tail.lines), where, memory_hint=memory_hint(options))
+            run = _Run(manifest, request_file, result_file, env, workdir, options, tail, log)
+            return warm_else_cold(options.warm, lambda: self._run_warm(run, job), lambda: self._run_cold(run), log)
         finally:
             self.kill()
             self._process = None
@@ -104,80 +109,55 @@ class VenvBackend(IsolationBackend):
                 self._reaper = None
             remove_workdir(workdir)
 
-    def _run_cold(
-        self,
-        *,
-        manifest: BuildManifest,
-        request_file: Path,
-        result_file: Path,
-        env: Dict[str, str],
-        workdir: Path,
-        options: VenvOptions,
-        tail: LogTail,
-        log: LogSink,
-    ) -> int:
-        """A fresh interpreter of the environment (the cold start); return its exit code."""
+    def _run_cold(self, run: _Run) -> TargetExit:
+        """A fresh interpreter of the environment (the cold start)."""
         self._process = subprocess.Popen(
-            launch.runtime_command(str(manifest.interpreter), str(request_file), str(result_file)),
+            launch.runtime_command(str(run.manifest.interpreter), str(run.request_file), str(run.result_file)),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=env,
-            cwd=workdir,
+            env=run.env,
+            cwd=run.workdir,
             text=True,
             errors="replace",
             bufsize=1,
             start_new_session=True,
-            preexec_fn=child_setup(options.memory_bytes),  # noqa: PLW1509 - lock-free, see venv.child
+            preexec_fn=child_setup(run.options.memory_bytes),  # noqa: PLW1509 - lock-free, see venv.child
         )
         assert self._process.stdout is not None
         self._reaper = threading.Thread(
             target=stop_when_target_exits,
-            args=(self._process.pid, workdir.name, log),
+            args=(self._process.pid, run.workdir.name, run.log),
             name=f"isolation-reap-{self._process.pid}",
             daemon=True,
         )
         self._reaper.start()
         for line in self._process.stdout:
-            tail(line.rstrip("\n"))
-        return self._process.wait()
+            run.tail(line.rstrip("\n"))
+        return run.exit(self._process.wait(), f"venv {run.manifest.venv_path}")
 
     # --- warm runtime (venv.warm): a child forked by the build's warm runtime instead of a fresh interpreter
 
-    def _start_warm(
-        self,
-        *,
-        manifest: BuildManifest,
-        job: BackendJob,
-        options: VenvOptions,
-        request: bytes,
-        request_file: Path,
-        result_file: Path,
-        env: Dict[str, str],
-        log: LogSink,
-    ) -> Union[RunOutcome, venv_warm.WarmTarget, None]:
-        """The started warm child; ``None`` to start cold (said once in the log)."""
+    def _run_warm(self, run: _Run, job: BackendJob) -> TargetExit:
+        """The task in a warm child; ``ColdStart`` when none can have started."""
+        where = f"venv {run.manifest.venv_path} (warm runtime)"
         try:
-            if not options.warm or not warm_enabled():
-                return None
             self._warm = venv_warm.start(
-                manifest=manifest,
+                manifest=run.manifest,
                 build_path=build_path(),
                 preload=lambda: load_definition(environments_path(), job.environment).preload,
-                request_file=request_file,
-                result_file=result_file,
-                env=env,
-                digest=env[launch.REQUEST_DIGEST_ENV],
-                memory_limit=options.memory_bytes,
-                log=log,
+                request_file=run.request_file,
+                result_file=run.result_file,
+                env=run.env,
+                digest=run.env[launch.REQUEST_DIGEST_ENV],
+                memory_limit=run.options.memory_bytes,
+                log=run.log,
             )
-            return self._warm
         except venv_warm.WarmLost as exc:
-            where = f"venv {manifest.venv_path} (warm runtime)"
-            return RunOutcome(None, -int(signal.SIGKILL), [], where, detail=str(exc))
+            return TargetExit(None, -int(signal.SIGKILL), [], where, detail=str(exc))
         except Exception as exc:
-            log(f"[airflow-isolation] starting cold: the warm runtime is unavailable ({exc})")
-            return None
+            raise ColdStart(f"the warm runtime is unavailable ({exc})") from exc
+        return run.exit(venv_warm.follow(self._warm, run.result_file, run.tail, run.log), where)
 
     def kill(self) -> None:
         warm = self._warm

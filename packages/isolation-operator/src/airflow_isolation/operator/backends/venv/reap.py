@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional
 
+from airflow_isolation.core import procfs
+
 RUN_ENV = "AIRFLOW_ISOLATION_RUN"
-_PROC = Path("/proc")
 _GRACE_SECONDS = 2.0
 _ROUNDS = 5  # a process may start another while we stop it; each round catches what appeared
 
@@ -33,25 +34,15 @@ def run_environment(run_id: str) -> Dict[str, str]:
     return {RUN_ENV: run_id}
 
 
-def processes_of(run_id: str, proc: Path = _PROC) -> List[int]:
+def processes_of(run_id: str, proc: Path = procfs.PROC) -> List[int]:
     """PIDs of this user's processes whose environment names the run (this process never)."""
     marker = f"{RUN_ENV}={run_id}".encode()
     me, uid = os.getpid(), os.getuid()
-    found: List[int] = []
-    try:
-        entries = list(proc.iterdir())
-    except OSError:
-        return found
-    for entry in entries:
-        if not entry.name.isdigit() or int(entry.name) == me:
-            continue
-        try:
-            if entry.stat().st_uid != uid or marker not in (entry / "environ").read_bytes().split(b"\0"):
-                continue
-        except OSError:  # gone meanwhile, or not readable
-            continue
-        found.append(int(entry.name))
-    return found
+    return [
+        pid
+        for pid in procfs.pids(proc)
+        if pid != me and procfs.owner_uid(pid, proc) == uid and marker in procfs.environ(pid, proc)
+    ]
 
 
 def stop_when_target_exits(target: int, run_id: str, report: Optional[Callable[[str], None]] = None) -> None:
@@ -82,15 +73,11 @@ def _signal_all(pids: Iterable[int], sig: signal.Signals) -> None:
 
 
 def _command(pid: int, proc: Path) -> str:
-    try:
-        raw = (proc / str(pid) / "cmdline").read_bytes()
-    except OSError:
-        return "?"
-    return raw.replace(b"\0", b" ").decode(errors="replace").strip()[:120] or "?"
+    return " ".join(procfs.cmdline(pid, proc)).strip()[:120] or "?"
 
 
 def stop_run_processes(
-    run_id: str, report: Optional[Callable[[str], None]] = None, proc: Path = _PROC
+    run_id: str, report: Optional[Callable[[str], None]] = None, proc: Path = procfs.PROC
 ) -> List[int]:
     """Stop every process of the run still alive; return the PIDs that were found."""
     stopped: List[int] = []

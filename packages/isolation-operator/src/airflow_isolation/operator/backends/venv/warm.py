@@ -37,7 +37,7 @@ from airflow_isolation.operator.backends.venv.reap import stop_run_processes
 from airflow_isolation.operator.config.settings import idle_seconds
 from airflow_isolation.operator.backends.venv.workdir import claim_path
 from airflow_isolation.workspace.environment import BuildManifest
-from airflow_isolation.workspace.warm_runtime import WarmUnavailable, connect_or_start
+from airflow_isolation.workspace.warm import WarmUnavailable, connect_or_start
 
 _HANDSHAKE_SECONDS = 10.0
 _UNKNOWN_EXIT = -int(signal.SIGKILL)

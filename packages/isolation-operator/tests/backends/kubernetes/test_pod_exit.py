@@ -7,9 +7,9 @@ from typing import Any, Optional
 import pytest
 from kubernetes.client import models as k8s
 
-from airflow_isolation.operator.backends.kubernetes.ending import container_end
 from airflow_isolation.operator.backends.kubernetes.options import parse_kubernetes_options
-from airflow_isolation.operator.backends.kubernetes.request import owner_references
+from airflow_isolation.operator.backends.kubernetes.pod_exit import container_exit
+from airflow_isolation.operator.backends.kubernetes.request_secret import owner_references
 
 
 def _pod(exit_code: Optional[int], reason: str = "Error", container: str = "base") -> k8s.V1Pod:
@@ -34,13 +34,13 @@ def _pod(exit_code: Optional[int], reason: str = "Error", container: str = "base
     ],
 )  # fmt: skip
 def test_each_ending_names_its_cause(pod: k8s.V1Pod, options: Any, detail: str) -> None:
-    end = container_end(pod, "base", parse_kubernetes_options(options))
+    end = container_exit(pod, "base", parse_kubernetes_options(options))
     assert end is not None and detail in end.detail
 
 
 @pytest.mark.parametrize("pod", [_pod(None), _pod(3, container="sidecar"), k8s.V1Pod(), None])
 def test_a_container_that_never_ended_has_no_ending(pod: Any) -> None:
-    assert container_end(pod, "base", parse_kubernetes_options({})) is None
+    assert container_exit(pod, "base", parse_kubernetes_options({})) is None
 
 
 def test_owner_references_are_in_the_apis_form() -> None:

@@ -1,7 +1,7 @@
-"""The Docker backend's container pool against a real engine (``docker.pool``, ``runtime.pool``).
+"""The Docker backend's standby containers against a real engine (``docker.standby``, ``runtime.pool``).
 
 Each test has a build path of its own, hence a claim folder and a pool of its own (the pool key and
-the ``pool-scope`` label name the claim folder), so tests never claim each other's containers; at
+the ``standby-scope`` label name the claim folder), so tests never claim each other's containers; at
 the end the test's waiting pooled containers are removed and nothing else of it may remain.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
-from docker_pools import remove_pooled_containers
+from docker_standby import remove_standby_containers
 from host_worker import kill_worker, start_worker, worker_log
 from operator_docker_support import (
     LABEL,
@@ -31,11 +31,11 @@ from operator_docker_support import (
 
 from airflow_isolation.core.launch import REQUEST_DIGEST_ENV
 from airflow_isolation.operator import sweep_orphans
-from airflow_isolation.operator.backends.docker import pool
+from airflow_isolation.operator.backends.docker import standby
 from airflow_isolation.operator.operator import IsolatedOperator
 from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 
-SCOPE = f"{LABEL}pool-scope"
+SCOPE = f"{LABEL}standby-scope"
 
 
 # --- callables shipped to the container (source only: imports inside) -----------------------------
@@ -77,9 +77,9 @@ def pool_env(
     monkeypatch.setenv("AIRFLOW__ISOLATION__ENVIRONMENTS_PATH", str(envs.definitions))
     monkeypatch.setenv("AIRFLOW__ISOLATION__BUILD_PATH", str(envs.builds))
     monkeypatch.setenv("AIRFLOW__ISOLATION__WARM_RUNTIME", "True")
-    scope = pool.scope(pool.claim_folder())
+    scope = standby.scope(standby.claim_folder())
     yield scope
-    assert remove_pooled_containers(docker_client, envs.builds) == []
+    assert remove_standby_containers(docker_client, envs.builds) == []
 
 
 def _pooled(client: Any, scope: str) -> List[Dict[str, Any]]:
@@ -201,7 +201,7 @@ def test_on_kill_stops_a_pooled_task_and_removes_its_container(pool_env: str, do
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    claim = pool.claim_folder() / f"{waiting}.claim"
+    claim = standby.claim_folder() / f"{waiting}.claim"
     _wait_until(claim.exists, 60, "the task did not claim the pooled container")
     _wait_until(
         lambda: b"napping" in docker_client.api.logs(waiting, stdout=True, stderr=False),
@@ -222,9 +222,9 @@ def test_on_kill_stops_a_pooled_task_and_removes_its_container(pool_env: str, do
 def test_concurrent_tasks_never_share_a_pooled_container(
     pool_env: str, docker_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pool, "POOL_SIZE", 4)
+    monkeypatch.setattr(standby, "STANDBY_PER_KEY", 4)
     with monkeypatch.context() as priming:
-        priming.setattr(pool, "claim", lambda *args: None)  # cold, each leaving one more pooled
+        priming.setattr(standby, "claim", lambda *args: None)  # cold, each leaving one more pooled
         for _ in range(4):
             _prime()
     pooled = _pooled(docker_client, pool_env)
@@ -295,15 +295,15 @@ def test_the_sweep_keeps_a_waiting_pooled_container_and_removes_one_whose_claime
 
     gone = subprocess.Popen(["true"])
     gone.wait()
-    record = pool.record_for(None)
-    dead = pool.ClaimRecord(record.host, record.pid_namespace, gone.pid, "1")
-    assert pool.take(pool.claim_folder(), waiting, dead)
+    record = standby.record_for(None)
+    dead = standby.ClaimRecord(record.host, record.pid_namespace, gone.pid, "1")
+    assert standby.take(standby.claim_folder(), waiting, dead)
     removed = sweep_orphans()
-    assert any("pool" in name for name in removed), removed
+    assert any("standby" in name for name in removed), removed
     assert _pooled(docker_client, pool_env) == []
-    assert not (pool.claim_folder() / f"{waiting}.claim").exists()
-    assert os.listdir(pool.claim_folder()) == [
-        f for f in os.listdir(pool.claim_folder()) if f.endswith(".lock")
+    assert not (standby.claim_folder() / f"{waiting}.claim").exists()
+    assert os.listdir(standby.claim_folder()) == [
+        f for f in os.listdir(standby.claim_folder()) if f.endswith(".lock")
     ]
 
 
@@ -349,12 +349,12 @@ def test_a_claimed_container_that_ended_before_its_task_leaves_the_task_to_a_col
     _prime()
     gone = _pooled(docker_client, pool_env)[0]["Id"]
     docker_client.api.kill(gone, "SIGTERM")
-    real_claim = pool.claim
+    real_claim = standby.claim
     claims = iter([gone])
-    monkeypatch.setattr(pool, "claim", lambda *args: next(claims, None) or real_claim(*args))
+    monkeypatch.setattr(standby, "claim", lambda *args: next(claims, None) or real_claim(*args))
     capfd.readouterr()
     value = _execute(_operator(hostname))
     output = "".join(capfd.readouterr())
     assert f"starting cold: pooled container {gone[:12]} refused" in output, output
     assert "Started container" in output and value != gone[:12]
-    assert not (pool.claim_folder() / f"{gone}.claim").exists()
+    assert not (standby.claim_folder() / f"{gone}.claim").exists()

@@ -1,16 +1,16 @@
-"""The pool of started containers a Docker task may claim instead of starting its own.
+"""The standby containers a Docker task may claim instead of starting its own container.
 
-Per worker machine, user and ``container.pool_key`` (image id and container options) the pool
-keeps ``POOL_SIZE`` containers running ``launch.pool_runtime_command``: created, started and
+Per worker machine, user and ``container.standby_key`` (image id and container options) the backend
+keeps ``STANDBY_PER_KEY`` containers running ``launch.pool_runtime_command``: created, started and
 preloaded before any task wants them, holding nothing of any task. A task claims one by creating
-its claim file, ``<build_path>/docker-pool-<uid>/<container id>.claim``, with ``link(2)``, which
+its claim file, ``<build_path>/docker-standby-<uid>/<container id>.claim``, with ``link(2)``, which
 fails for every process but one, on any number of worker processes; the file records the claiming
-worker process and task instance, which a pooled container's labels cannot (they are fixed at
-creation). Then the task's request goes in as for a cold container (``pooled_run``).
+worker process and task instance, which a standby container's labels cannot (they are fixed at
+creation). Then the task's request goes in as for a cold container (``standby_run``).
 
 Whoever claimed a container or found none starts one replacement in the background
-(``Replenisher``), under a per-key lock so concurrent tasks do not overfill the pool, and waits for
-it before the task ends. Pooled containers exit after ``[isolation] warm_runtime_idle_seconds``
+(``Replenisher``), under a per-key lock so concurrent tasks do not start too many, and waits for
+it before the task ends. Standby containers exit after ``[isolation] warm_runtime_idle_seconds``
 and the engine removes them; ``sweep.sweep_orphans`` removes claimed ones whose worker is gone and
 unclaimed ones that are dead or overstayed, each after claiming it itself, so never one another
 worker has just claimed.
@@ -36,18 +36,18 @@ from docker.models.images import Image
 from airflow_isolation.operator.backends import ownership
 from airflow_isolation.operator.backends.docker import labels as docker_labels
 from airflow_isolation.operator.backends.docker.client import client_for
-from airflow_isolation.operator.backends.docker.container import pool_container_config, pool_settings
+from airflow_isolation.operator.backends.docker.container import standby_container_config, standby_settings
 from airflow_isolation.operator.backends.docker.options import DockerOptions
 from airflow_isolation.operator.backends.ownership import Owner, TaskIdentity
 from airflow_isolation.operator.config.settings import idle_seconds
 from airflow_isolation.workspace.flock import held_flock
-from airflow_isolation.workspace.warm_runtime import private_folder
+from airflow_isolation.workspace.warm import private_folder
 
-POOL_SIZE = 1
+STANDBY_PER_KEY = 1
 """Waiting containers per key: one per machine and user is enough to take the start off every task
-that finds one; concurrent tasks beyond it start cold, as without a pool."""
+that finds one; concurrent tasks beyond it start cold, as without standby containers."""
 CLAIM_MARGIN_SECONDS = 30.0
-"""A pooled container this close to its idle exit is left alone, so it never exits under a task
+"""A standby container this close to its idle exit is left alone, so it never exits under a task
 (it would only cost a cold start: a container that exits before taking the task never ran it)."""
 SWEEP_GRACE_SECONDS = 60.0
 """How long past its expiry (or, not running, past its creation) before a sweep removes one."""
@@ -78,20 +78,20 @@ class ClaimRecord(msgspec.Struct, forbid_unknown_fields=True):
 def claim_folder() -> Path:
     from airflow_isolation.operator.environments import build_path
 
-    return private_folder(Path(build_path()) / f"docker-pool-{os.getuid()}")
+    return private_folder(Path(build_path()) / f"docker-standby-{os.getuid()}")
 
 
 def scope(folder: Path) -> str:
-    """Names the claim folder on a pooled container: claims of one container must all be made in
-    the same folder, so workers with another build path never share a pool."""
+    """Names the claim folder on a standby container: claims of one container must all be made in
+    the same folder, so workers with another build path never share standby containers."""
     return hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
 
 
-def pool_key(ref: str, image: Image, options: DockerOptions) -> str:
-    """Which pooled containers a task may claim: same image and settings (``pool_settings``),
+def standby_key(ref: str, image: Image, options: DockerOptions) -> str:
+    """Which standby containers a task may claim: same image and settings (``standby_settings``),
     same worker machine, user and claim folder."""
     owner = Owner.current()
-    settings = {**pool_settings(ref, image, options), "uid": os.getuid(), "host": owner.host,
+    settings = {**standby_settings(ref, image, options), "uid": os.getuid(), "host": owner.host,
                 "pid_namespace": owner.pid_namespace, "claims": scope(claim_folder())}  # fmt: skip
     text = json.dumps(settings, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
@@ -142,15 +142,15 @@ def record_for(identity: Optional[TaskIdentity]) -> ClaimRecord:
 
 def _expires(labels: Mapping[str, str]) -> float:
     try:
-        return float(labels.get(docker_labels.POOL_EXPIRES, ""))
+        return float(labels.get(docker_labels.STANDBY_EXPIRES, ""))
     except ValueError:
         return 0.0
 
 
 def _waiting(client: docker.DockerClient, key: str) -> Sequence[Dict[str, Any]]:
-    """Running pooled containers of ``key``, oldest first (most likely done preloading), from the
+    """Running standby containers of ``key``, oldest first (most likely done preloading), from the
     engine's list alone (no inspect per container)."""
-    filters = docker_labels.label_filter({docker_labels.POOL: key})
+    filters = docker_labels.label_filter({docker_labels.STANDBY: key})
     filters["status"] = ["running"]
     found = client.api.containers(filters=filters)
     return sorted(found, key=lambda item: item.get("Created", 0))
@@ -165,7 +165,7 @@ def _claimable(folder: Path, item: Mapping[str, Any], now: float) -> bool:
 
 
 def claim(client: docker.DockerClient, key: str, identity: TaskIdentity) -> Optional[str]:
-    """The id of a waiting pooled container of ``key`` now claimed for this task, or None."""
+    """The id of a waiting standby container of ``key`` now claimed for this task, or None."""
     folder = claim_folder()
     record = record_for(identity)
     now = time.time()
@@ -182,8 +182,8 @@ def unclaimed(client: docker.DockerClient, key: str) -> int:
 
 
 @dataclasses.dataclass
-class PoolRequest:
-    """What a replacement pooled container is made of."""
+class StandbyRequest:
+    """What a replacement standby container is made of."""
 
     docker_url: Optional[str]
     api_version: str
@@ -196,14 +196,14 @@ class PoolRequest:
 
 
 class Replenisher:
-    """Creates and starts one pooled container of a key in a background thread, while the task
+    """Creates and starts one standby container of a key in a background thread, while the task
     runs; ``join`` waits for it, so nothing of the task outlives its run. Failures are logged,
-    never raised: the pool is an optimisation."""
+    never raised: standby containers are an optimisation."""
 
-    def __init__(self, request: PoolRequest, log: Callable[[str], None]) -> None:
+    def __init__(self, request: StandbyRequest, log: Callable[[str], None]) -> None:
         self._request = request
         self._log = log
-        self._thread = threading.Thread(target=self._run, name="isolation-docker-pool", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="isolation-docker-standby", daemon=True)
         self._thread.start()
 
     def join(self) -> None:
@@ -217,13 +217,13 @@ class Replenisher:
                     return  # another task is starting this key's replacement right now
                 client = client_for(request.docker_url, request.api_version)
                 try:
-                    if unclaimed(client, request.key) >= POOL_SIZE:
+                    if unclaimed(client, request.key) >= STANDBY_PER_KEY:
                         return
-                    labels = docker_labels.pool_labels(
+                    labels = docker_labels.standby_labels(
                         request.environment, request.key, scope(claim_folder()), Owner.current(), os.getuid(),
                         time.time() + idle_seconds(),
                     )  # fmt: skip
-                    config = pool_container_config(
+                    config = standby_container_config(
                         request.ref, request.image, request.options, request.preload(), labels
                     )
                     container = client.containers.create(**config)
@@ -256,7 +256,7 @@ def sweep_verdict(
     created: float,
     identity: Optional[TaskIdentity],
 ) -> Optional[str]:
-    """Why a pooled container of this user on this machine should go, or None to leave it.
+    """Why a standby container of this user on this machine should go, or None to leave it.
 
     An unclaimed one is only removed once the sweep has claimed it itself, so a task that claims
     it at the same moment either wins (and the sweep leaves it) or never gets it.

@@ -30,7 +30,7 @@ from operator_docker_support import (
 )
 
 from airflow_isolation.core import decode_request
-from airflow_isolation.operator.backends.kubernetes import request as secret_io
+from airflow_isolation.operator.backends.kubernetes import request_secret
 from airflow_isolation.operator.backends.kubernetes.backend import KubernetesBackendError
 from airflow_isolation.operator.backends.kubernetes.pod import IsolationPodOperator
 from airflow_isolation.operator.backends.options import BackendOptionsError
@@ -165,7 +165,7 @@ def test_golden_pod_and_secret(pods: List[Dict[str, Any]], monkeypatch: pytest.M
     assert base.command == ["/opt/isolation/venv/bin/python", "-m", "airflow_isolation.runtime"]
     assert base.args == ["--request", "/isolation-request/request.msgpack",
                          "--result", "/airflow/xcom/return.json", "--result-format", "json"]  # fmt: skip
-    request_bytes = secret_io.request_from_secrets([serialized_secret(secret)])
+    request_bytes = request_secret.request_from_secrets([serialized_secret(secret)])
     assert {e.name: e.value for e in base.env} == {
         "VIRTUAL_ENV": "/opt/isolation/venv", "AIRFLOW_HOME": "/opt/isolation/airflow-home",
         "PYTHONUNBUFFERED": "1", "MODE": "test",
@@ -239,10 +239,10 @@ def test_a_50_mib_argument_arrives_whole_from_its_parts(pods: List[Dict[str, Any
     [run] = pods
     assert run["exit"] == 0
     parts = {key: base64.b64decode(value) for secret in run["secrets"] for key, value in secret.data.items()}
-    count = math.ceil(sum(map(len, parts.values())) / secret_io.CHUNK_BYTES)
-    assert list(parts) == [secret_io.part_name(index, count) for index in range(count)]
-    assert all(len(part) <= secret_io.CHUNK_BYTES for part in parts.values())
-    sent = decode_request(secret_io.request_from_secrets([{"data": s.data} for s in run["secrets"]]))
+    count = math.ceil(sum(map(len, parts.values())) / request_secret.CHUNK_BYTES)
+    assert list(parts) == [request_secret.part_name(index, count) for index in range(count)]
+    assert all(len(part) <= request_secret.CHUNK_BYTES for part in parts.values())
+    sent = decode_request(request_secret.request_from_secrets([{"data": s.data} for s in run["secrets"]]))
     assert sent.task.kwargs["blob"] == payload
     print(f"\nkubernetes: 50 MiB argument in {count} Secrets, target peak {answer['peak_rss'] >> 20} MiB")
 

@@ -27,7 +27,7 @@ from operator_docker_support import TestEnvironments, run_like_task_runner, task
 from warm_runtimes import stop_warm_runtimes, warm_runtimes
 
 from airflow_isolation.workspace.environment import read_manifest
-from airflow_isolation.workspace.warm_runtime import build_key, running, socket_folder
+from airflow_isolation.workspace.warm import build_key, running, socket_folder
 from airflow_isolation.operator.operator import IsolatedOperator
 from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 

@@ -1,10 +1,10 @@
-"""Handing a task to a claimed pooled container and following it to its end.
+"""Handing a task to a claimed standby container and following it to its end.
 
 The request is copied in exactly as into a cold container (0600, the task user's), then the host
 attaches to the container's stdin, stdout and stderr and writes one ``PoolStart`` line with the
 request's digest (``airflow_isolation.core.pool_protocol``). The task's output streams from
-stdout, with the pooled runtime's reports among it. Until the runtime has said ``started`` the
-task has not run, so anything failing before that raises ``PoolUnavailable`` and the task starts
+stdout, with the standby runtime's reports among it. Until the runtime has said ``started`` the
+task has not run, so anything failing before that raises ``StandbyUnavailable`` and the task starts
 cold instead; after it, the run ends as a cold one does.
 """
 
@@ -31,13 +31,13 @@ _STDERR = 2
 _ATTACH = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
 
 
-class PoolUnavailable(Exception):
+class StandbyUnavailable(Exception):
     """The claimed container did not take the task (gone, exited idle, refused): start it cold."""
 
 
 @dataclasses.dataclass(frozen=True)
-class PooledEnd:
-    """How the task's process ended, as the pooled runtime saw it (None: it never said)."""
+class StandbyExit:
+    """How the task's process ended, as the standby runtime saw it (None: it never said)."""
 
     returncode: Optional[int]
     oom_killed: bool = False
@@ -55,17 +55,17 @@ def handed_over(
     request: bytes,
     owner: Tuple[int, int],
     tail: Callable[[str], None],
-) -> Iterator[PooledEnd]:
+) -> Iterator[StandbyExit]:
     """Copy the request in, start the task, stream its output into ``tail``; yield how it ended.
 
     The attach stays open until the ``with`` block is left: its end closes the container's stdin,
-    upon which the pooled runtime exits and the engine removes the container, so the result must
+    upon which the standby runtime exits and the engine removes the container, so the result must
     be copied out inside the block."""
     try:
         put_request(container, IMAGE_REQUEST_FILE, request, owner[0], owner[1])
         sock = client.api.attach_socket(container.id, params=_ATTACH)
     except (*ENGINE_ERRORS, OSError) as exc:
-        raise PoolUnavailable(f"it could not take the request ({exc})") from exc
+        raise StandbyUnavailable(f"it could not take the request ({exc})") from exc
     nonce = secrets.token_hex(16)
     try:
         raw = _raw(sock)
@@ -73,7 +73,7 @@ def handed_over(
         try:
             raw.sendall(start_line(PoolStart(digest=request_digest(request), nonce=nonce)))
         except OSError as exc:
-            raise PoolUnavailable(f"its stdin is closed ({exc})") from exc
+            raise StandbyUnavailable(f"its stdin is closed ({exc})") from exc
         yield _follow(sock, nonce, tail)
     finally:
         with contextlib.suppress(Exception):
@@ -82,7 +82,7 @@ def handed_over(
             _raw(sock).close()
 
 
-def _follow(sock: Any, nonce: str, tail: Callable[[str], None]) -> PooledEnd:
+def _follow(sock: Any, nonce: str, tail: Callable[[str], None]) -> StandbyExit:
     """Lines of stdout are the task's output and the runtime's reports; stderr is the runtime's
     own log (imports still going on when the task claimed it)."""
     streams = {1: LineSplitter(), 2: LineSplitter()}
@@ -102,10 +102,10 @@ def _follow(sock: Any, nonce: str, tail: Callable[[str], None]) -> PooledEnd:
             else:
                 for rest in streams[_STDERR].finish():
                     tail(rest)
-                return PooledEnd(found.returncode, found.oom_killed)
+                return StandbyExit(found.returncode, found.oom_killed)
     for splitter in streams.values():
         for line in splitter.finish():
             tail(line)
     if not started:
-        raise PoolUnavailable("it ended before taking the task")
-    return PooledEnd(None)
+        raise StandbyUnavailable("it ended before taking the task")
+    return StandbyExit(None)

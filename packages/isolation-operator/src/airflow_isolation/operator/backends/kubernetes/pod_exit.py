@@ -15,7 +15,7 @@ from airflow_isolation.operator.backends.kubernetes.options import KubernetesOpt
 
 
 @dataclasses.dataclass(frozen=True)
-class ContainerEnd:
+class ContainerExit:
     exit_code: int
     detail: str
 
@@ -39,7 +39,7 @@ def _signal_name(number: int) -> str:
         return "an unknown signal"
 
 
-def container_end(pod: Any, container: str, options: KubernetesOptions) -> Optional[ContainerEnd]:
+def container_exit(pod: Any, container: str, options: KubernetesOptions) -> Optional[ContainerExit]:
     """``None`` when the container never terminated (never started, still running, pod gone)."""
     terminated = _terminated(pod, container)
     if terminated is None:
@@ -48,24 +48,24 @@ def container_end(pod: Any, container: str, options: KubernetesOptions) -> Optio
     limits = options.container_resources.limits if options.container_resources else {}
     if terminated.reason == "OOMKilled":
         if "memory" not in limits:
-            return ContainerEnd(
+            return ContainerExit(
                 code,
                 "was killed by the out-of-memory killer (no memory limit set: the node ran out of "
                 'memory): set container_resources={"limits": {"memory": ...}} in backend_options and '
                 "run it where that much is free",
             )
-        return ContainerEnd(
+        return ContainerExit(
             code,
             f"was killed by the out-of-memory killer (container memory limit {limits['memory']}): "
             'raise container_resources["limits"]["memory"] in backend_options',
         )
     if code > 128:
         number = code - 128
-        return ContainerEnd(
+        return ContainerExit(
             code,
             f"was killed by {_signal_name(number)} (signal {number}, exit code {code}), not by the "
             "out-of-memory killer: its own code or something in the pod killed its process, or the "
             "pod was deleted",
         )
     reason = f", {terminated.reason}" if terminated.reason and terminated.reason != "Error" else ""
-    return ContainerEnd(code, f"exited with code {code}{reason}")
+    return ContainerExit(code, f"exited with code {code}{reason}")
