@@ -22,8 +22,8 @@ import pytest
 
 from airflow_isolation.core import procfs
 from airflow_isolation.workspace import warm
-from airflow_isolation.workspace.settings_table import WARM_RUNTIME_IDLE_SECONDS
 from airflow_isolation.workspace.environment import BuildManifest
+from airflow_isolation.workspace.settings_table import WARM_RUNTIME_IDLE_SECONDS
 from airflow_isolation.workspace.warm.command import server_command, socket_of
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux-only")

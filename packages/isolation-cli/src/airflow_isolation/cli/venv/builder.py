@@ -29,11 +29,16 @@ from airflow_isolation.cli.resolve.lock import (
     reuse_or_resolve,
 )
 from airflow_isolation.cli.resolve.python_finder import Interpreter, find_python, probe
-from airflow_isolation.cli.resolve.requires_python import PythonTarget, installed_distributions, refusal, unsupported
+from airflow_isolation.cli.resolve.requires_python import (
+    PythonTarget,
+    installed_distributions,
+    refusal,
+    unsupported,
+)
+from airflow_isolation.cli.resolve.uv_tool import run_uv
 from airflow_isolation.cli.runtime_source import RuntimeSource, find_runtime_source
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.ui import Steps
-from airflow_isolation.cli.resolve.uv_tool import run_uv
 from airflow_isolation.workspace.environment import (
     BuildManifest,
     EnvironmentDefinition,

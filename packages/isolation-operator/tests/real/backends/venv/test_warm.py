@@ -26,10 +26,10 @@ from host_worker import alive, kill_worker, start_worker, wait_for_file, wait_un
 from operator_docker_support import TestEnvironments, run_like_task_runner, task_context
 from warm_runtimes import stop_warm_runtimes, warm_runtimes
 
-from airflow_isolation.workspace.environment import read_manifest
-from airflow_isolation.workspace.warm import build_key, running, socket_folder
 from airflow_isolation.operator.operator import IsolatedOperator
 from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
+from airflow_isolation.workspace.environment import read_manifest
+from airflow_isolation.workspace.warm import build_key, running, socket_folder
 
 # --- callables shipped to the target (source only: imports inside) --------------------------------
 
@@ -329,7 +329,9 @@ def test_a_daemon_forked_without_exec_ends_with_its_task(
     if ending == "success":
         _run(fork_a_daemon, **kwargs)
     else:
-        expected = {"timeout": AirflowTaskTimeout, "sigkill": IsolatedTargetCrashed}.get(ending, IsolatedTaskFailed)
+        expected = {"timeout": AirflowTaskTimeout, "sigkill": IsolatedTargetCrashed}.get(
+            ending, IsolatedTaskFailed
+        )
         with pytest.raises(expected):
             _run(fork_a_daemon, execution_timeout=datetime.timedelta(seconds=3), **kwargs)
     assert time.monotonic() - started < 60, "the daemon held the task's output open"

@@ -33,7 +33,6 @@ from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
 from airflow_isolation.operator.backends.kubernetes import request_secret
-from airflow_isolation.operator.config import settings
 from airflow_isolation.operator.backends.kubernetes.sweep import GRACE, sweep_request_secrets
 from airflow_isolation.operator.config import settings
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import signal
 import subprocess
 import threading
@@ -20,7 +19,13 @@ from pathlib import Path
 from typing import Dict, Optional
 
 from airflow_isolation.core import launch
-from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, LogSink, LogTail, TargetExit
+from airflow_isolation.operator.backends.base import (
+    BackendJob,
+    IsolationBackend,
+    LogSink,
+    LogTail,
+    TargetExit,
+)
 from airflow_isolation.operator.backends.venv import warm as venv_warm
 from airflow_isolation.operator.backends.venv.child import child_setup
 from airflow_isolation.operator.backends.venv.options import VenvOptions
@@ -68,7 +73,9 @@ class _Run:
 
     def exit(self, exit_code: int, where: str) -> TargetExit:
         result = self.result_file.read_bytes() if self.result_file.exists() else None
-        return TargetExit(result, exit_code, list(self.tail.lines), where, memory_hint=memory_hint(self.options))
+        return TargetExit(
+            result, exit_code, list(self.tail.lines), where, memory_hint=memory_hint(self.options)
+        )
 
 
 class VenvBackend(IsolationBackend):
@@ -97,7 +104,9 @@ class VenvBackend(IsolationBackend):
                 **run_environment(workdir.name),
             }
             run = _Run(manifest, request_file, result_file, env, workdir, options, tail, log)
-            return warm_else_cold(options.warm, lambda: self._run_warm(run, job), lambda: self._run_cold(run), log)
+            return warm_else_cold(
+                options.warm, lambda: self._run_warm(run, job), lambda: self._run_cold(run), log
+            )
         finally:
             self.kill()
             self._process = None
@@ -112,7 +121,9 @@ class VenvBackend(IsolationBackend):
     def _run_cold(self, run: _Run) -> TargetExit:
         """A fresh interpreter of the environment (the cold start)."""
         self._process = subprocess.Popen(
-            launch.runtime_command(str(run.manifest.interpreter), str(run.request_file), str(run.result_file)),
+            launch.runtime_command(
+                str(run.manifest.interpreter), str(run.request_file), str(run.result_file)
+            ),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -34,8 +34,8 @@ from airflow_isolation.core.warm_protocol import (
 )
 from airflow_isolation.operator.backends.base import LogSink, LogTail
 from airflow_isolation.operator.backends.venv.reap import stop_run_processes
-from airflow_isolation.operator.config.settings import idle_seconds
 from airflow_isolation.operator.backends.venv.workdir import claim_path
+from airflow_isolation.operator.config.settings import idle_seconds
 from airflow_isolation.workspace.environment import BuildManifest
 from airflow_isolation.workspace.warm import WarmUnavailable, connect_or_start
 
