@@ -11,20 +11,17 @@ flock so concurrent starts make one (``spawn``); it is found again by its comman
 
 The venv backend starts it on a task's first use; ``isolationctl env warm`` starts it ahead of the
 first task, ``env warm --stop`` stops it and ``isolationctl doctor`` shows it: one implementation,
-here, so both agree on the socket. ``[isolation] warm_runtime_idle_seconds`` (``idle``) is how long
-it waits for a task before it exits.
+here, so both agree on the socket. How long it waits for a task before it exits is
+``[isolation] warm_runtime_idle_seconds`` (``workspace.settings_table``), read by each caller.
 """
 
 from airflow_isolation.workspace.warm.command import WARM_MODULE
 from airflow_isolation.workspace.warm.errors import WarmUnavailable
-from airflow_isolation.workspace.warm.idle import DEFAULT_IDLE_SECONDS, IDLE_KEY, idle_seconds
 from airflow_isolation.workspace.warm.paths import build_key, private_folder, socket_folder, socket_path
 from airflow_isolation.workspace.warm.processes import WarmProcess, running, stop, warm_runtime_processes
 from airflow_isolation.workspace.warm.spawn import START_TIMEOUT_SECONDS, connect, connect_or_start, start
 
 __all__ = [
-    "DEFAULT_IDLE_SECONDS",
-    "IDLE_KEY",
     "START_TIMEOUT_SECONDS",
     "WARM_MODULE",
     "WarmProcess",
@@ -32,7 +29,6 @@ __all__ = [
     "build_key",
     "connect",
     "connect_or_start",
-    "idle_seconds",
     "private_folder",
     "running",
     "socket_folder",
