@@ -11,7 +11,7 @@ import pytest
 from operator_docker_support import StubTaskInstance, task_context
 
 from airflow_isolation.core import CallableSpec, decode_request
-from airflow_isolation.operator.request_builder import build_request, encode_request, implied_conn_ids
+from airflow_isolation.operator.exchange.request_builder import build_request, encode_request, implied_conn_ids
 
 
 def test_conn_ids_from_kwargs_and_defaults() -> None:
@@ -58,11 +58,11 @@ def test_upstream_xcoms_are_lowered_once_and_an_unsendable_one_is_left_out(
 
 
 def test_rendered_secrets_are_masked_in_the_target_and_no_other_secret_is_sent() -> None:
-    from airflow_isolation.operator import compat
-    from airflow_isolation.operator.request_builder import secrets_of
+    from airflow_isolation.operator import airflow_compat
+    from airflow_isolation.operator.exchange.request_builder import secrets_of
 
-    compat.mask_secret("rendered-pw-81f2a", "password")
-    compat.mask_secret("unrelated-pw-77c3b", "password")
+    airflow_compat.mask_secret("rendered-pw-81f2a", "password")
+    airflow_compat.mask_secret("unrelated-pw-77c3b", "password")
     task = CallableSpec(
         name="f",
         source="def f(dsn, parts): pass",

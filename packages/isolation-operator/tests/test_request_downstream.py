@@ -8,7 +8,7 @@ from operator_docker_support import task_context
 
 from airflow_isolation.core import CallableSpec
 from airflow_isolation.operator import IsolatedOperator
-from airflow_isolation.operator.request_builder import build_request
+from airflow_isolation.operator.exchange.request_builder import build_request
 
 
 def returns_nothing() -> None:

@@ -16,8 +16,10 @@ import msgspec
 
 from airflow_isolation.core import CallableSpec, IsolationResult, OperatorSpec
 from airflow_isolation.core.schema import TaskContext, TaskSpec
-from airflow_isolation.operator import compat, environments, lineage, settings
-from airflow_isolation.operator import write_back as write_back_kinds
+from airflow_isolation.operator import environments, settings
+from airflow_isolation.operator import airflow_compat
+from airflow_isolation.operator.facets import openlineage as lineage
+from airflow_isolation.operator.facets import write_back as write_back_kinds
 from airflow_isolation.operator.backends import (
     BackendJob,
     IsolationBackend,
@@ -25,9 +27,9 @@ from airflow_isolation.operator.backends import (
     get_backend,
     parse_backend_options,
 )
-from airflow_isolation.operator.callable_source import callable_spec
-from airflow_isolation.operator.local_modules import task_modules
-from airflow_isolation.operator.request_builder import (
+from airflow_isolation.operator.shipping.callable_source import callable_spec
+from airflow_isolation.operator.shipping.local_modules import task_modules
+from airflow_isolation.operator.exchange.request_builder import (
     build_request,
     encode_request,
     first_reschedule_date,
@@ -36,17 +38,17 @@ from airflow_isolation.operator.request_builder import (
     resolve_variables,
     task_context,
 )
-from airflow_isolation.operator.result_handler import apply_result, read_result
-from airflow_isolation.operator.sensor_traits import (
+from airflow_isolation.operator.exchange.result_handler import apply_result, read_result
+from airflow_isolation.operator.parse.sensor_traits import (
     SERIALIZED_FIELDS,
     is_sensor,
     mark_as_sensor,
     sensor_arguments,
 )
-from airflow_isolation.operator.wrapped import WrappedOperator, check_encodable, is_deferred_value
+from airflow_isolation.operator.parse.wrapped import WrappedOperator, check_encodable, is_deferred_value
 from airflow_isolation.workspace.environment import validate_name
 
-_BASE_OPERATOR_PARAMS = frozenset(inspect.signature(compat.BaseOperator.__init__).parameters) - {
+_BASE_OPERATOR_PARAMS = frozenset(inspect.signature(airflow_compat.BaseOperator.__init__).parameters) - {
     "self",
     "kwargs",
 }
@@ -94,7 +96,7 @@ def _check_call_arguments(op_args: Any, op_kwargs: Any, task_id: str) -> None:
         )
 
 
-class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn, lineage.OpenLineageMethods):  # type: ignore[misc]
+class IsolatedOperator(airflow_compat.BaseOperator, airflow_compat.BranchMixIn, lineage.OpenLineageMethods):  # type: ignore[misc]
     """Run ``operator`` (or ``python_callable``) in the isolated ``environment``.
 
     :param operator: the operator class or its dotted path. Omit it to run ``python_callable``
@@ -288,7 +290,7 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn, lineage.OpenLine
         )
         try:
             outcome = self._backend.run(payload, self._job(context, request.context), self._log_target_line)
-        except compat.TaskDeferred as deferred:
+        except airflow_compat.TaskDeferred as deferred:
             self._defer_backend(deferred)
         finally:
             self._backend = None
@@ -314,7 +316,7 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn, lineage.OpenLine
     def _defer_backend(self, deferred: Any) -> NoReturn:
         """A backend (the KubernetesPodOperator) deferred to the triggerer: come back to this
         operator, which hands the event to the backend's own method named in the deferral."""
-        raise compat.TaskDeferred(
+        raise airflow_compat.TaskDeferred(
             trigger=deferred.trigger,
             method_name="resume_isolated",
             kwargs={**(deferred.kwargs or {}), "backend_method": deferred.method_name},
@@ -331,7 +333,7 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn, lineage.OpenLine
         try:
             job = self._job(context, task_context(context, set()))
             outcome = self._backend.resume(backend_method, event, job, self._log_target_line)
-        except compat.TaskDeferred as deferred:  # the KPO may defer again (logging_interval)
+        except airflow_compat.TaskDeferred as deferred:  # the KPO may defer again (logging_interval)
             self._defer_backend(deferred)
         finally:
             self._backend = None
@@ -340,7 +342,7 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn, lineage.OpenLine
     def _log_target_line(self, line: str) -> None:
         """Redacted here too, not only by the log pipeline: ``airflow dags test`` and some handlers
         write records without Airflow's masking filter."""
-        self.log.info("%s", compat.redact(line))
+        self.log.info("%s", airflow_compat.redact(line))
 
     def on_kill(self) -> None:
         if self._backend is not None:

@@ -14,7 +14,7 @@ import dataclasses
 import os
 from typing import Optional
 
-from airflow_isolation.operator import compat
+from airflow_isolation.operator import airflow_compat as compat
 from airflow_isolation.workspace.project_settings import (
     BACKENDS,
     SETTINGS_FILE_VAR,

@@ -9,7 +9,7 @@ import pytest
 from airflow_isolation.operator.backends import BackendJob, TaskIdentity
 from airflow_isolation.operator.backends.kubernetes import backend
 from airflow_isolation.operator.backends.kubernetes.backend import KubernetesBackend, KubernetesBackendError
-from airflow_isolation.operator.compat import AirflowException
+from airflow_isolation.operator.airflow_compat import AirflowException
 
 EVENT = {"status": "success", "namespace": "ns", "name": "isolated-abc"}
 

@@ -29,7 +29,7 @@ from warm_runtimes import stop_warm_runtimes, warm_runtimes
 from airflow_isolation.workspace.environment import read_manifest
 from airflow_isolation.workspace.warm_runtime import build_key, running, socket_folder
 from airflow_isolation.operator.operator import IsolatedOperator
-from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
+from airflow_isolation.operator.exchange.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 
 # --- callables shipped to the target (source only: imports inside) --------------------------------
 

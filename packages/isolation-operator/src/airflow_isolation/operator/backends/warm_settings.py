@@ -15,13 +15,13 @@ from airflow_isolation.workspace import warm_runtime
 
 
 def warm_enabled() -> bool:
-    from airflow_isolation.operator import compat
+    from airflow_isolation.operator import airflow_compat as compat
 
     value = compat.get_conf("isolation", "warm_runtime")
     return value is None or value.strip().lower() not in ("false", "0", "no", "off")
 
 
 def idle_seconds() -> float:
-    from airflow_isolation.operator import compat
+    from airflow_isolation.operator import airflow_compat as compat
 
     return warm_runtime.idle_seconds(compat.get_conf("isolation", warm_runtime.IDLE_KEY))

@@ -22,18 +22,19 @@ from airflow_isolation.core import (
 )
 from airflow_isolation.core.integrity import new_nonce
 from airflow_isolation.core.schema import TaskSpec
-from airflow_isolation.operator import assets, compat
-from airflow_isolation.operator.callable_source import callable_spec
-from airflow_isolation.operator.signature import default_conn_ids
+from airflow_isolation.operator.facets import assets
+from airflow_isolation.operator import airflow_compat
+from airflow_isolation.operator.shipping.callable_source import callable_spec
+from airflow_isolation.operator.parse.signature import default_conn_ids
 
 log = logging.getLogger(__name__)
 
 
-class MissingConnectionError(compat.AirflowException):
+class MissingConnectionError(airflow_compat.AirflowException):
     pass
 
 
-class MissingVariableError(compat.AirflowException):
+class MissingVariableError(airflow_compat.AirflowException):
     pass
 
 
@@ -63,7 +64,7 @@ def resolve_connections(explicit: Sequence[str], implied: Iterable[str]) -> List
 
 def _connection_spec(conn_id: str, required: bool) -> Optional[ConnectionSpec]:
     try:
-        conn = compat.get_connection(conn_id)
+        conn = airflow_compat.get_connection(conn_id)
     except Exception as exc:
         if not required:
             log.info("Connection %r is not defined on the host; not shipping it.", conn_id)
@@ -73,7 +74,7 @@ def _connection_spec(conn_id: str, required: bool) -> Optional[ConnectionSpec]:
             "create it (airflow connections add, the UI, or your secrets backend) or remove it from the list"
         ) from exc
     if conn.password:
-        compat.mask_secret(conn.password)
+        airflow_compat.mask_secret(conn.password)
     extra = conn.extra if isinstance(conn.extra, str) or conn.extra is None else str(conn.extra)
     port = conn.port
     return ConnectionSpec(
@@ -93,7 +94,7 @@ def resolve_variables(keys: Sequence[str]) -> Dict[str, str]:
     values: Dict[str, str] = {}
     for key in keys:
         try:
-            values[key] = str(compat.get_variable(key))
+            values[key] = str(airflow_compat.get_variable(key))
         except Exception as exc:
             raise MissingVariableError(
                 f"variable {key!r} listed in variables=[...] is not defined on the host ({exc}); "
@@ -106,10 +107,10 @@ def secrets_of(connections: List[ConnectionSpec], variables: Dict[str, str], tas
     """What the target must mask: shipped passwords and sensitive Variables, and every secret the
     host masks that templates rendered into the task's arguments (``{{ conn.db.password }}``)."""
     secrets = [c.password for c in connections if c.password]
-    secrets += [value for key, value in variables.items() if compat.is_sensitive_name(key)]
+    secrets += [value for key, value in variables.items() if airflow_compat.is_sensitive_name(key)]
     for secret in secrets:
-        compat.mask_secret(secret)
-    others = [s for s in compat.registered_secrets() if s not in secrets]
+        airflow_compat.mask_secret(secret)
+    others = [s for s in airflow_compat.registered_secrets() if s not in secrets]
     if others:
         rendered = "\0".join(_strings(task))  # one C-speed scan per secret, however many strings
         secrets += [s for s in others if s in rendered]
@@ -185,7 +186,7 @@ def first_reschedule_date(context: Dict[str, Any], retries: int) -> Optional[dt.
     """When this task's first try started, from the host's task reschedules, as a sensor in
     reschedule mode asks natively (3.x: the API server; 2.x: the database)."""
     ti = context["ti"]
-    if compat.AIRFLOW_MAJOR >= 3:
+    if airflow_compat.AIRFLOW_MAJOR >= 3:
         return ti.get_first_reschedule_date(context)  # type: ignore[no-any-return]
     from airflow.sensors.base import _orig_start_date
 
@@ -226,7 +227,7 @@ def task_context(
         params=_plain_params(context.get("params")),
         dag_run_conf=dict(getattr(dag_run, "conf", None) or {}),
         upstream_xcoms=_upstream_xcoms(context, upstream_ids),
-        host_airflow_version=compat.AIRFLOW_VERSION,
+        host_airflow_version=airflow_compat.AIRFLOW_VERSION,
         downstream_task_ids=direct,
         flat_downstream_task_ids=flat,
         downstream_teardown_ids=teardowns,

@@ -10,17 +10,17 @@ import msgspec
 from airflow_isolation.core import IsolationResult, decode_result, decode_result_json
 from airflow_isolation.core.errors import IsolationError
 from airflow_isolation.core.launch import EXIT_KILLED
-from airflow_isolation.operator import compat
-from airflow_isolation.operator.assets import apply_outlet_events
+from airflow_isolation.operator import airflow_compat
+from airflow_isolation.operator.facets.assets import apply_outlet_events
 from airflow_isolation.operator.backends.base import RunOutcome
-from airflow_isolation.operator.write_back import apply_variable_writes
+from airflow_isolation.operator.facets.write_back import apply_variable_writes
 
 
-class IsolatedTaskFailed(compat.AirflowException):
+class IsolatedTaskFailed(airflow_compat.AirflowException):
     """The task raised in the target; retries apply as for any failed task."""
 
 
-class IsolatedTargetCrashed(compat.AirflowException):
+class IsolatedTargetCrashed(airflow_compat.AirflowException):
     """The target process ended without writing a result (killed, out of memory, crashed)."""
 
 
@@ -99,7 +99,7 @@ def apply_result(operator: Any, context: Dict[str, Any], result: IsolationResult
     for push in result.xcom_pushes:
         context["ti"].xcom_push(key=push.key, value=push.value)
     if result.status == "skipped":
-        raise compat.AirflowSkipException(result.error.message if result.error else "skipped in the target")
+        raise airflow_compat.AirflowSkipException(result.error.message if result.error else "skipped in the target")
     if result.status == "failed":
         _raise_failure(log, result)
     apply_variable_writes(operator, result)
@@ -122,7 +122,7 @@ def _raise_failure(log: Any, result: IsolationResult) -> NoReturn:
     log.error("The isolated task raised %s. Traceback from the target:\n%s", error.type, error.traceback)
     message = f"{error.type}: {error.message}"
     if kind == "AirflowFailException":
-        raise compat.AirflowFailException(message)
+        raise airflow_compat.AirflowFailException(message)
     if kind == "AirflowSensorTimeout":  # fails without retries, as natively
         raise _host_exception("AirflowSensorTimeout")(message)
     raise IsolatedTaskFailed(message)
@@ -130,7 +130,7 @@ def _raise_failure(log: Any, result: IsolationResult) -> NoReturn:
 
 def _host_exception(name: str) -> Any:
     """The class the host's task runner handles (3.x: the task SDK's, 2.x: ``airflow.exceptions``)."""
-    if compat.AIRFLOW_MAJOR >= 3:
+    if airflow_compat.AIRFLOW_MAJOR >= 3:
         try:
             from airflow.sdk import exceptions as sdk_exceptions
 
@@ -151,7 +151,7 @@ def skip_downstream(operator: Any, context: Dict[str, Any], task_ids: List[str])
     if not tasks:
         return
     ti = context["ti"]
-    if compat.AIRFLOW_MAJOR >= 3:
+    if airflow_compat.AIRFLOW_MAJOR >= 3:
         operator.skip(ti=ti, tasks=tasks)
         return
     dag_run = context["dag_run"]

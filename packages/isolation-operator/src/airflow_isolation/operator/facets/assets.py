@@ -17,7 +17,7 @@ import logging
 from typing import Any, Dict, Iterable, List, Optional
 
 from airflow_isolation.core import AssetEvent, AssetSpec, InletEvents, OutletEvent
-from airflow_isolation.operator import compat
+from airflow_isolation.operator import airflow_compat
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def triggering_events(context: Dict[str, Any]) -> List[AssetEvent]:
     host cannot read is left out and logged: natively the task fails only if it reads them.
     """
     try:
-        if compat.AIRFLOW_MAJOR >= 3:
+        if airflow_compat.AIRFLOW_MAJOR >= 3:
             accessor = context.get("triggering_asset_events")
             if not accessor:
                 return []
@@ -127,7 +127,7 @@ def host_asset(spec: AssetSpec, outlets: Iterable[Any] = ()) -> Any:
     for outlet in outlets or ():
         if spec.matches(outlet):
             return outlet
-    if compat.AIRFLOW_MAJOR >= 3:
+    if airflow_compat.AIRFLOW_MAJOR >= 3:
         from airflow.sdk import Asset, AssetAlias
 
         if spec.alias:
@@ -160,7 +160,7 @@ def apply_outlet_events(operator: Any, context: Dict[str, Any], events: List[Out
                     "record; its asset event is emitted without them",
                     event.partition_keys,
                     event.key.name,
-                    compat.AIRFLOW_VERSION,
+                    airflow_compat.AIRFLOW_VERSION,
                 )
             else:
                 add_partitions(list(event.partition_keys))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Collection, FrozenSet
 
 from airflow_isolation.core import IsolationResult, RunOptions
-from airflow_isolation.operator import compat
+from airflow_isolation.operator import airflow_compat
 
 KINDS = ("xcom", "variables")
 DEFAULT: FrozenSet[str] = frozenset({"xcom"})
@@ -40,9 +40,9 @@ def apply_variable_writes(operator: Any, result: IsolationResult) -> None:
     """Apply the target's ``Variable.set`` calls in their order (only a successful run gets here)."""
     for write in result.variable_writes:
         if "variables" not in operator.write_back:
-            raise compat.AirflowException(
+            raise airflow_compat.AirflowException(
                 f"the target sent a Variable.set({write.key!r}) though write_back does not include "
                 '"variables": refusing it. Rebuild the environment so its runtime matches the operator.'
             )
-        compat.Variable.set(write.key, write.value, description=write.description)
+        airflow_compat.Variable.set(write.key, write.value, description=write.description)
         operator.log.info("Applied Variable.set(%r) from the isolated task", write.key)
