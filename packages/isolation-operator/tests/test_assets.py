@@ -20,9 +20,9 @@ from airflow_isolation.core import (
     OutletEvent,
 )
 from airflow_isolation.operator import IsolatedOperator
-from airflow_isolation.operator.facets import assets
 from airflow_isolation.operator.exchange.request_builder import task_context as request_context
 from airflow_isolation.operator.exchange.result_handler import IsolatedTaskFailed, apply_result
+from airflow_isolation.operator.facets import HostTask, assets
 
 UTC = dt.timezone.utc
 
@@ -191,7 +191,7 @@ def test_the_request_ships_assets_inlet_events_and_triggering_events() -> None:
         "inlet_events": {raw: accessor, AssetAlias("raw_files"): _InletAccessor([])},
         "triggering_asset_events": triggering,
     }
-    shipped = request_context(context, set())
+    shipped = request_context(HostTask(context))
     raw_spec = AssetSpec(name="raw", uri="s3://bucket/raw", group="asset")
     assert shipped.inlets == [raw_spec, AssetSpec(name="raw_files", alias=True, group="asset")]
     assert shipped.outlets == [AssetSpec(name="s3://bucket/clean", uri="s3://bucket/clean", group="asset")]

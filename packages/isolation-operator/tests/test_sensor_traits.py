@@ -9,8 +9,7 @@ from typing import Any, Dict
 
 import pytest
 
-from airflow_isolation.operator import IsolatedOperator
-from airflow_isolation.operator import airflow_compat
+from airflow_isolation.operator import IsolatedOperator, airflow_compat
 from airflow_isolation.operator.parse.sensor_traits import is_sensor, sensor_arguments
 
 START = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)

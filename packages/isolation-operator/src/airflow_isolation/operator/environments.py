@@ -11,8 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List
 
-from airflow_isolation.operator import settings
-from airflow_isolation.operator import airflow_compat
+from airflow_isolation.operator import airflow_compat, settings
 from airflow_isolation.workspace import environment as env_contract
 from airflow_isolation.workspace.locations import (
     Locations,

@@ -2,47 +2,42 @@
 
 XComs are replayed by default (a task's pushes are part of its result, as with any operator);
 ``Variable.set`` is applied only when the task opts in, because the target cannot write it itself
-and a write buffered by a task that then fails must not happen. Checked at DAG parse time.
+and a write buffered by a task that then fails must not happen. The argument is checked when the
+DAG is parsed (``parse/write_back_kinds.py``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Collection, FrozenSet
+from typing import Any, ClassVar, Dict
 
-from airflow_isolation.core import IsolationResult, RunOptions
+from airflow_isolation.core import IsolationRequest, IsolationResult
+from airflow_isolation.core.facets import BY_NAME, Facet
 from airflow_isolation.operator import airflow_compat
-
-KINDS = ("xcom", "variables")
-DEFAULT: FrozenSet[str] = frozenset({"xcom"})
-
-
-def parse(value: Any, where: str) -> FrozenSet[str]:
-    if isinstance(value, str) or not isinstance(value, Collection):
-        raise TypeError(
-            f"{where}: write_back must be a list of kinds out of {list(KINDS)}, e.g. "
-            f'write_back=["xcom", "variables"], not {value!r}'
-        )
-    unknown = sorted(str(kind) for kind in value if kind not in KINDS)
-    if unknown:
-        raise ValueError(
-            f"{where}: unknown write_back kind(s) {unknown}; the kinds are {list(KINDS)} "
-            '("xcom": replay ti.xcom_push calls, "variables": apply Variable.set calls, both on the host '
-            "after the task succeeds)"
-        )
-    return frozenset(value)
+from airflow_isolation.operator.facets.base import Fields, HostFacet, HostTask
+from airflow_isolation.operator.parse.write_back_kinds import DEFAULT
 
 
-def run_options(kinds: Collection[str]) -> RunOptions:
-    return RunOptions(xcom_write_back="xcom" in kinds, variable_write_back="variables" in kinds)
+class WriteBack(HostFacet):
+    facet: ClassVar[Facet] = BY_NAME["write_back"]
 
+    def needed(self, task: HostTask, request: IsolationRequest) -> bool:
+        """Any choice but the default: a runtime without the facet replays every push and refuses
+        every ``Variable.set``, whatever the task allowed."""
+        return set(task.write_back) != set(DEFAULT)
 
-def apply_variable_writes(operator: Any, result: IsolationResult) -> None:
-    """Apply the target's ``Variable.set`` calls in their order (only a successful run gets here)."""
-    for write in result.variable_writes:
-        if "variables" not in operator.write_back:
-            raise airflow_compat.AirflowException(
-                f"the target sent a Variable.set({write.key!r}) though write_back does not include "
-                '"variables": refusing it. Rebuild the environment so its runtime matches the operator.'
-            )
-        airflow_compat.Variable.set(write.key, write.value, description=write.description)
-        operator.log.info("Applied Variable.set(%r) from the isolated task", write.key)
+    def option_fields(self, task: HostTask) -> Fields:
+        return {
+            "xcom_write_back": "xcom" in task.write_back,
+            "variable_write_back": "variables" in task.write_back,
+        }
+
+    def succeeded(self, operator: Any, context: Dict[str, Any], result: IsolationResult) -> None:
+        """Apply the target's ``Variable.set`` calls in their order (only a successful run gets here)."""
+        for write in result.variable_writes:
+            if "variables" not in operator.write_back:
+                raise airflow_compat.AirflowException(
+                    f"the target sent a Variable.set({write.key!r}) though write_back does not include "
+                    '"variables": refusing it. Rebuild the environment so its runtime matches the operator.'
+                )
+            airflow_compat.Variable.set(write.key, write.value, description=write.description)
+            operator.log.info("Applied Variable.set(%r) from the isolated task", write.key)

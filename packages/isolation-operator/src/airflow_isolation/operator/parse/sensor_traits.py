@@ -54,12 +54,13 @@ def mark_as_sensor(operator: Any, arguments: Mapping[str, Any]) -> None:
     for name, value in arguments.items():
         setattr(operator, name, value)
     operator._is_sensor = True
-    if airflow_compat.AIRFLOW_MAJOR < 3:
-        from airflow.ti_deps.deps.ready_to_reschedule import ReadyToRescheduleDep
+    dependencies = airflow_compat.sensor_dependencies()
+    if dependencies:
+        operator.deps = operator.deps | dependencies
 
-        operator.deps = operator.deps | {ReadyToRescheduleDep()}
 
-
-SERIALIZED_FIELDS = frozenset({"reschedule", "_is_sensor"} if airflow_compat.AIRFLOW_MAJOR >= 3 else {"reschedule"})
+SERIALIZED_FIELDS = frozenset(
+    {"reschedule", "_is_sensor"} if airflow_compat.AIRFLOW_MAJOR >= 3 else {"reschedule"}
+)
 """What a native sensor adds to its serialized form (2.10 serializes ``deps`` for any operator
 whose dependencies differ from ``BaseOperator``'s)."""

@@ -21,8 +21,8 @@ from airflow.providers.cncf.kubernetes.utils.xcom_sidecar import PodDefaults
 from kubernetes.client import models as k8s
 
 from airflow_isolation.core import launch
-from airflow_isolation.operator import environments, settings
 from airflow_isolation.operator import airflow_compat as compat
+from airflow_isolation.operator import environments, settings
 from airflow_isolation.operator.backends import ownership
 from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, LogSink, RunOutcome
 from airflow_isolation.operator.backends.kubernetes import request as secret_io
