@@ -158,6 +158,7 @@ __all__ = [
     "BranchMixIn",
     "DecoratedOperator",
     "TaskDeferred",
+    "Variable",
     "mask_secret",
     "redact",
     "task_decorator_factory",
