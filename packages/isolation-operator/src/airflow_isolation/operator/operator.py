@@ -13,7 +13,7 @@ from typing import Any, Callable, Collection, Dict, Mapping, NoReturn, Optional,
 
 import msgspec
 
-from airflow_isolation.core import CallableSpec, OperatorSpec
+from airflow_isolation.core import CallableSpec, IsolationResult, OperatorSpec
 from airflow_isolation.core.schema import TaskContext, TaskSpec
 from airflow_isolation.operator import airflow_compat, environments, settings
 from airflow_isolation.operator.backends import (
@@ -255,7 +255,7 @@ class IsolatedOperator(airflow_compat.BaseOperator, airflow_compat.BranchMixIn, 
             self._backend = None
         return self._apply(context, read_result(outcome), needed)
 
-    def _apply(self, context: Any, result: Any, needed: Tuple[str, ...] = ()) -> Any:
+    def _apply(self, context: Any, result: IsolationResult, needed: Tuple[str, ...] = ()) -> Any:
         runtime_schema.refuse_result(self.environment, self.backend, result, needed)
         return apply_result(self, context, result)
 
