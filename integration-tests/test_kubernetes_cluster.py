@@ -32,7 +32,7 @@ def test_callable_runs_in_a_pod_and_cleans_up(kubernetes: Any) -> None:
 
 
 def test_failure_in_a_pod_keeps_the_remote_traceback(kubernetes: Any) -> None:
-    from airflow_isolation.operator.result_handler import IsolatedTaskFailed
+    from airflow_isolation.operator.exchange.result_handler import IsolatedTaskFailed
 
     before = set(request_secrets(kubernetes))
     with pytest.raises(IsolatedTaskFailed, match="kaboom in a pod"):

@@ -174,7 +174,7 @@ def test_deferrable_runs_resume_log_return_and_clean_up(
 def test_on_finish_action_decides_the_pod_and_the_request_secret_always_goes(
     kubernetes: Any, action: str, fails: bool, pod_kept: bool
 ) -> None:
-    from airflow_isolation.operator.result_handler import IsolatedTaskFailed
+    from airflow_isolation.operator.exchange.result_handler import IsolatedTaskFailed
 
     dag_id = new_dag_id()
     before = request_secrets(kubernetes)
@@ -315,7 +315,7 @@ def test_a_restarted_worker_reattaches_to_the_running_pod(
 def test_a_container_that_left_no_result_says_how_it_ended(
     kubernetes: Any, target: Any, options: Dict[str, Any], expected: str
 ) -> None:
-    from airflow_isolation.operator.result_handler import IsolatedTargetCrashed
+    from airflow_isolation.operator.exchange.result_handler import IsolatedTargetCrashed
 
     dag_id = new_dag_id()
     before = request_secrets(kubernetes)

@@ -19,9 +19,10 @@ from airflow_isolation.core import (
     IsolationResult,
     OutletEvent,
 )
-from airflow_isolation.operator import IsolatedOperator, assets
-from airflow_isolation.operator.request_builder import task_context as request_context
-from airflow_isolation.operator.result_handler import IsolatedTaskFailed, apply_result
+from airflow_isolation.operator import IsolatedOperator
+from airflow_isolation.operator.exchange.request_builder import task_context as request_context
+from airflow_isolation.operator.exchange.result_handler import IsolatedTaskFailed, apply_result
+from airflow_isolation.operator.facets import HostTask, assets
 
 UTC = dt.timezone.utc
 
@@ -190,7 +191,7 @@ def test_the_request_ships_assets_inlet_events_and_triggering_events() -> None:
         "inlet_events": {raw: accessor, AssetAlias("raw_files"): _InletAccessor([])},
         "triggering_asset_events": triggering,
     }
-    shipped = request_context(context, set())
+    shipped = request_context(HostTask(context))
     raw_spec = AssetSpec(name="raw", uri="s3://bucket/raw", group="asset")
     assert shipped.inlets == [raw_spec, AssetSpec(name="raw_files", alias=True, group="asset")]
     assert shipped.outlets == [AssetSpec(name="s3://bucket/clean", uri="s3://bucket/clean", group="asset")]
@@ -240,7 +241,7 @@ def test_airflow2_asks_for_triggering_events_only_of_a_dataset_triggered_run(
 ) -> None:
     """Airflow 2's ``triggering_dataset_events`` queries the database when read, and fails under
     ``airflow dags test``: a run no dataset triggered has none, so it is not read."""
-    monkeypatch.setattr(assets.compat, "AIRFLOW_MAJOR", 2)
+    monkeypatch.setattr(assets.airflow_compat, "AIRFLOW_MAJOR", 2)
     raw = type("DatasetModel", (), {"uri": "s3://bucket/raw", "extra": {}})()
     by_uri = {"s3://bucket/raw": [_Event(1, raw)]}
     manual = type("DagRun", (), {"run_type": "manual"})()

@@ -9,16 +9,16 @@ from pathlib import Path
 import pendulum
 import pytest
 
+from airflow_isolation.operator.airflow_compat import AIRFLOW_MAJOR
 from airflow_isolation.operator.backends import BackendOptionsError, parse_backend_options
 from airflow_isolation.operator.backends.base import TargetExit
 from airflow_isolation.operator.backends.docker.archive import request_archive
 from airflow_isolation.operator.backends.docker.backend import describe_exit, split_lines
 from airflow_isolation.operator.backends.docker.options import DockerOptions
 from airflow_isolation.operator.backends.venv.options import VenvOptions
-from airflow_isolation.operator.compat import AIRFLOW_MAJOR
 from airflow_isolation.operator.config.settings import BackendSettingError
+from airflow_isolation.operator.exchange.result_handler import IsolatedTargetCrashed, read_result
 from airflow_isolation.operator.operator import IsolatedOperator
-from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, read_result
 from airflow_isolation.workspace.environment import EnvironmentError_
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_isolation.core import ValueEncodeError
-from airflow_isolation.operator.callable_source import callable_spec
+from airflow_isolation.operator.shipping.callable_source import callable_spec
 
 
 def decorator(fn):  # type: ignore[no-untyped-def]

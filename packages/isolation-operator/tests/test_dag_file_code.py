@@ -11,8 +11,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from airflow_isolation.operator.callable_source import callable_spec
-from airflow_isolation.operator.dag_file_code import DagFileCodeError, class_module
+from airflow_isolation.operator.shipping.callable_source import callable_spec
+from airflow_isolation.operator.shipping.dag_file_code import DagFileCodeError, class_module
 
 DAG_FILE = '''
 from __future__ import annotations

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 
 import pytest
 
-from airflow_isolation.operator.kwarg_types import check_kwarg_types
+from airflow_isolation.operator.parse.kwarg_types import check_kwarg_types
 
 
 class Op:

@@ -21,7 +21,7 @@ from airflow_isolation.core import (
     encode,
     encode_json,
 )
-from airflow_isolation.operator import lineage
+from airflow_isolation.operator.facets import openlineage as lineage
 from airflow_isolation.operator.operator import IsolatedOperator
 
 pytest.importorskip("airflow.providers.openlineage")

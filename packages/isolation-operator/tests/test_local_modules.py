@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from airflow_isolation.core import CallableSpec, OperatorSpec
-from airflow_isolation.operator import local_modules
-from airflow_isolation.operator.local_modules import collect, task_modules
+from airflow_isolation.operator.shipping import local_modules
+from airflow_isolation.operator.shipping.local_modules import collect, task_modules
 
 
 def _write(root: Path, files: dict) -> None:

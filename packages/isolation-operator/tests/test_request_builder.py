@@ -11,7 +11,12 @@ import pytest
 from operator_docker_support import StubTaskInstance, task_context
 
 from airflow_isolation.core import CallableSpec, decode_request
-from airflow_isolation.operator.request_builder import build_request, encode_request, implied_conn_ids
+from airflow_isolation.operator.exchange.request_builder import (
+    build_request,
+    encode_request,
+    implied_conn_ids,
+)
+from airflow_isolation.operator.facets import HostTask
 
 
 def test_conn_ids_from_kwargs_and_defaults() -> None:
@@ -48,7 +53,7 @@ def test_upstream_xcoms_are_lowered_once_and_an_unsendable_one_is_left_out(
     context = task_context("dag", "me")
     context["ti"] = _Upstream({"good": {"total": _CountedDecimal("2.50")}, "bad": threading.Lock()})
     task = CallableSpec(name="f", source="def f(): pass")
-    request = build_request(task, context, {"good", "bad"}, [], {})
+    request = build_request(HostTask(context, task, upstream_ids={"good", "bad"}), [], {})
     with caplog.at_level(logging.WARNING):
         payload = encode_request(request)
     assert _CountedDecimal.walks == 1, "an upstream XCom was lowered more than once"
@@ -58,11 +63,11 @@ def test_upstream_xcoms_are_lowered_once_and_an_unsendable_one_is_left_out(
 
 
 def test_rendered_secrets_are_masked_in_the_target_and_no_other_secret_is_sent() -> None:
-    from airflow_isolation.operator import compat
-    from airflow_isolation.operator.request_builder import secrets_of
+    from airflow_isolation.operator import airflow_compat
+    from airflow_isolation.operator.exchange.request_builder import secrets_of
 
-    compat.mask_secret("rendered-pw-81f2a", "password")
-    compat.mask_secret("unrelated-pw-77c3b", "password")
+    airflow_compat.mask_secret("rendered-pw-81f2a", "password")
+    airflow_compat.mask_secret("unrelated-pw-77c3b", "password")
     task = CallableSpec(
         name="f",
         source="def f(dsn, parts): pass",

@@ -8,7 +8,8 @@ from operator_docker_support import task_context
 
 from airflow_isolation.core import CallableSpec
 from airflow_isolation.operator import IsolatedOperator
-from airflow_isolation.operator.request_builder import build_request
+from airflow_isolation.operator.exchange.request_builder import build_request
+from airflow_isolation.operator.facets import HostTask
 
 
 def returns_nothing() -> None:
@@ -26,7 +27,7 @@ def test_direct_and_all_downstream_ids_and_teardowns() -> None:
         gate >> EmptyOperator(task_id="a")
         gate >> cleanup
     context = {**task_context("skips", "gate"), "task": gate}
-    ctx = build_request(CallableSpec(name="f", source="def f(): pass"), context, set(), [], {}).context
+    ctx = build_request(HostTask(context, CallableSpec(name="f", source="def f(): pass")), [], {}).context
     assert ctx.downstream_task_ids == ["a", "b", "cleanup"]
     assert ctx.flat_downstream_task_ids == ["a", "b", "c", "cleanup"]
     assert ctx.downstream_teardown_ids == ["cleanup"]
@@ -35,5 +36,5 @@ def test_direct_and_all_downstream_ids_and_teardowns() -> None:
 
 def test_a_task_outside_a_dag_has_no_downstream() -> None:
     spec = CallableSpec(name="f", source="def f(): pass")
-    ctx = build_request(spec, task_context("d", "t"), set(), [], {}).context
+    ctx = build_request(HostTask(task_context("d", "t"), spec), [], {}).context
     assert (ctx.downstream_task_ids, ctx.flat_downstream_task_ids) == ([], [])

@@ -13,7 +13,7 @@ from operator_docker_support import task_context
 from airflow_isolation.core import SCHEMA_VERSION, ErrorInfo, IsolationResult, XComPush, encode, encode_json
 from airflow_isolation.operator import IsolatedOperator
 from airflow_isolation.operator.backends.base import TargetExit
-from airflow_isolation.operator.result_handler import (
+from airflow_isolation.operator.exchange.result_handler import (
     IsolatedTargetCrashed,
     IsolatedTaskFailed,
     apply_result,

@@ -9,8 +9,8 @@ from typing import Any, Dict
 
 import pytest
 
-from airflow_isolation.operator import IsolatedOperator, compat
-from airflow_isolation.operator.sensor_traits import is_sensor, sensor_arguments
+from airflow_isolation.operator import IsolatedOperator, airflow_compat
+from airflow_isolation.operator.parse.sensor_traits import is_sensor, sensor_arguments
 
 START = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
 SENSOR = "airflow.providers.standard.sensors.python.PythonSensor"
@@ -22,7 +22,7 @@ def poke() -> bool:
 
 
 def _dag_class() -> Any:
-    if compat.AIRFLOW_MAJOR >= 3:
+    if airflow_compat.AIRFLOW_MAJOR >= 3:
         from airflow.sdk import DAG
     else:
         from airflow import DAG
@@ -88,7 +88,7 @@ def test_the_sensor_arguments_show_on_the_wrapper_as_on_a_native_sensor() -> Non
 
 
 def test_defaults_come_from_the_sensor_constructors() -> None:
-    from airflow_isolation.operator.compat import BaseSensorOperator
+    from airflow_isolation.operator.airflow_compat import BaseSensorOperator
 
     class SlowSensor(BaseSensorOperator):  # type: ignore[misc]
         def __init__(self, *, poke_interval: float = 300, **kwargs: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from airflow_isolation.operator.signature import (
+from airflow_isolation.operator.parse.signature import (
     constructor_params,
     default_conn_ids,
     init_signatures,

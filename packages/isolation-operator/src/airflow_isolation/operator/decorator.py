@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from airflow_isolation.operator import compat
+from airflow_isolation.operator import airflow_compat
 from airflow_isolation.operator.operator import IsolatedOperator
 
 
-class IsolatedDecoratedOperator(compat.DecoratedOperator, IsolatedOperator):  # type: ignore[misc]
+class IsolatedDecoratedOperator(airflow_compat.DecoratedOperator, IsolatedOperator):  # type: ignore[misc]
     custom_operator_name = "@task.isolated"
     template_fields = IsolatedOperator.template_fields
     template_fields_renderers = IsolatedOperator.template_fields_renderers
@@ -41,7 +41,7 @@ def isolated_task(
     **kwargs: Any,
 ) -> Any:
     """Decorate a function to run it in ``environment`` (``@task.isolated(environment="...")``)."""
-    return compat.task_decorator_factory(
+    return airflow_compat.task_decorator_factory(
         python_callable=python_callable,
         multiple_outputs=multiple_outputs,
         decorated_operator_class=IsolatedDecoratedOperator,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List
 
-from airflow_isolation.operator import compat
+from airflow_isolation.operator import airflow_compat
 from airflow_isolation.operator.config import settings
 from airflow_isolation.workspace import environment as env_contract
 from airflow_isolation.workspace.locations import (
@@ -35,7 +35,7 @@ def build_path() -> Path:
 
 
 def _airflow_config(key: str) -> List[Source]:
-    return [Source(airflow_config_origin(key), compat.get_conf("isolation", key))]
+    return [Source(airflow_config_origin(key), airflow_compat.get_conf("isolation", key))]
 
 
 def check_defined(name: str) -> None:

@@ -9,15 +9,13 @@ never renders again.
 
 from __future__ import annotations
 
-import inspect
-from typing import Any, Callable, Collection, Dict, Mapping, NoReturn, Optional, Sequence, Union
+from typing import Any, Callable, Collection, Dict, Mapping, NoReturn, Optional, Sequence, Tuple, Union
 
 import msgspec
 
 from airflow_isolation.core import CallableSpec, IsolationResult, OperatorSpec
 from airflow_isolation.core.schema import TaskContext, TaskSpec
-from airflow_isolation.operator import compat, environments, lineage
-from airflow_isolation.operator import write_back as write_back_kinds
+from airflow_isolation.operator import airflow_compat, environments
 from airflow_isolation.operator.backends import (
     BackendJob,
     IsolationBackend,
@@ -25,77 +23,33 @@ from airflow_isolation.operator.backends import (
     get_backend,
     parse_backend_options,
 )
-from airflow_isolation.operator.callable_source import callable_spec
 from airflow_isolation.operator.config import settings
-from airflow_isolation.operator.local_modules import task_modules
-from airflow_isolation.operator.request_builder import (
+from airflow_isolation.operator.exchange import runtime_schema
+from airflow_isolation.operator.exchange.request_builder import (
     build_request,
     encode_request,
-    first_reschedule_date,
     implied_conn_ids,
     resolve_connections,
     resolve_variables,
     task_context,
 )
-from airflow_isolation.operator.result_handler import apply_result, read_result
-from airflow_isolation.operator.sensor_traits import (
+from airflow_isolation.operator.exchange.result_handler import apply_result, read_result
+from airflow_isolation.operator.facets import HostTask, needed_facets
+from airflow_isolation.operator.facets.openlineage import OpenLineageMethods
+from airflow_isolation.operator.parse import write_back_kinds
+from airflow_isolation.operator.parse.arguments import check_call_arguments, names, split_base_kwargs
+from airflow_isolation.operator.parse.sensor_traits import (
     SERIALIZED_FIELDS,
     is_sensor,
     mark_as_sensor,
     sensor_arguments,
 )
-from airflow_isolation.operator.wrapped import WrappedOperator, check_encodable, is_deferred_value
+from airflow_isolation.operator.parse.wrapped import WrappedOperator, check_encodable
+from airflow_isolation.operator.shipping.callable_source import callable_spec
 from airflow_isolation.workspace.environment import validate_name
 
-_BASE_OPERATOR_PARAMS = frozenset(inspect.signature(compat.BaseOperator.__init__).parameters) - {
-    "self",
-    "kwargs",
-}
 
-
-def split_base_kwargs(kwargs: Dict[str, Any]) -> tuple[Dict[str, Any], Dict[str, Any]]:
-    """BaseOperator's own arguments (retries, pool, …) stay on the host; the rest is the wrapped op's."""
-    base = {k: v for k, v in kwargs.items() if k in _BASE_OPERATOR_PARAMS}
-    return base, {k: v for k, v in kwargs.items() if k not in base}
-
-
-def _names(value: Any, what: str, task_id: str) -> list[str]:
-    """``connections``/``variables``: a string would silently become a list of its characters."""
-    if isinstance(value, str) or not isinstance(value, Collection):
-        example = f"[{value!r}]" if isinstance(value, str) else '["name"]'
-        raise TypeError(
-            f"IsolatedOperator {task_id!r}: {what} must be a list of names, e.g. {what}={example}, "
-            f"not {type(value).__name__} {value!r}"
-        )
-    bad = [name for name in value if not isinstance(name, str) or not name]
-    if bad:
-        raise TypeError(f"IsolatedOperator {task_id!r}: {what} must hold non-empty strings, got {bad!r}")
-    return list(value)
-
-
-def _check_call_arguments(op_args: Any, op_kwargs: Any, task_id: str) -> None:
-    """Values Airflow resolves at run time (an upstream task's ``.output``) are checked then."""
-    if (
-        op_kwargs is not None
-        and not is_deferred_value(op_kwargs)
-        and (not isinstance(op_kwargs, Mapping) or not all(isinstance(k, str) for k in op_kwargs))
-    ):
-        raise TypeError(
-            f"IsolatedOperator {task_id!r}: op_kwargs must be a dict of argument names to values, "
-            f"e.g. op_kwargs={{'day': '{{{{ ds }}}}'}}, not {type(op_kwargs).__name__} {op_kwargs!r}"
-        )
-    if (
-        op_args is not None
-        and not is_deferred_value(op_args)
-        and (isinstance(op_args, (str, bytes, Mapping)) or not isinstance(op_args, Collection))
-    ):
-        raise TypeError(
-            f"IsolatedOperator {task_id!r}: op_args must be a list of positional arguments, e.g. "
-            f"op_args=[{op_args!r}], not {type(op_args).__name__} {op_args!r}"
-        )
-
-
-class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn, lineage.OpenLineageMethods):  # type: ignore[misc]
+class IsolatedOperator(airflow_compat.BaseOperator, airflow_compat.BranchMixIn, OpenLineageMethods):  # type: ignore[misc]
     """Run ``operator`` (or ``python_callable``) in the isolated ``environment``.
 
     :param operator: the operator class or its dotted path. Omit it to run ``python_callable``
@@ -167,8 +121,8 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn, lineage.OpenLine
         else:
             environments.check_defined(environment)
         self.environment = environment
-        self.connections = _names(connections, "connections", self.task_id)
-        self.variables = _names(variables, "variables", self.task_id)
+        self.connections = names(connections, "connections", self.task_id)
+        self.variables = names(variables, "variables", self.task_id)
         self.write_back = write_back_kinds.parse(write_back, f"IsolatedOperator {self.task_id!r}")
         self._backend: Optional[IsolationBackend] = None
         self._wrapped: Optional[WrappedOperator] = None
@@ -208,7 +162,7 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn, lineage.OpenLine
                 f"{', '.join(map(repr, sorted(unexpected)))} (without operator=..., only python_callable, "
                 "op_args and op_kwargs describe the task)"
             )
-        _check_call_arguments(op_args, op_kwargs, self.task_id)
+        check_call_arguments(op_args, op_kwargs, self.task_id)
         self.python_callable = python_callable
         self._callable_spec = callable_spec(python_callable)  # type: ignore[arg-type]
         self.op_args = list(op_args or [])
@@ -262,22 +216,29 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn, lineage.OpenLine
             return []
         return implied_conn_ids(self._wrapped.operator_class if self._wrapped else None, task.kwargs)
 
-    def execute(self, context: Any) -> Any:
-        task = self._task_spec()
-        connections = resolve_connections(self.connections, self._conn_ids(task))
-        request = build_request(
-            task,
-            context,
-            set(self.upstream_task_ids),
-            connections,
-            resolve_variables(self.variables),
-            options=msgspec.structs.replace(
-                write_back_kinds.run_options(self.write_back),
-                openlineage=lineage.listener_will_ask(self.operator_class_path),
-            ),
-            first_reschedule=self._first_reschedule(context),
-            modules=task_modules(task, getattr(context.get("dag"), "fileloc", None), self._own_modules()),
+    def host_task(self, context: Any, spec: TaskSpec) -> HostTask:
+        """What the facets read of this try (``facets/base.py``)."""
+        own = self._wrapped.dag_file_module if self._wrapped is not None else None
+        return HostTask(
+            context=context,
+            spec=spec,
+            upstream_ids=frozenset(self.upstream_task_ids),
+            wrapped_class=self._wrapped.operator_class if self._wrapped is not None else None,
+            class_path=self.operator_class_path,
+            write_back=self.write_back,
+            sensor=bool(getattr(self, "_is_sensor", False)),
+            reschedule=bool(self.reschedule),
+            retries=self.retries,
+            own_modules=[own] if own is not None else [],
         )
+
+    def execute(self, context: Any) -> Any:
+        spec = self._task_spec()
+        task = self.host_task(context, spec)
+        connections = resolve_connections(self.connections, self._conn_ids(spec))
+        request = build_request(task, connections, resolve_variables(self.variables))
+        needed = needed_facets(task, request)
+        runtime_schema.refuse_before_run(self.environment, self.backend, self._backend_options, needed)
         payload = encode_request(request)
         self._backend = get_backend(self.backend)
         self.log.info(
@@ -289,59 +250,61 @@ class IsolatedOperator(compat.BaseOperator, compat.BranchMixIn, lineage.OpenLine
         )
         try:
             outcome = self._backend.run(payload, self._job(context, request.context), self._log_target_line)
-        except compat.TaskDeferred as deferred:
-            self._defer_backend(deferred)
+        except airflow_compat.TaskDeferred as deferred:
+            self._defer_backend(deferred, needed)
         finally:
             self._backend = None
-        return self._apply(context, read_result(outcome))
+        return self._apply(context, read_result(outcome), needed)
 
-    def _apply(self, context: Any, result: IsolationResult) -> Any:
-        self.keep_lineage(result.openlineage)
+    def _apply(self, context: Any, result: IsolationResult, needed: Tuple[str, ...] = ()) -> Any:
+        runtime_schema.refuse_result(self.environment, self.backend, result, needed)
         return apply_result(self, context, result)
-
-    def _own_modules(self) -> list[Any]:
-        module = self._wrapped.dag_file_module if self._wrapped is not None else None
-        return [module] if module is not None else []
-
-    def _first_reschedule(self, context: Any) -> Any:
-        """A wrapped sensor in reschedule mode counts its timeout from its first try, as natively."""
-        if not self.reschedule:
-            return None
-        return first_reschedule_date(context, self.retries)
 
     def _job(self, context: Any, task: TaskContext) -> BackendJob:
         return BackendJob(self.environment, TaskIdentity.of(task), self._backend_options, context)
 
-    def _defer_backend(self, deferred: Any) -> NoReturn:
+    def _defer_backend(self, deferred: Any, needed: Sequence[str]) -> NoReturn:
         """A backend (the KubernetesPodOperator) deferred to the triggerer: come back to this
-        operator, which hands the event to the backend's own method named in the deferral."""
-        raise compat.TaskDeferred(
+        operator, which hands the event to the backend's own method named in the deferral, and
+        judges the result by the facets the task needed when it was sent."""
+        raise airflow_compat.TaskDeferred(
             trigger=deferred.trigger,
             method_name="resume_isolated",
-            kwargs={**(deferred.kwargs or {}), "backend_method": deferred.method_name},
+            kwargs={
+                **(deferred.kwargs or {}),
+                "backend_method": deferred.method_name,
+                "needed_facets": list(needed),
+            },
             timeout=deferred.timeout,
         )
 
     def resume_isolated(
-        self, context: Any, event: Any = None, backend_method: str = "", **kwargs: Any
+        self,
+        context: Any,
+        event: Any = None,
+        backend_method: str = "",
+        needed_facets: Sequence[str] = (),
+        **kwargs: Any,
     ) -> Any:
         """Where a deferred run resumes (``backend_options={"deferrable": True}``). ``backend_method``
-        is missing under ``airflow dags test``, which resumes with the trigger's event as the only
-        keyword argument; the backend then resumes with its default method."""
+        (and ``needed_facets``) are missing under ``airflow dags test``, which resumes with the
+        trigger's event as the only keyword argument; the backend then resumes with its default
+        method."""
+        needed = tuple(needed_facets)
         self._backend = get_backend(self.backend)
         try:
-            job = self._job(context, task_context(context, set()))
+            job = self._job(context, task_context(HostTask(context)))
             outcome = self._backend.resume(backend_method, event, job, self._log_target_line)
-        except compat.TaskDeferred as deferred:  # the KPO may defer again (logging_interval)
-            self._defer_backend(deferred)
+        except airflow_compat.TaskDeferred as deferred:  # the KPO may defer again (logging_interval)
+            self._defer_backend(deferred, needed)
         finally:
             self._backend = None
-        return self._apply(context, read_result(outcome))
+        return self._apply(context, read_result(outcome), needed)
 
     def _log_target_line(self, line: str) -> None:
         """Redacted here too, not only by the log pipeline: ``airflow dags test`` and some handlers
         write records without Airflow's masking filter."""
-        self.log.info("%s", compat.redact(line))
+        self.log.info("%s", airflow_compat.redact(line))
 
     def on_kill(self) -> None:
         if self._backend is not None:

@@ -6,10 +6,10 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
+from airflow_isolation.operator.airflow_compat import AirflowException
 from airflow_isolation.operator.backends import BackendJob, TaskIdentity
 from airflow_isolation.operator.backends.kubernetes import backend
 from airflow_isolation.operator.backends.kubernetes.backend import KubernetesBackend, KubernetesBackendError
-from airflow_isolation.operator.compat import AirflowException
 
 EVENT = {"status": "success", "namespace": "ns", "name": "isolated-abc"}
 

@@ -14,9 +14,9 @@ from kubernetes.client import models as k8s
 from operator_docker_support import task_context
 
 from airflow_isolation.core import SCHEMA_VERSION, IsolationResult, encode_json
+from airflow_isolation.operator.airflow_compat import TaskDeferred
 from airflow_isolation.operator.backends.kubernetes import request_secret
 from airflow_isolation.operator.backends.kubernetes.pod import IsolationPodOperator
-from airflow_isolation.operator.compat import TaskDeferred
 from airflow_isolation.operator.operator import IsolatedOperator
 
 pytestmark = pytest.mark.usefixtures("docker_env")

@@ -4,7 +4,7 @@ The venv backend starts the warm runtime of an environment's current build on th
 needs it, and that task waits for the imports (Airflow, the ``preload`` list). Started here, on
 the worker as the worker's user and with its settings, the first task finds it ready. ``--stop``
 stops the environment's warm runtimes (of every build of it). Where it listens and how it starts
-is ``airflow_isolation.workspace.warm_runtime``, the very code the backend uses.
+is ``airflow_isolation.workspace.warm``, the very code the backend uses.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional, Type, TypeVar, Union
 
 import msgspec
 
-from airflow_isolation.operator import compat
+from airflow_isolation.operator import airflow_compat as compat
 
 S = TypeVar("S", bound=msgspec.Struct)
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmg]?)b?\s*$", re.IGNORECASE)

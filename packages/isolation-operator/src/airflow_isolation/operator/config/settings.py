@@ -17,7 +17,7 @@ import dataclasses
 import os
 from typing import Any, Optional, TypeVar
 
-from airflow_isolation.operator import compat
+from airflow_isolation.operator import airflow_compat as compat
 from airflow_isolation.workspace.project_settings import (
     BACKENDS,
     SETTINGS_FILE_VAR,

@@ -36,12 +36,12 @@ from real_components import require_registry
 
 from airflow_isolation.core.launch import IMAGE_REQUEST_FILE
 from airflow_isolation.operator import sweep_orphans
+from airflow_isolation.operator.airflow_compat import AirflowSkipException
 from airflow_isolation.operator.backends.docker.client import DockerBackendError
 from airflow_isolation.operator.backends.docker.labels import owner_labels
 from airflow_isolation.operator.backends.ownership import Owner
-from airflow_isolation.operator.compat import AirflowSkipException
+from airflow_isolation.operator.exchange.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 from airflow_isolation.operator.operator import IsolatedOperator
-from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 
 pytestmark = pytest.mark.usefixtures("docker_env")
 

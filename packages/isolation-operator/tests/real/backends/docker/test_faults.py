@@ -27,8 +27,8 @@ from operator_docker_support import (
 )
 
 from airflow_isolation.operator import sweep_orphans
+from airflow_isolation.operator.exchange.result_handler import IsolatedTargetCrashed
 from airflow_isolation.operator.operator import IsolatedOperator
-from airflow_isolation.operator.result_handler import IsolatedTargetCrashed
 
 pytestmark = pytest.mark.usefixtures("docker_env")
 

@@ -32,8 +32,8 @@ from operator_docker_support import (
 from airflow_isolation.core.launch import REQUEST_DIGEST_ENV
 from airflow_isolation.operator import sweep_orphans
 from airflow_isolation.operator.backends.docker import standby
+from airflow_isolation.operator.exchange.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 from airflow_isolation.operator.operator import IsolatedOperator
-from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 
 SCOPE = f"{LABEL}standby-scope"
 

@@ -30,13 +30,13 @@ from operator_docker_support import (
 )
 
 from airflow_isolation.core import decode_request
+from airflow_isolation.operator.airflow_compat import AirflowException, AirflowSkipException
 from airflow_isolation.operator.backends.kubernetes import request_secret
 from airflow_isolation.operator.backends.kubernetes.backend import KubernetesBackendError
 from airflow_isolation.operator.backends.kubernetes.pod import IsolationPodOperator
 from airflow_isolation.operator.backends.options import BackendOptionsError
-from airflow_isolation.operator.compat import AirflowException, AirflowSkipException
+from airflow_isolation.operator.exchange.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 from airflow_isolation.operator.operator import IsolatedOperator
-from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 
 pytestmark = pytest.mark.usefixtures("docker_env")
 NAMESPACE = "isolation-tests"

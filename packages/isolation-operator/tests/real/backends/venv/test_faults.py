@@ -23,8 +23,8 @@ from host_worker import alive, kill_worker, start_worker, wait_for_file, wait_un
 from operator_docker_support import kill_myself, run_like_task_runner, task_context, write_half_a_result
 
 from airflow_isolation.operator.backends.venv.child import DIES_WITH_WORKER
+from airflow_isolation.operator.exchange.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 from airflow_isolation.operator.operator import IsolatedOperator
-from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 
 # --- callables shipped to the target (source only: imports inside) --------------------------------
 

@@ -26,8 +26,8 @@ from host_worker import alive, kill_worker, start_worker, wait_for_file, wait_un
 from operator_docker_support import TestEnvironments, run_like_task_runner, task_context
 from warm_runtimes import stop_warm_runtimes, warm_runtimes
 
+from airflow_isolation.operator.exchange.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 from airflow_isolation.operator.operator import IsolatedOperator
-from airflow_isolation.operator.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 from airflow_isolation.workspace.environment import read_manifest
 from airflow_isolation.workspace.warm import build_key, running, socket_folder
 

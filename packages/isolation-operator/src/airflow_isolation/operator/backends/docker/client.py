@@ -8,7 +8,7 @@ import docker
 import docker.errors
 import requests
 
-from airflow_isolation.operator import compat
+from airflow_isolation.operator import airflow_compat as compat
 
 
 class DockerBackendError(compat.AirflowException):

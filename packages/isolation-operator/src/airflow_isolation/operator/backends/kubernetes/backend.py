@@ -21,7 +21,8 @@ from airflow.providers.cncf.kubernetes.utils.xcom_sidecar import PodDefaults
 from kubernetes.client import models as k8s
 
 from airflow_isolation.core import launch
-from airflow_isolation.operator import compat, environments
+from airflow_isolation.operator import airflow_compat as compat
+from airflow_isolation.operator import environments
 from airflow_isolation.operator.backends import ownership
 from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, LogSink, TargetExit
 from airflow_isolation.operator.backends.kubernetes import request_secret

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from airflow_isolation.core import ShippedModule
-from airflow_isolation.operator import compat
+from airflow_isolation.operator import airflow_compat
 
 DAG_FILE_MODULE_PREFIXES = ("unusual_prefix_", "__main__")
 """How Airflow names the module of a DAG file it loads (``unusual_prefix_<sha1>_<file>``), and
@@ -37,7 +37,7 @@ _MOVE_IT = (
 )
 
 
-class DagFileCodeError(compat.AirflowException):
+class DagFileCodeError(airflow_compat.AirflowException):
     """A class defined in a DAG file needs something that cannot leave the DAG file."""
 
 

@@ -17,13 +17,13 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 
 from airflow_isolation.core import CallableSpec, OperatorSpec, ShippedModule
 from airflow_isolation.core.schema import TaskSpec
-from airflow_isolation.operator import compat
+from airflow_isolation.operator import airflow_compat
 
 MAX_SHIPPED_BYTES = 64 * 1024 * 1024
 """The most a request may carry; the modules must fit in it with room to spare."""
 
 
-class ShippedModulesTooLargeError(compat.AirflowException):
+class ShippedModulesTooLargeError(airflow_compat.AirflowException):
     pass
 
 

@@ -1,6 +1,6 @@
 """The wrapped operator's OpenLineage lineage, handed to the host's OpenLineage listener.
 
-The target computes it with the operator's own methods (``runtime/lineage.py``) and sends it as
+The target computes it with the operator's own methods (the runtime's OpenLineage facet) and sends it as
 plain JSON (``core.OpenLineageFacets``). Here it becomes what an operator's method returns: the
 provider's ``OperatorLineage`` with the client's dataset classes, so that the provider's manager,
 redaction and ``Serde`` treat it as a native operator's. Facets stay JSON objects: ``Serde``
@@ -13,9 +13,11 @@ OpenLineage is imported only when the listener asks: the host may not have the p
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, ClassVar, Dict, List, Optional
 
-from airflow_isolation.core import OpenLineageReport
+from airflow_isolation.core import IsolationRequest, IsolationResult, OpenLineageReport
+from airflow_isolation.core.facets import BY_NAME, Facet
+from airflow_isolation.operator.facets.base import Fields, HostFacet, HostTask
 
 METHODS = ("get_openlineage_facets_on_start", "get_openlineage_facets_on_complete")
 """Either one makes the provider use its ``DefaultExtractor`` for an operator."""
@@ -124,3 +126,17 @@ class OpenLineageMethods:
         if shipped is not None:
             self.log.debug("OpenLineage: lineage from the target's %s", shipped.method)
         return operator_lineage(self._result_lineage)
+
+
+class OpenLineage(HostFacet):
+    facet: ClassVar[Facet] = BY_NAME["openlineage"]
+
+    def needed(self, task: HostTask, request: IsolationRequest) -> bool:
+        return request.options.openlineage
+
+    def option_fields(self, task: HostTask) -> Fields:
+        return {"openlineage": listener_will_ask(task.class_path)}
+
+    def ended(self, operator: Any, context: Dict[str, Any], result: IsolationResult) -> None:
+        """Kept whatever the outcome: the listener asks on failure too."""
+        operator.keep_lineage(result.openlineage)

@@ -16,7 +16,7 @@ import textwrap
 from typing import Any, Callable
 
 from airflow_isolation.core import CallableSpec, ValueEncodeError
-from airflow_isolation.operator.dag_file_code import function_preamble
+from airflow_isolation.operator.shipping.dag_file_code import function_preamble
 
 
 def callable_spec(func: Callable[..., Any], path: str = "python_callable") -> CallableSpec:

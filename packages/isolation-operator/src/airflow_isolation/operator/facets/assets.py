@@ -14,10 +14,19 @@ same extras (and alias events, partition keys) as the same task run natively.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, ClassVar, Dict, Iterable, List, Mapping, Optional
 
-from airflow_isolation.core import AssetEvent, AssetSpec, InletEvents, OutletEvent
-from airflow_isolation.operator import compat
+from airflow_isolation.core import (
+    AssetEvent,
+    AssetSpec,
+    InletEvents,
+    IsolationRequest,
+    IsolationResult,
+    OutletEvent,
+)
+from airflow_isolation.core.facets import BY_NAME, Facet
+from airflow_isolation.operator import airflow_compat
+from airflow_isolation.operator.facets.base import Fields, HostFacet, HostTask
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +88,7 @@ def _latest(accessor: Any) -> List[Any]:
     return list(accessor[-INLET_EVENTS_LIMIT:])
 
 
-def inlet_events(context: Dict[str, Any], inlets: Iterable[Any]) -> List[InletEvents]:
+def inlet_events(context: Mapping[str, Any], inlets: Iterable[Any]) -> List[InletEvents]:
     """Events of each inlet that is an asset or alias. One the host cannot read is shipped without
     events (and logged): reading it is the task's business, as natively, where it fails lazily."""
     accessors = context.get("inlet_events")
@@ -98,7 +107,7 @@ def inlet_events(context: Dict[str, Any], inlets: Iterable[Any]) -> List[InletEv
     return shipped
 
 
-def triggering_events(context: Dict[str, Any]) -> List[AssetEvent]:
+def triggering_events(context: Mapping[str, Any]) -> List[AssetEvent]:
     """Every event that triggered the run, once (3.x lists each also under its aliases).
 
     Airflow 2 reads them from the database only when asked, and a run that no dataset triggered
@@ -106,7 +115,7 @@ def triggering_events(context: Dict[str, Any]) -> List[AssetEvent]:
     host cannot read is left out and logged: natively the task fails only if it reads them.
     """
     try:
-        if compat.AIRFLOW_MAJOR >= 3:
+        if airflow_compat.AIRFLOW_MAJOR >= 3:
             accessor = context.get("triggering_asset_events")
             if not accessor:
                 return []
@@ -127,18 +136,9 @@ def host_asset(spec: AssetSpec, outlets: Iterable[Any] = ()) -> Any:
     for outlet in outlets or ():
         if spec.matches(outlet):
             return outlet
-    if compat.AIRFLOW_MAJOR >= 3:
-        from airflow.sdk import Asset, AssetAlias
-
-        if spec.alias:
-            return AssetAlias(name=spec.name)
-        group = {"group": spec.group} if spec.group else {}
-        return Asset(name=spec.name, uri=spec.uri or spec.name, extra=dict(spec.extra), **group)
-    from airflow.datasets import Dataset, DatasetAlias
-
     if spec.alias:
-        return DatasetAlias(name=spec.name)
-    return Dataset(uri=spec.uri or spec.name, extra=dict(spec.extra) or None)
+        return airflow_compat.new_asset_alias(spec.name)
+    return airflow_compat.new_asset(spec.name, spec.uri, spec.extra, spec.group)
 
 
 def apply_outlet_events(operator: Any, context: Dict[str, Any], events: List[OutletEvent]) -> None:
@@ -160,7 +160,32 @@ def apply_outlet_events(operator: Any, context: Dict[str, Any], events: List[Out
                     "record; its asset event is emitted without them",
                     event.partition_keys,
                     event.key.name,
-                    compat.AIRFLOW_VERSION,
+                    airflow_compat.AIRFLOW_VERSION,
                 )
             else:
                 add_partitions(list(event.partition_keys))
+
+
+class Assets(HostFacet):
+    facet: ClassVar[Facet] = BY_NAME["assets"]
+
+    def needed(self, task: HostTask, request: IsolationRequest) -> bool:
+        """A task with asset inlets or outlets, or a run that assets triggered: ``outlet_events``
+        and what the task reads exist only through them."""
+        shipped = request.context
+        return bool(shipped.inlets or shipped.outlets or shipped.triggering_asset_events)
+
+    def context_fields(self, task: HostTask) -> Fields:
+        operator = task.context.get("task")
+        inlets = list(getattr(operator, "inlets", None) or ())
+        return {
+            "inlets": specs(inlets),
+            "outlets": specs(getattr(operator, "outlets", None) or ()),
+            "inlet_events": inlet_events(task.context, inlets),
+            "triggering_asset_events": triggering_events(task.context),
+        }
+
+    def succeeded(self, operator: Any, context: Dict[str, Any], result: IsolationResult) -> None:
+        """Recorded in the host's context after success, where its task runner emits them as a
+        native task's."""
+        apply_outlet_events(operator, context, result.outlet_events)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Dict, Mapping, Optional
 
-from airflow_isolation.operator import compat
-from airflow_isolation.operator.signature import init_signatures
+from airflow_isolation.operator import airflow_compat
+from airflow_isolation.operator.parse.signature import init_signatures
 
 SENSOR_ARGUMENTS = ("mode", "poke_interval", "timeout", "soft_fail", "exponential_backoff", "max_wait")
 """The arguments every Airflow sensor takes, shown on the wrapper as on a native sensor."""
@@ -29,7 +29,7 @@ def is_sensor(cls: Optional[type], kwargs: Mapping[str, Any]) -> bool:
     """A sensor class, or, for a class the host cannot import, one given a sensor ``mode``."""
     if cls is None:
         return kwargs.get("mode") in ("poke", "reschedule")
-    return issubclass(cls, compat.BaseSensorOperator)
+    return issubclass(cls, airflow_compat.BaseSensorOperator)
 
 
 def sensor_arguments(cls: Optional[type], kwargs: Mapping[str, Any]) -> Dict[str, Any]:
@@ -54,12 +54,13 @@ def mark_as_sensor(operator: Any, arguments: Mapping[str, Any]) -> None:
     for name, value in arguments.items():
         setattr(operator, name, value)
     operator._is_sensor = True
-    if compat.AIRFLOW_MAJOR < 3:
-        from airflow.ti_deps.deps.ready_to_reschedule import ReadyToRescheduleDep
+    dependencies = airflow_compat.sensor_dependencies()
+    if dependencies:
+        operator.deps = operator.deps | dependencies
 
-        operator.deps = operator.deps | {ReadyToRescheduleDep()}
 
-
-SERIALIZED_FIELDS = frozenset({"reschedule", "_is_sensor"} if compat.AIRFLOW_MAJOR >= 3 else {"reschedule"})
+SERIALIZED_FIELDS = frozenset(
+    {"reschedule", "_is_sensor"} if airflow_compat.AIRFLOW_MAJOR >= 3 else {"reschedule"}
+)
 """What a native sensor adds to its serialized form (2.10 serializes ``deps`` for any operator
 whose dependencies differ from ``BaseOperator``'s)."""

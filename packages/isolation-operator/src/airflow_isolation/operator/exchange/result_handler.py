@@ -1,26 +1,25 @@
-"""Mapping an ``IsolationResult`` back onto Airflow: XComs, branches, skips and failures."""
+"""Reading the target's ``IsolationResult`` (or why there is none) and applying it on the host."""
 
 from __future__ import annotations
 
 import signal
-from typing import Any, Dict, List, NoReturn, Optional
+from typing import Any, Dict, NoReturn, Optional
 
 import msgspec
 
 from airflow_isolation.core import IsolationResult, decode_result, decode_result_json
 from airflow_isolation.core.errors import IsolationError
 from airflow_isolation.core.launch import EXIT_KILLED
-from airflow_isolation.operator import compat
-from airflow_isolation.operator.assets import apply_outlet_events
+from airflow_isolation.operator import airflow_compat
 from airflow_isolation.operator.backends.base import TargetExit
-from airflow_isolation.operator.write_back import apply_variable_writes
+from airflow_isolation.operator.facets import HOST_FACETS
 
 
-class IsolatedTaskFailed(compat.AirflowException):
+class IsolatedTaskFailed(airflow_compat.AirflowException):
     """The task raised in the target; retries apply as for any failed task."""
 
 
-class IsolatedTargetCrashed(compat.AirflowException):
+class IsolatedTargetCrashed(airflow_compat.AirflowException):
     """The target process ended without writing a result (killed, out of memory, crashed)."""
 
 
@@ -88,26 +87,21 @@ def _with_memory_hint(result: IsolationResult, hint: Optional[str]) -> Isolation
 
 
 def apply_result(operator: Any, context: Dict[str, Any], result: IsolationResult) -> Any:
-    """Apply the target's outcome as the host's Airflow applies a native task's.
-
-    XComs are replayed whatever the outcome (Airflow keeps what a failing task pushed); a sensor's
-    reschedule and timeout are raised as the host's own exceptions; downstream skips go through
-    the host's ``SkipMixin.skip``; the outlet events the task recorded are recorded in the host's
-    context after success, where the host's task runner emits them as a native task's.
-    """
-    log = operator.log
-    for push in result.xcom_pushes:
-        context["ti"].xcom_push(key=push.key, value=push.value)
+    """Apply the target's outcome as the host's Airflow applies a native task's: each facet applies
+    its fields (``facets/``), first what holds whatever the outcome, then, by the outcome, what
+    explains a failure or what a success leaves."""
+    for host in HOST_FACETS:
+        host.ended(operator, context, result)
     if result.status == "skipped":
-        raise compat.AirflowSkipException(result.error.message if result.error else "skipped in the target")
+        raise airflow_compat.AirflowSkipException(
+            result.error.message if result.error else "skipped in the target"
+        )
     if result.status == "failed":
-        _raise_failure(log, result)
-    apply_variable_writes(operator, result)
-    apply_outlet_events(operator, context, result.outlet_events)
-    if result.branch is not None:
-        operator.do_branch(context, result.branch)
-    if result.skip_downstream:
-        skip_downstream(operator, context, result.skip_downstream)
+        for host in HOST_FACETS:
+            host.failed(operator, context, result)
+        _raise_failure(operator.log, result)
+    for host in HOST_FACETS:
+        host.succeeded(operator, context, result)
     return result.return_value
 
 
@@ -116,43 +110,10 @@ def _raise_failure(log: Any, result: IsolationResult) -> NoReturn:
     if error is None:
         raise IsolatedTaskFailed("the isolated task failed without an error report")
     kind = error.type.rpartition(".")[2]
-    if kind == "AirflowRescheduleException" and result.reschedule_date is not None:
-        log.info("The isolated sensor is rescheduled to %s", result.reschedule_date.isoformat())
-        raise _host_exception("AirflowRescheduleException")(result.reschedule_date)
     log.error("The isolated task raised %s. Traceback from the target:\n%s", error.type, error.traceback)
     message = f"{error.type}: {error.message}"
     if kind == "AirflowFailException":
-        raise compat.AirflowFailException(message)
+        raise airflow_compat.AirflowFailException(message)
     if kind == "AirflowSensorTimeout":  # fails without retries, as natively
-        raise _host_exception("AirflowSensorTimeout")(message)
+        raise airflow_compat.host_exception("AirflowSensorTimeout")(message)
     raise IsolatedTaskFailed(message)
-
-
-def _host_exception(name: str) -> Any:
-    """The class the host's task runner handles (3.x: the task SDK's, 2.x: ``airflow.exceptions``)."""
-    if compat.AIRFLOW_MAJOR >= 3:
-        try:
-            from airflow.sdk import exceptions as sdk_exceptions
-
-            return getattr(sdk_exceptions, name)
-        except (ImportError, AttributeError):
-            pass
-    import airflow.exceptions
-
-    return getattr(airflow.exceptions, name)
-
-
-def skip_downstream(operator: Any, context: Dict[str, Any], task_ids: List[str]) -> None:
-    """Skip what the task skipped in the target, with the host's ``SkipMixin.skip``: on Airflow 3
-    it raises ``DownstreamTasksSkipped`` for the task runner (the task succeeds, without a return
-    value, as natively); on Airflow 2 it writes the states to the database and the task goes on."""
-    dag = operator.dag
-    tasks = [dag.get_task(task_id) for task_id in task_ids if dag.has_task(task_id)]
-    if not tasks:
-        return
-    ti = context["ti"]
-    if compat.AIRFLOW_MAJOR >= 3:
-        operator.skip(ti=ti, tasks=tasks)
-        return
-    dag_run = context["dag_run"]
-    operator.skip(dag_run=dag_run, execution_date=dag_run.execution_date, tasks=tasks, map_index=ti.map_index)

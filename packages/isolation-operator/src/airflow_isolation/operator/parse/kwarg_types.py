@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from airflow_isolation.operator.signature import parameter_annotation
+from airflow_isolation.operator.parse.signature import parameter_annotation
 
 _COLLECTIONS = (list, tuple, set, frozenset, dict, str)
 _ACCEPTS: Dict[str, Tuple[type, ...]] = {

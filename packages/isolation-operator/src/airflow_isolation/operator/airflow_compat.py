@@ -76,6 +76,70 @@ def registered_secrets() -> list[str]:
     return sorted(re.sub(r"\\(.)", r"\1", pattern, flags=re.DOTALL) for pattern in patterns)
 
 
+def host_exception(name: str) -> Any:
+    """The class the host's task runner handles (3.x: the task SDK's, 2.x: ``airflow.exceptions``)."""
+    if AIRFLOW_MAJOR >= 3:
+        try:
+            from airflow.sdk import exceptions as sdk_exceptions
+
+            return getattr(sdk_exceptions, name)
+        except (ImportError, AttributeError):
+            pass
+    import airflow.exceptions
+
+    return getattr(airflow.exceptions, name)
+
+
+def first_try_start(context: Any, retries: int) -> Any:
+    """When this task's first try started, from the host's task reschedules, as a sensor in
+    reschedule mode asks natively (3.x: the API server; 2.x: the database)."""
+    ti = context["ti"]
+    if AIRFLOW_MAJOR >= 3:
+        return ti.get_first_reschedule_date(context)
+    from airflow.sensors.base import _orig_start_date
+
+    return _orig_start_date(
+        dag_id=ti.dag_id,
+        task_id=ti.task_id,
+        run_id=ti.run_id,
+        map_index=ti.map_index,
+        try_number=(ti.max_tries or 0) - (retries or 0) + 1,
+    )
+
+
+def sensor_dependencies() -> frozenset[Any]:
+    """What a sensor adds to its task's ``deps`` for the scheduler: 2.10 waits for the reschedule
+    date through ``ReadyToRescheduleDep``; Airflow 3 derives it from the serialized ``_is_sensor``."""
+    if AIRFLOW_MAJOR >= 3:
+        return frozenset()
+    from airflow.ti_deps.deps.ready_to_reschedule import ReadyToRescheduleDep
+
+    return frozenset({ReadyToRescheduleDep()})
+
+
+def new_asset(name: str, uri: str, extra: dict[str, Any], group: str) -> Any:
+    """The host's asset (3.x ``Asset``; 2.x ``Dataset``, which has only a URI)."""
+    if AIRFLOW_MAJOR >= 3:
+        from airflow.sdk import Asset
+
+        grouped = {"group": group} if group else {}
+        return Asset(name=name, uri=uri or name, extra=dict(extra), **grouped)
+    from airflow.datasets import Dataset
+
+    return Dataset(uri=uri or name, extra=dict(extra) or None)
+
+
+def new_asset_alias(name: str) -> Any:
+    """The host's asset alias (3.x ``AssetAlias``; 2.x ``DatasetAlias``)."""
+    if AIRFLOW_MAJOR >= 3:
+        from airflow.sdk import AssetAlias
+
+        return AssetAlias(name=name)
+    from airflow.datasets import DatasetAlias
+
+    return DatasetAlias(name=name)
+
+
 def get_conf(section: str, key: str) -> str | None:
     from airflow.configuration import conf
 
@@ -94,6 +158,7 @@ __all__ = [
     "BranchMixIn",
     "DecoratedOperator",
     "TaskDeferred",
+    "Variable",
     "mask_secret",
     "redact",
     "task_decorator_factory",

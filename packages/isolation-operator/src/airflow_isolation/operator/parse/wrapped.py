@@ -13,11 +13,11 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 from airflow_isolation.core import ShippedModule
 from airflow_isolation.core.values import Lowerer
-from airflow_isolation.operator import compat
-from airflow_isolation.operator.callable_source import callable_spec
-from airflow_isolation.operator.dag_file_code import class_module, defined_in_dag_file
-from airflow_isolation.operator.kwarg_types import check_kwarg_types
-from airflow_isolation.operator.signature import constructor_params
+from airflow_isolation.operator import airflow_compat
+from airflow_isolation.operator.parse.kwarg_types import check_kwarg_types
+from airflow_isolation.operator.parse.signature import constructor_params
+from airflow_isolation.operator.shipping.callable_source import callable_spec
+from airflow_isolation.operator.shipping.dag_file_code import class_module, defined_in_dag_file
 
 _DEFERRED_VALUE_TYPES = {
     "XComArg",
@@ -29,7 +29,7 @@ _DEFERRED_VALUE_TYPES = {
 }
 
 
-class OperatorResolutionError(compat.AirflowException):
+class OperatorResolutionError(airflow_compat.AirflowException):
     pass
 
 

@@ -6,34 +6,33 @@ secret is registered with the host's masker before anything is logged or sent.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from airflow_isolation.core import (
     SCHEMA_VERSION,
     ConnectionSpec,
     IsolationRequest,
     RunOptions,
-    ShippedModule,
     TaskContext,
-    ValueEncodeError,
     encode,
 )
 from airflow_isolation.core.integrity import new_nonce
 from airflow_isolation.core.schema import TaskSpec
-from airflow_isolation.operator import assets, compat
-from airflow_isolation.operator.callable_source import callable_spec
-from airflow_isolation.operator.signature import default_conn_ids
+from airflow_isolation.operator import airflow_compat
+from airflow_isolation.operator.facets import HOST_FACETS, HostTask
+from airflow_isolation.operator.facets.xcom import warn_unsendable_xcom
+from airflow_isolation.operator.parse.signature import default_conn_ids
+from airflow_isolation.operator.shipping.callable_source import callable_spec
 
 log = logging.getLogger(__name__)
 
 
-class MissingConnectionError(compat.AirflowException):
+class MissingConnectionError(airflow_compat.AirflowException):
     pass
 
 
-class MissingVariableError(compat.AirflowException):
+class MissingVariableError(airflow_compat.AirflowException):
     pass
 
 
@@ -63,7 +62,7 @@ def resolve_connections(explicit: Sequence[str], implied: Iterable[str]) -> List
 
 def _connection_spec(conn_id: str, required: bool) -> Optional[ConnectionSpec]:
     try:
-        conn = compat.get_connection(conn_id)
+        conn = airflow_compat.get_connection(conn_id)
     except Exception as exc:
         if not required:
             log.info("Connection %r is not defined on the host; not shipping it.", conn_id)
@@ -73,7 +72,7 @@ def _connection_spec(conn_id: str, required: bool) -> Optional[ConnectionSpec]:
             "create it (airflow connections add, the UI, or your secrets backend) or remove it from the list"
         ) from exc
     if conn.password:
-        compat.mask_secret(conn.password)
+        airflow_compat.mask_secret(conn.password)
     extra = conn.extra if isinstance(conn.extra, str) or conn.extra is None else str(conn.extra)
     port = conn.port
     return ConnectionSpec(
@@ -93,7 +92,7 @@ def resolve_variables(keys: Sequence[str]) -> Dict[str, str]:
     values: Dict[str, str] = {}
     for key in keys:
         try:
-            values[key] = str(compat.get_variable(key))
+            values[key] = str(airflow_compat.get_variable(key))
         except Exception as exc:
             raise MissingVariableError(
                 f"variable {key!r} listed in variables=[...] is not defined on the host ({exc}); "
@@ -106,10 +105,10 @@ def secrets_of(connections: List[ConnectionSpec], variables: Dict[str, str], tas
     """What the target must mask: shipped passwords and sensitive Variables, and every secret the
     host masks that templates rendered into the task's arguments (``{{ conn.db.password }}``)."""
     secrets = [c.password for c in connections if c.password]
-    secrets += [value for key, value in variables.items() if compat.is_sensitive_name(key)]
+    secrets += [value for key, value in variables.items() if airflow_compat.is_sensitive_name(key)]
     for secret in secrets:
-        compat.mask_secret(secret)
-    others = [s for s in compat.registered_secrets() if s not in secrets]
+        airflow_compat.mask_secret(secret)
+    others = [s for s in airflow_compat.registered_secrets() if s not in secrets]
     if others:
         rendered = "\0".join(_strings(task))  # one C-speed scan per secret, however many strings
         secrets += [s for s in others if s in rendered]
@@ -130,28 +129,6 @@ def _strings(value: Any) -> Iterable[str]:
             yield from _strings(getattr(value, field))
 
 
-def _upstream_xcoms(context: Dict[str, Any], upstream_ids: Iterable[str]) -> Dict[str, Any]:
-    """Return values of direct upstream tasks, as pulled: ``encode`` lowers each once, leaving out
-    (with ``warn_unsendable_xcom``) one that cannot travel."""
-    ti = context["ti"]
-    shipped: Dict[str, Any] = {}
-    for task_id in sorted(upstream_ids):
-        try:
-            value = ti.xcom_pull(task_ids=task_id)
-            if value is not None and not isinstance(value, (str, bytes, dict)) and hasattr(value, "__iter__"):
-                value = list(value)  # lazy sequences of mapped upstreams
-        except Exception:
-            log.debug("No XCom from upstream task %r", task_id, exc_info=True)
-            continue
-        shipped[task_id] = value
-    return shipped
-
-
-def warn_unsendable_xcom(task_id: str, error: ValueEncodeError) -> None:
-    """An upstream XCom the task may never read must not fail it: leave it out, say so."""
-    log.warning("Not shipping the XCom of upstream task %r: %s", task_id, error)
-
-
 def _int_or(value: Any, default: int) -> int:
     return default if value is None else int(value)
 
@@ -168,44 +145,14 @@ def _plain_params(params: Any) -> Dict[str, Any]:
     return dict(dump()) if callable(dump) else dict(params)
 
 
-def _downstream(task: Any) -> Tuple[List[str], List[str], List[str]]:
-    """Direct downstream ids, all downstream ids and the teardowns among them: what the rebuilt
-    operator's skip logic reads from a DAG it does not have in the target."""
-    if task is None or not getattr(task, "has_dag", lambda: False)():
-        return [], [], []
-    flat = sorted(task.get_flat_relatives(upstream=False), key=lambda t: t.task_id)
-    return (
-        sorted(task.downstream_task_ids),
-        [t.task_id for t in flat],
-        [t.task_id for t in flat if getattr(t, "is_teardown", False)],
-    )
-
-
-def first_reschedule_date(context: Dict[str, Any], retries: int) -> Optional[dt.datetime]:
-    """When this task's first try started, from the host's task reschedules, as a sensor in
-    reschedule mode asks natively (3.x: the API server; 2.x: the database)."""
-    ti = context["ti"]
-    if compat.AIRFLOW_MAJOR >= 3:
-        return ti.get_first_reschedule_date(context)  # type: ignore[no-any-return]
-    from airflow.sensors.base import _orig_start_date
-
-    return _orig_start_date(  # type: ignore[no-any-return]
-        dag_id=ti.dag_id,
-        task_id=ti.task_id,
-        run_id=ti.run_id,
-        map_index=ti.map_index,
-        try_number=(ti.max_tries or 0) - (retries or 0) + 1,
-    )
-
-
-def task_context(
-    context: Dict[str, Any], upstream_ids: Set[str], first_reschedule: Optional[dt.datetime] = None
-) -> TaskContext:
+def task_context(task: HostTask) -> TaskContext:
+    """The task's context for the target: the exchange's own fields, and each facet's."""
+    context = task.context
     ti = context["ti"]
     dag_run = context.get("dag_run")
-    task = context.get("task")
-    direct, flat, teardowns = _downstream(task)
-    inlets = list(getattr(task, "inlets", None) or ())
+    fields: Dict[str, Any] = {}
+    for host in HOST_FACETS:
+        fields.update(host.context_fields(task))
     return TaskContext(
         dag_id=ti.dag_id,
         task_id=ti.task_id,
@@ -225,41 +172,37 @@ def task_context(
         run_type=_enum_value(getattr(dag_run, "run_type", None)),
         params=_plain_params(context.get("params")),
         dag_run_conf=dict(getattr(dag_run, "conf", None) or {}),
-        upstream_xcoms=_upstream_xcoms(context, upstream_ids),
-        host_airflow_version=compat.AIRFLOW_VERSION,
-        downstream_task_ids=direct,
-        flat_downstream_task_ids=flat,
-        downstream_teardown_ids=teardowns,
-        first_reschedule_date=first_reschedule,
-        run_after=getattr(dag_run, "run_after", None),
-        inlets=assets.specs(inlets),
-        outlets=assets.specs(getattr(task, "outlets", None) or ()),
-        inlet_events=assets.inlet_events(context, inlets),
-        triggering_asset_events=assets.triggering_events(context),
+        host_airflow_version=airflow_compat.AIRFLOW_VERSION,
+        **fields,
     )
 
 
+def run_options(task: HostTask) -> RunOptions:
+    fields: Dict[str, Any] = {}
+    for host in HOST_FACETS:
+        fields.update(host.option_fields(task))
+    return RunOptions(**fields)
+
+
 def build_request(
-    task: TaskSpec,
-    context: Dict[str, Any],
-    upstream_ids: Set[str],
-    connections: List[ConnectionSpec],
-    variables: Dict[str, str],
-    *,
-    options: Optional[RunOptions] = None,
-    first_reschedule: Optional[dt.datetime] = None,
-    modules: Sequence[ShippedModule] = (),
+    task: HostTask, connections: List[ConnectionSpec], variables: Dict[str, str]
 ) -> IsolationRequest:
+    """The request for ``task``; its spec is what runs."""
+    if task.spec is None:
+        raise ValueError("build_request needs the task's spec")
+    fields: Dict[str, Any] = {}
+    for host in HOST_FACETS:
+        fields.update(host.request_fields(task))
     return IsolationRequest(
         schema=SCHEMA_VERSION,
-        task=task,
-        context=task_context(context, upstream_ids, first_reschedule),
+        task=task.spec,
+        context=task_context(task),
         connections=connections,
         variables=variables,
-        secrets_to_mask=secrets_of(connections, variables, task),
-        options=options or RunOptions(),
+        secrets_to_mask=secrets_of(connections, variables, task.spec),
+        options=run_options(task),
         nonce=new_nonce(),
-        modules=list(modules),
+        **fields,
     )
 
 
