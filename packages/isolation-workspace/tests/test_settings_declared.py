@@ -5,7 +5,7 @@ Scanned: the source of every package. A read spells its option one of these ways
 with the section ``"isolation"`` to a configuration getter (``compat.get_conf``, Airflow's
 ``conf.get``/``getboolean``/..., ``configparser``), a key passed to the CLI's reading of Airflow's
 configuration (``locations.airflow_config_sources``), an ``AIRFLOW__ISOLATION__<KEY>`` variable, a
-``BY_NAME[...]`` lookup, or an ``[isolation] <key>`` a message or docstring tells the user to set.
+``OPTIONS_BY_NAME[...]`` lookup, or an ``[isolation] <key>`` a message or docstring tells the user to set.
 ``AIRFLOW__ISOLATION__SETTINGS_FILE`` is the one variable that is not an option (see the table's
 docstring).
 """
@@ -20,7 +20,7 @@ from typing import Iterator, List, Tuple
 from airflow_isolation.workspace import settings_table
 from airflow_isolation.workspace.locations import PATH_KEYS
 from airflow_isolation.workspace.project_settings import SETTINGS_FILE_VAR, ProjectSettings
-from airflow_isolation.workspace.settings_table import BY_NAME, OPTIONS, SECTION, Option
+from airflow_isolation.workspace.settings_table import OPTIONS, OPTIONS_BY_NAME, SECTION, Option
 
 PACKAGES = Path(__file__).resolve().parents[2]
 TABLE = Path(settings_table.__file__).resolve()
@@ -66,7 +66,7 @@ def _read_names(path: Path) -> Iterator[Tuple[str, str]]:
             if called in KEYED and args and _literal(args[0]) is not None:
                 yield _where(path, node), str(_literal(args[0]))
         elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
-            if node.value.id == "BY_NAME" and _literal(node.slice) is not None:
+            if node.value.id == "OPTIONS_BY_NAME" and _literal(node.slice) is not None:
                 yield _where(path, node), str(_literal(node.slice))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             for match in VARIABLE.finditer(node.value):
@@ -84,7 +84,9 @@ def test_the_scan_finds_reads() -> None:
 def test_every_option_the_code_reads_is_declared() -> None:
     undeclared: List[str] = []
     for path in _modules():
-        undeclared.extend(f"{where}: {name}" for where, name in _read_names(path) if name not in BY_NAME)
+        undeclared.extend(
+            f"{where}: {name}" for where, name in _read_names(path) if name not in OPTIONS_BY_NAME
+        )
     assert not undeclared, (
         "these [isolation] options are read (or named to the user) but not declared: add each to "
         "airflow_isolation.workspace.settings_table and read it through its Option:\n" + "\n".join(undeclared)
@@ -108,12 +110,12 @@ def test_every_declared_option_is_read() -> None:
 
 
 def test_the_path_keys_are_options() -> None:
-    assert set(PATH_KEYS) <= set(BY_NAME)
+    assert set(PATH_KEYS) <= set(OPTIONS_BY_NAME)
 
 
 def test_the_project_file_sets_exactly_the_options_that_say_so() -> None:
     """``isolation.toml`` keys that are also Airflow options are flagged ``in_project_file``."""
     project_keys = set(ProjectSettings.__struct_fields__)
-    assert {o.name for o in OPTIONS if o.in_project_file} == project_keys & set(BY_NAME)
+    assert {o.name for o in OPTIONS if o.in_project_file} == project_keys & set(OPTIONS_BY_NAME)
     defaults = ProjectSettings()
     assert all(getattr(defaults, o.name) == o.default for o in OPTIONS if o.in_project_file)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from airflow_isolation.workspace.settings_table import (
-    BY_NAME,
     DEFAULT_BACKEND,
     KUBERNETES_SWEEP_GRACE_SECONDS,
     OPTIONS,
+    OPTIONS_BY_NAME,
     PARSERS,
     WARM_RUNTIME,
     WARM_RUNTIME_IDLE_SECONDS,
@@ -32,8 +32,8 @@ READ_BY_THE_CODE = {
 
 
 def test_the_table_holds_each_option_once() -> None:
-    assert [o.name for o in OPTIONS] == list(BY_NAME)
-    assert set(BY_NAME) == READ_BY_THE_CODE
+    assert [o.name for o in OPTIONS] == list(OPTIONS_BY_NAME)
+    assert set(OPTIONS_BY_NAME) == READ_BY_THE_CODE
 
 
 @pytest.mark.parametrize("option", OPTIONS, ids=[o.name for o in OPTIONS])

@@ -200,7 +200,7 @@ OPTIONS: Tuple[Option[Any], ...] = (
 )
 """Where things live, which backend, warm starts, then the Kubernetes backend's options."""
 
-BY_NAME: Dict[str, Option[Any]] = {option.name: option for option in OPTIONS}
+OPTIONS_BY_NAME: Dict[str, Option[Any]] = {option.name: option for option in OPTIONS}
 
 
 def shown_default(option: Option[Any]) -> str:

@@ -78,9 +78,12 @@ def _spawn(
     finally:
         os.close(ready_read)
     if not ready:
-        if process.poll() is None:
+        try:  # it closed its end of the pipe (it is exiting: its code says why) or overran the start
+            code = process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             process.kill()
-        raise WarmUnavailable(f"the warm runtime did not start (exit {process.poll()}): see {log_path}")
+            code = process.wait()
+        raise WarmUnavailable(f"the warm runtime did not start (exit {code}): see {log_path}")
 
 
 def connect_or_start(
