@@ -171,9 +171,8 @@ class TaskContext(msgspec.Struct):
     ``ti.xcom_pull(task_ids=...)`` works in the target without a database.
 
     Reserved fields (kept so requests of schema 1.x keep decoding; ignored; removed in 2.0):
-    ``host_airflow_version`` is filled by the host, so a request file says which Airflow wrote it,
-    but the runtime does not act on it: what a target can run depends on its own Airflow, which it
-    reports back in ``IsolationResult.target_airflow_version``.
+    ``host_airflow_version`` is neither written nor read: what a target can run depends on its own
+    Airflow, which it reports back in ``IsolationResult.target_airflow_version``.
     """
 
     dag_id: str

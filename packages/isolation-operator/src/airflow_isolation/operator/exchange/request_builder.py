@@ -172,7 +172,6 @@ def task_context(task: HostTask) -> TaskContext:
         run_type=_enum_value(getattr(dag_run, "run_type", None)),
         params=_plain_params(context.get("params")),
         dag_run_conf=dict(getattr(dag_run, "conf", None) or {}),
-        host_airflow_version=airflow_compat.AIRFLOW_VERSION,
         **fields,
     )
 
