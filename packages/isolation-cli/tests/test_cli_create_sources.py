@@ -9,7 +9,7 @@ import msgspec
 import pytest
 from cli_test_support import run_cli
 
-from airflow_isolation.cli import airflow_pins
+from airflow_isolation.cli.definitions import airflow_pins
 from airflow_isolation.cli.resolve.uv_tool import find_uv
 from airflow_isolation.workspace.environment import load_definition
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cli_test_support import run_cli
 
-from airflow_isolation.cli.health_checks import FAIL, OK, WARN, schema_verdict
+from airflow_isolation.cli.checks.health import FAIL, OK, WARN, schema_verdict
 from airflow_isolation.core import SCHEMA_VERSION
 
 
@@ -112,7 +112,7 @@ def test_help_texts() -> None:
 
 def test_cli_never_imports_airflow_operator_or_runtime() -> None:
     code = (
-        "import sys, airflow_isolation.cli.main, airflow_isolation.cli.health_checks\n"
+        "import sys, airflow_isolation.cli.main, airflow_isolation.cli.checks.health\n"
         "bad = [m for m in sys.modules if m == 'airflow' or m.startswith("
         "('airflow.', 'airflow_isolation.operator', 'airflow_isolation.runtime'))]\n"
         "print(bad)"

@@ -77,7 +77,7 @@ def test_env_warm_refuses_an_unbuilt_environment_and_name_with_all(env_paths: di
 
 
 def test_the_idle_time_comes_from_airflow_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow_isolation.cli.commands.warm import configured_idle_seconds
+    from airflow_isolation.cli.commands.env.warm import configured_idle_seconds
 
     monkeypatch.setenv("AIRFLOW__ISOLATION__WARM_RUNTIME_IDLE_SECONDS", "42")
     assert configured_idle_seconds() == 42.0

@@ -12,10 +12,8 @@ from pathlib import Path
 import pytest
 from packaging.utils import parse_wheel_filename
 
-import airflow_isolation.cli.runtime_source as runtime_source_module
-from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.image.runtime_wheels import build_runtime_wheels
-from airflow_isolation.cli.runtime_source import (
+import airflow_isolation.cli.builds.runtime_source as runtime_source_module
+from airflow_isolation.cli.builds.runtime_source import (
     CORE_DIST,
     RUNTIME_DIST,
     find_runtime_source,
@@ -23,6 +21,8 @@ from airflow_isolation.cli.runtime_source import (
     local_source,
     monorepo_root,
 )
+from airflow_isolation.cli.errors import CliError
+from airflow_isolation.cli.image.runtime_wheels import build_runtime_wheels
 from airflow_isolation.core.__about__ import __version__ as core_version
 
 

@@ -24,8 +24,8 @@ import docker
 import docker.errors
 import msgspec
 
+from airflow_isolation.cli.builds.files import exclusive_lock, write_json_atomic
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.files import exclusive_lock, write_json_atomic
 from airflow_isolation.cli.image.build_context import DockerfileSpec, write_context
 from airflow_isolation.cli.image.build_stream import BuildLog, run_build
 from airflow_isolation.cli.image.docker_engine import DOCKER_ERRORS, explain

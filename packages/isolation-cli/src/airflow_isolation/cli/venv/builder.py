@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.files import exclusive_lock, write_json_atomic
-from airflow_isolation.cli.hashing import content_hash
+from airflow_isolation.cli.builds.files import exclusive_lock, write_json_atomic
+from airflow_isolation.cli.builds.hashing import content_hash
 from airflow_isolation.cli.resolve.lock import (
     LOCK_RECORD_FILE,
     compile_lock,
@@ -30,7 +30,7 @@ from airflow_isolation.cli.resolve.lock import (
 )
 from airflow_isolation.cli.resolve.python_finder import Interpreter, find_python, probe
 from airflow_isolation.cli.resolve.requires_python import PythonTarget, installed_distributions, refusal, unsupported
-from airflow_isolation.cli.runtime_source import RuntimeSource, find_runtime_source
+from airflow_isolation.cli.builds.runtime_source import RuntimeSource, find_runtime_source
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.ui import Steps
 from airflow_isolation.cli.resolve.uv_tool import run_uv

@@ -17,11 +17,11 @@ from typing import Any
 
 import docker.errors
 
+from airflow_isolation.cli.checks.status import INVALID, all_statuses
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.image import docker_engine
 from airflow_isolation.cli.resolve.uv_tool import UV_INSTALL_HINT, find_uv, uv_version
 from airflow_isolation.cli.settings import Settings
-from airflow_isolation.cli.status import INVALID, all_statuses
 from airflow_isolation.core import SCHEMA_VERSION
 from airflow_isolation.core.launch import IMAGE_PYTHON
 from airflow_isolation.workspace import warm_runtime

@@ -22,7 +22,9 @@ from airflow_isolation.workspace.flock import held_flock
 def exclusive_lock(path: Path, steps: Steps) -> Iterator[None]:
     """Serialise builds of one environment across processes; released when the process dies."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with held_flock(path, 0o644, while_waiting=lambda: steps.step(f"waiting for another build holding {path}")):
+    with held_flock(
+        path, 0o644, while_waiting=lambda: steps.step(f"waiting for another build holding {path}")
+    ):
         yield
 
 
