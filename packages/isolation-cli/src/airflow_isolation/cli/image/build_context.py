@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_isolation.cli.image import in_container_install
-from airflow_isolation.core.launch import IMAGE_AIRFLOW_HOME, IMAGE_IO_DIR, IMAGE_PYTHON
+from airflow_isolation.core.launch import IMAGE_AIRFLOW_HOME, IMAGE_IO_DIR, IMAGE_PYTHON, runtime_entry
 from airflow_isolation.workspace.environment import LABEL_PREFIX
 
 VENV = IMAGE_PYTHON.rsplit("/bin/", 1)[0]
@@ -75,7 +75,7 @@ def render_dockerfile(spec: DockerfileSpec) -> str:
                 ("python", spec.python_version),
             )
         ),
-        "CMD " + json.dumps([IMAGE_PYTHON, "-m", "airflow_isolation.runtime", "--help"]),
+        "CMD " + json.dumps([*runtime_entry(IMAGE_PYTHON), "--help"]),
     ]
     return "\n".join(lines) + "\n"
 
