@@ -68,6 +68,7 @@ class BuildManifest(msgspec.Struct):
     python_version: str
     runtime_version: str
     built_at: str
+    runtime_schema: str = ""
 
     @property
     def interpreter(self) -> Path:
@@ -93,6 +94,7 @@ class ImageManifest(msgspec.Struct):
     platform: str
     built_at: str
     pushed: List[str] = []
+    runtime_schema: str = ""
 
     @property
     def tag(self) -> str:

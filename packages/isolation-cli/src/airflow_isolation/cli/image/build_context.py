@@ -32,6 +32,8 @@ RUNTIME_PINS_FILE = "runtime.txt"
 INSTALLER_FILE = "install.py"
 WHEELS_FOLDER = "wheels"
 RUNTIME_FOLDER = "runtime"
+RUNTIME_SCHEMA_LABEL = f"{LABEL_PREFIX}runtime-schema"
+"""The schema minor the image's runtime accepts, for a host that has only the image to go by."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class DockerfileSpec:
     python_version: str
     packages: Sequence[str]
     server_url: str
+    runtime_schema: str = ""
 
 
 def render_dockerfile(spec: DockerfileSpec) -> str:
@@ -73,6 +76,7 @@ def render_dockerfile(spec: DockerfileSpec) -> str:
                 ("environment", spec.name),
                 ("content-hash", spec.content_hash),
                 ("python", spec.python_version),
+                ("runtime-schema", spec.runtime_schema),
             )
         ),
         "CMD " + json.dumps([*runtime_entry(IMAGE_PYTHON), "--help"]),
@@ -90,6 +94,7 @@ def recipe_digest() -> str:
         python_version="X.Y.Z",
         packages=("PKG",),
         server_url="URL",
+        runtime_schema="M.N",
     )
     digest = hashlib.sha256(render_dockerfile(sample).encode())
     digest.update(Path(in_container_install.__file__).read_bytes())

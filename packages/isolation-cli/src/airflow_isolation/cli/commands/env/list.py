@@ -58,6 +58,8 @@ def env_list(
         for problem in (status.problem, status.image.problem):
             if problem:
                 ui.warn(f"{status.name}: {problem}")
+        for lag in status.schema_lags(settings.path_args):
+            ui.warn(f"{status.name}: {lag}")
 
 
 def _image_cell(image: ImageStatus) -> Text:
