@@ -15,7 +15,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from cli_test_support import run_cli
+from cli_test_support import run_cli, write_image_manifest
 
 from airflow_isolation.cli.builds.runtime_schema import installed_schema, parse, wheel_schema
 from airflow_isolation.cli.checks.runtime_schema import schema_lag
@@ -25,9 +25,7 @@ from airflow_isolation.core import SCHEMA_VERSION
 from airflow_isolation.core.facets import FACETS
 from airflow_isolation.workspace.environment import (
     BuildManifest,
-    ImageManifest,
     definition_digest,
-    image_manifest_path,
     manifest_path,
 )
 
@@ -104,26 +102,6 @@ def test_the_image_is_labelled_with_its_runtime_schema() -> None:
     assert render_dockerfile(spec).splitlines()[:-2] == current.splitlines()[:-2], "the label comes last"
 
 
-def write_image_manifest(env_paths: dict[str, Path], name: str, runtime_schema: str) -> None:
-    manifest = ImageManifest(
-        name=name,
-        content_hash="a" * 64,
-        definition_digest=definition_digest(env_paths["environments"], name),
-        image=f"airflow-isolation/{name}:{'a' * 24}",
-        image_id="sha256:" + "b" * 64,
-        base_image="isolation-base:bookworm",
-        base_image_id="sha256:" + "c" * 64,
-        python_version="3.11.2",
-        runtime_version="0.1.0",
-        platform="linux/amd64",
-        built_at="2024-01-01T00:00:00+00:00",
-        runtime_schema=runtime_schema,
-    )
-    path = image_manifest_path(env_paths["build"], name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(msgspec.json.encode(manifest))
-
-
 def write_venv_manifest(env_paths: dict[str, Path], name: str, runtime_schema: str) -> None:
     """A venv build as ``env list`` sees it (a manifest and an interpreter file); nothing runs."""
     venv = env_paths["build"] / "venvs" / name / ("d" * 64)
@@ -148,7 +126,7 @@ def test_list_flags_a_lagging_venv_and_image_with_their_rebuilds(
 ) -> None:
     assert run_cli("env", "create", "tiny").exit_code == 0
     write_venv_manifest(env_paths, "tiny", runtime_schema)
-    write_image_manifest(env_paths, "tiny", runtime_schema)
+    write_image_manifest(env_paths, "tiny", [], runtime_schema)
 
     result = run_cli("env", "list")
 
@@ -167,7 +145,7 @@ def test_list_flags_a_lagging_venv_and_image_with_their_rebuilds(
 def test_list_is_silent_about_current_builds(env_paths: dict[str, Path]) -> None:
     assert run_cli("env", "create", "tiny").exit_code == 0
     write_venv_manifest(env_paths, "tiny", CURRENT)
-    write_image_manifest(env_paths, "tiny", CURRENT)
+    write_image_manifest(env_paths, "tiny", [], CURRENT)
 
     result = run_cli("env", "list")
 
@@ -180,7 +158,7 @@ def test_doctor_warns_of_an_image_whose_runtime_lags(
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", NO_ENGINE)
     assert run_cli("env", "create", "tiny").exit_code == 0
-    write_image_manifest(env_paths, "tiny", "1.1")
+    write_image_manifest(env_paths, "tiny", [], "1.1")
 
     result = run_cli("doctor")
 
@@ -190,5 +168,5 @@ def test_doctor_warns_of_an_image_whose_runtime_lags(
     assert "sensors (since 1.2)" in table
     assert "fix: rebuild with `isolationctl env build tiny --target image`" in table
 
-    write_image_manifest(env_paths, "tiny", CURRENT)
+    write_image_manifest(env_paths, "tiny", [], CURRENT)
     assert "runtime schema" not in run_cli("doctor").stdout
