@@ -37,8 +37,8 @@ def installed_schema(python: Path, rebuild: str) -> str:
 
 def wheel_schema(core_wheel: Path, rebuild: str) -> str:
     """``major.minor`` of the core in ``core_wheel``, asked before the image it goes into exists
-    (the image's label carries it). Unpacked first: a wheel on ``sys.path`` loses to an installed
-    core, since zip files hold no portion of the ``airflow_isolation`` namespace."""
+    (the image's label carries it). Unpacked first: imported from the zip itself, this host's
+    installed core would answer instead."""
     with tempfile.TemporaryDirectory(prefix="isolation-core-") as unpacked:
         with zipfile.ZipFile(core_wheel) as archive:
             archive.extractall(

@@ -7,7 +7,9 @@ wheelhouse, build the runtime wheels, refuse the build if one of these wheels' `
 excludes the image's Python (uv's lock does not check upper bounds), serve both on 127.0.0.1 and
 run ``docker build``. The manifest is replaced atomically after the image exists, and older images
 of the environment are untagged (the newest ``KEEP_IMAGES`` stay, and any image carrying a human
-tag).
+tag). The schema the image's runtime accepts is asked of the core wheel it installs, labelled on
+the image and recorded in the manifest from that label (from the wheel when only the registry has
+the image).
 """
 
 from __future__ import annotations
