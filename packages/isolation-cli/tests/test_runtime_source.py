@@ -59,9 +59,8 @@ def test_monorepo_root_is_found_by_walking_up(runtime_source: Path, tmp_path: Pa
     (checkout / "packages").mkdir(parents=True)
     for name in ("isolation-core", "isolation-runtime"):
         (runtime_source / name).rename(checkout / "packages" / name)
-    module = (
-        checkout / "packages" / "isolation-cli" / "src" / "airflow_isolation" / "cli" / "runtime_source.py"
-    )
+    cli = checkout / "packages" / "isolation-cli" / "src" / "airflow_isolation" / "cli"
+    module = cli / "builds" / "runtime_source.py"
 
     assert monorepo_root(module) == checkout / "packages"
     assert monorepo_root(tmp_path / "site-packages" / "airflow_isolation" / "cli" / "x.py") is None
