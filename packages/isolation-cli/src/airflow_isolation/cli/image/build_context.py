@@ -20,7 +20,7 @@ from pathlib import Path
 
 from airflow_isolation.cli.image import in_container_install
 from airflow_isolation.core.launch import IMAGE_AIRFLOW_HOME, IMAGE_IO_DIR, IMAGE_PYTHON, runtime_entry
-from airflow_isolation.workspace.environment import LABEL_PREFIX
+from airflow_isolation.workspace.environment import LABEL_PREFIX, RUNTIME_SCHEMA_LABEL
 
 VENV = IMAGE_PYTHON.rsplit("/bin/", 1)[0]
 IMAGE_ROOT = VENV.rsplit("/", 1)[0]
@@ -32,8 +32,6 @@ RUNTIME_PINS_FILE = "runtime.txt"
 INSTALLER_FILE = "install.py"
 WHEELS_FOLDER = "wheels"
 RUNTIME_FOLDER = "runtime"
-RUNTIME_SCHEMA_LABEL = f"{LABEL_PREFIX}runtime-schema"
-"""The schema minor the image's runtime accepts, for a host that has only the image to go by."""
 
 
 @dataclass(frozen=True)
@@ -71,12 +69,12 @@ def render_dockerfile(spec: DockerfileSpec) -> str:
         f"ENV PATH={VENV}/bin:$PATH VIRTUAL_ENV={VENV} AIRFLOW_HOME={IMAGE_AIRFLOW_HOME} PYTHONUNBUFFERED=1",
         "LABEL "
         + " ".join(
-            f"{LABEL_PREFIX}{key}={json.dumps(value)}"
+            f"{key}={json.dumps(value)}"
             for key, value in (
-                ("environment", spec.name),
-                ("content-hash", spec.content_hash),
-                ("python", spec.python_version),
-                ("runtime-schema", spec.runtime_schema),
+                (f"{LABEL_PREFIX}environment", spec.name),
+                (f"{LABEL_PREFIX}content-hash", spec.content_hash),
+                (f"{LABEL_PREFIX}python", spec.python_version),
+                (RUNTIME_SCHEMA_LABEL, spec.runtime_schema),
             )
         ),
         "CMD " + json.dumps([*runtime_entry(IMAGE_PYTHON), "--help"]),

@@ -31,7 +31,7 @@ from airflow_isolation.cli.builds.files import exclusive_lock, write_json_atomic
 from airflow_isolation.cli.builds.runtime_schema import wheel_schema
 from airflow_isolation.cli.builds.runtime_source import CORE_DIST
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.image.build_context import RUNTIME_SCHEMA_LABEL, DockerfileSpec, write_context
+from airflow_isolation.cli.image.build_context import DockerfileSpec, write_context
 from airflow_isolation.cli.image.build_stream import BuildLog, run_build
 from airflow_isolation.cli.image.docker_engine import DOCKER_ERRORS, explain
 from airflow_isolation.cli.image.installer_choice import choose_installer
@@ -47,6 +47,7 @@ from airflow_isolation.cli.resolve.requires_python import (
 )
 from airflow_isolation.cli.ui import Steps
 from airflow_isolation.workspace.environment import (
+    RUNTIME_SCHEMA_LABEL,
     EnvironmentError_,
     ImageManifest,
     image_manifest_path,
