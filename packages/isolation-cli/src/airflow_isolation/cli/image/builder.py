@@ -132,7 +132,11 @@ def find_existing(
     image_id = (previous.image_id if previous else "") or config_digest(reference, arch) or ""
     pushed = _unique([*(previous.pushed if previous else []), reference])
     built_at = previous.built_at if previous else _now()
-    schema = previous.runtime_schema if previous and previous.runtime_schema else _runtime_schema(plan)
+    if previous and previous.runtime_schema:
+        schema = previous.runtime_schema
+    else:
+        with steps.step("airflow-isolation-core wheel: the schema its runtime accepts"):
+            schema = _runtime_schema(plan)
     manifest = manifest_for(plan, image_id, built_at, pushed, runtime_schema=schema)
     write_image_manifest(plan.build_path, manifest)
     if plan.human_tag:
