@@ -8,9 +8,11 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import msgspec
 from typer.testing import CliRunner, Result
 
 from airflow_isolation.cli.main import app
+from airflow_isolation.workspace.environment import ImageManifest, definition_digest, image_manifest_path
 
 
 def run_cli(*args: str) -> Result:
@@ -87,3 +89,28 @@ def make_wheel(folder: Path, name: str, version: str, requires_python: str) -> P
 
 def _digest(text: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+
+
+def write_image_manifest(
+    env_paths: dict[str, Path], name: str, pushed: list[str], runtime_schema: str = ""
+) -> ImageManifest:
+    """An image build as ``env list`` and ``doctor`` see it (a manifest); no image exists."""
+    manifest = ImageManifest(
+        name=name,
+        content_hash="a" * 64,
+        definition_digest=definition_digest(env_paths["environments"], name),
+        image=f"airflow-isolation/{name}:{'a' * 24}",
+        image_id="sha256:" + "b" * 64,
+        base_image="isolation-base:bookworm",
+        base_image_id="sha256:" + "c" * 64,
+        python_version="3.11.2",
+        runtime_version="0.1.0",
+        platform="linux/amd64",
+        built_at="2024-01-01T00:00:00+00:00",
+        pushed=pushed,
+        runtime_schema=runtime_schema,
+    )
+    path = image_manifest_path(env_paths["build"], name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(msgspec.json.encode(manifest))
+    return manifest

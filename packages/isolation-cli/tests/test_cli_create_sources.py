@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import msgspec
 import pytest
 from cli_test_support import run_cli
 
-from airflow_isolation.cli import airflow_pins
-from airflow_isolation.cli.resolve.uv_tool import find_uv
+from airflow_isolation.cli.definitions import airflow_pins
 from airflow_isolation.workspace.environment import load_definition
 
 
@@ -124,20 +122,3 @@ def test_from_pyproject_takes_dependencies_and_requires_python(
     assert definition(env_paths, "proj")["requirements"] == ["six==1.16.0", "attrs"]
     assert run_cli("env", "create", "proj12", "--from", str(pyproject), "--python", "3.12").exit_code == 0
     assert definition(env_paths, "proj12")["python"] == "3.12"
-
-
-@pytest.mark.skipif(find_uv() is None, reason="needs uv")
-def test_from_uv_lock_pins_the_locked_versions(env_paths: dict[str, Path], tmp_path: Path) -> None:
-    project = tmp_path / "locked"
-    project.mkdir()
-    (project / "pyproject.toml").write_text(
-        '[project]\nname = "locked"\nversion = "1"\nrequires-python = ">=3.11"\ndependencies = ["six<1.17"]\n'
-    )
-    subprocess.run(["uv", "lock", "--project", str(project)], check=True, capture_output=True, timeout=300)
-
-    result = run_cli("env", "create", "fromlock", "--from", str(project / "uv.lock"))
-
-    assert result.exit_code == 0, result.output
-    assert definition(env_paths, "fromlock")["requirements"] == ["six==1.16.0"]
-    assert definition(env_paths, "fromlock")["python"] == "3.11"
-    assert run_cli("env", "build", "fromlock").exit_code == 0

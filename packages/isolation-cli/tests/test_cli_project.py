@@ -9,13 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import msgspec
 import pytest
-from cli_test_support import run_cli
+from cli_test_support import run_cli, write_image_manifest
 
 from airflow_isolation.cli.image.plan import resolve_registry
 from airflow_isolation.cli.settings import resolve_settings
-from airflow_isolation.workspace.environment import ImageManifest, definition_digest, image_manifest_path
 
 NO_ENGINE = "unix:///nonexistent/docker.sock"
 
@@ -141,27 +139,6 @@ def test_settings_file_sits_between_variables_and_defaults(
     result = run_cli("env", "list")
     assert result.exit_code == 1
     assert "registy" in result.stderr
-
-
-def write_image_manifest(env_paths: dict[str, Path], name: str, pushed: list[str]) -> ImageManifest:
-    manifest = ImageManifest(
-        name=name,
-        content_hash="a" * 64,
-        definition_digest=definition_digest(env_paths["environments"], name),
-        image=f"airflow-isolation/{name}:{'a' * 24}",
-        image_id="sha256:" + "b" * 64,
-        base_image="isolation-base:bookworm",
-        base_image_id="sha256:" + "c" * 64,
-        python_version="3.11.2",
-        runtime_version="0.1.0",
-        platform="linux/amd64",
-        built_at="2024-01-01T00:00:00+00:00",
-        pushed=pushed,
-    )
-    path = image_manifest_path(env_paths["build"], name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(msgspec.json.encode(manifest))
-    return manifest
 
 
 def test_list_shows_the_image_state(env_paths: dict[str, Path]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from airflow_isolation.cli.hashing import content_hash, normalise_lock, tree_digest
+from airflow_isolation.cli.builds.hashing import content_hash, normalise_lock, tree_digest
 
 
 def test_normalise_lock_drops_headers_annotations_and_blank_lines() -> None:

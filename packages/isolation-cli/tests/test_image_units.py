@@ -11,8 +11,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from airflow_isolation.cli.builds.hashing import effective_definition_digest, image_content_hash
+from airflow_isolation.cli.builds.runtime_source import find_runtime_source
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.hashing import effective_definition_digest, image_content_hash
 from airflow_isolation.cli.image.base_image import (
     BaseImageChoice,
     BaseProbe,
@@ -30,7 +31,6 @@ from airflow_isolation.cli.image.system_packages import parse_packages_text, sys
 from airflow_isolation.cli.image.target_platform import arch_of_docker_platform, target_platform
 from airflow_isolation.cli.image.wheel_server import serve
 from airflow_isolation.cli.image.wheelhouse import Pin, _unavailable_pin, parse_pins, wheels_by_pin
-from airflow_isolation.cli.runtime_source import find_runtime_source
 from airflow_isolation.workspace.environment import EnvironmentDefinition
 from airflow_isolation.workspace.project_settings import ProjectSettings
 

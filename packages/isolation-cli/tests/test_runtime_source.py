@@ -12,10 +12,8 @@ from pathlib import Path
 import pytest
 from packaging.utils import parse_wheel_filename
 
-import airflow_isolation.cli.runtime_source as runtime_source_module
-from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.image.runtime_wheels import build_runtime_wheels
-from airflow_isolation.cli.runtime_source import (
+import airflow_isolation.cli.builds.runtime_source as runtime_source_module
+from airflow_isolation.cli.builds.runtime_source import (
     CORE_DIST,
     RUNTIME_DIST,
     find_runtime_source,
@@ -23,6 +21,8 @@ from airflow_isolation.cli.runtime_source import (
     local_source,
     monorepo_root,
 )
+from airflow_isolation.cli.errors import CliError
+from airflow_isolation.cli.image.runtime_wheels import build_runtime_wheels
 from airflow_isolation.core.__about__ import __version__ as core_version
 
 
@@ -59,9 +59,8 @@ def test_monorepo_root_is_found_by_walking_up(runtime_source: Path, tmp_path: Pa
     (checkout / "packages").mkdir(parents=True)
     for name in ("isolation-core", "isolation-runtime"):
         (runtime_source / name).rename(checkout / "packages" / name)
-    module = (
-        checkout / "packages" / "isolation-cli" / "src" / "airflow_isolation" / "cli" / "runtime_source.py"
-    )
+    cli = checkout / "packages" / "isolation-cli" / "src" / "airflow_isolation" / "cli"
+    module = cli / "builds" / "runtime_source.py"
 
     assert monorepo_root(module) == checkout / "packages"
     assert monorepo_root(tmp_path / "site-packages" / "airflow_isolation" / "cli" / "x.py") is None

@@ -12,8 +12,17 @@ from pathlib import Path
 from typing import Iterator, List, Set
 
 PACKAGES = Path(__file__).resolve().parents[2]
-SOURCES = [PACKAGES / name / "src" for name in ("isolation-core", "isolation-runtime", "isolation-operator")]
+SOURCES = [
+    PACKAGES / name / "src"
+    for name in ("isolation-core", "isolation-runtime", "isolation-operator", "isolation-cli")
+]
 LAUNCH = PACKAGES / "isolation-core" / "src" / "airflow_isolation" / "core" / "launch.py"
+STANDALONE = {
+    "isolation-cli/src/airflow_isolation/cli/image/in_container_install.py": ("VENV_PYTHON", "IMAGE_PYTHON"),
+}
+"""Modules that run where core is not installed (inside ``docker build``, on the base image's
+Python): each keeps one named copy of a launch constant, which ``test_standalone_copies_match``
+holds equal to launch's."""
 EXACT = {"--request", "--result", "--result-format", "airflow_isolation.runtime"}
 CONTAINED = (".part-", "/opt/isolation")
 USERS = [
@@ -24,6 +33,8 @@ USERS = [
     "isolation-operator/src/airflow_isolation/operator/backends/docker/container.py",
     "isolation-operator/src/airflow_isolation/operator/backends/kubernetes/backend.py",
     "isolation-operator/src/airflow_isolation/operator/backends/kubernetes/request_secret.py",
+    "isolation-cli/src/airflow_isolation/cli/image/build_context.py",
+    "isolation-cli/src/airflow_isolation/cli/commands/env/run.py",
 ]
 
 
@@ -46,7 +57,7 @@ def _docstrings(tree: ast.AST) -> Set[ast.AST]:
     return found
 
 
-def test_the_scan_sees_the_backends_and_the_runtime() -> None:
+def test_the_scan_sees_the_backends_the_runtime_and_the_cli() -> None:
     scanned = {path.relative_to(PACKAGES).as_posix() for path in _modules()}
     assert set(USERS) <= scanned
     assert LAUNCH.relative_to(PACKAGES).as_posix() in scanned
@@ -55,7 +66,7 @@ def test_the_scan_sees_the_backends_and_the_runtime() -> None:
 def test_only_launch_spells_the_protocol() -> None:
     violations: List[str] = []
     for path in _modules():
-        if path == LAUNCH:
+        if path == LAUNCH or path.relative_to(PACKAGES).as_posix() in STANDALONE:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         docstrings = _docstrings(tree)
@@ -88,3 +99,20 @@ def test_the_runtime_and_every_backend_take_the_protocol_from_launch() -> None:
         if not _imports_launch(ast.parse((PACKAGES / name).read_text(encoding="utf-8")))
     ]
     assert not missing, f"these must import airflow_isolation.core.launch: {missing}"
+
+
+def _assigned(tree: ast.AST, name: str) -> object:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == name for target in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"no assignment to {name}")
+
+
+def test_standalone_copies_match() -> None:
+    from airflow_isolation.core import launch
+
+    for name, (copy, original) in STANDALONE.items():
+        tree = ast.parse((PACKAGES / name).read_text(encoding="utf-8"))
+        assert _assigned(tree, copy) == getattr(launch, original), f"{name}: {copy} != launch.{original}"

@@ -56,6 +56,8 @@ IMAGE_TAG_LENGTH = 24
 LABEL_PREFIX = "io.airflow-isolation."
 """Docker labels: images carry ``environment``/``content-hash``; containers also carry ``managed``,
 ``host``, ``owner-pid`` and the task identity so a sweep can find orphans."""
+RUNTIME_SCHEMA_LABEL = LABEL_PREFIX + "runtime-schema"
+"""An image's ``ImageManifest.runtime_schema``, for a host that has only the image to go by."""
 
 
 class BuildManifest(msgspec.Struct):

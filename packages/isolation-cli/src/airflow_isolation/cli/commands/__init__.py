@@ -1,1 +1,1 @@
-"""The ``isolationctl`` commands, one module per command group; ``main`` mounts them on the app."""
+"""The ``isolationctl`` commands, one module per command (a package per group, like ``env/``)."""

@@ -7,8 +7,8 @@ from rich.table import Table
 from rich.text import Text
 
 from airflow_isolation.cli import ui
+from airflow_isolation.cli.checks.health import FAIL, OK, run_checks
 from airflow_isolation.cli.commands.options import BuildPathOption, PathOption, guarded
-from airflow_isolation.cli.health_checks import FAIL, OK, run_checks
 from airflow_isolation.cli.settings import resolve_settings
 
 

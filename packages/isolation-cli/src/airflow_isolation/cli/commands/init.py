@@ -10,7 +10,7 @@ import typer
 from airflow_isolation.cli import ui
 from airflow_isolation.cli.commands.options import guarded
 from airflow_isolation.cli.image.registry import validate_registry
-from airflow_isolation.cli.init_project import scaffold
+from airflow_isolation.cli.project.scaffold import scaffold
 from airflow_isolation.workspace.project_settings import SETTINGS_FILE, SETTINGS_FILE_VAR
 
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_isolation.cli.image import in_container_install
-from airflow_isolation.core.launch import IMAGE_AIRFLOW_HOME, IMAGE_IO_DIR, IMAGE_PYTHON
-from airflow_isolation.workspace.environment import LABEL_PREFIX
+from airflow_isolation.core.launch import IMAGE_AIRFLOW_HOME, IMAGE_IO_DIR, IMAGE_PYTHON, runtime_entry
+from airflow_isolation.workspace.environment import LABEL_PREFIX, RUNTIME_SCHEMA_LABEL
 
 VENV = IMAGE_PYTHON.rsplit("/bin/", 1)[0]
 IMAGE_ROOT = VENV.rsplit("/", 1)[0]
@@ -44,6 +44,7 @@ class DockerfileSpec:
     python_version: str
     packages: Sequence[str]
     server_url: str
+    runtime_schema: str = ""
 
 
 def render_dockerfile(spec: DockerfileSpec) -> str:
@@ -68,14 +69,15 @@ def render_dockerfile(spec: DockerfileSpec) -> str:
         f"ENV PATH={VENV}/bin:$PATH VIRTUAL_ENV={VENV} AIRFLOW_HOME={IMAGE_AIRFLOW_HOME} PYTHONUNBUFFERED=1",
         "LABEL "
         + " ".join(
-            f"{LABEL_PREFIX}{key}={json.dumps(value)}"
+            f"{key}={json.dumps(value)}"
             for key, value in (
-                ("environment", spec.name),
-                ("content-hash", spec.content_hash),
-                ("python", spec.python_version),
+                (f"{LABEL_PREFIX}environment", spec.name),
+                (f"{LABEL_PREFIX}content-hash", spec.content_hash),
+                (f"{LABEL_PREFIX}python", spec.python_version),
+                (RUNTIME_SCHEMA_LABEL, spec.runtime_schema),
             )
         ),
-        "CMD " + json.dumps([IMAGE_PYTHON, "-m", "airflow_isolation.runtime", "--help"]),
+        "CMD " + json.dumps([*runtime_entry(IMAGE_PYTHON), "--help"]),
     ]
     return "\n".join(lines) + "\n"
 
@@ -90,6 +92,7 @@ def recipe_digest() -> str:
         python_version="X.Y.Z",
         packages=("PKG",),
         server_url="URL",
+        runtime_schema="M.N",
     )
     digest = hashlib.sha256(render_dockerfile(sample).encode())
     digest.update(Path(in_container_install.__file__).read_bytes())

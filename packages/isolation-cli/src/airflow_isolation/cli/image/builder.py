@@ -7,7 +7,9 @@ wheelhouse, build the runtime wheels, refuse the build if one of these wheels' `
 excludes the image's Python (uv's lock does not check upper bounds), serve both on 127.0.0.1 and
 run ``docker build``. The manifest is replaced atomically after the image exists, and older images
 of the environment are untagged (the newest ``KEEP_IMAGES`` stay, and any image carrying a human
-tag).
+tag). The schema the image's runtime accepts is asked of the core wheel it installs, labelled on
+the image and recorded in the manifest from that label (from the wheel when only the registry has
+the image).
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ from typing import Any
 import docker
 import docker.errors
 import msgspec
+from packaging.utils import parse_wheel_filename
 
+from airflow_isolation.cli.builds.files import exclusive_lock, write_json_atomic
+from airflow_isolation.cli.builds.runtime_schema import wheel_schema
+from airflow_isolation.cli.builds.runtime_source import CORE_DIST
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.files import exclusive_lock, write_json_atomic
 from airflow_isolation.cli.image.build_context import DockerfileSpec, write_context
 from airflow_isolation.cli.image.build_stream import BuildLog, run_build
 from airflow_isolation.cli.image.docker_engine import DOCKER_ERRORS, explain
@@ -42,6 +47,7 @@ from airflow_isolation.cli.resolve.requires_python import (
 )
 from airflow_isolation.cli.ui import Steps
 from airflow_isolation.workspace.environment import (
+    RUNTIME_SCHEMA_LABEL,
     EnvironmentError_,
     ImageManifest,
     image_manifest_path,
@@ -91,7 +97,7 @@ def build_image(
         if image is None:
             raise CliError(f"the build finished but {plan.reference} is not in the engine's images")
         _tag_human(client, plan, image.id)
-        manifest = manifest_for(plan, image.id, _now(), pushed=[])
+        manifest = manifest_for(plan, image.id, _now(), pushed=[], runtime_schema=_labelled_schema(image))
         write_image_manifest(plan.build_path, manifest)
         if replaced is not None and replaced.id != image.id:
             with suppress(*DOCKER_ERRORS):  # left untagged by the rebuild; kept if still tagged or used
@@ -109,7 +115,8 @@ def find_existing(
     if image is not None:
         _tag_human(client, plan, image.id)
         built_at = previous.built_at if previous else _created(image)
-        manifest = manifest_for(plan, image.id, built_at, pushed=list(previous.pushed) if previous else [])
+        pushed = list(previous.pushed) if previous else []
+        manifest = manifest_for(plan, image.id, built_at, pushed, runtime_schema=_labelled_schema(image))
         write_image_manifest(plan.build_path, manifest)
         return ImageOutcome(manifest, UP_TO_DATE)
     if not (check_registry and plan.registry):
@@ -125,7 +132,12 @@ def find_existing(
     image_id = (previous.image_id if previous else "") or config_digest(reference, arch) or ""
     pushed = _unique([*(previous.pushed if previous else []), reference])
     built_at = previous.built_at if previous else _now()
-    manifest = manifest_for(plan, image_id, built_at, pushed=pushed)
+    if previous and previous.runtime_schema:
+        schema = previous.runtime_schema
+    else:
+        with steps.step("airflow-isolation-core wheel: the schema its runtime accepts"):
+            schema = _runtime_schema(plan)
+    manifest = manifest_for(plan, image_id, built_at, pushed, runtime_schema=schema)
     write_image_manifest(plan.build_path, manifest)
     if plan.human_tag:
         steps.note(f"warning: --tag {plan.human_tag} not applied: the image is in the registry, not local")
@@ -165,6 +177,7 @@ def _build(
                 python_version=plan.platform.python_version,
                 packages=plan.packages,
                 server_url=url,
+                runtime_schema=_runtime_schema(plan, wheels),
             )
             context = write_context(Path(tmp) / "context", spec, plan.lock_text, pinned_requirements(wheels))
             steps.note(f"building {plan.reference} from {plan.base.reference}, wheels served on {url}")
@@ -179,7 +192,9 @@ def _build(
             )
 
 
-def manifest_for(plan: ImagePlan, image_id: str, built_at: str, pushed: list[str]) -> ImageManifest:
+def manifest_for(
+    plan: ImagePlan, image_id: str, built_at: str, pushed: list[str], runtime_schema: str
+) -> ImageManifest:
     return ImageManifest(
         name=plan.name,
         content_hash=plan.content_hash,
@@ -193,7 +208,21 @@ def manifest_for(plan: ImagePlan, image_id: str, built_at: str, pushed: list[str
         platform=plan.platform.docker_platform,
         built_at=built_at,
         pushed=pushed,
+        runtime_schema=runtime_schema,
     )
+
+
+def _runtime_schema(plan: ImagePlan, wheels: list[Path] | None = None) -> str:
+    """What the planned image's runtime accepts, asked of the very core wheel it installs."""
+    if wheels is None:
+        wheels = sorted(runtime_wheels(plan.runtime, plan.build_path).glob("*.whl"))
+    core = next(wheel for wheel in wheels if parse_wheel_filename(wheel.name)[0] == CORE_DIST)
+    return wheel_schema(core, f"isolationctl env build {plan.name} --target image")
+
+
+def _labelled_schema(image: Any) -> str:
+    """The image's own record of its runtime's schema; ``""`` on an image built before the label."""
+    return str((image.labels or {}).get(RUNTIME_SCHEMA_LABEL, ""))
 
 
 def write_image_manifest(build_path: Path, manifest: ImageManifest) -> bool:

@@ -20,6 +20,8 @@ import urllib.request
 from typing import List
 
 VENV_PYTHON = "/opt/isolation/venv/bin/python"
+"""``core.launch.IMAGE_PYTHON``, copied: core is not installed where this runs (the launch rule test
+holds the two equal)."""
 
 
 def fetch(url: str, destination: str) -> bool:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import docker
 
+from airflow_isolation.cli.builds.hashing import effective_definition_digest, image_content_hash
+from airflow_isolation.cli.builds.runtime_source import RuntimeSource, find_runtime_source
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.hashing import effective_definition_digest, image_content_hash
 from airflow_isolation.cli.image.base_image import (
     BaseImageChoice,
     check_python,
@@ -36,7 +37,6 @@ from airflow_isolation.cli.resolve.lock import (
     lock_inputs,
     reuse_or_resolve,
 )
-from airflow_isolation.cli.runtime_source import RuntimeSource, find_runtime_source
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.ui import Steps
 from airflow_isolation.workspace.environment import (

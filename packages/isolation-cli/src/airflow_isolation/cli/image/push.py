@@ -16,8 +16,8 @@ import docker
 import docker.errors
 import msgspec
 
+from airflow_isolation.cli.builds.files import exclusive_lock
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.files import exclusive_lock
 from airflow_isolation.cli.image.builder import LOCK_FILE, write_image_manifest
 from airflow_isolation.cli.image.docker_engine import DOCKER_ERRORS, explain
 from airflow_isolation.cli.settings import Settings

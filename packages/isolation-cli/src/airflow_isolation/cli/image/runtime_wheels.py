@@ -20,10 +20,10 @@ from pathlib import Path
 
 from packaging.utils import parse_wheel_filename
 
+from airflow_isolation.cli.builds.runtime_source import CORE_DIST, RUNTIME_DIST, RuntimeSource
 from airflow_isolation.cli.errors import CliError, CommandFailed
 from airflow_isolation.cli.image.wheelhouse import pip_download_argv
 from airflow_isolation.cli.resolve.uv_tool import run_uv
-from airflow_isolation.cli.runtime_source import CORE_DIST, RUNTIME_DIST, RuntimeSource
 
 RUNTIME_WHEELS_DIR = "runtime-wheels"
 KEEP_RUNTIMES = 4

@@ -20,8 +20,8 @@ from pathlib import Path
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
+from airflow_isolation.cli.builds.files import exclusive_lock
 from airflow_isolation.cli.errors import CliError, CommandFailed
-from airflow_isolation.cli.files import exclusive_lock
 from airflow_isolation.cli.image.target_platform import TargetPlatform
 from airflow_isolation.cli.resolve.python_finder import find_python
 from airflow_isolation.cli.resolve.uv_tool import run_uv

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import msgspec
 
-from airflow_isolation.cli.definition_sources import requirement_name, versioned_names
+from airflow_isolation.cli.builds.files import write_json_atomic
+from airflow_isolation.cli.builds.hashing import inputs_digest, normalise_lock
+from airflow_isolation.cli.definitions.sources import requirement_name, versioned_names
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.files import write_json_atomic
-from airflow_isolation.cli.hashing import inputs_digest, normalise_lock
 from airflow_isolation.cli.image.target_platform import TargetPlatform
 from airflow_isolation.cli.resolve.python_finder import Interpreter
 from airflow_isolation.cli.resolve.uv_tool import run_uv

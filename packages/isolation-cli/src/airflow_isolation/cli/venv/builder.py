@@ -18,9 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import msgspec
+
+from airflow_isolation.cli.builds.files import exclusive_lock, write_json_atomic
+from airflow_isolation.cli.builds.hashing import content_hash
+from airflow_isolation.cli.builds.runtime_schema import installed_schema
+from airflow_isolation.cli.builds.runtime_source import RuntimeSource, find_runtime_source
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.files import exclusive_lock, write_json_atomic
-from airflow_isolation.cli.hashing import content_hash
 from airflow_isolation.cli.resolve.lock import (
     LOCK_RECORD_FILE,
     compile_lock,
@@ -36,7 +40,6 @@ from airflow_isolation.cli.resolve.requires_python import (
     unsupported,
 )
 from airflow_isolation.cli.resolve.uv_tool import run_uv
-from airflow_isolation.cli.runtime_source import RuntimeSource, find_runtime_source
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.cli.ui import Steps
 from airflow_isolation.workspace.environment import (
@@ -140,21 +143,21 @@ def current_build(plan: BuildPlan) -> BuildManifest | None:
 def build(plan: BuildPlan, steps: Steps, force: bool = False) -> BuildOutcome:
     if not force:
         manifest = current_build(plan)
-        if manifest is not None:
+        if manifest is not None and manifest.runtime_schema:
             return BuildOutcome(manifest, "up-to-date")
     plan.env_dir.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(plan.env_dir / LOCK_FILE, steps):
         if not force:
             manifest = current_build(plan)
             if manifest is not None:
-                return BuildOutcome(manifest, "up-to-date")
+                return BuildOutcome(_with_runtime_schema(plan, manifest), "up-to-date")
         if not force and _is_complete(plan.target):
             (plan.target / MARKER).touch()
             action = "reused"
         else:
             _build_into(plan, steps)
             action = "built"
-        manifest = _manifest_for(plan)
+        manifest = _manifest_for(plan, _installed_schema(plan))
         write_manifest(plan.build_path, manifest)
         for removed in prune(plan.env_dir, keep=plan.target):
             steps.note(f"removed old build {removed.name[:12]}")
@@ -224,7 +227,21 @@ def _pip_install(python: Path, *args: str) -> list[str]:
     return ["pip", "install", "--compile-bytecode", "--python", str(python), "--no-deps", *args]
 
 
-def _manifest_for(plan: BuildPlan) -> BuildManifest:
+def _with_runtime_schema(plan: BuildPlan, manifest: BuildManifest) -> BuildManifest:
+    """A current build recorded before manifests carried the runtime's schema gets it now: the
+    build is unchanged, so nothing else would ever fill it in."""
+    if manifest.runtime_schema:
+        return manifest
+    manifest = msgspec.structs.replace(manifest, runtime_schema=_installed_schema(plan))
+    write_manifest(plan.build_path, manifest)
+    return manifest
+
+
+def _installed_schema(plan: BuildPlan) -> str:
+    return installed_schema(plan.target / "bin" / "python", f"isolationctl env build {plan.name}")
+
+
+def _manifest_for(plan: BuildPlan, runtime_schema: str) -> BuildManifest:
     return BuildManifest(
         name=plan.name,
         content_hash=plan.content_hash,
@@ -233,6 +250,7 @@ def _manifest_for(plan: BuildPlan) -> BuildManifest:
         python_version=plan.interpreter.version,
         runtime_version=plan.runtime.version,
         built_at=_now(),
+        runtime_schema=runtime_schema,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from airflow_isolation.cli.airflow_pins import CONSTRAINTS_FILE
+from airflow_isolation.cli.definitions.airflow_pins import CONSTRAINTS_FILE
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.resolve.python_finder import parse_request
 from airflow_isolation.workspace.environment import (

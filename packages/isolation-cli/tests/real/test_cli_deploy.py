@@ -136,11 +136,3 @@ def test_build_all_builds_every_environment_and_reports_failures(env_paths: dict
     again = run_cli("env", "build", "--all")
     assert again.exit_code == 0, again.output
     assert again.stdout.count("up-to-date") == 2
-
-
-def test_build_wants_one_name_or_all(env_paths: dict[str, Path]) -> None:
-    assert run_cli("env", "build").exit_code == 2
-    assert run_cli("env", "build", "x", "--all").exit_code == 2
-    empty = run_cli("env", "build", "--all")
-    assert empty.exit_code == 1
-    assert "no environments to build" in empty.stderr

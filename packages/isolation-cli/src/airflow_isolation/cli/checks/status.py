@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from airflow_isolation.cli.checks.runtime_schema import rebuild_command, schema_lag
 from airflow_isolation.cli.settings import Settings
 from airflow_isolation.workspace.environment import (
     BuildManifest,
@@ -70,6 +71,7 @@ class ImageStatus:
             "platform": manifest.platform if manifest else None,
             "python_version": manifest.python_version if manifest else None,
             "built_at": manifest.built_at if manifest else None,
+            "runtime_schema": manifest.runtime_schema if manifest else None,
             "problem": self.problem or None,
         }
 
@@ -97,6 +99,18 @@ class EnvironmentStatus:
             return "invalid definition"
         return NOT_BUILT
 
+    def schema_lags(self, path_args: str = "") -> list[str]:
+        """Per current build (venv, image), what its runtime lacks of this host's schema, and the fix."""
+        builds = (
+            ("venv", self.state, self.manifest, False),
+            ("image", self.image.state, self.image.manifest, True),
+        )
+        return [
+            f"{kind} {lag}; rebuild with `{rebuild_command(self.name, image, path_args)}`"
+            for kind, state, manifest, image in builds
+            if state == BUILT and manifest is not None and (lag := schema_lag(manifest.runtime_schema))
+        ]
+
     def as_json(self) -> dict[str, Any]:
         definition = self.definition
         manifest = self.manifest
@@ -111,6 +125,7 @@ class EnvironmentStatus:
             "venv_path": manifest.venv_path if manifest else None,
             "python_version": manifest.python_version if manifest else None,
             "built_at": manifest.built_at if manifest else None,
+            "runtime_schema": manifest.runtime_schema if manifest else None,
             "problem": self.problem or None,
             "image": self.image.as_json(),
         }

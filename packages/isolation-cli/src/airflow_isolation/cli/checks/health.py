@@ -17,17 +17,19 @@ from typing import Any
 
 import docker.errors
 
+from airflow_isolation.cli.checks.runtime_schema import rebuild_command, schema_lag
+from airflow_isolation.cli.checks.status import INVALID, all_statuses
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.image import docker_engine
 from airflow_isolation.cli.resolve.uv_tool import UV_INSTALL_HINT, find_uv, uv_version
 from airflow_isolation.cli.settings import Settings
-from airflow_isolation.cli.status import INVALID, all_statuses
 from airflow_isolation.core import SCHEMA_VERSION
 from airflow_isolation.core.launch import IMAGE_PYTHON
 from airflow_isolation.workspace import warm as warm_runtime
 from airflow_isolation.workspace.environment import (
     ENVIRONMENTS_PATH_VAR,
     EnvironmentError_,
+    ImageManifest,
     read_image_manifest,
     read_manifest,
     resolve_image,
@@ -89,13 +91,17 @@ def connect_docker() -> tuple[Check, Any]:
 def check_image(settings: Settings, name: str, client: Any) -> Check | None:
     """Only for environments that have an image manifest: images are opt-in."""
     label = f"{name}: image"
-    build = f"isolationctl env build {name} --target image{settings.path_args}"
+    build = rebuild_command(name, image=True, path_args=settings.path_args)
     try:
         if read_image_manifest(settings.build_path, name) is None:
             return None
         manifest = resolve_image(settings.environments_path, settings.build_path, name)
     except EnvironmentError_ as exc:
         return Check(label, FAIL, str(exc), f"run `{build}`")
+    return flag_schema_lag(_image_presence(manifest, client, label, build), manifest.runtime_schema, build)
+
+
+def _image_presence(manifest: ImageManifest, client: Any, label: str, build: str) -> Check:
     pushed = f"; pushed as {', '.join(manifest.pushed)}" if manifest.pushed else ""
     if client is None:
         return Check(label, WARN, f"{manifest.image}{pushed}; presence not checked (no Docker engine)")
@@ -221,7 +227,10 @@ def check_build(settings: Settings, name: str) -> Check:
             f"run `{build} --force`",
         )
     built = f"built {manifest.content_hash[:12]} at {manifest.built_at}, Python {manifest.python_version}"
-    return schema_verdict(label, built, proc.stdout, f"isolationctl env build {name}{settings.path_args}")
+    rebuild = rebuild_command(name, image=False, path_args=settings.path_args)
+    return flag_schema_lag(
+        schema_verdict(label, built, proc.stdout, rebuild), manifest.runtime_schema, rebuild
+    )
 
 
 def check_warm(settings: Settings, name: str) -> Check | None:
@@ -268,6 +277,15 @@ def schema_verdict(label: str, built: str, probe_output: str, rebuild: str) -> C
             f"rebuild with `{rebuild}`",
         )
     return Check(label, OK, f"{built}, {inside}, accepts this host's schema {SCHEMA_VERSION}")
+
+
+def flag_schema_lag(check: Check, runtime_schema: str, rebuild: str) -> Check:
+    """``check`` as a warning naming the facets the build's runtime lacks, by its manifest's
+    ``runtime_schema`` (what the host judges tasks by); a failure stays a failure."""
+    lag = schema_lag(runtime_schema)
+    if not lag or check.status == FAIL:
+        return check
+    return Check(check.name, WARN, f"{check.detail}; {lag}", f"rebuild with `{rebuild}`")
 
 
 def _has_image(settings: Settings, name: str) -> bool:

@@ -1,4 +1,4 @@
-"""``isolationctl env run NAME -- CMD`` and ``env shell NAME``: try an environment as tasks see it.
+"""``isolationctl env run NAME -- CMD``: try an environment as tasks see it (``env shell`` too).
 
 The command gets exactly what the venv backend gives a task (``core.launch.target_environment``):
 the built venv's interpreter first on ``PATH``, ``VIRTUAL_ENV``, the venv's own ``AIRFLOW_HOME``,
@@ -41,12 +41,6 @@ def env_run(
 ) -> None:
     """Run a command (default: $SHELL) in NAME's built venv, with the environment a task gets."""
     raise typer.Exit(run_in_environment(name, command or [], path, build_path))
-
-
-@guarded
-def env_shell(name: NameArgument, path: PathOption = None, build_path: BuildPathOption = None) -> None:
-    """Open $SHELL in NAME's built venv, with the environment a task gets; `exit` leaves it."""
-    raise typer.Exit(run_in_environment(name, [], path, build_path))
 
 
 def run_in_environment(name: str, command: list[str], path: Path | None, build_path: Path | None) -> int:

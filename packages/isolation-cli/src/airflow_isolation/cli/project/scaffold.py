@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from airflow_isolation.cli.definition_writer import render_definition, toml_string
+from airflow_isolation.cli.definitions.writer import render_definition, toml_string
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.image.system_packages import PACKAGES_FILE
 from airflow_isolation.cli.resolve.python_finder import parse_request

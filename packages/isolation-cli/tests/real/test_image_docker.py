@@ -25,6 +25,7 @@ import pytest
 from cli_test_support import PY38_AND_LATER, PY38_ONLY, make_runtime_source, run_cli
 from real_components import docker_engine, require_image, require_registry
 
+from airflow_isolation.core import SCHEMA_VERSION
 from airflow_isolation.workspace.environment import ImageManifest, image_manifest_path, read_image_manifest
 
 BASE_IMAGE = os.environ.get("ISOLATION_TEST_BASE_IMAGE", "isolation-base:bookworm")
@@ -132,6 +133,9 @@ def test_build_creates_a_runnable_image_without_wheels_in_it(
     assert image.id == manifest.image_id
     assert image.labels["io.airflow-isolation.environment"] == project.name
     assert image.labels["io.airflow-isolation.content-hash"] == manifest.content_hash
+    assert (
+        image.labels["io.airflow-isolation.runtime-schema"] == manifest.runtime_schema == str(SCHEMA_VERSION)
+    )
     output = str(built["output"])
     assert "Built airflow-isolation/" in output
     assert "Step 1/11" in output
@@ -413,3 +417,29 @@ def test_build_all_and_push_all_cover_every_environment(
 def table_rows(output: str) -> dict[str, str]:
     """The summary table's lines by environment name."""
     return {line.split()[1]: line for line in output.splitlines() if "│" in line and " image " in line}
+
+
+def test_an_image_of_an_older_runtime_carries_its_schema_and_is_flagged(
+    project: Project, client: docker.DockerClient, runtime_1_1: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Built from the schema 1.1 checkout: its label and manifest say 1.1 (what its runtime accepts,
+    not this CLI's core), and ``doctor`` and ``env list`` name the facets it lacks."""
+    name = f"old{SESSION}"
+    monkeypatch.setenv("ISOLATION_RUNTIME_SOURCE", str(runtime_1_1))
+    assert run_cli("env", "create", name).exit_code == 0
+
+    code, output, _ = build(name)
+
+    assert code == 0, output
+    manifest = read_image_manifest(project.build, name)
+    assert manifest is not None
+    assert manifest.runtime_schema == "1.1"
+    assert client.images.get(manifest.image).labels["io.airflow-isolation.runtime-schema"] == "1.1"
+    probe = "from airflow_isolation.core import SCHEMA_VERSION as s; print(s.major, s.minor)"
+    assert run_in(client, manifest.image, f'python -c "{probe}"').split() == ["1", "1"]
+    doctor = " ".join(run_cli("doctor").stdout.split())
+    assert f"runtime schema 1.1 is older than this host's {SCHEMA_VERSION}" in doctor
+    assert f"fix: rebuild with `isolationctl env build {name} --target image`" in doctor
+    listed = " ".join(run_cli("env", "list").stderr.split())
+    assert f"{name}: image runtime schema 1.1" in listed
+    assert "downstream_skips (since 1.2)" in listed

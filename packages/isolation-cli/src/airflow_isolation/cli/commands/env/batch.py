@@ -1,4 +1,4 @@
-"""``env build --all`` / ``env push --all``: one command per deploy step, over every environment.
+"""``env build``/``push``/``warm`` with ``--all``: one step run over every environment in a batch.
 
 Every environment is tried even when one fails (a deploy wants to know everything that is broken
 at once); each failure is reported as it happens, the summary table lists them all, and the
@@ -17,7 +17,9 @@ from rich.text import Text
 
 from airflow_isolation.cli import ui
 from airflow_isolation.cli.errors import CliError
+from airflow_isolation.cli.settings import Settings
 from airflow_isolation.core.errors import IsolationError
+from airflow_isolation.workspace.environment import list_environment_names
 
 FAILED = "failed"
 SKIPPED = "skipped"
@@ -49,6 +51,18 @@ def one_name_or_all(name: str | None, every: bool, command: str) -> None:
             f"`isolationctl env {command} --all` for every one",
             exit_code=2,
         )
+
+
+def names(settings: Settings, command: str) -> list[str]:
+    """Every environment's name; refused when there is none to ``command``."""
+    found = list_environment_names(settings.environments_path)
+    if not found:
+        raise CliError(
+            f"no environments to {command} in {settings.environments_path} ({settings.environments_origin})",
+            f"create one with `isolationctl env create NAME{settings.path_args}`, or point --path at "
+            "your environments folder",
+        )
+    return found
 
 
 def run_each(names: Sequence[str], target: str, step: Callable[[str], Done]) -> list[Row]:

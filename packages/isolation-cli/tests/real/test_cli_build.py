@@ -14,6 +14,7 @@ import pytest
 from cli_test_support import PY38_AND_LATER, PY38_ONLY, run_cli
 
 from airflow_isolation.cli.venv.builder import LOCK_TEXT_FILE, MARKER
+from airflow_isolation.core import SCHEMA_VERSION
 from airflow_isolation.workspace.environment import read_manifest, resolve_venv
 
 
@@ -104,7 +105,9 @@ def test_build_creates_a_venv_with_requirements_and_runtime(env_paths: dict[str,
         "python_version",
         "runtime_version",
         "built_at",
+        "runtime_schema",
     }
+    assert raw["runtime_schema"] == str(SCHEMA_VERSION)
 
 
 def test_second_build_is_up_to_date_and_touches_nothing(env_paths: dict[str, Path]) -> None:

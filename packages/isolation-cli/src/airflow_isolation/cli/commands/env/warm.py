@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from airflow_isolation.cli import ui
-from airflow_isolation.cli.commands import deploy
+from airflow_isolation.cli.commands.env import batch
 from airflow_isolation.cli.commands.options import BuildPathOption, PathOption, guarded
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.settings import Settings, read, resolve_settings
@@ -54,11 +54,11 @@ def env_warm(
     build_path: BuildPathOption = None,
 ) -> None:
     """Start NAME's (or --all) warm runtime now, so its first venv task starts warm; --stop stops it."""
-    deploy.one_name_or_all(name, every, "warm")
+    batch.one_name_or_all(name, every, "warm")
     settings = resolve_settings(path, build_path)
     seconds = idle if idle is not None else configured_idle_seconds()
 
-    def step(each: str) -> deploy.Done:
+    def step(each: str) -> batch.Done:
         return _stop(settings, each) if stop else _start(settings, each, seconds)
 
     if name is not None:
@@ -66,7 +66,7 @@ def env_warm(
         return
     names = _built_venvs(settings)
     verb = "Stopped the warm runtimes of" if stop else "Warm runtimes of"
-    deploy.report(deploy.run_each(names, "venv", step), f"{verb} {len(names)} environment(s)")
+    batch.report(batch.run_each(names, "venv", step), f"{verb} {len(names)} environment(s)")
 
 
 def configured_idle_seconds() -> float:
@@ -85,7 +85,7 @@ def _built_venvs(settings: Settings) -> list[str]:
     return names
 
 
-def _start(settings: Settings, name: str, idle: float) -> deploy.Done:
+def _start(settings: Settings, name: str, idle: float) -> batch.Done:
     manifest = resolve_venv(settings.environments_path, settings.build_path, name)
     before = {process.pid for process in warm_runtime.running(manifest)}
     try:
@@ -107,14 +107,14 @@ def _start(settings: Settings, name: str, idle: float) -> deploy.Done:
         f"{name}: warm runtime {state}: pid {process.pid}, {process.rss_text}, socket {process.socket}",
         style="green",
     )
-    return deploy.Done("started" if fresh else "running", f"pid {process.pid}, {process.rss_text}")
+    return batch.Done("started" if fresh else "running", f"pid {process.pid}, {process.rss_text}")
 
 
-def _stop(settings: Settings, name: str) -> deploy.Done:
+def _stop(settings: Settings, name: str) -> batch.Done:
     manifest = read_manifest(settings.build_path, name)
     if manifest is None:
         ui.say(f"{name}: not built as a venv, so no warm runtime to stop")
-        return deploy.Done(deploy.SKIPPED, "not built as a venv")
+        return batch.Done(batch.SKIPPED, "not built as a venv")
     builds = Path(manifest.venv_path).parent
     processes = [
         process
@@ -124,7 +124,7 @@ def _stop(settings: Settings, name: str) -> deploy.Done:
     stopped = warm_runtime.stop(processes)
     if not stopped:
         ui.say(f"{name}: no warm runtime running")
-        return deploy.Done(deploy.SKIPPED, "none running")
+        return batch.Done(batch.SKIPPED, "none running")
     pids = ", ".join(str(process.pid) for process in stopped)
     ui.say(f"{name}: stopped warm runtime(s) {pids}", style="green")
-    return deploy.Done("stopped", f"pid {pids}")
+    return batch.Done("stopped", f"pid {pids}")

@@ -29,8 +29,8 @@ from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from airflow_isolation.cli.builds.hashing import tree_digest
 from airflow_isolation.cli.errors import CliError
-from airflow_isolation.cli.hashing import tree_digest
 from airflow_isolation.core.__about__ import __version__ as core_version
 
 if sys.version_info >= (3, 11):
@@ -45,7 +45,7 @@ CORE_DIR = "isolation-core"
 RUNTIME_DIR = "isolation-runtime"
 BASE_REQUIREMENTS = ("msgspec>=0.18.6",)
 INDEX_KEYWORD = "index"
-BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
+BUNDLED_DIR = Path(__file__).resolve().parents[1] / "bundled"
 """Filled only in a built wheel of this package; absent in a checkout and in editable installs."""
 _HASHED = (
     f"{CORE_DIR}/pyproject.toml",

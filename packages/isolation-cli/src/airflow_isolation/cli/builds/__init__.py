@@ -1,0 +1,1 @@
+"""What venv and image builds share: content hashes, the runtime to install, manifest writes."""

@@ -1,0 +1,1 @@
+"""What ``doctor`` and ``env list`` report: build states read from files, and the health checks."""

@@ -1,0 +1,1 @@
+"""Environment definitions: writing ``environment.toml``, importing requirements, Airflow pins."""

@@ -1,0 +1,1 @@
+"""``isolationctl init``: the files of a new project."""
