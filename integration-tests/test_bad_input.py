@@ -205,7 +205,7 @@ def test_unbuilt_environment_names_the_build_command(tmp_path: Path) -> None:
     envs = tmp_path / "envs"
     (envs / "fresh").mkdir(parents=True)
     (envs / "fresh" / "environment.toml").write_text('python = "3.11"\n')
-    from airflow_isolation.workspace.environment import EnvironmentError_
+    from airflow_isolation.workspace.environment import IsolationEnvironmentError
 
-    with pytest.raises(EnvironmentError_, match="isolationctl env build fresh --target venv"):
+    with pytest.raises(IsolationEnvironmentError, match="isolationctl env build fresh --target venv"):
         resolve_venv(envs, tmp_path / "build", "fresh")

@@ -19,7 +19,7 @@ from airflow_isolation.operator.backends.venv.options import VenvOptions
 from airflow_isolation.operator.config.settings import BackendSettingError
 from airflow_isolation.operator.exchange.result_handler import IsolatedTargetCrashed, read_result
 from airflow_isolation.operator.operator import IsolatedOperator
-from airflow_isolation.workspace.environment import EnvironmentError_
+from airflow_isolation.workspace.environment import IsolationEnvironmentError
 
 
 def work() -> int:
@@ -147,7 +147,7 @@ def test_settings_file_is_not_searched_from_the_working_directory(
 def test_explicit_image_needs_no_definition() -> None:
     op = _op(environment="adhoc", backend="docker", backend_options={"image": "registry:5000/x:1"})
     assert op.environment == "adhoc"
-    with pytest.raises(EnvironmentError_, match="environment 'adhoc' not found"):
+    with pytest.raises(IsolationEnvironmentError, match="environment 'adhoc' not found"):
         _op(environment="adhoc", backend="docker")
 
 

@@ -155,7 +155,7 @@ def test_bad_arguments_fail_when_the_dag_is_parsed(kwargs: Dict[str, Any], error
 
 
 def test_an_undefined_environment_fails_when_the_dag_is_parsed() -> None:
-    with pytest.raises(env_contract.EnvironmentError_):
+    with pytest.raises(env_contract.IsolationEnvironmentError):
         IsolatedOperator(task_id="t", environment="no-such-env", python_callable=returns_nothing)
 
 

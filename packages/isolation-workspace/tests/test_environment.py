@@ -19,7 +19,7 @@ from airflow_isolation.workspace.environment import (
     MANIFEST_FILE,
     BuildManifest,
     EnvironmentDefinition,
-    EnvironmentError_,
+    IsolationEnvironmentError,
     default_build_path,
     definition_digest,
     definition_path,
@@ -67,7 +67,7 @@ def test_valid_names(name: str) -> None:
     "name", ["", "Pandas", "-x", ".hidden", "_x", "a/b", "../etc", "a b", "x" * 64, "é", 3, None]
 )
 def test_invalid_names(name: Any) -> None:
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(IsolationEnvironmentError) as info:
         validate_name(name)
     message = str(info.value)
     assert repr(name) in message
@@ -77,9 +77,9 @@ def test_invalid_names(name: Any) -> None:
 
 
 def test_invalid_name_is_refused_before_touching_the_disk(envs: Path) -> None:
-    with pytest.raises(EnvironmentError_, match="is invalid"):
+    with pytest.raises(IsolationEnvironmentError, match="is invalid"):
         load_definition(envs, "../environments/pandas1")
-    with pytest.raises(EnvironmentError_, match="is invalid"):
+    with pytest.raises(IsolationEnvironmentError, match="is invalid"):
         manifest_path(envs, "Bad")
 
 
@@ -104,7 +104,7 @@ def test_load_definition_accepts_str_paths(envs: Path) -> None:
 
 
 def test_missing_environment_lists_known_ones(envs: Path) -> None:
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(IsolationEnvironmentError) as info:
         load_definition(envs, "pandas2")
     message = str(info.value)
     assert "environment 'pandas2' not found" in message
@@ -116,13 +116,13 @@ def test_missing_environment_lists_known_ones(envs: Path) -> None:
 
 
 def test_missing_environments_folder(tmp_path: Path) -> None:
-    with pytest.raises(EnvironmentError_, match=r"known environments in .*: none\)"):
+    with pytest.raises(IsolationEnvironmentError, match=r"known environments in .*: none\)"):
         load_definition(tmp_path / "nowhere", "pandas1")
 
 
 def test_unknown_key_lists_allowed_keys(envs: Path) -> None:
     _write_definition(envs, "typo", 'python = "3.10"\nrequirement = ["pandas"]\n')
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(IsolationEnvironmentError) as info:
         load_definition(envs, "typo")
     message = str(info.value)
     assert "is not a valid environment definition" in message
@@ -146,7 +146,7 @@ def test_malformed_definition(envs: Path, text: bytes) -> None:
     (envs / "bad").mkdir()
     (envs / "bad" / DEFINITION_FILE).write_bytes(text)
     with pytest.raises(
-        EnvironmentError_, match=r"bad[/\\]environment\.toml is not a valid environment definition"
+        IsolationEnvironmentError, match=r"bad[/\\]environment\.toml is not a valid environment definition"
     ):
         load_definition(envs, "bad")
 
@@ -227,7 +227,7 @@ def test_unreadable_manifest(tmp_path: Path, content: bytes) -> None:
     path = manifest_path(tmp_path, "pandas1")
     path.parent.mkdir(parents=True)
     path.write_bytes(content)
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(IsolationEnvironmentError) as info:
         read_manifest(tmp_path, "pandas1")
     assert f"build manifest {path} is unreadable" in str(info.value)
     assert "`isolationctl env build pandas1 --force`" in str(info.value)
@@ -243,7 +243,7 @@ def test_resolve_venv_good(envs: Path, tmp_path: Path) -> None:
 
 
 def test_resolve_venv_not_built(envs: Path, tmp_path: Path) -> None:
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(IsolationEnvironmentError) as info:
         resolve_venv(envs, tmp_path / "build", "pandas1")
     message = str(info.value)
     assert "environment 'pandas1' has not been built as a venv" in message
@@ -254,14 +254,14 @@ def test_resolve_venv_not_built(envs: Path, tmp_path: Path) -> None:
 
 def test_resolve_venv_unknown_environment(envs: Path, tmp_path: Path) -> None:
     """The definition is checked first: a built venv of a deleted environment is not used."""
-    with pytest.raises(EnvironmentError_, match="isolationctl env create ghost"):
+    with pytest.raises(IsolationEnvironmentError, match="isolationctl env create ghost"):
         resolve_venv(envs, tmp_path / "build", "ghost")
 
 
 def test_resolve_venv_outdated(envs: Path, tmp_path: Path) -> None:
     _write_manifest(tmp_path / "build", envs, "pandas1", _fake_venv(tmp_path))
     (envs / "pandas1" / DEFINITION_FILE).write_text(DEFINITION + 'base_image = "python:3.9-slim"\n')
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(IsolationEnvironmentError) as info:
         resolve_venv(envs, tmp_path / "build", "pandas1")
     message = str(info.value)
     assert "environment 'pandas1' changed since it was built" in message
@@ -273,7 +273,7 @@ def test_resolve_venv_outdated(envs: Path, tmp_path: Path) -> None:
 def test_resolve_venv_interpreter_gone(envs: Path, tmp_path: Path) -> None:
     venv = _fake_venv(tmp_path, python=tmp_path / "deleted-python")  # a dangling symlink
     _write_manifest(tmp_path / "build", envs, "pandas1", venv)
-    with pytest.raises(EnvironmentError_) as info:
+    with pytest.raises(IsolationEnvironmentError) as info:
         resolve_venv(envs, tmp_path / "build", "pandas1")
     message = str(info.value)
     assert f"the built interpreter {venv / 'bin' / 'python'} is gone" in message
@@ -282,7 +282,7 @@ def test_resolve_venv_interpreter_gone(envs: Path, tmp_path: Path) -> None:
 
 def test_resolve_venv_venv_folder_gone(envs: Path, tmp_path: Path) -> None:
     _write_manifest(tmp_path / "build", envs, "pandas1", tmp_path / "never-created")
-    with pytest.raises(EnvironmentError_, match="is gone"):
+    with pytest.raises(IsolationEnvironmentError, match="is gone"):
         resolve_venv(envs, tmp_path / "build", "pandas1")
 
 
@@ -330,7 +330,9 @@ def test_resolve_image_roundtrip_and_tag(envs: Path, tmp_path: Path) -> None:
 def test_resolve_image_not_built_names_build_and_push(envs: Path, tmp_path: Path) -> None:
     from airflow_isolation.workspace.environment import resolve_image
 
-    with pytest.raises(EnvironmentError_, match=r"not been built as an image.*--target image.*env push"):
+    with pytest.raises(
+        IsolationEnvironmentError, match=r"not been built as an image.*--target image.*env push"
+    ):
         resolve_image(envs, tmp_path / "build", "pandas1")
 
 
@@ -339,7 +341,9 @@ def test_resolve_image_outdated(envs: Path, tmp_path: Path) -> None:
 
     _write_image_manifest(tmp_path / "build", _image_manifest(envs))
     _write_definition(envs, "pandas1", DEFINITION + "# edited\n")
-    with pytest.raises(EnvironmentError_, match=r"changed since it was built.*the image airflow-isolation/"):
+    with pytest.raises(
+        IsolationEnvironmentError, match=r"changed since it was built.*the image airflow-isolation/"
+    ):
         resolve_image(envs, tmp_path / "build", "pandas1")
 
 
@@ -349,5 +353,5 @@ def test_unreadable_image_manifest_names_the_rebuild(envs: Path, tmp_path: Path)
     path = image_manifest_path(tmp_path, "pandas1")
     path.parent.mkdir(parents=True)
     path.write_bytes(b"{not json")
-    with pytest.raises(EnvironmentError_, match=r"--target image --force"):
+    with pytest.raises(IsolationEnvironmentError, match=r"--target image --force"):
         read_image_manifest(tmp_path, "pandas1")

@@ -32,7 +32,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 M = TypeVar("M", bound=msgspec.Struct)
 
 
-class EnvironmentError_(IsolationError):
+class IsolationEnvironmentError(IsolationError):
     """A missing, malformed or unbuilt environment."""
 
 
@@ -113,7 +113,7 @@ def image_tag(content_hash: str) -> str:
 
 def validate_name(name: str) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise EnvironmentError_(
+        raise IsolationEnvironmentError(
             f"environment name {name!r} is invalid: use 1-63 lowercase letters, digits, '.', '_' "
             "or '-', starting with a letter or digit (e.g. 'pandas1')"
         )
@@ -136,7 +136,7 @@ def load_definition(environments_path: Path, name: str) -> EnvironmentDefinition
     path = definition_path(environments_path, name)
     if not path.is_file():
         known = list_environment_names(environments_path)
-        raise EnvironmentError_(
+        raise IsolationEnvironmentError(
             f"environment {name!r} not found: {path} does not exist (known environments in "
             f"{environments_path}: {', '.join(known) or 'none'}). Create it with "
             f"`isolationctl env create {name}` or set {ENVIRONMENTS_PATH_VAR} to the folder "
@@ -145,7 +145,7 @@ def load_definition(environments_path: Path, name: str) -> EnvironmentDefinition
     try:
         return msgspec.toml.decode(path.read_bytes(), type=EnvironmentDefinition)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
-        raise EnvironmentError_(
+        raise IsolationEnvironmentError(
             f"{path} is not a valid environment definition: {exc}. Allowed keys: "
             f"{', '.join(EnvironmentDefinition.__struct_fields__)}."
         ) from exc
@@ -178,14 +178,14 @@ def _read_json(path: Path, kind: Type[M], rebuild: str) -> Optional[M]:
     try:
         return msgspec.json.decode(path.read_bytes(), type=kind)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
-        raise EnvironmentError_(
+        raise IsolationEnvironmentError(
             f"build manifest {path} is unreadable ({exc}); rebuild with `{rebuild}`"
         ) from exc
 
 
 def _refuse_outdated(environments_path: Path, name: str, built: str, digest: str, fix: str) -> None:
     if digest != definition_digest(environments_path, name):
-        raise EnvironmentError_(
+        raise IsolationEnvironmentError(
             f"environment {name!r} changed since it was built ({definition_path(environments_path, name)} "
             f"differs from the {built}): {fix}"
         )
@@ -198,14 +198,14 @@ def resolve_venv(environments_path: Path, build_path: Path, name: str) -> BuildM
     build = f"isolationctl env build {name} --target venv"
     fix = f"run `{build}`"
     if manifest is None:
-        raise EnvironmentError_(
+        raise IsolationEnvironmentError(
             f"environment {name!r} has not been built as a venv under {build_path}: {fix} on this "
             f"machine (or set {BUILD_PATH_VAR} to where it was built)"
         )
     built = f"build {manifest.content_hash[:12]}"
     _refuse_outdated(environments_path, name, built, manifest.definition_digest, fix)
     if not manifest.interpreter.is_file():
-        raise EnvironmentError_(
+        raise IsolationEnvironmentError(
             f"environment {name!r}: the built interpreter {manifest.interpreter} is gone: "
             f"run `{build} --force`"
         )
@@ -227,7 +227,7 @@ def resolve_image(environments_path: Path, build_path: Path, name: str) -> Image
     manifest = read_image_manifest(build_path, name)
     fix = f"run `isolationctl env build {name} --target image`"
     if manifest is None:
-        raise EnvironmentError_(
+        raise IsolationEnvironmentError(
             f"environment {name!r} has not been built as an image under {build_path}: {fix} (and "
             f"`isolationctl env push {name} --registry HOST:PORT` for other workers), set "
             f"{BUILD_PATH_VAR} to where it was built, or pass an explicit image"

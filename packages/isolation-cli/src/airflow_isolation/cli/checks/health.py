@@ -28,8 +28,8 @@ from airflow_isolation.core.launch import IMAGE_PYTHON
 from airflow_isolation.workspace import warm as warm_runtime
 from airflow_isolation.workspace.environment import (
     ENVIRONMENTS_PATH_VAR,
-    EnvironmentError_,
     ImageManifest,
+    IsolationEnvironmentError,
     read_image_manifest,
     read_manifest,
     resolve_image,
@@ -96,7 +96,7 @@ def check_image(settings: Settings, name: str, client: Any) -> Check | None:
         if read_image_manifest(settings.build_path, name) is None:
             return None
         manifest = resolve_image(settings.environments_path, settings.build_path, name)
-    except EnvironmentError_ as exc:
+    except IsolationEnvironmentError as exc:
         return Check(label, FAIL, str(exc), f"run `{build}`")
     return flag_schema_lag(_image_presence(manifest, client, label, build), manifest.runtime_schema, build)
 
@@ -206,7 +206,7 @@ def check_build(settings: Settings, name: str) -> Check:
         if read_manifest(settings.build_path, name) is None and _has_image(settings, name):
             return Check(label, WARN, "not built as a venv (only as an image, enough for backend='docker')")
         manifest = resolve_venv(settings.environments_path, settings.build_path, name)
-    except EnvironmentError_ as exc:
+    except IsolationEnvironmentError as exc:
         return Check(label, FAIL, str(exc), f"run `{build}`")
     try:
         proc = subprocess.run(
@@ -291,7 +291,7 @@ def flag_schema_lag(check: Check, runtime_schema: str, rebuild: str) -> Check:
 def _has_image(settings: Settings, name: str) -> bool:
     try:
         return read_image_manifest(settings.build_path, name) is not None
-    except EnvironmentError_:
+    except IsolationEnvironmentError:
         return True
 
 

@@ -15,8 +15,8 @@ from airflow_isolation.cli.settings import Settings
 from airflow_isolation.workspace.environment import (
     BuildManifest,
     EnvironmentDefinition,
-    EnvironmentError_,
     ImageManifest,
+    IsolationEnvironmentError,
     definition_digest,
     list_environment_names,
     load_definition,
@@ -134,13 +134,13 @@ class EnvironmentStatus:
 def environment_status(settings: Settings, name: str) -> EnvironmentStatus:
     try:
         definition = load_definition(settings.environments_path, name)
-    except EnvironmentError_ as exc:
+    except IsolationEnvironmentError as exc:
         return EnvironmentStatus(name, INVALID, problem=str(exc))
     digest = definition_digest(settings.environments_path, name)
     image = image_status(settings, name, digest)
     try:
         manifest = read_manifest(settings.build_path, name)
-    except EnvironmentError_ as exc:
+    except IsolationEnvironmentError as exc:
         return EnvironmentStatus(name, BROKEN, definition, problem=str(exc), image=image)
     if manifest is None:
         return EnvironmentStatus(name, NOT_BUILT, definition, image=image)
@@ -158,7 +158,7 @@ def image_status(settings: Settings, name: str, digest: str) -> ImageStatus:
     (``doctor`` asks it); ``env list`` must work where Docker is not installed."""
     try:
         manifest = read_image_manifest(settings.build_path, name)
-    except EnvironmentError_ as exc:
+    except IsolationEnvironmentError as exc:
         return ImageStatus(BROKEN, problem=str(exc))
     if manifest is None:
         return ImageStatus(NOT_BUILT)

@@ -14,7 +14,7 @@ from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.resolve.python_finder import parse_request
 from airflow_isolation.workspace.environment import (
     EnvironmentDefinition,
-    EnvironmentError_,
+    IsolationEnvironmentError,
     definition_path,
     load_definition,
     validate_name,
@@ -116,7 +116,7 @@ def create_definition(
         ) from exc
     try:
         load_definition(environments_path, name)
-    except EnvironmentError_:
+    except IsolationEnvironmentError:
         path.unlink()
         raise
     if constraints_text is not None:

@@ -48,8 +48,8 @@ from airflow_isolation.cli.resolve.requires_python import (
 from airflow_isolation.cli.ui import Steps
 from airflow_isolation.workspace.environment import (
     RUNTIME_SCHEMA_LABEL,
-    EnvironmentError_,
     ImageManifest,
+    IsolationEnvironmentError,
     image_manifest_path,
     read_image_manifest,
 )
@@ -272,7 +272,7 @@ def _previous(plan: ImagePlan) -> ImageManifest | None:
     """The current manifest if it describes this very image (its pushes and build time still hold)."""
     try:
         manifest = read_image_manifest(plan.build_path, plan.name)
-    except EnvironmentError_:
+    except IsolationEnvironmentError:
         return None
     if manifest is None or manifest.content_hash != plan.content_hash:
         return None

@@ -45,7 +45,7 @@ from airflow_isolation.cli.ui import Steps
 from airflow_isolation.workspace.environment import (
     BuildManifest,
     EnvironmentDefinition,
-    EnvironmentError_,
+    IsolationEnvironmentError,
     definition_digest,
     definition_path,
     load_definition,
@@ -131,7 +131,7 @@ def current_build(plan: BuildPlan) -> BuildManifest | None:
     """The manifest if it already describes exactly this plan's complete, runnable build."""
     try:
         manifest = read_manifest(plan.build_path, plan.name)
-    except EnvironmentError_:
+    except IsolationEnvironmentError:
         return None
     if manifest is None or manifest.content_hash != plan.content_hash:
         return None
@@ -170,7 +170,7 @@ def _is_complete(folder: Path) -> bool:
 
 def _build_into(plan: BuildPlan, steps: Steps) -> None:
     target = plan.target
-    with suppress(EnvironmentError_):
+    with suppress(IsolationEnvironmentError):
         previous = read_manifest(plan.build_path, plan.name)
         if previous is not None and Path(previous.venv_path) == target:
             manifest_path(plan.build_path, plan.name).unlink()
