@@ -53,7 +53,8 @@ class Tier:
 
 def unit_tier() -> Tier:
     tests = [str(path.relative_to(REPO)) for path in sorted(REPO.glob("packages/*/tests"))]
-    return Tier("unit", [*tests, "--ignore-glob=*/real", "-n", "auto", "--dist", "loadgroup", "--durations=15"])
+    parallel = ["-n", "auto", "--dist", "loadgroup"]
+    return Tier("unit", [*tests, "--ignore-glob=*/real", *parallel, "--durations=15"])
 
 
 def real_tier() -> Tier:
