@@ -34,6 +34,8 @@ NO_TESTS_COLLECTED = 5
 """pytest's exit status when a selection holds no test."""
 TALLY_VARIABLE = "ISOLATION_TEST_TALLY"
 """Where the root conftest writes a tier's counts (what pytest's closing line says) for the totals."""
+STAGES_VARIABLE = "ISOLATION_TEST_STAGES"
+"""Where ``.ci/run`` collects the tiers' times for its table of stage durations."""
 ORDER = ("failed", "passed", "skipped", "deselected", "xfailed", "xpassed", "warnings", "errors")
 """The order of pytest's closing line."""
 
@@ -99,6 +101,10 @@ def main(args: List[str]) -> int:
     tiers = [unit_tier(), real_tier()]
     for tier in tiers:
         run(tier)
+    stages = os.environ.get(STAGES_VARIABLE)
+    if stages:
+        with open(stages, "a") as out:
+            out.writelines(f"{tier.name} {tier.seconds:.0f}\n" for tier in tiers)
     line = closing_line(tiers)
     print(f"\n{f' all tiers: {line} '.center(100, '=')}")
     failed = [f"{tier.name} (pytest exit {tier.status})" for tier in tiers if tier.failed]
