@@ -5,15 +5,23 @@
 module imports Airflow, so tests never touch a developer's real Airflow installation. Each
 pytest-xdist worker gets a folder of its own inside it: Airflow's configuration file and metadata
 database live there, and two workers must not write one database.
+
+Under pytest-xdist, the tests that use the Docker engine all run on one worker (the
+``docker-engine`` group of ``--dist loadgroup``): some check what the engine holds by label, which
+another worker's containers would change.
 """
 
+import functools
+import inspect
 import json
 import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, List
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "testing"))  # real_components
 
@@ -28,6 +36,33 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 os.environ["AIRFLOW_HOME"] = str(_HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+
+
+ENGINE_GATEWAY = "docker_engine("
+"""How every suite asks for the Docker engine (testing/real_components.py)."""
+
+
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    for item in items:
+        if _uses_docker_engine(item):
+            item.add_marker(pytest.mark.xdist_group("docker-engine"))
+
+
+def _uses_docker_engine(item: pytest.Item) -> bool:
+    """The test, or a fixture it takes (directly or through another), asks for the engine."""
+    functions = [getattr(item, "obj", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    if info is not None:
+        functions += [fixture.func for defs in info.name2fixturedefs.values() for fixture in defs]
+    return any(callable(function) and ENGINE_GATEWAY in _source(function) for function in functions)
+
+
+@functools.cache
+def _source(function: Callable[..., Any]) -> str:
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):  # built-in or generated: not one of ours
+        return ""
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
