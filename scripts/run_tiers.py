@@ -4,7 +4,7 @@ Without arguments (the README's command, which ``.ci/run`` runs) the suite runs 
 processes, so that the fast tests are not held up by the slow ones:
 
 - unit: the package tests outside any ``real/`` folder. They need nothing but this environment, so
-  they run on every core (pytest-xdist), first.
+  they run first, on every core (pytest-xdist).
 - cluster: the integration tests marked ``cluster`` (integration-tests/conftest.py: they take the
   Kubernetes cluster's fixtures). They mostly wait for pods, so they run beside the real tier.
 - real: the package tests in ``real/`` folders and the other integration tests. They share one
@@ -100,9 +100,15 @@ class Tier:
                 self.process.wait()
 
 
+def unit_workers() -> int:
+    """Two pytest-xdist workers per core, at most eight: the unit tests spend most of their time
+    waiting for the processes and timers they start (a serial run keeps a third of one core busy)."""
+    return max(2, min(8, 2 * (os.cpu_count() or 1)))
+
+
 def unit_tier() -> Tier:
     tests = [str(path.relative_to(REPO)) for path in sorted(REPO.glob("packages/*/tests"))]
-    parallel = ["-n", "auto", "--dist", "loadgroup"]
+    parallel = ["-n", str(unit_workers()), "--dist", "loadgroup"]
     return Tier("unit", [*tests, "--ignore-glob=*/real", *parallel, "--durations=15"])
 
 
