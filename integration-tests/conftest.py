@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,13 @@ from harness import (
     require_registry,
 )
 
+CLUSTER_FIXTURES = {"kubernetes", "kubernetes_cluster", "kubernetes_images"}
+SHARED_BUILD_PATH = os.environ.get("ISOLATION_TEST_SHARED_BUILD_PATH") == "1"
+"""Set by ``scripts/run_tiers.py`` for the cluster tier, whose session runs beside the real tier's on
+the same build path: the warm runtimes and standby containers there are the other session's."""
+CLUSTER_IMAGES_READY = os.environ.get("ISOLATION_TEST_CLUSTER_IMAGES_READY")
+"""Set for the cluster tier: the file to make once its images are built and pushed."""
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _stop_warm_runtimes() -> Any:
@@ -28,6 +36,8 @@ def _stop_warm_runtimes() -> Any:
     from warm_runtimes import stop_warm_runtimes
 
     yield
+    if SHARED_BUILD_PATH:  # the cluster tier's tasks run in pods only
+        return
     stop_warm_runtimes(BUILD_PATH)
     import docker
     from docker_standby import remove_standby_containers
@@ -41,10 +51,34 @@ def _stop_warm_runtimes() -> Any:
     client.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cluster_images_first(request: pytest.FixtureRequest) -> None:
+    """The cluster tier builds and pushes its images before its first test, and says so (also when
+    they could not be made): the real tier, one of whose tests removes such an image to make a task
+    pull it, starts only then."""
+    if not CLUSTER_IMAGES_READY:
+        return
+    try:
+        request.getfixturevalue("kubernetes_images")
+    finally:
+        Path(CLUSTER_IMAGES_READY).touch()
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects by these marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "integration-tests" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+            if _needs_cluster(item):
+                item.add_marker(pytest.mark.cluster)
+
+
+def _needs_cluster(item: pytest.Item) -> bool:
+    """A test that takes one of the cluster's fixtures, or a cell whose backend is Kubernetes (its
+    fixture is requested by name at run time)."""
+    callspec = getattr(item, "callspec", None)
+    kubernetes_cell = callspec is not None and callspec.params.get("backend") == "kubernetes"
+    return kubernetes_cell or bool(CLUSTER_FIXTURES & set(getattr(item, "fixturenames", ())))
 
 
 @pytest.fixture(scope="session")

@@ -12,12 +12,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Mapping, Optional
+from typing import Dict, Mapping, Optional, Set, Tuple
 
 import pytest
 from matrix import BASE_IMAGES as MATRIX_BASE_IMAGES
 from real_components import REGISTRY, missing, require_registry  # noqa: F401 - re-exported
-from real_components import docker_engine as docker_client  # noqa: F401 - re-exported
+from real_components import docker_engine as docker_client
 from real_components import require_image as require_base_image  # noqa: F401 - re-exported
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,6 +25,10 @@ TESTS = Path(__file__).resolve().parent
 TEST_ENVIRONMENTS = TESTS / "environments"
 TEST_DAGS = TESTS / "dags"
 BUILD_PATH = Path(os.environ.get("AIRFLOW__ISOLATION__BUILD_PATH") or REPO / ".isolation-build")
+BUILT_THIS_SESSION: Set[Tuple[str, ...]] = set()
+"""The builds ``isolationctl`` made or found up to date in this session, by target, definition folder,
+name (and base image): modules asking for one again reuse it while it is still in place, instead of
+each paying for an ``isolationctl env build`` of its own."""
 
 
 def isolationctl() -> str:
@@ -35,6 +39,9 @@ def isolationctl() -> str:
 
 
 def build_environment(name: str, environments: Path = TEST_ENVIRONMENTS) -> None:
+    key = ("venv", str(environments), name)
+    if key in BUILT_THIS_SESSION and _venv_in_place(name, environments):
+        return
     if shutil.which("uv") is None and not (Path(sys.executable).parent / "uv").exists():
         missing("uv")
     command = [isolationctl(), "env", "build", name, "--target", "venv",
@@ -42,6 +49,18 @@ def build_environment(name: str, environments: Path = TEST_ENVIRONMENTS) -> None
     proc = subprocess.run(check=False, args=command, capture_output=True, text=True, timeout=1200)
     if proc.returncode != 0:
         pytest.fail(f"building environment {name!r} failed:\n{proc.stdout}\n{proc.stderr}")
+    BUILT_THIS_SESSION.add(key)
+
+
+def _venv_in_place(name: str, environments: Path) -> bool:
+    """The session's build of ``name`` still matches its definition and has its interpreter."""
+    from airflow_isolation.workspace.environment import resolve_venv
+
+    try:
+        resolve_venv(environments, BUILD_PATH, name)
+    except Exception:  # any reason it is unusable means "build it again"
+        return False
+    return True
 
 
 BASE_IMAGES = {python: tag for python, (_suite, tag) in MATRIX_BASE_IMAGES.items()}
@@ -49,11 +68,34 @@ BASE_IMAGES = {python: tag for python, (_suite, tag) in MATRIX_BASE_IMAGES.items
 
 
 def build_image(name: str, base_image: str, environments: Path = TEST_ENVIRONMENTS) -> None:
+    key = ("image", str(environments), name, base_image)
+    if key in BUILT_THIS_SESSION and _image_in_place(name):
+        return
     command = [isolationctl(), "env", "build", name, "--target", "image", "--base-image", base_image,
                "--path", str(environments), "--build-path", str(BUILD_PATH)]  # fmt: skip
     proc = subprocess.run(check=False, args=command, capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0:
         pytest.fail(f"building the image of {name!r} failed:\n{proc.stdout}\n{proc.stderr}")
+    BUILT_THIS_SESSION.add(key)
+
+
+def _image_in_place(name: str) -> bool:
+    """The session's image of ``name`` is still tagged in the engine (a test may remove it, e.g. to
+    make a task pull it)."""
+    import docker.errors
+
+    from airflow_isolation.workspace.environment import read_image_manifest
+
+    manifest = read_image_manifest(BUILD_PATH, name)
+    if manifest is None:
+        return False
+    client = docker_client()
+    try:
+        return bool(client.images.get(manifest.image).id == manifest.image_id)
+    except docker.errors.DockerException:
+        return False
+    finally:
+        client.close()
 
 
 def push_image(name: str, registry: str, environments: Path = TEST_ENVIRONMENTS) -> None:
