@@ -33,23 +33,15 @@ from airflow_isolation.core import (
     launch,
 )
 from airflow_isolation.core.integrity import verify_request
-from airflow_isolation.runtime import (
-    airflow_support,
-    assets,
-    lineage,
-    masking,
-    outcome,
-    sensors,
-    shipped_modules,
-    skips,
-    task_runner,
-    termination,
-    write_back,
-)
 from airflow_isolation.runtime.__about__ import __version__
-from airflow_isolation.runtime.context import build_context
-from airflow_isolation.runtime.request_file import read_request
-from airflow_isolation.runtime.task_instance import XComRecorder
+from airflow_isolation.runtime.facets import assets, sensors, shipped_modules, write_back
+from airflow_isolation.runtime.facets import downstream_skips as skips
+from airflow_isolation.runtime.facets import openlineage as lineage
+from airflow_isolation.runtime.process import masking, sigterm
+from airflow_isolation.runtime.process.request_file import read_request
+from airflow_isolation.runtime.task import airflow_compat, outcome, runner
+from airflow_isolation.runtime.task.context import build_context
+from airflow_isolation.runtime.task.task_instance import XComRecorder
 
 
 def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -119,7 +111,7 @@ def _needs_airflow(request: IsolationRequest) -> bool:
 
 
 def run(request: IsolationRequest, started: float, decoded: float) -> IsolationResult:
-    installed = airflow_support.detect()
+    installed = airflow_compat.detect()
     info = installed if installed is not None and _needs_airflow(request) else None
     airflow_version = installed.version if installed else None
     secrets: List[str] = masking.secrets_worth_masking(
@@ -134,16 +126,16 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
     )
     recorder = XComRecorder(allowed=request.options.xcom_write_back)
     variable_writes = write_back.VariableWrites(request.options, request.variables)
-    branch = task_runner.BranchRecorder()
+    branch = runner.BranchRecorder()
     skipped = skips.SkipRecorder()
     setup_done = started
     ending = lineage.TaskEnd(request.options.openlineage, _log)
     try:
         if installed is not None:
-            airflow_support.configure_environment()
+            airflow_compat.configure_environment()
         if info is not None:
             write_back.install(variable_writes)
-            airflow_support.install_secrets(info, request.connections, request.variables)
+            airflow_compat.install_secrets(info, request.connections, request.variables)
             masking.register_with_airflow(secrets, info.major)
         elif not isinstance(task, CallableSpec):
             raise ImportError(
@@ -153,21 +145,21 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
         operator = (
             None
             if isinstance(task, CallableSpec)
-            else task_runner.build_operator(task, request.context.task_id, branch)
+            else runner.build_operator(task, request.context.task_id, branch)
         )
         if operator is not None:
             assert info is not None
-            task_runner.show_host_dag(info, operator, request.context, branch, skipped)
+            runner.show_host_dag(info, operator, request.context, branch, skipped)
         context = build_context(request.context, recorder, request.variables, operator)
         ending.operator, ending.task_instance = operator, context["ti"]
         context.update(assets.context_entries(info, request.context))
         setup_done = time.perf_counter()
-        with airflow_support.current_context(info, context), termination.on_sigterm(operator, _log):
+        with airflow_compat.current_context(info, context), sigterm.on_sigterm(operator, _log):
             if isinstance(task, CallableSpec):
-                value = task_runner.run_callable(task, context, info)
+                value = runner.run_callable(task, context, info)
             else:
                 assert info is not None
-                value = task_runner.run_operator(info, operator, context, _log)
+                value = runner.run_operator(info, operator, context, _log)
     except (Exception, SystemExit) as exc:  # every outcome of the task must become a result
         skipped_downstream = skips.skipped_by(exc)
         if skipped_downstream is not None:  # Airflow 3: the task succeeded and skips these

@@ -14,7 +14,7 @@ import inspect
 from typing import Any, Callable, Collection, Iterable, List, Optional
 
 from airflow_isolation.core import TaskContext
-from airflow_isolation.runtime import outcome
+from airflow_isolation.runtime.task import outcome
 
 
 class DownstreamTask:

@@ -31,7 +31,7 @@ class XComRecorder:
         if not isinstance(key, str) or not key:
             raise ValueError(f"xcom_push needs a non-empty string key, got {key!r}")
         if not self.allowed:
-            from airflow_isolation.runtime.write_back import WriteBackRefused, xcom_push_refused
+            from airflow_isolation.runtime.facets.write_back import WriteBackRefused, xcom_push_refused
 
             raise WriteBackRefused(xcom_push_refused(key))
         self.pushes.append(XComPush(key, value))
@@ -104,7 +104,7 @@ class IsolatedTaskInstance:
         return self._ctx.first_reschedule_date
 
     def get_template_context(self) -> Dict[str, Any]:
-        from airflow_isolation.runtime.context import current_context
+        from airflow_isolation.runtime.task.context import current_context
 
         return current_context()
 

@@ -18,7 +18,7 @@ from airflow_isolation.core import ConnectionSpec
 
 # Spelt out, not taken from the class: importing secrets_backend imports Airflow, and this must be
 # set before Airflow is imported.
-_SECRETS_BACKEND = "airflow_isolation.runtime.secrets_backend.RequestSecretsBackend"
+_SECRETS_BACKEND = "airflow_isolation.runtime.task.secrets_backend.RequestSecretsBackend"
 
 
 class AirflowInfo:
@@ -59,7 +59,7 @@ def configure_environment() -> None:
 def install_secrets(info: AirflowInfo, connections: List[ConnectionSpec], variables: Dict[str, str]) -> None:
     import airflow
 
-    from airflow_isolation.runtime import secrets_backend
+    from airflow_isolation.runtime.task import secrets_backend
 
     secrets_backend.load(connections, variables)
     if info.major < 3:
@@ -76,7 +76,7 @@ def install_secrets(info: AirflowInfo, connections: List[ConnectionSpec], variab
 @contextlib.contextmanager
 def current_context(info: Optional[AirflowInfo], context: Dict[str, Any]) -> Iterator[None]:
     """Make ``get_current_context()`` return our context while the task runs."""
-    from airflow_isolation.runtime.context import set_current
+    from airflow_isolation.runtime.task.context import set_current
 
     set_current(context)
     if info is None:

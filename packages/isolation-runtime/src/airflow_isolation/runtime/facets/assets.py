@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from airflow_isolation.core import AliasEvent, AssetEvent, AssetSpec, OutletEvent, TaskContext
-from airflow_isolation.runtime.airflow_support import AirflowInfo
-from airflow_isolation.runtime.context import as_pendulum
+from airflow_isolation.runtime.task.airflow_compat import AirflowInfo
+from airflow_isolation.runtime.task.context import as_pendulum
 
 
 class ShippedAsset:

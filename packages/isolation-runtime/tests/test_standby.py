@@ -19,7 +19,7 @@ from airflow_isolation.core.pool_protocol import (
     report_line,
     start_line,
 )
-from airflow_isolation.runtime import pool
+from airflow_isolation.runtime.standby import container
 
 
 def _pool(*arguments: str) -> subprocess.Popen[bytes]:
@@ -45,7 +45,7 @@ def test_a_report_of_another_run_or_any_other_line_is_not_a_report() -> None:
 
 def test_the_command_names_the_idle_time_and_the_preload_list() -> None:
     command = launch.pool_runtime_command("/py", 600.0, ["pandas", "numpy"])
-    assert command == ["/py", "-m", launch.POOL_RUNTIME_MODULE, "--idle", "600", "--preload", "pandas",
+    assert command == ["/py", "-m", launch.STANDBY_RUNTIME_MODULE, "--idle", "600", "--preload", "pandas",
                        "--preload", "numpy"]  # fmt: skip
 
 
@@ -72,4 +72,4 @@ def test_it_refuses_a_start_line_it_cannot_read() -> None:
 
 
 def test_outside_a_container_it_would_stop_only_the_task_group() -> None:
-    assert not pool._in_own_container()
+    assert not container._in_own_container()

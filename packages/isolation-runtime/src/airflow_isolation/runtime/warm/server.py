@@ -40,9 +40,9 @@ from airflow_isolation.core.warm_protocol import (
     receive_host_message,
     send,
 )
-from airflow_isolation.runtime.descendants import become_subreaper, kill_strays
-from airflow_isolation.runtime.warm_child import run_child, wait_as_spare
-from airflow_isolation.runtime.warm_rehearsal import rehearse
+from airflow_isolation.runtime.process.descendants import become_subreaper, kill_strays
+from airflow_isolation.runtime.warm.child import run_child, wait_as_spare
+from airflow_isolation.runtime.warm.rehearsal import rehearse
 
 _PEERCRED = struct.Struct("3i")
 _HANDSHAKE_SECONDS = 5.0
@@ -76,19 +76,27 @@ _AIRFLOW_3 = (
     "airflow.sdk.log",
 )
 _STANDARD_PYTHON = "airflow.providers.standard.operators.python"
+_RUNTIME_MODULES = (
+    "entrypoint",
+    "task.runner",
+    "task.context",
+    "task.task_instance",
+    "facets.write_back",
+    "task.callables",
+)
 
 
 def preload(modules: Sequence[str]) -> None:
     """Import what every task would, then freeze the heap so children share it copy-on-write."""
-    for name in ("entrypoint", "task_runner", "context", "task_instance", "write_back", "callables"):
+    for name in _RUNTIME_MODULES:
         _import(f"airflow_isolation.runtime.{name}")
-    from airflow_isolation.runtime import airflow_support
+    from airflow_isolation.runtime.task import airflow_compat
 
-    info = airflow_support.detect()
+    info = airflow_compat.detect()
     if info is not None:
-        airflow_support.configure_environment()
+        airflow_compat.configure_environment()
         _import("airflow")
-        _import("airflow_isolation.runtime.secrets_backend")
+        _import("airflow_isolation.runtime.task.secrets_backend")
         for name in _AIRFLOW_3 if info.major >= 3 else _AIRFLOW_2:
             _import(name, quiet=True)
         standard = _import(_STANDARD_PYTHON, quiet=True)
@@ -363,6 +371,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     server.serve()
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

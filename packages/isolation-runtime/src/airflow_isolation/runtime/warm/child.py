@@ -33,7 +33,7 @@ from typing import Iterable, NoReturn, Optional
 
 from airflow_isolation.core.launch import REQUEST_DIGEST_ENV, runtime_arguments
 from airflow_isolation.core.warm_protocol import WarmStart, receive_host_message
-from airflow_isolation.runtime.descendants import become_subreaper, stop_descendants
+from airflow_isolation.runtime.process.descendants import become_subreaper, stop_descendants
 
 EXIT_NOT_CLAIMED = 75
 """Someone else owns the run (the host gave up on the warm path and started it cold)."""
@@ -174,7 +174,7 @@ def _end(claim: str, code: int) -> NoReturn:
     Exiting a fork of an interpreter with Airflow loaded takes milliseconds of kernel time (its
     whole address space is unmapped); the host need not wait for that, only for this point.
     """
-    from airflow_isolation.runtime.process_end import flush_output
+    from airflow_isolation.runtime.process.exit import flush_output
 
     flush_output()
     if claim:

@@ -13,10 +13,10 @@ import datetime as dt
 import sys
 from typing import Any, Optional
 
-from airflow_isolation.runtime import airflow_support, outcome
+from airflow_isolation.runtime.task import airflow_compat, outcome
 
 
-def ship_first_reschedule_date(info: airflow_support.AirflowInfo, first: Optional[dt.datetime]) -> None:
+def ship_first_reschedule_date(info: airflow_compat.AirflowInfo, first: Optional[dt.datetime]) -> None:
     """Airflow 2: answer ``_orig_start_date`` from the request (the module is imported when the
     operator is a sensor, which is the only case that asks)."""
     if info.major >= 3:

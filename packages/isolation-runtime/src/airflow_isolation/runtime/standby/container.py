@@ -1,4 +1,4 @@
-"""``python -m airflow_isolation.runtime.pool --idle SECONDS [--preload MODULE]...``: a pooled container.
+"""``python -m airflow_isolation.runtime.standby --idle SECONDS [--preload MODULE]...``: a standby container.
 
 The Docker backend keeps one started container per image and container options waiting with this
 process in it, so a task skips the container's start and the runtime's imports. It imports what a
@@ -25,7 +25,6 @@ import select
 import signal
 import sys
 import time
-import traceback
 from typing import Dict, List, Optional, Sequence
 
 import msgspec
@@ -33,8 +32,8 @@ import msgspec
 from airflow_isolation.core import launch
 from airflow_isolation.core.pool_protocol import PoolReport, PoolStart, parse_start, report_line
 from airflow_isolation.core.warm_protocol import WarmStart
-from airflow_isolation.runtime.warm import preload
-from airflow_isolation.runtime.warm_child import EXIT_SETUP_FAILED, run_child
+from airflow_isolation.runtime.warm.child import run_child
+from airflow_isolation.runtime.warm.server import preload
 
 _MAX_START_LINE = 1 << 16
 _INIT_NAMES = ("docker-init", "tini", "tini-static")
@@ -171,7 +170,7 @@ def _wait_for_host() -> None:
 
 
 def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=f"python -m {launch.POOL_RUNTIME_MODULE}", description=__doc__)
+    parser = argparse.ArgumentParser(prog=f"python -m {launch.STANDBY_RUNTIME_MODULE}", description=__doc__)
     parser.add_argument(launch.IDLE_OPTION, type=float, required=True, help="exit after this many seconds")
     parser.add_argument(launch.PRELOAD_OPTION, action="append", default=[], help="a module to import")
     return parser.parse_args(argv)
@@ -207,10 +206,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _wait_for_host()
     return code
 
-
-if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Exception:
-        traceback.print_exc()
-        sys.exit(EXIT_SETUP_FAILED)

@@ -11,8 +11,10 @@ import inspect
 from typing import Any, Callable, Dict, List, Optional
 
 from airflow_isolation.core import CallableSpec, OperatorSpec, TaskContext
-from airflow_isolation.runtime import airflow_support, deferral, sensors, skips
-from airflow_isolation.runtime.callables import load_callable
+from airflow_isolation.runtime.facets import downstream_skips as skips
+from airflow_isolation.runtime.facets import sensors
+from airflow_isolation.runtime.task import airflow_compat, deferral
+from airflow_isolation.runtime.task.callables import load_callable
 
 
 class BranchRecorder:
@@ -44,7 +46,7 @@ def load_shipped_callables(value: Any) -> Any:
 
 
 def build_operator(spec: OperatorSpec, task_id: str, branch: BranchRecorder) -> Any:
-    cls = airflow_support.import_class(spec.class_path)
+    cls = airflow_compat.import_class(spec.class_path)
     kwargs: Dict[str, Any] = load_shipped_callables(spec.kwargs)
     kwargs["task_id"] = task_id
     operator = cls(**kwargs).prepare_for_execution()  # the instance that runs, and gets on_kill
@@ -54,7 +56,7 @@ def build_operator(spec: OperatorSpec, task_id: str, branch: BranchRecorder) -> 
 
 
 def show_host_dag(
-    info: airflow_support.AirflowInfo,
+    info: airflow_compat.AirflowInfo,
     operator: Any,
     ctx: TaskContext,
     branch: BranchRecorder,
@@ -62,13 +64,13 @@ def show_host_dag(
 ) -> None:
     """Give the rebuilt operator what it would read from its DAG and the database."""
     skips.give_downstream(operator, ctx)
-    skips.intercept_skip(operator, skipped, airflow_support.downstream_tasks_skipped(info), ctx.map_index)
+    skips.intercept_skip(operator, skipped, airflow_compat.downstream_tasks_skipped(info), ctx.map_index)
     skips.intercept_skip_all_except(operator, branch)
     sensors.ship_first_reschedule_date(info, ctx.first_reschedule_date)
 
 
 def run_operator(
-    info: airflow_support.AirflowInfo, operator: Any, context: Dict[str, Any], log: Callable[[str], None]
+    info: airflow_compat.AirflowInfo, operator: Any, context: Dict[str, Any], log: Callable[[str], None]
 ) -> Any:
     value = deferral.run_operator(info, operator, context, log)
     return value if getattr(operator, "do_xcom_push", True) else None
@@ -94,12 +96,12 @@ def call_kwargs(func: Any, spec: CallableSpec, context: Dict[str, Any]) -> Dict[
 
 
 def run_callable(
-    spec: CallableSpec, context: Dict[str, Any], info: Optional[airflow_support.AirflowInfo] = None
+    spec: CallableSpec, context: Dict[str, Any], info: Optional[airflow_compat.AirflowInfo] = None
 ) -> Any:
     """A generator function runs as under ``@task``: what it yields (``Metadata``) goes into the
     context's ``outlet_events``, what it returns is the return value."""
     func = load_callable(spec)
     kwargs = call_kwargs(func, spec, context)
     if info is not None and "outlet_events" in context and inspect.isgeneratorfunction(func):
-        return airflow_support.call_generator(info, func, context["outlet_events"], *spec.args, **kwargs)
+        return airflow_compat.call_generator(info, func, context["outlet_events"], *spec.args, **kwargs)
     return func(*spec.args, **kwargs)
