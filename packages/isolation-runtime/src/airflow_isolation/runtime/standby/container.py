@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Sequence
 
 import msgspec
 
-from airflow_isolation.core import launch
+from airflow_isolation.core import launch, procfs
 from airflow_isolation.core.pool_protocol import PoolReport, PoolStart, parse_start, report_line
 from airflow_isolation.core.warm_protocol import WarmStart
 from airflow_isolation.runtime.warm.child import run_child
@@ -86,12 +86,8 @@ def _in_own_container() -> bool:
     namespace belongs to the task (never true for a process outside a container)."""
     if os.getppid() != 1:
         return False
-    try:
-        with open("/proc/1/cmdline", "rb") as handle:
-            init = handle.read().split(b"\0", 1)[0].decode(errors="replace")
-    except OSError:
-        return False
-    return os.path.basename(init) in _INIT_NAMES
+    init = procfs.cmdline(1)
+    return bool(init) and os.path.basename(init[0]) in _INIT_NAMES
 
 
 def stop_leftovers(child: int) -> None:
@@ -100,10 +96,10 @@ def stop_leftovers(child: int) -> None:
         os.killpg(child, signal.SIGKILL)
     if not _in_own_container():
         return
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) not in (1, os.getpid()):
+    for pid in procfs.pids():
+        if pid not in (1, os.getpid()):
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(entry), signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
 
 
 def _engine_code(status: int) -> int:
