@@ -14,9 +14,10 @@ from typing import Any, Dict
 from runtime_test_support import callable_from_source, run
 
 from airflow_isolation.core import CallableSpec, OperatorSpec, TaskContext
+from airflow_isolation.runtime.facets import branch as branching
+from airflow_isolation.runtime.facets.xcom import XComRecorder
 from airflow_isolation.runtime.task import airflow_compat, runner
 from airflow_isolation.runtime.task.context import build_context
-from airflow_isolation.runtime.task.task_instance import XComRecorder
 
 PYTHON = "airflow.providers.standard.operators.python"
 CTX = TaskContext(
@@ -25,24 +26,25 @@ CTX = TaskContext(
 )  # fmt: skip
 
 
-def _run_operator(spec: OperatorSpec) -> tuple[Any, runner.BranchRecorder]:
+def _run_operator(spec: OperatorSpec) -> tuple[Any, branching.BranchRecorder]:
     info = airflow_compat.detect()
     assert info is not None
-    branch = runner.BranchRecorder()
-    operator = runner.build_operator(spec, CTX.task_id, branch)
+    branch = branching.BranchRecorder()
+    operator = runner.build_operator(spec, CTX.task_id)
+    branching.intercept_branch(operator, branch)
     context = build_context(CTX, XComRecorder(), {}, operator)
     with airflow_compat.current_context(info, context):
         return runner.run_operator(info, operator, context, print), branch
 
 
 def test_branch_normalised_to_a_list_of_task_ids() -> None:
-    assert runner.normalise_branch(None) == []
-    assert runner.normalise_branch("a") == ["a"]
-    assert runner.normalise_branch(("a", 1)) == ["a", "1"]
+    assert branching.normalise_branch(None) == []
+    assert branching.normalise_branch("a") == ["a"]
+    assert branching.normalise_branch(("a", 1)) == ["a", "1"]
 
 
 def test_branch_recorder_records_and_passes_the_choice_through() -> None:
-    recorder = runner.BranchRecorder()
+    recorder = branching.BranchRecorder()
     assert recorder.branch is None
     assert recorder({}, "a") == "a"
     assert recorder.branch == ["a"]

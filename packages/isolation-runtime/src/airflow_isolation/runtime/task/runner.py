@@ -1,37 +1,17 @@
 """Running the shipped task: an Airflow operator, or a plain callable.
 
-Branch operators normally skip downstream tasks through the database; here ``do_branch`` (and
-``skip_all_except``) is intercepted and the chosen task ids travel back in the result for the host
-to apply; so do the ids ``SkipMixin.skip`` skips (see ``skips``).
+What the operator would read from its DAG and the database (its downstream tasks, a branch's skips,
+a sensor's first poke) the facets install on it before it runs (``facets/``).
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
-from airflow_isolation.core import CallableSpec, OperatorSpec, TaskContext
-from airflow_isolation.runtime.facets import downstream_skips as skips
-from airflow_isolation.runtime.facets import sensors
+from airflow_isolation.core import CallableSpec, OperatorSpec
 from airflow_isolation.runtime.task import airflow_compat, deferral
 from airflow_isolation.runtime.task.callables import load_callable
-
-
-class BranchRecorder:
-    def __init__(self) -> None:
-        self.branch: Optional[List[str]] = None
-
-    def __call__(self, context: Any, branches_to_execute: Any) -> Any:
-        self.branch = normalise_branch(branches_to_execute)
-        return branches_to_execute
-
-
-def normalise_branch(branches: Any) -> List[str]:
-    if branches is None:
-        return []
-    if isinstance(branches, str):
-        return [branches]
-    return [str(b) for b in branches]
 
 
 def load_shipped_callables(value: Any) -> Any:
@@ -45,28 +25,11 @@ def load_shipped_callables(value: Any) -> Any:
     return value
 
 
-def build_operator(spec: OperatorSpec, task_id: str, branch: BranchRecorder) -> Any:
+def build_operator(spec: OperatorSpec, task_id: str) -> Any:
     cls = airflow_compat.import_class(spec.class_path)
     kwargs: Dict[str, Any] = load_shipped_callables(spec.kwargs)
     kwargs["task_id"] = task_id
-    operator = cls(**kwargs).prepare_for_execution()  # the instance that runs, and gets on_kill
-    if callable(getattr(operator, "do_branch", None)):
-        object.__setattr__(operator, "do_branch", branch)
-    return operator
-
-
-def show_host_dag(
-    info: airflow_compat.AirflowInfo,
-    operator: Any,
-    ctx: TaskContext,
-    branch: BranchRecorder,
-    skipped: skips.SkipRecorder,
-) -> None:
-    """Give the rebuilt operator what it would read from its DAG and the database."""
-    skips.give_downstream(operator, ctx)
-    skips.intercept_skip(operator, skipped, airflow_compat.downstream_tasks_skipped(info), ctx.map_index)
-    skips.intercept_skip_all_except(operator, branch)
-    sensors.ship_first_reschedule_date(info, ctx.first_reschedule_date)
+    return cls(**kwargs).prepare_for_execution()  # the instance that runs, and gets on_kill
 
 
 def run_operator(
