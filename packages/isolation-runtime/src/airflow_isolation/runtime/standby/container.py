@@ -2,12 +2,12 @@
 
 The Docker backend keeps one started container per image and container options waiting with this
 process in it, so a task skips the container's start and the runtime's imports. It imports what a
-warm runtime does (``warm.preload``: the runtime, Airflow when the image has it, a rehearsal task,
+warm runtime does (``warm.server.preload``: the runtime, Airflow when the image has it, a rehearsal task,
 the environment's ``preload`` list), then waits on stdin for one ``PoolStart`` line
 (``airflow_isolation.core.pool_protocol``); after ``--idle`` seconds without one, or when stdin
 closes, it exits and the engine removes the container.
 
-The task runs in a forked child that becomes a cold target (``warm_child.run_child``: its own
+The task runs in a forked child that becomes a cold target (``warm.child.run_child``: its own
 session, the container's environment plus the request's digest, stdout and stderr into the
 container's stdout). This process stays to report how the child ended (the exit code as the engine
 would report it, and whether the out-of-memory killer struck), forwards the engine's SIGTERM (``docker

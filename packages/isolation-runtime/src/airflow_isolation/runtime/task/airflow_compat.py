@@ -21,6 +21,20 @@ from airflow_isolation.core import ConnectionSpec
 _SECRETS_BACKEND = "airflow_isolation.runtime.task.secrets_backend.RequestSecretsBackend"
 
 
+_AIRFLOW_2_TASK_MODULES = (
+    "airflow.models.taskinstance",
+    "airflow.utils.log.secrets_masker",
+    "airflow.operators.python",
+    "airflow.decorators",
+)
+_AIRFLOW_3_TASK_MODULES = (
+    "airflow.sdk",
+    "airflow.sdk.execution_time.context",
+    "airflow.sdk.bases.operator",
+    "airflow.sdk.log",
+)
+
+
 class AirflowInfo:
     def __init__(self, version: str):
         self.version = version
@@ -47,6 +61,11 @@ def detect() -> Optional[AirflowInfo]:
         except metadata.PackageNotFoundError:
             continue
     return None
+
+
+def modules_every_task_imports(info: AirflowInfo) -> Tuple[str, ...]:
+    """What a task under this Airflow imports beyond ``airflow`` itself: a warm runtime's preload."""
+    return _AIRFLOW_3_TASK_MODULES if info.major >= 3 else _AIRFLOW_2_TASK_MODULES
 
 
 def configure_environment() -> None:

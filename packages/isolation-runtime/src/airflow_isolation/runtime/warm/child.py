@@ -14,7 +14,7 @@ worker holds, and its closing sends SIGIO (default action: terminate) to the chi
 runtime that dies alone leaves the child running on to the end of its task.
 
 What the task forks without exec carries the warm runtime's exec-time environment, not the run
-marker the host looks for, so the child keeps its whole tree itself (``runtime.descendants``): it is a
+marker the host looks for, so the child keeps its whole tree itself (``process.descendants``): it is a
 child subreaper, and stops every descendant before it exits, however the task ended.
 """
 
@@ -103,7 +103,7 @@ def _signals() -> None:
 
 def prepare(server_fds: Iterable[int]) -> None:
     """What a child does before its task is known: lead a session and group of its own, keep its
-    tree (``runtime.descendants``), reset the warm runtime's signals, close its descriptors."""
+    tree (``process.descendants``), reset the warm runtime's signals, close its descriptors."""
     os.setsid()
     become_subreaper()
     _signals()
