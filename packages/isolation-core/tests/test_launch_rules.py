@@ -27,7 +27,7 @@ EXACT = {"--request", "--result", "--result-format", "airflow_isolation.runtime"
 CONTAINED = (".part-", "/opt/isolation")
 USERS = [
     "isolation-runtime/src/airflow_isolation/runtime/entrypoint.py",
-    "isolation-runtime/src/airflow_isolation/runtime/request_file.py",
+    "isolation-runtime/src/airflow_isolation/runtime/process/request_file.py",
     "isolation-operator/src/airflow_isolation/operator/backends/venv/backend.py",
     "isolation-operator/src/airflow_isolation/operator/backends/docker/backend.py",
     "isolation-operator/src/airflow_isolation/operator/backends/docker/container.py",

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from airflow_isolation.core import procfs
@@ -51,3 +52,19 @@ def test_command_name_with_spaces_and_parentheses(tmp_path):
     assert procfs.parent(42, tmp_path) == 7
     assert procfs.start_time(42, tmp_path) == "123456"
     assert procfs.pids(tmp_path) == [42]
+
+
+def test_state_tells_a_zombie_from_a_living_process(tmp_path):
+    assert procfs.state(os.getpid()) in ("R", "S")
+    zombie = subprocess.Popen(["true"])
+    try:
+        deadline = time.monotonic() + 10
+        while procfs.state(zombie.pid) not in ("Z", "X", "") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert procfs.state(zombie.pid) in ("Z", "X")
+    finally:
+        zombie.wait()
+    assert procfs.state(zombie.pid) == ""
+    (tmp_path / "42").mkdir()
+    (tmp_path / "42" / "stat").write_text("42 (a (weird) name) Z 7\n")
+    assert procfs.state(42, tmp_path) == "Z"

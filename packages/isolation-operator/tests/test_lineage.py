@@ -34,7 +34,7 @@ from lineage_operators import lineage as operator_lineage  # noqa: E402
 from openlineage.client.event_v2 import Job, Run, RunEvent, RunState  # noqa: E402
 from openlineage.client.serde import Serde  # noqa: E402
 
-from airflow_isolation.runtime import lineage as target_lineage  # noqa: E402
+from airflow_isolation.runtime.facets import openlineage as target_lineage  # noqa: E402
 
 RUN_ID = "01932e4d-0000-7000-8000-000000000000"
 SECRET = "s3cr3t-value"

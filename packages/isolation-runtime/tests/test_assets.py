@@ -23,8 +23,8 @@ from airflow_isolation.core import (
     OutletEvent,
     TaskContext,
 )
-from airflow_isolation.runtime import assets
-from airflow_isolation.runtime.airflow_support import AirflowInfo
+from airflow_isolation.runtime.facets import assets
+from airflow_isolation.runtime.task.airflow_compat import AirflowInfo
 
 PYTHON = "airflow.providers.standard.operators.python.PythonOperator"
 UTC = dt.timezone.utc

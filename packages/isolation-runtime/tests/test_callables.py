@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_isolation.core import CallableSpec
-from airflow_isolation.runtime.callables import CallableLoadError, load_callable
+from airflow_isolation.runtime.task.callables import CallableLoadError, load_callable
 
 
 def test_source_and_import_path_load() -> None:

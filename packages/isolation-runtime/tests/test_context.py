@@ -9,9 +9,10 @@ import pytest
 from runtime_test_support import without_airflow
 
 from airflow_isolation.core import TaskContext
-from airflow_isolation.runtime import context as runtime_context
-from airflow_isolation.runtime.context import build_context
-from airflow_isolation.runtime.task_instance import IsolatedDagRun, IsolatedTaskInstance, XComRecorder
+from airflow_isolation.runtime.facets.xcom import XComRecorder
+from airflow_isolation.runtime.task import context as runtime_context
+from airflow_isolation.runtime.task.context import build_context
+from airflow_isolation.runtime.task.task_instance import IsolatedDagRun, IsolatedTaskInstance
 
 WHEN = dt.datetime(2024, 1, 2, 3, 4, tzinfo=dt.timezone.utc)
 CTX = TaskContext(
@@ -46,8 +47,8 @@ def test_datetimes_stay_plain_without_pendulum(tmp_path: Path) -> None:
         """
         import datetime as dt
         from airflow_isolation.core import TaskContext
-        from airflow_isolation.runtime.context import build_context
-        from airflow_isolation.runtime.task_instance import XComRecorder
+        from airflow_isolation.runtime.task.context import build_context
+        from airflow_isolation.runtime.facets.xcom import XComRecorder
         when = dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc)
         shipped = TaskContext(dag_id="d", task_id="t", run_id="r", logical_date=when)
         context = build_context(shipped, XComRecorder(), {})

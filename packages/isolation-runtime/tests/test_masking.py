@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import io
 
-from airflow_isolation.runtime.masking import RedactingStream, secrets_worth_masking
+from airflow_isolation.runtime.process.masking import RedactingStream, secrets_worth_masking
 
 
 def test_secret_split_across_writes_is_redacted() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from airflow_isolation.core import Timings
-from airflow_isolation.runtime import outcome
+from airflow_isolation.runtime.task import outcome
 
 
 def test_airflow_skip_exception_and_its_subclasses_mean_skipped() -> None:

@@ -9,7 +9,7 @@ import pytest
 from runtime_test_support import callable_from_source, run
 
 from airflow_isolation.core import OperatorSpec, ShippedModule
-from airflow_isolation.runtime import shipped_modules
+from airflow_isolation.runtime.facets import shipped_modules
 
 MY_OPS = b'''
 from airflow.models.baseoperator import BaseOperator

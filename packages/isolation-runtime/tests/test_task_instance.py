@@ -6,7 +6,8 @@ import pytest
 from runtime_test_support import callable_from_source, run
 
 from airflow_isolation.core import RunOptions, TaskContext
-from airflow_isolation.runtime.task_instance import IsolatedTaskInstance, XComNotShippedError, XComRecorder
+from airflow_isolation.runtime.facets.xcom import XComNotShippedError, XComRecorder
+from airflow_isolation.runtime.task.task_instance import IsolatedTaskInstance
 
 
 def _ti() -> IsolatedTaskInstance:

@@ -33,7 +33,7 @@ from airflow_isolation.core.warm_protocol import (
     receive_reply,
     send,
 )
-from airflow_isolation.runtime.warm_child import EXIT_NOT_CLAIMED
+from airflow_isolation.runtime.warm.child import EXIT_NOT_CLAIMED
 
 
 def test_messages_and_descriptors_cross_a_socket_pair() -> None:

@@ -19,8 +19,8 @@ from airflow_isolation.core.schema import RunOptions
 RUNTIME_MODULE = "airflow_isolation.runtime"
 WARM_RUNTIME_MODULE = RUNTIME_MODULE + ".warm"
 """The warm runtime (``core.warm_protocol``): a parent that forks one clean runtime per task."""
-POOL_RUNTIME_MODULE = RUNTIME_MODULE + ".pool"
-"""A pooled container's runtime (``core.pool_protocol``): preloaded, it waits for one task."""
+STANDBY_RUNTIME_MODULE = RUNTIME_MODULE + ".standby"
+"""A standby container's runtime (``core.pool_protocol``): preloaded, it waits for one task."""
 IDLE_OPTION = "--idle"
 PRELOAD_OPTION = "--preload"
 REQUEST_OPTION = "--request"
@@ -84,9 +84,9 @@ def runtime_command(
 
 
 def pool_runtime_command(python: str, idle_seconds: float, preload: Sequence[str] = ()) -> List[str]:
-    """``<python> -m airflow_isolation.runtime.pool --idle SECONDS [--preload MODULE]...``: the
-    command of a pooled container, which runs one task at ``IMAGE_REQUEST_FILE`` once told to."""
-    command = [python, "-m", POOL_RUNTIME_MODULE, IDLE_OPTION, f"{idle_seconds:g}"]
+    """``<python> -m airflow_isolation.runtime.standby --idle SECONDS [--preload MODULE]...``: the
+    command of a standby container, which runs one task at ``IMAGE_REQUEST_FILE`` once told to."""
+    command = [python, "-m", STANDBY_RUNTIME_MODULE, IDLE_OPTION, f"{idle_seconds:g}"]
     for module in preload:
         command += [PRELOAD_OPTION, module]
     return command

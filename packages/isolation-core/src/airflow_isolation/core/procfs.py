@@ -35,6 +35,12 @@ def _stat_fields(pid: int, proc: Path) -> List[str]:
     return text.rpartition(")")[2].split()
 
 
+def state(pid: int, proc: Path = PROC) -> str:
+    """The process's state letter (field 3: ``R``, ``S``, ``Z`` for a zombie…); ``""`` when gone."""
+    fields = _stat_fields(pid, proc)
+    return fields[0] if fields else ""
+
+
 def parent(pid: int, proc: Path = PROC) -> Optional[int]:
     fields = _stat_fields(pid, proc)
     return int(fields[1]) if len(fields) > 1 else None

@@ -12,11 +12,12 @@ tell a task failure (a result with an error) from a crash (no result).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 
 from airflow_isolation.core import (
     CallableSpec,
@@ -33,23 +34,34 @@ from airflow_isolation.core import (
     launch,
 )
 from airflow_isolation.core.integrity import verify_request
-from airflow_isolation.runtime import (
-    airflow_support,
-    assets,
-    lineage,
-    masking,
-    outcome,
-    sensors,
-    shipped_modules,
-    skips,
-    task_runner,
-    termination,
-    write_back,
-)
 from airflow_isolation.runtime.__about__ import __version__
-from airflow_isolation.runtime.context import build_context
-from airflow_isolation.runtime.request_file import read_request
-from airflow_isolation.runtime.task_instance import XComRecorder
+from airflow_isolation.runtime.facets.assets import AssetsFacet
+from airflow_isolation.runtime.facets.base import RequestRefused, TargetFacet
+from airflow_isolation.runtime.facets.branch import BranchFacet
+from airflow_isolation.runtime.facets.downstream_skips import DownstreamSkipsFacet
+from airflow_isolation.runtime.facets.openlineage import OpenLineageFacet
+from airflow_isolation.runtime.facets.sensors import SensorsFacet
+from airflow_isolation.runtime.facets.shipped_modules import ShippedModulesFacet
+from airflow_isolation.runtime.facets.write_back import WriteBackFacet
+from airflow_isolation.runtime.facets.xcom import XComFacet
+from airflow_isolation.runtime.process import masking, sigterm
+from airflow_isolation.runtime.process.request_file import read_request
+from airflow_isolation.runtime.task import airflow_compat, outcome, runner
+from airflow_isolation.runtime.task.context import build_context
+from airflow_isolation.runtime.task.outcome import Outcome
+from airflow_isolation.runtime.task.run import TaskRun
+
+FACETS: Tuple[Type[TargetFacet], ...] = (
+    XComFacet,
+    BranchFacet,
+    WriteBackFacet,
+    DownstreamSkipsFacet,
+    SensorsFacet,
+    ShippedModulesFacet,
+    OpenLineageFacet,
+    AssetsFacet,
+)
+"""The target half of every facet of ``core.facets``, in its order: the order of their hooks."""
 
 
 def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -107,20 +119,31 @@ def _needs_airflow(request: IsolationRequest) -> bool:
     """Whether this run must import Airflow (which costs seconds).
 
     Operators always do. A callable shipped as source only does when it mentions Airflow (to call
-    ``get_current_context`` or a hook), when connections or variables must be served, or when the
-    task has outlets (its ``outlet_events`` are the target Airflow's own accessors).
+    ``get_current_context`` or a hook), when connections or variables must be served, or when a
+    facet needs it (a task with outlets: its ``outlet_events`` are the target Airflow's own accessors).
     """
     task = request.task
     if not isinstance(task, CallableSpec) or request.connections or request.variables:
         return True
-    if request.context.outlets:
+    if any(facet.needs_airflow(request) for facet in FACETS):
         return True
     return task.source is None or "airflow" in task.source
 
 
 def run(request: IsolationRequest, started: float, decoded: float) -> IsolationResult:
-    installed = airflow_support.detect()
+    task_run = TaskRun(request, _log)
+    facets = [facet(task_run) for facet in FACETS]
+    with contextlib.ExitStack() as scopes:
+        for facet in facets:
+            scopes.enter_context(facet.scope())
+        return _run(task_run, facets, started, decoded)
+
+
+def _run(task_run: TaskRun, facets: List[TargetFacet], started: float, decoded: float) -> IsolationResult:
+    request = task_run.request
+    installed = airflow_compat.detect()
     info = installed if installed is not None and _needs_airflow(request) else None
+    task_run.airflow = info
     airflow_version = installed.version if installed else None
     secrets: List[str] = masking.secrets_worth_masking(
         [*request.secrets_to_mask, *(c.password for c in request.connections if c.password)]
@@ -132,51 +155,36 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
         f"runtime {__version__} | Python {sys.version.split()[0]} | "
         f"Airflow {airflow_version or 'not installed'} | {what}"
     )
-    recorder = XComRecorder(allowed=request.options.xcom_write_back)
-    variable_writes = write_back.VariableWrites(request.options, request.variables)
-    branch = task_runner.BranchRecorder()
-    skipped = skips.SkipRecorder()
     setup_done = started
-    ending = lineage.TaskEnd(request.options.openlineage, _log)
     try:
         if installed is not None:
-            airflow_support.configure_environment()
+            airflow_compat.configure_environment()
         if info is not None:
-            write_back.install(variable_writes)
-            airflow_support.install_secrets(info, request.connections, request.variables)
-            masking.register_with_airflow(secrets, info.major)
+            for facet in facets:
+                facet.before_airflow()
+            airflow_compat.install_secrets(info, request.connections, request.variables)
+            airflow_compat.register_secrets(info, secrets)
         elif not isinstance(task, CallableSpec):
             raise ImportError(
                 f"{task.class_path} needs Airflow, which is not installed in this environment: add "
                 "apache-airflow (and the provider of the operator) to its requirements and rebuild it"
             )
-        operator = (
-            None
-            if isinstance(task, CallableSpec)
-            else task_runner.build_operator(task, request.context.task_id, branch)
-        )
-        if operator is not None:
-            assert info is not None
-            task_runner.show_host_dag(info, operator, request.context, branch, skipped)
-        context = build_context(request.context, recorder, request.variables, operator)
-        ending.operator, ending.task_instance = operator, context["ti"]
-        context.update(assets.context_entries(info, request.context))
+        if not isinstance(task, CallableSpec):
+            task_run.operator = runner.build_operator(task, request.context.task_id)
+        context = build_context(request.context, task_run.xcoms, request.variables, task_run.operator)
+        task_run.context = context
+        for facet in facets:
+            facet.install()
         setup_done = time.perf_counter()
-        with airflow_support.current_context(info, context), termination.on_sigterm(operator, _log):
+        with airflow_compat.current_context(info, context), sigterm.on_sigterm(task_run.operator, _log):
             if isinstance(task, CallableSpec):
-                value = task_runner.run_callable(task, context, info)
+                value = runner.run_callable(task, context, info)
             else:
                 assert info is not None
-                value = task_runner.run_operator(info, operator, context, _log)
+                value = runner.run_operator(info, task_run.operator, context, _log)
     except (Exception, SystemExit) as exc:  # every outcome of the task must become a result
-        skipped_downstream = skips.skipped_by(exc)
-        if skipped_downstream is not None:  # Airflow 3: the task succeeded and skips these
-            skipped.add(skipped_downstream)
-            value = None
-        else:
-            explained = shipped_modules.explained(exc, request.modules)
-            timings = _timings(started, decoded, setup_done)
-            return _failure(explained, timings, recorder, airflow_version, ending)
+        raised = _raised(facets, exc)
+        ended = Outcome("success", "success") if raised is None else _failed(facets, raised)
     except BaseException as exc:  # TaskDeferred is one; an operator's deferrals are run in deferral
         if not outcome.is_a(exc, "TaskDeferred"):
             raise
@@ -184,43 +192,44 @@ def run(request: IsolationRequest, started: float, decoded: float) -> IsolationR
             "only an operator can defer (TaskDeferred): run it as IsolatedOperator(operator=...), whose "
             "triggers run in the target"
         )
-        return _failure(refused, _timings(started, decoded, setup_done), recorder, airflow_version)
-    return outcome.result(
-        "success",
-        _timings(started, decoded, setup_done),
-        return_value=value,
-        pushes=recorder.pushes,
-        branch=branch.branch,
-        airflow_version=airflow_version,
-        variable_writes=variable_writes.writes,
-        skip_downstream=skipped.result(),
-        openlineage=ending.lineage("success"),
-        outlet_events=assets.recorded(info, context),
-    )
+        ended = _failed(facets, refused)
+    else:
+        ended = Outcome("success", "success", value)
+    return _result(facets, ended, _timings(started, decoded, setup_done), airflow_version)
 
 
-def _failure(
-    exc: BaseException,
-    timings: Timings,
-    recorder: XComRecorder,
-    airflow_version: Optional[str],
-    ending: Optional[lineage.TaskEnd] = None,
-) -> IsolationResult:
-    """A skipped, rescheduled or failed task; XComs it pushed are kept, as natively."""
-    reschedule_date = sensors.reschedule_date(exc)
+def _raised(facets: List[TargetFacet], exc: BaseException) -> Optional[BaseException]:
+    """What the task's exception stands for once every facet has seen it (``TargetFacet.ended``)."""
+    current: Optional[BaseException] = exc
+    for facet in facets:
+        current = facet.ended(current) if current is not None else None
+    return current
+
+
+def _failed(facets: List[TargetFacet], exc: BaseException) -> Outcome:
+    """A skipped, rescheduled or failed task."""
     status = "skipped" if outcome.is_skip(exc) else "failed"
-    if reschedule_date is not None:
-        _log(f"sensor rescheduled to {reschedule_date.isoformat()}")
-    elif status == "failed":
+    states = [state for state in (facet.native_state(exc) for facet in facets) if state]
+    return Outcome(status, states[0] if states else status, exception=exc)
+
+
+def _result(
+    facets: List[TargetFacet], ended: Outcome, timings: Timings, airflow_version: Optional[str]
+) -> IsolationResult:
+    exc = ended.exception
+    if exc is not None and ended.state == "failed":
         _log(f"task failed: {type(exc).__name__}: {exc}")
+    fields: Dict[str, Any] = {}
+    for facet in facets:
+        fields.update(facet.collect(ended))
+    error = outcome.error_info(exc) if exc is not None else None
     return outcome.result(
-        status,
+        ended.status,
         timings,
-        pushes=recorder.pushes,
-        error=outcome.error_info(exc),
+        return_value=ended.return_value,
+        error=error,
         airflow_version=airflow_version,
-        reschedule_date=reschedule_date,
-        openlineage=ending.lineage("up_for_reschedule" if reschedule_date else status) if ending else None,
+        **fields,
     )
 
 
@@ -262,14 +271,9 @@ def run_files(
     started = time.perf_counter() if started is None else started
     try:
         request = decode_request(_verified(read_request(request_path), request_path))
-        shipped_modules.check_paths(request.modules)
-    except (
-        OSError,
-        RequestDecodeError,
-        RequestIntegrityError,
-        SchemaVersionError,
-        shipped_modules.ShippedModuleError,
-    ) as exc:
+        for facet in FACETS:
+            facet.check(request)
+    except (OSError, RequestDecodeError, RequestIntegrityError, SchemaVersionError, RequestRefused) as exc:
         _log(f"cannot read the request {request_path}: {exc}")
         write_result(
             result_path,
@@ -277,9 +281,7 @@ def run_files(
             result_format,
         )
         return launch.EXIT_BAD_REQUEST
-    with shipped_modules.installed(request.modules):
-        result = run(request, started, time.perf_counter())
-    result = write_result(result_path, result, result_format)
+    result = write_result(result_path, run(request, started, time.perf_counter()), result_format)
     sys.stdout.flush()
     sys.stderr.flush()
     if result.status == "success":

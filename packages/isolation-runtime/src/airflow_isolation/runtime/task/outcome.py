@@ -1,4 +1,4 @@
-"""Turning what happened in the target into an ``IsolationResult``.
+"""How the task ended (its outcome), and turning that into an ``IsolationResult``.
 
 Exception classes are matched by name along the MRO, not imported: the same code must work with
 Airflow 2, Airflow 3 or no Airflow at all.
@@ -6,19 +6,25 @@ Airflow 2, Airflow 3 or no Airflow at all.
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, List, Optional
+from typing import Any, List, NamedTuple, Optional
 
-from airflow_isolation.core import (
-    SCHEMA_VERSION,
-    ErrorInfo,
-    IsolationResult,
-    OpenLineageReport,
-    OutletEvent,
-    Timings,
-    VariableWrite,
-    XComPush,
-)
+from airflow_isolation.core import SCHEMA_VERSION, ErrorInfo, IsolationResult, Timings
+
+
+class Outcome(NamedTuple):
+    """How the task ended, as every facet's ``collect`` reads it."""
+
+    status: str
+    """The result's: ``success``, ``failed`` or ``skipped``."""
+    state: str
+    """The task instance's state natively (``status``, or e.g. ``up_for_reschedule``)."""
+    return_value: Any = None
+    exception: Optional[BaseException] = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "success"
+
 
 WRITE_BACK_HINT = (
     "An isolated task has no access to the Airflow metadata database or API server, so it cannot "
@@ -70,31 +76,20 @@ def result(
     timings: Timings,
     *,
     return_value: Any = None,
-    pushes: Optional[List[XComPush]] = None,
-    branch: Optional[List[str]] = None,
     error: Optional[ErrorInfo] = None,
     airflow_version: Optional[str] = None,
-    variable_writes: Optional[List[VariableWrite]] = None,
-    skip_downstream: Optional[List[str]] = None,
-    reschedule_date: Optional[dt.datetime] = None,
-    openlineage: Optional[OpenLineageReport] = None,
-    outlet_events: Optional[List[OutletEvent]] = None,
+    **facet_fields: Any,
 ) -> IsolationResult:
+    """The result; ``facet_fields`` are what the facets collected (``core.facets`` names them)."""
     import platform
 
     return IsolationResult(
         schema=SCHEMA_VERSION,
         status=status,  # type: ignore[arg-type]
         return_value=return_value,
-        xcom_pushes=pushes or [],
-        branch=branch,
         error=error,
         timings=timings,
         target_airflow_version=airflow_version,
         target_python_version=platform.python_version(),
-        variable_writes=variable_writes or [],
-        skip_downstream=skip_downstream,
-        reschedule_date=reschedule_date,
-        openlineage=openlineage,
-        outlet_events=outlet_events or [],
+        **facet_fields,
     )

@@ -14,11 +14,24 @@ lowered into ``OutletEvent`` records that the host replays into its own accessor
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from airflow_isolation.core import AliasEvent, AssetEvent, AssetSpec, OutletEvent, TaskContext
-from airflow_isolation.runtime.airflow_support import AirflowInfo
-from airflow_isolation.runtime.context import as_pendulum
+from airflow_isolation.core import (
+    AliasEvent,
+    AssetEvent,
+    AssetSpec,
+    IsolationRequest,
+    OutletEvent,
+    TaskContext,
+)
+from airflow_isolation.core.facets import BY_NAME, Facet
+from airflow_isolation.runtime.facets.base import TargetFacet
+from airflow_isolation.runtime.task import airflow_compat
+from airflow_isolation.runtime.task.airflow_compat import AirflowInfo
+from airflow_isolation.runtime.task.context import as_pendulum
+
+if TYPE_CHECKING:
+    from airflow_isolation.runtime.task.outcome import Outcome
 
 
 class ShippedAsset:
@@ -58,24 +71,15 @@ def target_asset(info: Optional[AirflowInfo], spec: AssetSpec) -> Any:
     ``Dataset``/``DatasetAlias``)."""
     if info is None:
         return shipped(spec)
+    asset_class, alias_class = airflow_compat.asset_classes(info)
+    if spec.alias:
+        return shipped(spec) if alias_class is None else alias_class(name=spec.name)
     if info.major >= 3:
-        from airflow.sdk import Asset, AssetAlias
-
-        if spec.alias:
-            return AssetAlias(name=spec.name)
         options: Dict[str, Any] = {"extra": dict(spec.extra)}
         if spec.group:
             options["group"] = spec.group
-        return Asset(name=spec.name, uri=spec.uri or spec.name, **options)
-    from airflow.datasets import Dataset
-
-    if spec.alias:
-        try:
-            from airflow.datasets import DatasetAlias
-        except ImportError:  # Airflow 2.9 and earlier have no aliases
-            return shipped(spec)
-        return DatasetAlias(name=spec.name)
-    return Dataset(uri=spec.uri or spec.name, extra=dict(spec.extra) or None)
+        return asset_class(name=spec.name, uri=spec.uri or spec.name, **options)
+    return asset_class(uri=spec.uri or spec.name, extra=dict(spec.extra) or None)
 
 
 class ShippedAssetEvent:
@@ -194,19 +198,6 @@ def triggering_key(info: Optional[AirflowInfo]) -> str:
     return "triggering_dataset_events" if info is not None and info.major < 3 else "triggering_asset_events"
 
 
-def outlet_accessors(info: AirflowInfo) -> Optional[Any]:
-    """The target Airflow's own accessors, which ``yield Metadata`` and operators write into;
-    ``None`` before Airflow 2.10, which has none (its tasks emit events without extras)."""
-    try:
-        if info.major >= 3:
-            from airflow.sdk.execution_time.context import OutletEventAccessors
-        else:
-            from airflow.utils.context import OutletEventAccessors
-    except ImportError:
-        return None
-    return OutletEventAccessors()
-
-
 def context_entries(info: Optional[AirflowInfo], ctx: TaskContext) -> Dict[str, Any]:
     """The context keys of the task's assets, under this Airflow's names."""
     entries: Dict[str, Any] = {
@@ -215,7 +206,7 @@ def context_entries(info: Optional[AirflowInfo], ctx: TaskContext) -> Dict[str, 
         "inlet_events": _inlet_events(info, ctx),
         triggering_key(info): _triggering_events(info, ctx.triggering_asset_events),
     }
-    accessors = None if info is None else outlet_accessors(info)
+    accessors = None if info is None else airflow_compat.outlet_event_accessors(info)
     if accessors is not None:
         entries["outlet_events"] = accessors
     return entries
@@ -266,3 +257,18 @@ def _airflow2_event(accessor: Any) -> OutletEvent:
     else:
         spec = AssetSpec(name=raw.uri, uri=raw.uri)
     return OutletEvent(spec, dict(accessor.extra), alias_events)
+
+
+class AssetsFacet(TargetFacet):
+    facet: ClassVar[Facet] = BY_NAME["assets"]
+
+    @classmethod
+    def needs_airflow(cls, request: IsolationRequest) -> bool:
+        """A task with outlets writes into the target Airflow's own ``outlet_events`` accessors."""
+        return bool(request.context.outlets)
+
+    def install(self) -> None:
+        self.run.context.update(context_entries(self.run.airflow, self.run.request.context))
+
+    def collect(self, outcome: Outcome) -> Dict[str, Any]:
+        return {"outlet_events": recorded(self.run.airflow, self.run.context)} if outcome.succeeded else {}

@@ -17,7 +17,7 @@ import functools
 import traceback
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from airflow_isolation.runtime import airflow_support, outcome
+from airflow_isolation.runtime.task import airflow_compat, outcome
 
 FAIL_METHOD = "__fail__"
 _TASK_END_EVENTS = {"TaskSuccessEvent", "TaskFailedEvent", "TaskSkippedEvent"}
@@ -32,10 +32,10 @@ def is_deferral(exc: BaseException) -> bool:
 
 
 def run_operator(
-    info: airflow_support.AirflowInfo, operator: Any, context: Dict[str, Any], log: Callable[[str], None]
+    info: airflow_compat.AirflowInfo, operator: Any, context: Dict[str, Any], log: Callable[[str], None]
 ) -> Any:
     """``execute``, then run each trigger the operator defers to and resume it, until it returns."""
-    step: Callable[[], Any] = functools.partial(airflow_support.execute_operator, info, operator, context)
+    step: Callable[[], Any] = functools.partial(airflow_compat.execute_operator, info, operator, context)
     while True:
         try:
             return step()
@@ -45,7 +45,7 @@ def run_operator(
             resume = wait_for_trigger(info, exc, context, log)
         if resume is None:
             return None
-        step = functools.partial(airflow_support.resume_operator, info, operator, context, *resume)
+        step = functools.partial(airflow_compat.resume_operator, info, operator, context, *resume)
 
 
 def timeout_seconds(timeout: Any) -> Optional[float]:
@@ -57,7 +57,7 @@ def timeout_seconds(timeout: Any) -> Optional[float]:
 
 
 def wait_for_trigger(
-    info: airflow_support.AirflowInfo, deferred: Any, context: Dict[str, Any], log: Callable[[str], None]
+    info: airflow_compat.AirflowInfo, deferred: Any, context: Dict[str, Any], log: Callable[[str], None]
 ) -> Optional[Tuple[str, Dict[str, Any]]]:
     """Run the deferral's trigger; return the method to resume with and its keyword arguments, or
     ``None`` when the trigger itself ended the task successfully."""
@@ -110,7 +110,7 @@ async def _run_until_event(trigger: Any) -> Any:
             await cleanup()
 
 
-def _timeout_reason(info: airflow_support.AirflowInfo) -> str:
+def _timeout_reason(info: airflow_compat.AirflowInfo) -> str:
     """What the scheduler (2.x) or triggerer (3.x) puts in ``next_kwargs["error"]`` on timeout;
     3.x's ``resume_execution`` raises ``TaskDeferralTimeout`` for exactly this string."""
     return "Trigger timeout" if info.major >= 3 else "Trigger/execution timeout"

@@ -65,7 +65,7 @@ def test_sigterm_runs_on_kill_of_the_running_operator_and_fails_the_task(tmp_pat
     assert (tmp_path / "on_kill").read_text().startswith("on_kill of the run started at ")
     result = result_of(tmp_path)
     assert result.status == "failed" and result.error is not None
-    assert result.error.type == "airflow_isolation.runtime.termination.TaskTerminated"
+    assert result.error.type == "airflow_isolation.runtime.process.sigterm.TaskTerminated"
     assert "received SIGTERM and stopped the task: execution_timeout" in result.error.message
     assert "received SIGTERM: stopping the task (on_kill)" in output
 

@@ -18,7 +18,7 @@ import datetime as dt
 import enum
 import functools
 import uuid
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Optional, Tuple
 
 from airflow_isolation.core import (
     SCHEMA_VERSION,
@@ -28,6 +28,12 @@ from airflow_isolation.core import (
     encode,
     encode_json,
 )
+from airflow_isolation.core.facets import BY_NAME, Facet
+from airflow_isolation.runtime.facets.base import TargetFacet
+
+if TYPE_CHECKING:
+    from airflow_isolation.runtime.task.outcome import Outcome
+    from airflow_isolation.runtime.task.run import TaskRun
 
 ON_START = "get_openlineage_facets_on_start"
 ON_COMPLETE = "get_openlineage_facets_on_complete"
@@ -87,24 +93,28 @@ def report(
     return OpenLineageReport(lineage=facets)
 
 
-class TaskEnd:
-    """What the lineage of the task's last event needs, gathered as the run goes: whether the host's
-    listener asks for it (natively only the listener calls these methods, which may parse SQL or call
-    a database's API), the operator, and its task instance."""
+class OpenLineageFacet(TargetFacet):
+    """The lineage of the task's last event, when the host's listener asks for it (natively only
+    the listener calls these methods, which may parse SQL or call a database's API); the task
+    instance shows the state it has natively when the provider asks."""
 
-    def __init__(self, asked: bool, log: Callable[[str], None]) -> None:
-        self.asked = asked
-        self.log = log
+    facet: ClassVar[Facet] = BY_NAME["openlineage"]
+
+    def __init__(self, run: TaskRun) -> None:
+        super().__init__(run)
         self.operator: Any = None
         self.task_instance: Any = None
 
-    def lineage(self, state: str) -> Optional[OpenLineageReport]:
-        """The task instance shows the state it has natively when the provider asks."""
-        if not self.asked or self.operator is None:
-            return None
+    def install(self) -> None:
+        self.operator, self.task_instance = self.run.operator, self.run.context["ti"]
+
+    def collect(self, outcome: Outcome) -> Dict[str, Any]:
+        if not self.run.request.options.openlineage or self.operator is None:
+            return {"openlineage": None}
         if self.task_instance is not None:
-            self.task_instance.state = state
-        return report(self.operator, self.task_instance, state == "failed", self.log)
+            self.task_instance.state = outcome.state
+        lineage = report(self.operator, self.task_instance, outcome.state == "failed", self.run.log)
+        return {"openlineage": lineage}
 
 
 def _use_provider_producer() -> None:

@@ -1,8 +1,9 @@
 """Secret redaction for everything the target prints.
 
 Installed before Airflow is imported, so every handler Airflow creates writes through it; Airflow's
-own masker is fed too where it exists. The host masks the streamed lines again, so a secret printed
-by a grandchild process straight to the file descriptor is still caught there.
+own masker is fed too where it exists (``airflow_compat.register_secrets``). The host masks the
+streamed lines again, so a secret printed by a grandchild process straight to the file descriptor
+is still caught there.
 """
 
 from __future__ import annotations
@@ -71,15 +72,3 @@ def install(secrets: List[str]) -> None:
     sys.stdout = RedactingStream(sys.stdout, secrets)
     sys.stderr = RedactingStream(sys.stderr, secrets)
 
-
-def register_with_airflow(secrets: List[str], major: int) -> None:
-    """Feed Airflow's masker, which also redacts structured values (e.g. rendered dicts)."""
-    if major >= 3:
-        from airflow.sdk.log import mask_secret
-    else:
-        import airflow.settings
-        from airflow.utils.log.secrets_masker import mask_secret
-
-        airflow.settings.MASK_SECRETS_IN_LOGS = True
-    for secret in secrets:
-        mask_secret(secret)

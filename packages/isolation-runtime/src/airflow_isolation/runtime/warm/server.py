@@ -2,9 +2,9 @@
 
 A cold target pays interpreter start and the Airflow import (~1.2 s on Airflow 2.10) for every
 task. This process pays them once: it imports the runtime, Airflow when the environment has it,
-runs one throwaway task (``warm_rehearsal``) and imports the environment's ``preload`` list,
+runs one throwaway task (``warm.rehearsal``) and imports the environment's ``preload`` list,
 freezes the heap for copy-on-write, then hands each task, on a Unix socket, to a child
-(``warm_child``) it forked ahead of the task (a spare, so the task does not wait for the fork). It
+(``warm.child``) it forked ahead of the task (a spare, so the task does not wait for the fork). It
 holds no request, secret or context; see ``airflow_isolation.core.warm_protocol`` for what it is told.
 
 Single-threaded on purpose: it forks, and a fork taken while another thread holds a lock (stdio,
@@ -12,7 +12,7 @@ logging, the allocator) would hand that lock, held forever, to the task. Connect
 user are refused (``SO_PEERCRED``); the socket also sits in a 0700 folder and is 0600 itself.
 It exits after ``--idle`` seconds without a task, and a child whose host connection drops before
 it ends is killed with its process group, as the worker's death kills a cold target. It is a child
-subreaper (``runtime.descendants``): what a task child killed outright leaves is re-parented to it,
+subreaper (``process.descendants``): what a task child killed outright leaves is re-parented to it,
 and every child of its own that is not a task child is killed on sight.
 """
 
@@ -40,9 +40,9 @@ from airflow_isolation.core.warm_protocol import (
     receive_host_message,
     send,
 )
-from airflow_isolation.runtime.descendants import become_subreaper, kill_strays
-from airflow_isolation.runtime.warm_child import run_child, wait_as_spare
-from airflow_isolation.runtime.warm_rehearsal import rehearse
+from airflow_isolation.runtime.process.descendants import become_subreaper, kill_strays
+from airflow_isolation.runtime.warm.child import run_child, wait_as_spare
+from airflow_isolation.runtime.warm.rehearsal import rehearse
 
 _PEERCRED = struct.Struct("3i")
 _HANDSHAKE_SECONDS = 5.0
@@ -63,33 +63,29 @@ def _import(name: str, quiet: bool = False) -> bool:
     return True
 
 
-_AIRFLOW_2 = (
-    "airflow.models.taskinstance",
-    "airflow.utils.log.secrets_masker",
-    "airflow.operators.python",
-    "airflow.decorators",
-)
-_AIRFLOW_3 = (
-    "airflow.sdk",
-    "airflow.sdk.execution_time.context",
-    "airflow.sdk.bases.operator",
-    "airflow.sdk.log",
-)
 _STANDARD_PYTHON = "airflow.providers.standard.operators.python"
+_RUNTIME_MODULES = (
+    "entrypoint",
+    "task.runner",
+    "task.context",
+    "task.task_instance",
+    "facets.write_back",
+    "task.callables",
+)
 
 
 def preload(modules: Sequence[str]) -> None:
     """Import what every task would, then freeze the heap so children share it copy-on-write."""
-    for name in ("entrypoint", "task_runner", "context", "task_instance", "write_back", "callables"):
+    for name in _RUNTIME_MODULES:
         _import(f"airflow_isolation.runtime.{name}")
-    from airflow_isolation.runtime import airflow_support
+    from airflow_isolation.runtime.task import airflow_compat
 
-    info = airflow_support.detect()
+    info = airflow_compat.detect()
     if info is not None:
-        airflow_support.configure_environment()
+        airflow_compat.configure_environment()
         _import("airflow")
-        _import("airflow_isolation.runtime.secrets_backend")
-        for name in _AIRFLOW_3 if info.major >= 3 else _AIRFLOW_2:
+        _import("airflow_isolation.runtime.task.secrets_backend")
+        for name in airflow_compat.modules_every_task_imports(info):
             _import(name, quiet=True)
         standard = _import(_STANDARD_PYTHON, quiet=True)
         python_module = _STANDARD_PYTHON if standard else "airflow.operators.python"
@@ -111,7 +107,7 @@ class _Child:
 
 
 class _Spare:
-    """A child forked ahead of the next task (``warm_child.wait_as_spare``) and its channel."""
+    """A child forked ahead of the next task (``child.wait_as_spare``) and its channel."""
 
     def __init__(self, pid: int, channel: socket.socket) -> None:
         self.pid = pid
@@ -363,6 +359,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     server.serve()
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

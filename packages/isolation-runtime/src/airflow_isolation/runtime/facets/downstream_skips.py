@@ -5,16 +5,23 @@ Natively ``ShortCircuitOperator`` reads its relatives from the DAG (``downstream
 (Airflow 2: the database; Airflow 3: ``DownstreamTasksSkipped`` for the task runner). In the target
 the operator is given stand-ins for its relatives from the ids the host shipped, and its ``skip``
 records the ids for the host, which skips them with its own Airflow. ``skip_all_except`` is a
-branch: it is recorded as one and applied by the host's ``do_branch``.
+branch: the branch facet records it, and the host applies it with its ``do_branch``.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Collection, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Collection, Dict, Iterable, List, Optional
 
 from airflow_isolation.core import TaskContext
-from airflow_isolation.runtime import outcome
+from airflow_isolation.core.facets import BY_NAME, Facet
+from airflow_isolation.runtime.facets.base import TargetFacet
+from airflow_isolation.runtime.task import airflow_compat
+from airflow_isolation.runtime.task.outcome import is_a
+
+if TYPE_CHECKING:
+    from airflow_isolation.runtime.task.outcome import Outcome
+    from airflow_isolation.runtime.task.run import TaskRun
 
 
 class DownstreamTask:
@@ -112,19 +119,35 @@ def intercept_skip(
     object.__setattr__(operator, "skip", skip)
 
 
-def intercept_skip_all_except(operator: Any, branch: Callable[[Any, Any], Any]) -> None:
-    """``skip_all_except(ti, branch_task_ids)`` is a branch: ``branch`` records it for the host."""
-    if not callable(getattr(operator, "skip_all_except", None)):
-        return
-
-    def skip_all_except(ti: Any, branch_task_ids: Any) -> None:
-        branch(None, branch_task_ids)
-
-    object.__setattr__(operator, "skip_all_except", skip_all_except)
-
-
 def skipped_by(exc: BaseException) -> Optional[List[str]]:
     """The ids an Airflow 3 ``DownstreamTasksSkipped`` carries, or None for another exception."""
-    if not outcome.is_a(exc, "DownstreamTasksSkipped"):
+    if not is_a(exc, "DownstreamTasksSkipped"):
         return None
     return task_ids(getattr(exc, "tasks", None))
+
+
+class DownstreamSkipsFacet(TargetFacet):
+    facet: ClassVar[Facet] = BY_NAME["downstream_skips"]
+
+    def __init__(self, run: TaskRun) -> None:
+        super().__init__(run)
+        self.recorder = SkipRecorder()
+
+    def install(self) -> None:
+        operator, ctx = self.run.operator, self.run.request.context
+        if operator is None or self.run.airflow is None:
+            return
+        give_downstream(operator, ctx)
+        raise_skipped = airflow_compat.downstream_tasks_skipped(self.run.airflow)
+        intercept_skip(operator, self.recorder, raise_skipped, ctx.map_index)
+
+    def ended(self, exc: BaseException) -> Optional[BaseException]:
+        """Airflow 3: ``DownstreamTasksSkipped`` means the task succeeded and skips these."""
+        skipped = skipped_by(exc)
+        if skipped is None:
+            return exc
+        self.recorder.add(skipped)
+        return None
+
+    def collect(self, outcome: Outcome) -> Dict[str, Any]:
+        return {"skip_downstream": self.recorder.result()} if outcome.succeeded else {}

@@ -10,7 +10,8 @@ import datetime as dt
 from typing import Any, Dict, Optional
 
 from airflow_isolation.core import TaskContext
-from airflow_isolation.runtime.task_instance import IsolatedDagRun, IsolatedTaskInstance, XComRecorder
+from airflow_isolation.runtime.facets.xcom import XComRecorder
+from airflow_isolation.runtime.task.task_instance import IsolatedDagRun, IsolatedTaskInstance
 
 _current: Dict[str, Any] = {}
 

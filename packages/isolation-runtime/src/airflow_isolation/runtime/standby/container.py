@@ -1,13 +1,13 @@
-"""``python -m airflow_isolation.runtime.pool --idle SECONDS [--preload MODULE]...``: a pooled container.
+"""``python -m airflow_isolation.runtime.standby --idle SECONDS [--preload MODULE]...``: a standby container.
 
 The Docker backend keeps one started container per image and container options waiting with this
 process in it, so a task skips the container's start and the runtime's imports. It imports what a
-warm runtime does (``warm.preload``: the runtime, Airflow when the image has it, a rehearsal task,
+warm runtime does (``warm.server.preload``: the runtime, Airflow when the image has it, a rehearsal task,
 the environment's ``preload`` list), then waits on stdin for one ``PoolStart`` line
 (``airflow_isolation.core.pool_protocol``); after ``--idle`` seconds without one, or when stdin
 closes, it exits and the engine removes the container.
 
-The task runs in a forked child that becomes a cold target (``warm_child.run_child``: its own
+The task runs in a forked child that becomes a cold target (``warm.child.run_child``: its own
 session, the container's environment plus the request's digest, stdout and stderr into the
 container's stdout). This process stays to report how the child ended (the exit code as the engine
 would report it, and whether the out-of-memory killer struck), forwards the engine's SIGTERM (``docker
@@ -25,16 +25,15 @@ import select
 import signal
 import sys
 import time
-import traceback
 from typing import Dict, List, Optional, Sequence
 
 import msgspec
 
-from airflow_isolation.core import launch
+from airflow_isolation.core import launch, procfs
 from airflow_isolation.core.pool_protocol import PoolReport, PoolStart, parse_start, report_line
 from airflow_isolation.core.warm_protocol import WarmStart
-from airflow_isolation.runtime.warm import preload
-from airflow_isolation.runtime.warm_child import EXIT_SETUP_FAILED, run_child
+from airflow_isolation.runtime.warm.child import run_child
+from airflow_isolation.runtime.warm.server import preload
 
 _MAX_START_LINE = 1 << 16
 _INIT_NAMES = ("docker-init", "tini", "tini-static")
@@ -87,12 +86,8 @@ def _in_own_container() -> bool:
     namespace belongs to the task (never true for a process outside a container)."""
     if os.getppid() != 1:
         return False
-    try:
-        with open("/proc/1/cmdline", "rb") as handle:
-            init = handle.read().split(b"\0", 1)[0].decode(errors="replace")
-    except OSError:
-        return False
-    return os.path.basename(init) in _INIT_NAMES
+    init = procfs.cmdline(1)
+    return bool(init) and os.path.basename(init[0]) in _INIT_NAMES
 
 
 def stop_leftovers(child: int) -> None:
@@ -101,10 +96,10 @@ def stop_leftovers(child: int) -> None:
         os.killpg(child, signal.SIGKILL)
     if not _in_own_container():
         return
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) not in (1, os.getpid()):
+    for pid in procfs.pids():
+        if pid not in (1, os.getpid()):
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(entry), signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
 
 
 def _engine_code(status: int) -> int:
@@ -171,7 +166,7 @@ def _wait_for_host() -> None:
 
 
 def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=f"python -m {launch.POOL_RUNTIME_MODULE}", description=__doc__)
+    parser = argparse.ArgumentParser(prog=f"python -m {launch.STANDBY_RUNTIME_MODULE}", description=__doc__)
     parser.add_argument(launch.IDLE_OPTION, type=float, required=True, help="exit after this many seconds")
     parser.add_argument(launch.PRELOAD_OPTION, action="append", default=[], help="a module to import")
     return parser.parse_args(argv)
@@ -207,10 +202,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _wait_for_host()
     return code
 
-
-if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Exception:
-        traceback.print_exc()
-        sys.exit(EXIT_SETUP_FAILED)

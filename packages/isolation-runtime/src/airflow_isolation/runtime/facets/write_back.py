@@ -14,9 +14,15 @@ import importlib.abc
 import importlib.util
 import json
 import sys
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, Optional
 
 from airflow_isolation.core import RunOptions, VariableWrite
+from airflow_isolation.core.facets import BY_NAME, Facet
+from airflow_isolation.runtime.facets.base import TargetFacet
+
+if TYPE_CHECKING:
+    from airflow_isolation.runtime.task.outcome import Outcome
+    from airflow_isolation.runtime.task.run import TaskRun
 
 _ALTERNATIVES = (
     "Pass what the task reads as arguments (rendered on the host) or ship it with "
@@ -65,6 +71,25 @@ class VariableWrites:
         stored = json.dumps(value, indent=2) if serialize_json else str(value)
         self.writes.append(VariableWrite(key, stored, description))
         self._shipped[key] = stored  # a later Variable.get in this run reads its own write
+
+
+class WriteBackFacet(TargetFacet):
+    """Variable writes travel back only after success; refused pushes never reach the recorder."""
+
+    facet: ClassVar[Facet] = BY_NAME["write_back"]
+
+    def __init__(self, run: TaskRun) -> None:
+        super().__init__(run)
+        options = run.request.options
+        self.writes = VariableWrites(options, run.request.variables)
+        if not options.xcom_write_back:
+            run.xcoms.refusal = lambda key: WriteBackRefused(xcom_push_refused(key))
+
+    def before_airflow(self) -> None:
+        install(self.writes)
+
+    def collect(self, outcome: Outcome) -> Dict[str, Any]:
+        return {"variable_writes": self.writes.writes} if outcome.succeeded else {}
 
 
 def install(writes: VariableWrites) -> None:

@@ -14,14 +14,16 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Iterator, List, Optional, Sequence
+from typing import ClassVar, ContextManager, Iterator, List, Optional, Sequence
 
-from airflow_isolation.core import ShippedModule
+from airflow_isolation.core import IsolationRequest, ShippedModule
+from airflow_isolation.core.facets import BY_NAME, Facet
+from airflow_isolation.runtime.facets.base import RequestRefused, TargetFacet
 
 ROOT_NAMES = {"dags": "the DAGs folder", "plugins": "the plugins folder", "dag_file": "the DAG file's folder"}
 
 
-class ShippedModuleError(Exception):
+class ShippedModuleError(RequestRefused):
     """A shipped module's path would land outside its folder."""
 
 
@@ -114,3 +116,21 @@ def explained(exc: BaseException, modules: Sequence[ShippedModule]) -> BaseExcep
     explanation = ModuleNotFoundError(message, name=name)
     explanation.__cause__ = exc
     return explanation.with_traceback(exc.__traceback__)
+
+
+class ShippedModulesFacet(TargetFacet):
+    """The modules are importable for the whole run, Airflow's detection included (a task's own
+    module shadows an installed one, as on the host); a missing module is explained."""
+
+    facet: ClassVar[Facet] = BY_NAME["shipped_modules"]
+
+    @classmethod
+    def check(cls, request: IsolationRequest) -> None:
+        check_paths(request.modules)
+
+    def scope(self) -> ContextManager[object]:
+        return installed(self.run.request.modules)
+
+    def ended(self, exc: BaseException) -> Optional[BaseException]:
+        return explained(exc, self.run.request.modules)
+

@@ -22,12 +22,11 @@ import contextlib
 import os
 import signal
 import time
-from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Set
+from typing import Iterable, List, Set
 
+from airflow_isolation.core import procfs
 from airflow_isolation.core.prctl import PR_SET_CHILD_SUBREAPER, PRCTL
 
-_PROC = Path("/proc")
 GRACE_SECONDS = 2.0
 _ROUNDS = 5  # a process may fork while it is being stopped; each round catches what appeared
 
@@ -37,55 +36,13 @@ def become_subreaper() -> bool:
     return PRCTL is not None and bool(PRCTL(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
 
 
-def _children_from_files(pid: int) -> Optional[List[int]]:
-    """Children through ``/proc/<pid>/task/*/children``; ``None`` where the kernel lacks that file."""
-    found: List[int] = []
-    try:
-        tasks = os.listdir(_PROC / str(pid) / "task")
-    except OSError:
-        return []  # gone
-    for tid in tasks:
-        try:
-            text = (_PROC / str(pid) / "task" / tid / "children").read_text()
-        except FileNotFoundError:
-            if not (_PROC / str(pid) / "task" / tid).exists():
-                continue
-            return None
-        except OSError:
-            continue
-        found.extend(int(part) for part in text.split())
-    return found
-
-
-def _parents() -> Dict[int, int]:
-    """PID to parent PID of every process (the slow way, without ``children`` files)."""
-    parents: Dict[int, int] = {}
-    for entry in _PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    return parents
-
-
-def children(pid: int) -> List[int]:
-    """The direct children of ``pid``, zombies included."""
-    found = _children_from_files(pid)
-    if found is not None:
-        return found
-    return [child for child, parent in _parents().items() if parent == pid]
-
-
 def descendants(pid: int) -> List[int]:
     """Every process below ``pid``, parents before their children."""
     found: List[int] = []
     seen: Set[int] = {pid}
     queue = [pid]
     while queue:
-        for child in children(queue.pop(0)):
+        for child in procfs.children(queue.pop(0)):
             if child not in seen:
                 seen.add(child)
                 found.append(child)
@@ -95,15 +52,7 @@ def descendants(pid: int) -> List[int]:
 
 def _living(pids: Iterable[int]) -> List[int]:
     """Those not yet ended: neither gone nor a zombie waiting to be reaped."""
-    alive: List[int] = []
-    for pid in pids:
-        try:
-            state = (_PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state not in ("Z", "X"):
-            alive.append(pid)
-    return alive
+    return [pid for pid in pids if procfs.state(pid) not in ("", "Z", "X")]
 
 
 def _signal_all(pids: Iterable[int], sig: signal.Signals) -> None:
@@ -133,14 +82,14 @@ def stop_descendants(grace: float = GRACE_SECONDS) -> List[int]:
         _signal_all(pids, signal.SIGTERM)
         deadline = time.monotonic() + grace
         while _living(pids) and time.monotonic() < deadline:
-            reap_children(children(me))
+            reap_children(procfs.children(me))
             time.sleep(0.02)
         _signal_all(_living(descendants(me)), signal.SIGKILL)
         stopped.extend(pids)
     deadline = time.monotonic() + grace
     while _living(stopped) and time.monotonic() < deadline:  # SIGKILL takes a moment to end one
         time.sleep(0.005)
-    reap_children(children(me))
+    reap_children(procfs.children(me))
     return stopped
 
 
@@ -153,7 +102,7 @@ def kill_strays(keep: Iterable[int], grace: float = GRACE_SECONDS) -> List[int]:
     """
     me = os.getpid()
     kept = set(keep)
-    strays = [pid for pid in children(me) if pid not in kept]
+    strays = [pid for pid in procfs.children(me) if pid not in kept]
     if not strays:
         return []
     victims = _living(pid for stray in strays for pid in (stray, *descendants(stray)))

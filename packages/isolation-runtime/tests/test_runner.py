@@ -14,9 +14,10 @@ from typing import Any, Dict
 from runtime_test_support import callable_from_source, run
 
 from airflow_isolation.core import CallableSpec, OperatorSpec, TaskContext
-from airflow_isolation.runtime import airflow_support, task_runner
-from airflow_isolation.runtime.context import build_context
-from airflow_isolation.runtime.task_instance import XComRecorder
+from airflow_isolation.runtime.facets import branch as branching
+from airflow_isolation.runtime.facets.xcom import XComRecorder
+from airflow_isolation.runtime.task import airflow_compat, runner
+from airflow_isolation.runtime.task.context import build_context
 
 PYTHON = "airflow.providers.standard.operators.python"
 CTX = TaskContext(
@@ -25,24 +26,25 @@ CTX = TaskContext(
 )  # fmt: skip
 
 
-def _run_operator(spec: OperatorSpec) -> tuple[Any, task_runner.BranchRecorder]:
-    info = airflow_support.detect()
+def _run_operator(spec: OperatorSpec) -> tuple[Any, branching.BranchRecorder]:
+    info = airflow_compat.detect()
     assert info is not None
-    branch = task_runner.BranchRecorder()
-    operator = task_runner.build_operator(spec, CTX.task_id, branch)
+    branch = branching.BranchRecorder()
+    operator = runner.build_operator(spec, CTX.task_id)
+    branching.intercept_branch(operator, branch)
     context = build_context(CTX, XComRecorder(), {}, operator)
-    with airflow_support.current_context(info, context):
-        return task_runner.run_operator(info, operator, context, print), branch
+    with airflow_compat.current_context(info, context):
+        return runner.run_operator(info, operator, context, print), branch
 
 
 def test_branch_normalised_to_a_list_of_task_ids() -> None:
-    assert task_runner.normalise_branch(None) == []
-    assert task_runner.normalise_branch("a") == ["a"]
-    assert task_runner.normalise_branch(("a", 1)) == ["a", "1"]
+    assert branching.normalise_branch(None) == []
+    assert branching.normalise_branch("a") == ["a"]
+    assert branching.normalise_branch(("a", 1)) == ["a", "1"]
 
 
 def test_branch_recorder_records_and_passes_the_choice_through() -> None:
-    recorder = task_runner.BranchRecorder()
+    recorder = branching.BranchRecorder()
     assert recorder.branch is None
     assert recorder({}, "a") == "a"
     assert recorder.branch == ["a"]
@@ -94,7 +96,7 @@ def test_a_callables_kwargs_and_return_are_not_rendered() -> None:
         name="f", source="def f(day, ds):\n    return [day, ds, '{{ ds }}']\n", kwargs={"day": "{{ ds }}"}
     )
     context = build_context(CTX, XComRecorder(), {})
-    assert task_runner.run_callable(fn, context) == ["{{ ds }}", "2024-01-02", "{{ ds }}"]
+    assert runner.run_callable(fn, context) == ["{{ ds }}", "2024-01-02", "{{ ds }}"]
 
 
 def test_templates_arrive_literally_in_a_target_process(tmp_path: Path) -> None:
@@ -112,7 +114,7 @@ def test_templates_arrive_literally_in_a_target_process(tmp_path: Path) -> None:
 
 def test_shipped_callables_nested_in_kwargs_are_loaded() -> None:
     spec = CallableSpec(name="dumps", import_path="json:dumps")
-    loaded = task_runner.load_shipped_callables({"a": [spec, 1], "b": {"c": spec}, "d": "x"})
+    loaded = runner.load_shipped_callables({"a": [spec, 1], "b": {"c": spec}, "d": "x"})
     assert loaded["a"][0]([1]) == "[1]" and loaded["a"][1] == 1
     assert loaded["b"]["c"] is loaded["a"][0] and loaded["d"] == "x"
 
@@ -121,7 +123,7 @@ def _kwargs(
     source: str, spec_kwargs: Dict[str, Any], args: list[Any], context: Dict[str, Any]
 ) -> Dict[str, Any]:
     spec = CallableSpec(name="f", source=source, args=args, kwargs=spec_kwargs)
-    return task_runner.call_kwargs(task_runner.load_callable(spec), spec, context)
+    return runner.call_kwargs(runner.load_callable(spec), spec, context)
 
 
 def test_parameters_named_like_context_keys_are_filled() -> None:
@@ -140,4 +142,4 @@ def test_parameters_named_like_context_keys_are_filled() -> None:
 
 def test_a_callable_runs_with_its_args_and_context() -> None:
     fn = CallableSpec(name="f", source="def f(a, b, ds):\n    return [a, b, ds]\n", args=[1], kwargs={"b": 2})
-    assert task_runner.run_callable(fn, build_context(CTX, XComRecorder(), {})) == [1, 2, "2024-01-02"]
+    assert runner.run_callable(fn, build_context(CTX, XComRecorder(), {})) == [1, 2, "2024-01-02"]

@@ -12,13 +12,27 @@ import contextvars
 import functools
 import os
 from importlib import util
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from airflow_isolation.core import ConnectionSpec
 
 # Spelt out, not taken from the class: importing secrets_backend imports Airflow, and this must be
 # set before Airflow is imported.
-_SECRETS_BACKEND = "airflow_isolation.runtime.secrets_backend.RequestSecretsBackend"
+_SECRETS_BACKEND = "airflow_isolation.runtime.task.secrets_backend.RequestSecretsBackend"
+
+
+_AIRFLOW_2_TASK_MODULES = (
+    "airflow.models.taskinstance",
+    "airflow.utils.log.secrets_masker",
+    "airflow.operators.python",
+    "airflow.decorators",
+)
+_AIRFLOW_3_TASK_MODULES = (
+    "airflow.sdk",
+    "airflow.sdk.execution_time.context",
+    "airflow.sdk.bases.operator",
+    "airflow.sdk.log",
+)
 
 
 class AirflowInfo:
@@ -49,6 +63,11 @@ def detect() -> Optional[AirflowInfo]:
     return None
 
 
+def modules_every_task_imports(info: AirflowInfo) -> Tuple[str, ...]:
+    """What a task under this Airflow imports beyond ``airflow`` itself: a warm runtime's preload."""
+    return _AIRFLOW_3_TASK_MODULES if info.major >= 3 else _AIRFLOW_2_TASK_MODULES
+
+
 def configure_environment() -> None:
     """Settings Airflow reads at import: our secrets backend first, no examples, no DB init."""
     os.environ["AIRFLOW__SECRETS__BACKEND"] = _SECRETS_BACKEND
@@ -59,7 +78,7 @@ def configure_environment() -> None:
 def install_secrets(info: AirflowInfo, connections: List[ConnectionSpec], variables: Dict[str, str]) -> None:
     import airflow
 
-    from airflow_isolation.runtime import secrets_backend
+    from airflow_isolation.runtime.task import secrets_backend
 
     secrets_backend.load(connections, variables)
     if info.major < 3:
@@ -76,7 +95,7 @@ def install_secrets(info: AirflowInfo, connections: List[ConnectionSpec], variab
 @contextlib.contextmanager
 def current_context(info: Optional[AirflowInfo], context: Dict[str, Any]) -> Iterator[None]:
     """Make ``get_current_context()`` return our context while the task runs."""
-    from airflow_isolation.runtime.context import set_current
+    from airflow_isolation.runtime.task.context import set_current
 
     set_current(context)
     if info is None:
@@ -172,17 +191,60 @@ def downstream_tasks_skipped(info: AirflowInfo) -> Optional[Callable[[List[str]]
 
 
 def call_generator(
-    info: AirflowInfo, func: Callable[..., Any], outlet_events: Any, *args: Any, **kwargs: Any
+    info: AirflowInfo, func: Callable[..., Any], events: Any, *args: Any, **kwargs: Any
 ) -> Any:
     """Run a generator callable as this Airflow's ``PythonOperator`` does: each ``Metadata`` it
-    yields goes into ``outlet_events``, and what it returns is the task's return value."""
+    yields goes into ``events`` (the context's ``outlet_events``), and what it returns is the
+    task's return value."""
     import logging
 
     logger = logging.getLogger("airflow.task")
     if info.major >= 3:
         from airflow.sdk.execution_time.callback_runner import create_executable_runner
 
-        return create_executable_runner(func, outlet_events, logger=logger).run(*args, **kwargs)
+        return create_executable_runner(func, events, logger=logger).run(*args, **kwargs)
     from airflow.utils.operator_helpers import ExecutionCallableRunner
 
-    return ExecutionCallableRunner(func, outlet_events, logger=logger).run(*args, **kwargs)
+    return ExecutionCallableRunner(func, events, logger=logger).run(*args, **kwargs)
+
+
+def asset_classes(info: AirflowInfo) -> Tuple[Any, Optional[Any]]:
+    """This Airflow's asset and asset alias classes: Airflow 3 ``Asset``, ``AssetAlias``; Airflow 2
+    ``Dataset``, ``DatasetAlias`` (``None`` before 2.10, which has no aliases)."""
+    if info.major >= 3:
+        from airflow.sdk import Asset, AssetAlias
+
+        return Asset, AssetAlias
+    from airflow.datasets import Dataset
+
+    try:
+        from airflow.datasets import DatasetAlias
+    except ImportError:
+        return Dataset, None
+    return Dataset, DatasetAlias
+
+
+def outlet_event_accessors(info: AirflowInfo) -> Optional[Any]:
+    """This Airflow's own ``OutletEventAccessors``, which ``yield Metadata`` and operators write into;
+    ``None`` before Airflow 2.10, which has none (its tasks emit events without extras)."""
+    try:
+        if info.major >= 3:
+            from airflow.sdk.execution_time.context import OutletEventAccessors
+        else:
+            from airflow.utils.context import OutletEventAccessors
+    except ImportError:
+        return None
+    return OutletEventAccessors()
+
+
+def register_secrets(info: AirflowInfo, secrets: List[str]) -> None:
+    """Feed this Airflow's masker, which also redacts structured values (e.g. rendered dicts)."""
+    if info.major >= 3:
+        from airflow.sdk.log import mask_secret
+    else:
+        import airflow.settings
+        from airflow.utils.log.secrets_masker import mask_secret
+
+        airflow.settings.MASK_SECRETS_IN_LOGS = True
+    for secret in secrets:
+        mask_secret(secret)

@@ -1,4 +1,4 @@
-"""A pooled container's runtime on its own: its protocol, and how it ends when no task comes.
+"""A standby container's runtime on its own: its protocol, and how it ends when no task comes.
 
 Running a task needs the container's paths (``/isolation``) and its init as parent, so that part
 is tested against a real engine in the operator's ``backends/docker/test_pool.py``.
@@ -19,10 +19,10 @@ from airflow_isolation.core.pool_protocol import (
     report_line,
     start_line,
 )
-from airflow_isolation.runtime import pool
+from airflow_isolation.runtime.standby import container
 
 
-def _pool(*arguments: str) -> subprocess.Popen[bytes]:
+def _standby(*arguments: str) -> subprocess.Popen[bytes]:
     command = launch.pool_runtime_command(sys.executable, 30)[:3] + list(arguments)
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -45,13 +45,13 @@ def test_a_report_of_another_run_or_any_other_line_is_not_a_report() -> None:
 
 def test_the_command_names_the_idle_time_and_the_preload_list() -> None:
     command = launch.pool_runtime_command("/py", 600.0, ["pandas", "numpy"])
-    assert command == ["/py", "-m", launch.POOL_RUNTIME_MODULE, "--idle", "600", "--preload", "pandas",
+    assert command == ["/py", "-m", launch.STANDBY_RUNTIME_MODULE, "--idle", "600", "--preload", "pandas",
                        "--preload", "numpy"]  # fmt: skip
 
 
 def test_it_exits_when_no_task_comes_within_the_idle_time() -> None:
     started = time.monotonic()
-    process = _pool("--idle", "1")
+    process = _standby("--idle", "1")
     _, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     assert b"ready after" in err and b"no task came" in err
@@ -59,17 +59,17 @@ def test_it_exits_when_no_task_comes_within_the_idle_time() -> None:
 
 
 def test_it_exits_when_its_stdin_closes_before_a_task() -> None:
-    process = _pool("--idle", "300")
+    process = _standby("--idle", "300")
     _, err = process.communicate(b"", timeout=120)
     assert process.returncode == 0 and b"no task came" in err
 
 
 def test_it_refuses_a_start_line_it_cannot_read() -> None:
-    process = _pool("--idle", "300")
+    process = _standby("--idle", "300")
     _, err = process.communicate(b"not json\n", timeout=120)
     assert process.returncode == launch.EXIT_BAD_REQUEST
     assert b"not a start line" in err
 
 
 def test_outside_a_container_it_would_stop_only_the_task_group() -> None:
-    assert not pool._in_own_container()
+    assert not container._in_own_container()

@@ -14,7 +14,7 @@ import pytest
 from runtime_test_support import run, without_airflow
 
 from airflow_isolation.core import OperatorSpec, RunOptions
-from airflow_isolation.runtime import lineage
+from airflow_isolation.runtime.facets import openlineage as lineage
 
 HERE = Path(__file__).resolve().parent
 ON_TARGET_PATH = {"PYTHONPATH": str(HERE)}
@@ -105,7 +105,7 @@ def test_an_operator_without_lineage_methods_reports_nothing(tmp_path: Path) -> 
 def test_a_target_without_openlineage_logs_the_import_error(tmp_path: Path) -> None:
     out = without_airflow(
         """
-        from airflow_isolation.runtime import lineage
+        from airflow_isolation.runtime.facets import openlineage as lineage
 
         class NeedsOpenLineage:
             def get_openlineage_facets_on_complete(self, task_instance):

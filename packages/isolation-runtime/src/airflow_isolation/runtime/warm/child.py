@@ -14,7 +14,7 @@ worker holds, and its closing sends SIGIO (default action: terminate) to the chi
 runtime that dies alone leaves the child running on to the end of its task.
 
 What the task forks without exec carries the warm runtime's exec-time environment, not the run
-marker the host looks for, so the child keeps its whole tree itself (``runtime.descendants``): it is a
+marker the host looks for, so the child keeps its whole tree itself (``process.descendants``): it is a
 child subreaper, and stops every descendant before it exits, however the task ended.
 """
 
@@ -33,7 +33,7 @@ from typing import Iterable, NoReturn, Optional
 
 from airflow_isolation.core.launch import REQUEST_DIGEST_ENV, runtime_arguments
 from airflow_isolation.core.warm_protocol import WarmStart, receive_host_message
-from airflow_isolation.runtime.descendants import become_subreaper, stop_descendants
+from airflow_isolation.runtime.process.descendants import become_subreaper, stop_descendants
 
 EXIT_NOT_CLAIMED = 75
 """Someone else owns the run (the host gave up on the warm path and started it cold)."""
@@ -103,7 +103,7 @@ def _signals() -> None:
 
 def prepare(server_fds: Iterable[int]) -> None:
     """What a child does before its task is known: lead a session and group of its own, keep its
-    tree (``runtime.descendants``), reset the warm runtime's signals, close its descriptors."""
+    tree (``process.descendants``), reset the warm runtime's signals, close its descriptors."""
     os.setsid()
     become_subreaper()
     _signals()
@@ -174,7 +174,7 @@ def _end(claim: str, code: int) -> NoReturn:
     Exiting a fork of an interpreter with Airflow loaded takes milliseconds of kernel time (its
     whole address space is unmapped); the host need not wait for that, only for this point.
     """
-    from airflow_isolation.runtime.process_end import flush_output
+    from airflow_isolation.runtime.process.exit import flush_output
 
     flush_output()
     if claim:
