@@ -11,9 +11,9 @@ import sys
 import time
 
 from airflow_isolation.core import launch
-from airflow_isolation.core.pool_protocol import (
-    PoolReport,
-    PoolStart,
+from airflow_isolation.core.standby_protocol import (
+    StandbyReport,
+    StandbyStart,
     parse_report,
     parse_start,
     report_line,
@@ -23,28 +23,28 @@ from airflow_isolation.runtime.standby import container
 
 
 def _standby(*arguments: str) -> subprocess.Popen[bytes]:
-    command = launch.pool_runtime_command(sys.executable, 30)[:3] + list(arguments)
+    command = launch.standby_runtime_command(sys.executable, 30)[:3] + list(arguments)
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def test_the_start_line_and_reports_round_trip() -> None:
-    start = PoolStart(digest="abc", nonce="n1")
+    start = StandbyStart(digest="abc", nonce="n1")
     line = start_line(start)
     assert line.endswith(b"\n") and line.count(b"\n") == 1
     assert parse_start(line) == start
-    report = PoolReport(kind="ended", nonce="n1", returncode=137, oom_killed=True)
+    report = StandbyReport(kind="ended", nonce="n1", returncode=137, oom_killed=True)
     assert parse_report(report_line(report).rstrip("\n"), "n1") == report
 
 
 def test_a_report_of_another_run_or_any_other_line_is_not_a_report() -> None:
-    line = report_line(PoolReport(kind="started", nonce="n1")).rstrip("\n")
+    line = report_line(StandbyReport(kind="started", nonce="n1")).rstrip("\n")
     assert parse_report(line, "n2") is None
     assert parse_report("a task printing something", "n1") is None
     assert parse_report(line[:-3], "n1") is None
 
 
 def test_the_command_names_the_idle_time_and_the_preload_list() -> None:
-    command = launch.pool_runtime_command("/py", 600.0, ["pandas", "numpy"])
+    command = launch.standby_runtime_command("/py", 600.0, ["pandas", "numpy"])
     assert command == ["/py", "-m", launch.STANDBY_RUNTIME_MODULE, "--idle", "600", "--preload", "pandas",
                        "--preload", "numpy"]  # fmt: skip
 

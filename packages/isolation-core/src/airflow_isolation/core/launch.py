@@ -20,7 +20,7 @@ RUNTIME_MODULE = "airflow_isolation.runtime"
 WARM_RUNTIME_MODULE = RUNTIME_MODULE + ".warm"
 """The warm runtime (``core.warm_protocol``): a parent that forks one clean runtime per task."""
 STANDBY_RUNTIME_MODULE = RUNTIME_MODULE + ".standby"
-"""A standby container's runtime (``core.pool_protocol``): preloaded, it waits for one task."""
+"""A standby container's runtime (``core.standby_protocol``): preloaded, it waits for one task."""
 IDLE_OPTION = "--idle"
 PRELOAD_OPTION = "--preload"
 REQUEST_OPTION = "--request"
@@ -83,7 +83,7 @@ def runtime_command(
     return [*runtime_entry(python), *runtime_arguments(request, result, result_format)]
 
 
-def pool_runtime_command(python: str, idle_seconds: float, preload: Sequence[str] = ()) -> List[str]:
+def standby_runtime_command(python: str, idle_seconds: float, preload: Sequence[str] = ()) -> List[str]:
     """``<python> -m airflow_isolation.runtime.standby --idle SECONDS [--preload MODULE]...``: the
     command of a standby container, which runs one task at ``IMAGE_REQUEST_FILE`` once told to."""
     command = [python, "-m", STANDBY_RUNTIME_MODULE, IDLE_OPTION, f"{idle_seconds:g}"]

@@ -1,4 +1,4 @@
-"""The Docker backend's standby containers against a real engine (``docker.standby``, ``runtime.pool``).
+"""The Docker backend's standby containers against a real engine (``docker.standby``, ``runtime.standby``).
 
 Each test has a build path of its own, hence a claim folder and a pool of its own (the pool key and
 the ``standby-scope`` label name the claim folder), so tests never claim each other's containers; at

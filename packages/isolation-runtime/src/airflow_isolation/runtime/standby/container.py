@@ -3,8 +3,8 @@
 The Docker backend keeps one started container per image and container options waiting with this
 process in it, so a task skips the container's start and the runtime's imports. It imports what a
 warm runtime does (``warm.server.preload``: the runtime, Airflow when the image has it, a rehearsal task,
-the environment's ``preload`` list), then waits on stdin for one ``PoolStart`` line
-(``airflow_isolation.core.pool_protocol``); after ``--idle`` seconds without one, or when stdin
+the environment's ``preload`` list), then waits on stdin for one ``StandbyStart`` line
+(``airflow_isolation.core.standby_protocol``); after ``--idle`` seconds without one, or when stdin
 closes, it exits and the engine removes the container.
 
 The task runs in a forked child that becomes a cold target (``warm.child.run_child``: its own
@@ -30,7 +30,7 @@ from typing import Dict, List, Optional, Sequence
 import msgspec
 
 from airflow_isolation.core import launch, procfs
-from airflow_isolation.core.pool_protocol import PoolReport, PoolStart, parse_start, report_line
+from airflow_isolation.core.standby_protocol import StandbyReport, StandbyStart, parse_start, report_line
 from airflow_isolation.core.warm_protocol import WarmStart
 from airflow_isolation.runtime.warm.child import run_child
 from airflow_isolation.runtime.warm.server import preload
@@ -45,7 +45,7 @@ def _log(message: str) -> None:
     print(f"{stamp} [airflow-isolation pool {os.getpid()}] {message}", file=sys.stderr, flush=True)
 
 
-def _report(report: PoolReport) -> None:
+def _report(report: StandbyReport) -> None:
     sys.stdout.write(report_line(report))
     sys.stdout.flush()
 
@@ -110,7 +110,7 @@ def _engine_code(status: int) -> int:
 class _Task:
     """The forked child running the task, watched together with stdin."""
 
-    def __init__(self, start: PoolStart, env: Dict[str, str], cwd: str) -> None:
+    def __init__(self, start: StandbyStart, env: Dict[str, str], cwd: str) -> None:
         self.wake_read, self.wake_write = os.pipe()
         os.set_blocking(self.wake_write, False)
         life_read, self.lifeline = os.pipe()
@@ -188,7 +188,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except msgspec.DecodeError as exc:
         _log(f"not a start line ({exc}): exiting without running anything")
         return launch.EXIT_BAD_REQUEST
-    _report(PoolReport(kind="started", nonce=start.nonce))
+    _report(StandbyReport(kind="started", nonce=start.nonce))
     before = oom_kills()
     task = _Task(start, env, cwd)
     task.wait_for_exit()
@@ -197,7 +197,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     after = oom_kills()
     code = _engine_code(status)
     oom = before is not None and after is not None and after > before
-    _report(PoolReport(kind="ended", nonce=start.nonce, returncode=code, oom_killed=oom))
+    _report(StandbyReport(kind="ended", nonce=start.nonce, returncode=code, oom_killed=oom))
     if not task.stopped:  # a stop ends the container as soon as the task is gone, as a cold one
         _wait_for_host()
     return code

@@ -118,7 +118,7 @@ def standby_container_config(
     config = _settings(ref, image, options)
     environment = labels.get(ENVIRONMENT, "")
     config.update(
-        command=launch.pool_runtime_command(launch.IMAGE_PYTHON, idle_seconds(), preload),
+        command=launch.standby_runtime_command(launch.IMAGE_PYTHON, idle_seconds(), preload),
         name=f"airflow-isolation-standby-{_NAME_UNSAFE.sub('-', environment)[:60]}-{uuid.uuid4().hex[:8]}",
         labels=labels,
         stdin_open=True,

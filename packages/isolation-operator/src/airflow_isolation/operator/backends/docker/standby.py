@@ -1,7 +1,7 @@
 """The standby containers a Docker task may claim instead of starting its own container.
 
 Per worker machine, user and ``container.standby_key`` (image id and container options) the backend
-keeps ``STANDBY_PER_KEY`` containers running ``launch.pool_runtime_command``: created, started and
+keeps ``STANDBY_PER_KEY`` containers running ``launch.standby_runtime_command``: created, started and
 preloaded before any task wants them, holding nothing of any task. A task claims one by creating
 its claim file, ``<build_path>/docker-standby-<uid>/<container id>.claim``, with ``link(2)``, which
 fails for every process but one, on any number of worker processes; the file records the claiming

@@ -1,8 +1,8 @@
 """Handing a task to a claimed standby container and following it to its end.
 
 The request is copied in exactly as into a cold container (0600, the task user's), then the host
-attaches to the container's stdin, stdout and stderr and writes one ``PoolStart`` line with the
-request's digest (``airflow_isolation.core.pool_protocol``). The task's output streams from
+attaches to the container's stdin, stdout and stderr and writes one ``StandbyStart`` line with the
+request's digest (``airflow_isolation.core.standby_protocol``). The task's output streams from
 stdout, with the standby runtime's reports among it. Until the runtime has said ``started`` the
 task has not run, so anything failing before that raises ``StandbyUnavailable`` and the task starts
 cold instead; after it, the run ends as a cold one does.
@@ -22,7 +22,7 @@ from docker.utils.socket import frames_iter
 
 from airflow_isolation.core.integrity import request_digest
 from airflow_isolation.core.launch import IMAGE_REQUEST_FILE
-from airflow_isolation.core.pool_protocol import REPORT_PREFIX, PoolStart, parse_report, start_line
+from airflow_isolation.core.standby_protocol import REPORT_PREFIX, StandbyStart, parse_report, start_line
 from airflow_isolation.operator.backends.docker.archive import put_request
 from airflow_isolation.operator.backends.docker.client import ENGINE_ERRORS
 from airflow_isolation.operator.backends.docker.log_lines import LineSplitter
@@ -71,7 +71,7 @@ def handed_over(
         raw = _raw(sock)
         raw.settimeout(None)
         try:
-            raw.sendall(start_line(PoolStart(digest=request_digest(request), nonce=nonce)))
+            raw.sendall(start_line(StandbyStart(digest=request_digest(request), nonce=nonce)))
         except OSError as exc:
             raise StandbyUnavailable(f"its stdin is closed ({exc})") from exc
         yield _follow(sock, nonce, tail)
