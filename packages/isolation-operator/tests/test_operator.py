@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
+from manifest_support import write_venv_manifest
 from operator_docker_support import task_context
-from test_runtime_schema import write_venv_manifest
 
 from airflow_isolation.core import (
     SCHEMA_VERSION,
