@@ -1,7 +1,7 @@
 """A standby container's runtime on its own: its protocol, and how it ends when no task comes.
 
 Running a task needs the container's paths (``/isolation``) and its init as parent, so that part
-is tested against a real engine in the operator's ``backends/docker/test_pool.py``.
+is tested against a real engine in the operator's ``tests/real/backends/docker/test_standby.py``.
 """
 
 from __future__ import annotations
@@ -50,12 +50,20 @@ def test_the_command_names_the_idle_time_and_the_preload_list() -> None:
 
 
 def test_it_exits_when_no_task_comes_within_the_idle_time() -> None:
+    """Its stdin stays open (``communicate`` would close it, which ends the wait too)."""
     started = time.monotonic()
     process = _standby("--idle", "1")
-    _, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
-    assert b"ready after" in err and b"no task came" in err
-    assert time.monotonic() - started >= 1
+    try:
+        assert process.wait(timeout=120) == 0
+        assert time.monotonic() - started >= 1
+        assert process.stderr is not None
+        err = process.stderr.read()
+        assert b"ready after" in err and b"no task came" in err
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        process.kill()
+        process.wait()
 
 
 def test_it_exits_when_its_stdin_closes_before_a_task() -> None:
