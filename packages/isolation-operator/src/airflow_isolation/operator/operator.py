@@ -249,12 +249,12 @@ class IsolatedOperator(airflow_compat.BaseOperator, airflow_compat.BranchMixIn, 
             len(payload),
         )
         try:
-            outcome = self._backend.run(payload, self._job(context, request.context), self._log_target_line)
+            ended = self._backend.run(payload, self._job(context, request.context), self._log_target_line)
         except airflow_compat.TaskDeferred as deferred:
             self._defer_backend(deferred, needed)
         finally:
             self._backend = None
-        return self._apply(context, read_result(outcome), needed)
+        return self._apply(context, read_result(ended), needed)
 
     def _apply(self, context: Any, result: IsolationResult, needed: Tuple[str, ...] = ()) -> Any:
         runtime_schema.refuse_result(self.environment, self.backend, result, needed)
@@ -294,12 +294,12 @@ class IsolatedOperator(airflow_compat.BaseOperator, airflow_compat.BranchMixIn, 
         self._backend = get_backend(self.backend)
         try:
             job = self._job(context, task_context(HostTask(context)))
-            outcome = self._backend.resume(backend_method, event, job, self._log_target_line)
+            ended = self._backend.resume(backend_method, event, job, self._log_target_line)
         except airflow_compat.TaskDeferred as deferred:  # the KPO may defer again (logging_interval)
             self._defer_backend(deferred, needed)
         finally:
             self._backend = None
-        return self._apply(context, read_result(outcome), needed)
+        return self._apply(context, read_result(ended), needed)
 
     def _log_target_line(self, line: str) -> None:
         """Redacted here too, not only by the log pipeline: ``airflow dags test`` and some handlers

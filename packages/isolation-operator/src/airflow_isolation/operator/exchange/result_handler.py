@@ -41,40 +41,40 @@ def _describe_exit(code: int) -> str:
     return f"exited with code {code}"
 
 
-def _last_output(outcome: TargetExit) -> str:
-    return "\n".join(outcome.tail[-20:]) or "(no output)"
+def _last_output(ended: TargetExit) -> str:
+    return "\n".join(ended.tail[-20:]) or "(no output)"
 
 
-def _ran_out_of_memory(outcome: TargetExit) -> bool:
-    return any("MemoryError" in line for line in outcome.tail)
+def _ran_out_of_memory(ended: TargetExit) -> bool:
+    return any("MemoryError" in line for line in ended.tail)
 
 
-def read_result(outcome: TargetExit) -> IsolationResult:
-    if outcome.result is None:
-        how = outcome.detail or _describe_exit(outcome.exit_code)
-        hint = f" ({outcome.memory_hint})" if outcome.memory_hint and _ran_out_of_memory(outcome) else ""
+def read_result(ended: TargetExit) -> IsolationResult:
+    if ended.result is None:
+        how = ended.detail or _describe_exit(ended.exit_code)
+        hint = f" ({ended.memory_hint})" if ended.memory_hint and _ran_out_of_memory(ended) else ""
         raise IsolatedTargetCrashed(
-            f"the isolated task ({outcome.where}) ended without writing a result: it {how}{hint}. "
-            f"Last output:\n{_last_output(outcome)}"
+            f"the isolated task ({ended.where}) ended without writing a result: it {how}{hint}. "
+            f"Last output:\n{_last_output(ended)}"
         )
     try:
-        if outcome.result_format == "json":
-            result = decode_result_json(outcome.result)
+        if ended.result_format == "json":
+            result = decode_result_json(ended.result)
         else:
-            result = decode_result(outcome.result)
+            result = decode_result(ended.result)
     except IsolationError as exc:
         if not isinstance(exc.__cause__, msgspec.MsgspecError):
             raise IsolatedTargetCrashed(
-                f"the isolated task ({outcome.where}) left a result the host cannot read: {exc}"
+                f"the isolated task ({ended.where}) left a result the host cannot read: {exc}"
             ) from exc
         raise IsolatedTargetCrashed(
-            f"the isolated task ({outcome.where}) left a truncated or corrupt result "
-            f"({len(outcome.result)} bytes of {outcome.result_format}: {exc.__cause__}); the target "
-            f"{_describe_exit(outcome.exit_code)}. The target exited before it finished writing the result "
+            f"the isolated task ({ended.where}) left a truncated or corrupt result "
+            f"({len(ended.result)} bytes of {ended.result_format}: {exc.__cause__}); the target "
+            f"{_describe_exit(ended.exit_code)}. The target exited before it finished writing the result "
             "file, or its own code wrote to that file (the runtime writes it atomically). Last output:\n"
-            f"{_last_output(outcome)}"
+            f"{_last_output(ended)}"
         ) from exc
-    return _with_memory_hint(result, outcome.memory_hint)
+    return _with_memory_hint(result, ended.memory_hint)
 
 
 def _with_memory_hint(result: IsolationResult, hint: Optional[str]) -> IsolationResult:
