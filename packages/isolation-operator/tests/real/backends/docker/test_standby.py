@@ -7,6 +7,7 @@ the end the test's waiting pooled containers are removed and nothing else of it 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import subprocess
@@ -358,3 +359,29 @@ def test_a_claimed_container_that_ended_before_its_task_leaves_the_task_to_a_col
     assert f"starting cold: pooled container {gone[:12]} refused" in output, output
     assert "Started container" in output and value != gone[:12]
     assert not (standby.claim_folder() / f"{gone}.claim").exists()
+
+
+def test_a_claimed_container_that_is_not_running_leaves_the_task_to_a_cold_start(
+    pool_env: str, docker_client: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The engine keeps an attach to a container that is not running open, waiting for a start
+    that never comes: a claimed container that is not running (here one never started, as one
+    caught between its exit and its removal is not) must not hold the task forever."""
+    _prime()
+    image = _pooled(docker_client, pool_env)[0]["Image"]
+    stopped = docker_client.api.create_container(image, command=["true"])["Id"]
+    real_claim = standby.claim
+    claims = iter([stopped])
+    monkeypatch.setattr(standby, "claim", lambda *args: next(claims, None) or real_claim(*args))
+    capfd.readouterr()
+    started = time.monotonic()
+    try:
+        value = _execute(_operator(hostname))
+    finally:
+        with contextlib.suppress(Exception):
+            docker_client.api.remove_container(stopped, force=True)
+    output = "".join(capfd.readouterr())
+    assert f"starting cold: pooled container {stopped[:12]} refused" in output, output
+    assert "ended before taking the task" in output, output
+    assert "Started container" in output and value != stopped[:12]
+    assert time.monotonic() - started < 120

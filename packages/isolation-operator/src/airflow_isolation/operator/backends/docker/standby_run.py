@@ -13,12 +13,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import secrets
+import select
 from typing import Any, Callable, Iterator, Optional, Tuple
 
 import docker
 import docker.errors
 from docker.models.containers import Container
-from docker.utils.socket import frames_iter
+from docker.utils.socket import next_frame_header, read
 
 from airflow_isolation.core.integrity import request_digest
 from airflow_isolation.core.launch import IMAGE_REQUEST_FILE
@@ -29,6 +30,9 @@ from airflow_isolation.operator.backends.docker.log_lines import LineSplitter
 
 _STDERR = 2
 _ATTACH = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+_ALIVE_CHECK_SECONDS = 2.0
+"""How often a container that has not yet taken its task is checked for still running: the engine
+keeps an attach to a container that stopped (it waits for a start that never comes)."""
 
 
 class StandbyUnavailable(Exception):
@@ -74,7 +78,7 @@ def handed_over(
             raw.sendall(start_line(StandbyStart(digest=request_digest(request), nonce=nonce)))
         except OSError as exc:
             raise StandbyUnavailable(f"its stdin is closed ({exc})") from exc
-        yield _follow(sock, nonce, tail)
+        yield _follow(sock, nonce, tail, lambda: _running(container))
     finally:
         with contextlib.suppress(Exception):
             sock.close()
@@ -82,12 +86,48 @@ def handed_over(
             _raw(sock).close()
 
 
-def _follow(sock: Any, nonce: str, tail: Callable[[str], None]) -> StandbyExit:
+def _running(container: Container) -> bool:
+    try:
+        container.reload()
+    except (*ENGINE_ERRORS, OSError):
+        return False
+    return bool(container.status == "running")
+
+
+def _frames(
+    sock: Any, waiting: Callable[[], bool], alive: Callable[[], bool]
+) -> Iterator[Tuple[int, bytes]]:
+    """The attach's multiplexed frames (as the SDK's ``frames_iter`` reads them); while
+    ``waiting()``, a frame is waited for no longer than the container keeps running."""
+    raw = _raw(sock)
+    while True:
+        while waiting() and not select.select([raw], [], [], _ALIVE_CHECK_SECONDS)[0]:
+            if not alive():
+                raise StandbyUnavailable("it ended before taking the task")
+        stream, size = next_frame_header(sock)
+        if size < 0:
+            return
+        while size > 0:
+            data = read(sock, size)
+            if data is None:
+                continue
+            if not data:
+                return
+            size -= len(data)
+            yield stream, data
+
+
+def _follow(sock: Any, nonce: str, tail: Callable[[str], None], alive: Callable[[], bool]) -> StandbyExit:
     """Lines of stdout are the task's output and the runtime's reports; stderr is the runtime's
-    own log (imports still going on when the task claimed it)."""
+    own log (imports still going on when the task claimed it). Until the runtime says ``started``,
+    a container that stopped ends the wait: it never took the task."""
     streams = {1: LineSplitter(), 2: LineSplitter()}
     started = False
-    for stream, data in frames_iter(sock, False):
+
+    def waiting() -> bool:
+        return not started
+
+    for stream, data in _frames(sock, waiting, alive):
         for line in streams.get(stream, streams[1]).feed(data):
             found = None
             at = line.find(REPORT_PREFIX) if stream != _STDERR else -1
