@@ -4,8 +4,10 @@ The environment's runtime comes from the newest commit whose core spoke schema 1
 environment built with the previous release does), installed by ``isolationctl env build`` from that
 checkout (``ISOLATION_RUNTIME_SOURCE``). Under today's host, a wrapped ``ShortCircuitOperator`` with
 a false condition needs ``downstream_skips`` (schema 1.2), which that runtime would drop, and its
-downstream would run. Real DAG runs (``airflow dags test``) check that it fails instead, naming the
-environment, both schema versions and the fix, and that its downstream does not run:
+downstream would run; so would a wrapped sensor (``sensors``, 1.2), a callable importing a module
+next to the DAG (``shipped_modules``, 1.3) and a task with outlets (``assets``, 1.4) lose what
+their facet carries. Real DAG runs (``airflow dags test``) check that each fails instead, naming
+the environment, both schema versions, the facet and the fix, and that the downstream does not run:
 
 - before it runs, when the build manifest says which schema the runtime accepts;
 - after it ran, from the result's header, when the manifest is older than that field;
@@ -36,7 +38,7 @@ DAG_FILE = f"""
 import datetime as dt
 
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Asset
 
 from airflow_isolation.operator import IsolatedOperator
 
@@ -49,6 +51,16 @@ def answer():
     return 42
 
 
+def ready():
+    return True
+
+
+def uses_a_helper():
+    import older_helpers
+
+    return older_helpers.VALUE
+
+
 with DAG("{DAG_ID}", schedule=None, start_date=dt.datetime(2024, 1, 1), catchup=False):
     gate = IsolatedOperator(
         task_id="gate",
@@ -58,7 +70,27 @@ with DAG("{DAG_ID}", schedule=None, start_date=dt.datetime(2024, 1, 1), catchup=
     )
     gate >> EmptyOperator(task_id="after_gate")
     IsolatedOperator(task_id="plain", environment="{ENVIRONMENT}", python_callable=answer)
+    IsolatedOperator(
+        task_id="waits",
+        environment="{ENVIRONMENT}",
+        operator="airflow.providers.standard.sensors.python.PythonSensor",
+        python_callable=ready,
+        mode="reschedule",
+        poke_interval=5,
+    )
+    IsolatedOperator(task_id="helped", environment="{ENVIRONMENT}", python_callable=uses_a_helper)
+    IsolatedOperator(
+        task_id="emits", environment="{ENVIRONMENT}", python_callable=answer, outlets=[Asset("file:///older")]
+    )
 """
+HELPER_MODULE = "VALUE = 7\n"
+NEWER_FACET_TASKS = {
+    "gate": "downstream_skips",
+    "waits": "sensors",
+    "helped": "shipped_modules",
+    "emits": "assets",
+}
+"""Each task that needs a facet newer than schema 1.1, and that facet."""
 
 
 def _git(*args: str) -> str:
@@ -116,6 +148,7 @@ def older_environment(older_checkout: Path, tmp_path_factory: pytest.TempPathFac
 def dag_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("older-runtime-dags")
     (folder / f"{DAG_ID}.py").write_text(textwrap.dedent(DAG_FILE))
+    (folder / "older_helpers.py").write_text(HELPER_MODULE)
     return folder
 
 
@@ -134,13 +167,15 @@ def _run(definitions: Path, dag_folder: Path) -> DagRunReport:
 
 
 def _assert_gate_refused(report: DagRunReport) -> None:
-    assert report.state("gate") == "failed", report.output[-8000:]
+    for task_id in NEWER_FACET_TASKS:
+        assert report.state(task_id) == "failed", f"{task_id}: {report.output[-8000:]}"
     assert report.state("after_gate") in ("upstream_failed", "<not run>"), "the downstream must not run"
     assert report.state("plain") == "success", report.output[-8000:]
     out = report.output
     assert f"environment '{ENVIRONMENT}'" in out
     assert f"schema {OLDER_SCHEMA}" in out and f"this host's {SCHEMA_VERSION}" in out
-    assert "downstream_skips" in out
+    for facet in NEWER_FACET_TASKS.values():
+        assert f"{facet} (schema " in out, f"no refusal names {facet}"
     assert f"`isolationctl env build {ENVIRONMENT}`" in out
 
 
