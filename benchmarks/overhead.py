@@ -89,7 +89,7 @@ EXPECTED_RESULT = 42
 BENCH_DAG_PREFIX = "overhead_"
 DAG_FILE_NAME = "overhead_benchmark_dags.py"
 # PythonVirtualenvOperator hashes this Variable into its cache key. Outside a worker the lookup
-# would fall through to the (empty) metadata database; an env var answers it first. See README.
+# would fall through to the (empty) metadata database; an env var answers it first. See benchmarks/README.md.
 VENV_CACHE_KEY_VARIABLE = "AIRFLOW_VAR_PYTHON_VIRTUALENV_OPERATOR_CACHE_KEY"
 
 

@@ -116,7 +116,8 @@ class OpenLineageMethods:
         return self._lineage_method("get_openlineage_facets_on_failure", self._target_lineage)
 
     def _nothing_yet(self) -> Any:
-        """The START event is sent before the target runs the operator (README, "OpenLineage")."""
+        """The START event is sent before the target runs the operator (docs/native-parity.md,
+        "OpenLineage")."""
         return None
 
     def _target_lineage(self, task_instance: Any) -> Any:

@@ -5,7 +5,7 @@ The host's OpenLineage listener asks the task for its lineage when the task ends
 ``..._on_complete``), ``..._on_complete`` after success (else ``..._on_start``). An isolated task's
 operator lives here, so the same choice is made here, with the task instance stand-in, and what
 the method returned travels back in plain JSON form. The START event is the host's alone: it is
-sent before the target exists (README, "OpenLineage").
+sent before the target exists (docs/native-parity.md, "OpenLineage").
 
 The target may have neither OpenLineage nor attrs: nothing here needs them (the provider's adapter
 is imported when it is there, as natively), and an operator whose methods need them fails with an
