@@ -96,14 +96,6 @@ FACETS: Tuple[Facet, ...] = (
 BY_NAME: Dict[str, Facet] = {facet.name: facet for facet in FACETS}
 
 
-def owner_of(field: str) -> str:
-    """The facet owning ``Struct.field``; ``""`` for a field of the exchange itself."""
-    for facet in FACETS:
-        if field in facet.fields:
-            return facet.name
-    return ""
-
-
 def missing_in(runtime_schema: SchemaVersion, names: Tuple[str, ...]) -> Tuple[Facet, ...]:
     """The facets among ``names`` a runtime accepting ``runtime_schema`` does not have.
 
