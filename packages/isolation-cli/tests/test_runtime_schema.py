@@ -17,11 +17,11 @@ import msgspec
 import pytest
 from cli_test_support import run_cli, write_image_manifest
 
-from airflow_isolation.cli.builds.runtime_schema import installed_schema, parse, wheel_schema
+from airflow_isolation.cli.builds.runtime_schema import installed_schema, wheel_schema
 from airflow_isolation.cli.checks.runtime_schema import schema_lag
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.image.build_context import DockerfileSpec, render_dockerfile
-from airflow_isolation.core import SCHEMA_VERSION
+from airflow_isolation.core import SCHEMA_VERSION, SchemaVersion
 from airflow_isolation.core.facets import FACETS
 from airflow_isolation.workspace.environment import (
     BuildManifest,
@@ -61,8 +61,8 @@ def test_another_major_refuses_the_host() -> None:
 
 
 def test_parse_takes_major_dot_minor_only() -> None:
-    assert parse("1.4") == SCHEMA_VERSION.__class__(1, 4)
-    assert [parse(text) for text in ("", "1", "1.x", "a.b", "1.4.0")] == [None] * 5
+    assert SchemaVersion.parse("1.4") == SCHEMA_VERSION.__class__(1, 4)
+    assert [SchemaVersion.parse(text) for text in ("", "1", "1.x", "a.b", "1.4.0")] == [None] * 5
 
 
 def test_the_installed_schema_is_asked_of_the_interpreter() -> None:

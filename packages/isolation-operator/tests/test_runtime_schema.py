@@ -36,7 +36,7 @@ def builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     [("1.1", SchemaVersion(1, 1)), ("2.0", SchemaVersion(2, 0)), ("", None), ("one", None), ("1", None)],
 )
 def test_parse_schema(text: str, schema: Any) -> None:
-    assert runtime_schema.parse_schema(text) == schema
+    assert SchemaVersion.parse(text) == schema
 
 
 def test_the_venv_build_manifest_says_which_schema(builds: Path) -> None:

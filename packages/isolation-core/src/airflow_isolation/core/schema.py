@@ -27,6 +27,15 @@ class SchemaVersion(msgspec.Struct, frozen=True, array_like=True):
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}"
 
+    @classmethod
+    def parse(cls, text: str) -> Optional[SchemaVersion]:
+        """``"1.4"`` (as ``str`` writes it, and build manifests record it) as a version; ``None`` for
+        ``""`` (a build recorded before manifests said) or anything else."""
+        major, dot, minor = text.strip().partition(".")
+        if not (dot and major.isdigit() and minor.isdigit()):
+            return None
+        return cls(int(major), int(minor))
+
 
 SCHEMA_VERSION = SchemaVersion(1, 4)
 """1.1 added ``IsolationRequest.nonce``, ``RunOptions.xcom_write_back``/``variable_write_back`` and

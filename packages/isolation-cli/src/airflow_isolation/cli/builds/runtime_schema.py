@@ -22,14 +22,6 @@ PROBE = "from airflow_isolation.core import SCHEMA_VERSION as s; print('%d.%d' %
 """Python 3.8 syntax and no import beyond core: it runs in every runtime ever released."""
 
 
-def parse(text: str) -> SchemaVersion | None:
-    """``"1.4"`` as a version; ``None`` for ``""`` (built before manifests recorded it) or garbage."""
-    major, dot, minor = text.strip().partition(".")
-    if not (dot and major.isdigit() and minor.isdigit()):
-        return None
-    return SchemaVersion(int(major), int(minor))
-
-
 def installed_schema(python: Path, rebuild: str) -> str:
     """``major.minor`` as the built venv's interpreter ``python`` imports its core."""
     return _ask([str(python), "-c", PROBE], str(python), rebuild)
@@ -56,7 +48,7 @@ def _ask(argv: list[str], what: str, rebuild: str) -> str:
             f"cannot ask {what} for its runtime schema: {exc}", f"run `{rebuild} --force`"
         ) from exc
     answer = (proc.stdout.strip().splitlines() or [""])[-1]
-    if proc.returncode != 0 or parse(answer) is None:
+    if proc.returncode != 0 or SchemaVersion.parse(answer) is None:
         last = (proc.stderr.strip().splitlines() or [answer or "no output"])[-1]
         raise CliError(
             f"cannot read the runtime schema of {what} (airflow_isolation.core.SCHEMA_VERSION): {last}",

@@ -8,7 +8,6 @@ it is flagged too, since rebuilding is what records it.
 
 from __future__ import annotations
 
-from airflow_isolation.cli.builds.runtime_schema import parse
 from airflow_isolation.core import SCHEMA_VERSION
 from airflow_isolation.core.facets import FACETS, Facet, missing_in
 from airflow_isolation.core.schema import SchemaVersion
@@ -19,7 +18,7 @@ _EVERY_FACET = tuple(facet.name for facet in FACETS)
 def schema_lag(runtime_schema: str) -> str:
     """What a runtime accepting ``runtime_schema`` (a manifest's) lacks of this host's schema;
     ``""`` when it accepts all of it."""
-    version = parse(runtime_schema)
+    version = SchemaVersion.parse(runtime_schema)
     if version is None:
         oldest = missing_in(SchemaVersion(SCHEMA_VERSION.major, 0), _EVERY_FACET)
         return (

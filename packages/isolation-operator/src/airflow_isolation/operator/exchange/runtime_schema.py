@@ -28,14 +28,6 @@ class OlderRuntimeError(airflow_compat.AirflowException):
     """The environment's runtime lacks a facet the task needs; rebuilding it is the fix."""
 
 
-def parse_schema(text: str) -> Optional[SchemaVersion]:
-    """``"1.4"`` as a version; ``None`` for ``""`` (a build made before manifests said) or garbage."""
-    major, _, minor = text.strip().partition(".")
-    if not (major.isdigit() and minor.isdigit()):
-        return None
-    return SchemaVersion(int(major), int(minor))
-
-
 def declared_schema(backend: str, environment: str, options: Any) -> Optional[SchemaVersion]:
     """The schema the environment's runtime accepts, as its build manifest says; ``None`` when no
     manifest says (an explicit image, an older build, or no build at all, which the backend then
@@ -49,7 +41,7 @@ def declared_schema(backend: str, environment: str, options: Any) -> Optional[Sc
             manifest = environments.resolve_venv(environment)
     except IsolationError:
         return None
-    return parse_schema(str(getattr(manifest, "runtime_schema", "") or ""))
+    return SchemaVersion.parse(str(getattr(manifest, "runtime_schema", "") or ""))
 
 
 def rebuild_hint(environment: str, backend: str) -> str:
