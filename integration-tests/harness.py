@@ -7,12 +7,13 @@ builds them, and DAGs run through ``airflow dags test`` on the host's real Airfl
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, Mapping, Optional, Set, Tuple
 
 import pytest
 from matrix import BASE_IMAGES as MATRIX_BASE_IMAGES
@@ -162,6 +163,28 @@ def task_states(dag_id: str) -> Dict[str, str]:
             )
             for ti in tis
         }
+
+
+def return_value(dag_id: str, task_id: str) -> Any:
+    """The ``return_value`` XCom ``task_id`` pushed in the latest run of ``dag_id`` that has one."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        row = session.scalars(
+            select(XComModel)
+            .where(XComModel.dag_id == dag_id, XComModel.task_id == task_id, XComModel.key == "return_value")
+            .order_by(XComModel.dag_run_id.desc())
+        ).first()
+        assert row is not None, f"{task_id} pushed no return_value"
+        value = row.value
+    if not isinstance(value, str):
+        return value
+    try:  # stored as JSON text by some Airflow versions, as the value itself by others
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def host_airflow_major() -> int:

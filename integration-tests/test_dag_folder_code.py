@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from harness import host_env, run_dag
 
-MY_OPS = '''
+MY_OPS = """
 try:
     from airflow.sdk import BaseOperator
 except ImportError:
@@ -36,17 +36,17 @@ class ShoutOperator(BaseOperator):
 class NeedsAbsentOperator(BaseOperator):
     def execute(self, context):
         import isolation_absent_module_xyz  # noqa: F401
-'''
+"""
 
-FMT = '''
+FMT = """
 from plugin_tone import TONE
 
 
 def shout(word):
     return word.upper() + TONE
-'''
+"""
 
-DAG = '''
+DAG = """
 import pendulum
 
 try:
@@ -82,7 +82,7 @@ with DAG("dag_folder_code_{env}", start_date=pendulum.datetime(2024, 1, 1), sche
         return "checked"
 
     check(by_path.output, by_class.output, callable_helper())
-'''
+"""
 
 
 def _write(folder: Path, files: dict[str, str]) -> None:
@@ -117,7 +117,7 @@ def test_code_next_to_the_dags_is_shipped(
     assert "keep it under the DAGs folder or the plugins folder on the host" in out
 
 
-IN_DAG_FILE = '''
+IN_DAG_FILE = """
 from __future__ import annotations
 
 import pendulum
@@ -181,7 +181,7 @@ def another_dag_in_the_file_{env}():
 
 
 another_dag_in_the_file_{env}()
-'''
+"""
 
 
 @pytest.mark.parametrize(("env_name", "version"), [("af31", "3.1"), ("af210", "2.10")])

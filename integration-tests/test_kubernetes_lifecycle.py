@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-from harness import host_env, run_dag
+from harness import host_env, return_value, run_dag
 from kubernetes_cluster import (
     ENVIRONMENT,
     NAMESPACE,
@@ -77,14 +77,13 @@ def measure(payload: str) -> int:
 
 def running(api: Any, dag_id: str) -> bool:
     return any(
-        pod.status.phase == "Running" and not pod.metadata.deletion_timestamp
-        for pod in pods_of(api, dag_id)
+        pod.status.phase == "Running" and not pod.metadata.deletion_timestamp for pod in pods_of(api, dag_id)
     )
 
 
 # -- 1. deferrable, through `airflow dags test` (which runs the trigger in-process) -----------------
 
-_DEFERRABLE_DAG = '''
+_DEFERRABLE_DAG = """
 import datetime as dt
 
 from airflow.sdk import DAG
@@ -117,23 +116,7 @@ with DAG("DAG_ID", schedule=None, start_date=dt.datetime(2024, 1, 1)):
     IsolatedOperator(task_id="times_out", environment="ENVIRONMENT", backend="kubernetes",
                      python_callable=outlive_the_deadline, backend_options={"deferrable": True},
                      execution_timeout=dt.timedelta(seconds=30))
-'''
-
-
-def _xcom(dag_id: str, task_id: str) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        row = session.scalars(
-            select(XComModel).where(
-                XComModel.dag_id == dag_id, XComModel.task_id == task_id, XComModel.key == "return_value"
-            )
-        ).first()
-        assert row is not None, f"{task_id} pushed no return_value"
-        value = row.value
-    return json.loads(value) if isinstance(value, str) else value
+"""
 
 
 def test_deferrable_runs_resume_log_return_and_clean_up(
@@ -155,7 +138,7 @@ def test_deferrable_runs_resume_log_return_and_clean_up(
     assert "kaboom after deferral" in report.output  # the remote traceback
     assert "sleeping past the deadline in a deferred pod" in report.output
     assert "timed out (execution_timeout) while its pod ran" in report.output
-    assert _xcom(dag_id, "greets") == {"greeting": "hi pod"}
+    assert return_value(dag_id, "greets") == {"greeting": "hi pod"}
     assert_nothing_left(kubernetes, dag_id, before)
 
 

@@ -1,7 +1,7 @@
 """The doors an isolated task must find closed (DESIGN.md §8), tried from inside the target.
 
-Plain Python, no Airflow: it runs in every environment of the trust probe DAG, shipped beside the
-DAG as a module of the DAGs folder. ``open_doors`` returns what it could reach, door by door; an
+Plain Python, no Airflow: it runs in every environment of the trust probe DAG, shipped with the
+task as a module of the DAGs folder. ``open_doors`` returns what it could reach, door by door; an
 empty dict means every door was closed.
 """
 
@@ -61,9 +61,7 @@ def _loopback(port: int) -> Optional[str]:
         return None
 
 
-def open_doors(
-    secret: str, paths: Mapping[str, str], loopback_port: Optional[int] = None
-) -> Dict[str, str]:
+def open_doors(secret: str, paths: Mapping[str, str], loopback_port: Optional[int] = None) -> Dict[str, str]:
     """Every door of ``paths`` (door name → a path of the worker) and of the process table the
     task could open, with what it found behind it; ``loopback_port`` is tried when given."""
     found = _environments_holding(secret)
@@ -80,7 +78,10 @@ def open_doors(
 
 
 def probe(secret: str, paths: Mapping[str, str], loopback_port: Optional[int] = None) -> Dict[str, str]:
-    """The task: fail naming every open door, else return the (empty) findings."""
+    """The task: fail naming every open door, else return the (empty) findings. A callable travels
+    as its own source: what it uses of this module it imports, so the module travels too."""
+    from trust_doors import open_doors
+
     found = open_doors(secret, paths, loopback_port)
     if found:
         raise RuntimeError("open doors: " + "; ".join(f"{door}: {what}" for door, what in found.items()))

@@ -28,6 +28,23 @@ def _metadata_database() -> str:
     return url.split("sqlite:///", 1)[1].split("?")[0] if url.startswith("sqlite:///") else ""
 
 
+def _warm_sockets() -> str:
+    """Where this worker's warm runtimes listen: a task reaching one of another environment could
+    run code outside its own sandbox."""
+    from airflow_isolation.operator.environments import build_path
+    from airflow_isolation.workspace.warm import socket_folder
+
+    return str(socket_folder(build_path()))
+
+
+def where_am_i() -> str:
+    """What the sandbox's first process is: ``bwrap`` in a sandbox, something of the worker if not."""
+    import os
+
+    with open("/proc/1/cmdline", "rb") as handle:
+        return os.path.basename(handle.read().split(b"\0")[0].decode())
+
+
 def _doors() -> dict[str, str]:
     home = Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow")
     return {
@@ -38,6 +55,7 @@ def _doors() -> dict[str, str]:
         "build path": os.environ.get("TRUST_PROBE_OTHER_BUILD", ""),
         "another task's request": os.environ.get("TRUST_PROBE_OTHER_REQUEST", ""),
         "worker's home": os.environ.get("TRUST_PROBE_HOME_FILE", ""),
+        "warm runtime sockets": _warm_sockets(),
         "Docker socket": "/var/run/docker.sock",
         "Kubernetes service account token": "/var/run/secrets/kubernetes.io/serviceaccount/token",
     }
@@ -76,5 +94,18 @@ for cell, task_args in CELLS.items():
                 task_id="probe_network_none",
                 python_callable=probe,
                 op_kwargs={"secret": SECRET, "paths": _doors(), "loopback_port": PORT},
-                **{**task_args, "backend_options": {**task_args.get("backend_options", {}), **NETWORK_NONE[backend]}},
+                **{
+                    **task_args,
+                    "backend_options": {**task_args.get("backend_options", {}), **NETWORK_NONE[backend]},
+                },
             )
+
+
+with DAG(
+    dag_id="trust_sandbox_mode",
+    schedule=None,
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    default_args={"retries": 0},
+):
+    IsolatedOperator(task_id="where", environment="plain", backend="venv", python_callable=where_am_i)

@@ -228,8 +228,6 @@ def test_the_cli_wheel_bundles_the_exact_core_and_runtime_wheels(tmp_path: Path)
     )
     assert built.returncode == 0, built.stderr
     with zipfile.ZipFile(next(tmp_path.glob("airflow_isolation_cli-*.whl"))) as archive:
-        bundled = sorted(
-            name.rsplit("/", 1)[1] for name in archive.namelist() if "/cli/bundled/" in name
-        )
+        bundled = sorted(name.rsplit("/", 1)[1] for name in archive.namelist() if "/cli/bundled/" in name)
     assert [parse_wheel_filename(name)[0] for name in bundled] == [CORE_DIST, RUNTIME_DIST]
     assert all(name.endswith("-py3-none-any.whl") for name in bundled)

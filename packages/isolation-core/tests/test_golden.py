@@ -495,6 +495,8 @@ def test_v1_4_failed_result_with_no_lineage_returned() -> None:
     res = decode_result((V1_4 / "result_failed.msgpack").read_bytes())
     assert res.status == "failed"
     assert res.openlineage is not None and res.openlineage.lineage is None
+
+
 def test_v1_3_messages_carry_no_assets() -> None:
     ctx = decode_request((V1_3 / "request_operator.msgpack").read_bytes()).context
     assert (ctx.inlets, ctx.outlets, ctx.inlet_events, ctx.triggering_asset_events) == ([], [], [], [])

@@ -14,7 +14,7 @@ import pytest
 from airflow_isolation.operator.shipping.callable_source import callable_spec
 from airflow_isolation.operator.shipping.dag_file_code import DagFileCodeError, class_module
 
-DAG_FILE = '''
+DAG_FILE = """
 from __future__ import annotations
 
 import json, os.path as osp
@@ -81,7 +81,7 @@ class UsesDag(BaseOperator):
 class UsesHostOnly(BaseOperator):
     def execute(self, context):
         return IsolatedOperator
-'''
+"""
 
 
 @pytest.fixture

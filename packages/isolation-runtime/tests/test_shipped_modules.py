@@ -11,7 +11,7 @@ from runtime_test_support import callable_from_source, run
 from airflow_isolation.core import OperatorSpec, ShippedModule
 from airflow_isolation.runtime.facets import shipped_modules
 
-MY_OPS = b'''
+MY_OPS = b"""
 from airflow.models.baseoperator import BaseOperator
 
 from helpers.fmt import shout
@@ -24,7 +24,7 @@ class MyOperator(BaseOperator):
 
     def execute(self, context):
         return shout(self.word)
-'''
+"""
 HELPERS = [
     ShippedModule("helpers/__init__.py", b""),
     ShippedModule("helpers/fmt.py", b"def shout(word):\n    return word.upper() + '!'\n"),

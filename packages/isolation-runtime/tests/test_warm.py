@@ -23,6 +23,7 @@ from runtime_test_support import callable_from_source
 from airflow_isolation.core import SCHEMA_VERSION, IsolationRequest, TaskContext, decode_result, encode
 from airflow_isolation.core.integrity import request_digest
 from airflow_isolation.core.warm_protocol import (
+    CLAIM_TAKEN_COLD,
     KEEPS_TREE,
     MAX_FRAME,
     WarmProtocolError,
@@ -39,7 +40,7 @@ from airflow_isolation.runtime.warm.child import EXIT_NOT_CLAIMED
 def test_messages_and_descriptors_cross_a_socket_pair() -> None:
     left, right = socket.socketpair()
     read, write = os.pipe()
-    start = WarmStart(request="/r", result="/o", digest="d", env={"A": "1"}, cwd="/", memory_limit=1 << 30)
+    start = WarmStart(digest="d", env={"A": "1"}, cwd="/", memory_limit=1 << 30)
     send(left, start, [write])
     message, fds = receive_host_message(right)
     assert message == start and len(fds) == 1
@@ -80,8 +81,9 @@ class _Run:
     """One task sent to the server by hand: the connection, the child's output pipe, the lifeline."""
 
     def __init__(
-        self, path: Path, tmp_path: Path, source: str, claimed: bool = False, **kwargs: Any
-    ) -> None:
+        self, path: Path, tmp_path: Path, source: str, claimed: bool = False,
+        cwd: str | None = None, **kwargs: Any,
+    ) -> None:  # fmt: skip
         request = encode(
             IsolationRequest(
                 schema=SCHEMA_VERSION,
@@ -90,19 +92,21 @@ class _Run:
             )
         )
         (tmp_path / "request").write_bytes(request)
-        if claimed:
-            (tmp_path / "claim").write_bytes(b"")
+        (tmp_path / "claim").write_bytes(CLAIM_TAKEN_COLD if claimed else b"")
         self.result = tmp_path / "result"
+        self.result.write_bytes(b"")
+        files = [os.open(tmp_path / "request", os.O_RDONLY), os.open(self.result, os.O_WRONLY),
+                 os.open(tmp_path / "claim", os.O_RDWR)]  # fmt: skip
+        (tmp_path / "request").unlink()  # the child reads its descriptor, never the path
         self.output, out_write = os.pipe()
         life_read, self.lifeline = os.pipe()
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(str(path))
-        start = WarmStart(request=str(tmp_path / "request"), result=str(self.result),
-                          digest=request_digest(request), env={"PATH": "/usr/bin:/bin", "MARK": "task"},
-                          cwd=str(tmp_path), claim=str(tmp_path / "claim"))  # fmt: skip
-        send(self.sock, start, [out_write, life_read])
-        os.close(out_write)
-        os.close(life_read)
+        start = WarmStart(digest=request_digest(request), env={"PATH": "/usr/bin:/bin", "MARK": "task"},
+                          cwd=str(tmp_path) if cwd is None else cwd)  # fmt: skip
+        send(self.sock, start, [out_write, life_read, *files])
+        for fd in (out_write, life_read, *files):
+            os.close(fd)
         self.replies = [receive_reply(self.sock)]
 
     def finish(self) -> Tuple[List[WarmReply], str]:
@@ -145,10 +149,30 @@ def test_a_child_runs_the_task_as_a_cold_runtime_would(
     assert "rehearsal task ran" in log and "preload of no_such_module_here failed" in log
 
 
+def test_a_child_given_no_folder_works_in_a_private_one_and_cannot_be_read(
+    server: Tuple[Path, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    """A sandboxed warm runtime sees no folder of the host: the child makes its own and removes it;
+    and no other task of the same runtime (same uid) may read its memory, descriptors or
+    environment through ``/proc`` (it is not dumpable)."""
+    source = """
+    def task():
+        import ctypes, os
+        return [os.getcwd(), sorted(os.listdir(".")), ctypes.CDLL(None).prctl(3, 0, 0, 0, 0)]
+    """
+    run = _Run(server[0], tmp_path, source, cwd="")
+    replies, output = run.finish()
+    assert [reply.kind for reply in replies] == ["started", "exited"], output
+    folder, listed, dumpable = decode_result(run.result.read_bytes()).return_value
+    assert Path(folder).name.startswith("airflow-isolation-task-") and listed == []
+    assert not Path(folder).exists(), "the child's private folder outlived its task"
+    assert dumpable == 0
+
+
 def test_a_claimed_run_is_not_run_again(server: Tuple[Path, subprocess.Popen[bytes]], tmp_path: Path) -> None:
     replies, _, result_file = _start(server[0], tmp_path, "def task():\n    return 1\n", claimed=True)
     assert replies[-1].kind == "exited" and replies[-1].returncode == EXIT_NOT_CLAIMED
-    assert not result_file.exists()
+    assert result_file.read_bytes() == b""
 
 
 def test_idle_server_exits_and_removes_its_socket(tmp_path: Path) -> None:

@@ -103,6 +103,4 @@ def missing_in(runtime_schema: SchemaVersion, names: Tuple[str, ...]) -> Tuple[F
     """
     if runtime_schema.major != SCHEMA_VERSION.major:
         return ()
-    return tuple(
-        BY_NAME[name] for name in names if BY_NAME[name].since.minor > runtime_schema.minor
-    )
+    return tuple(BY_NAME[name] for name in names if BY_NAME[name].since.minor > runtime_schema.minor)

@@ -28,6 +28,9 @@ RESULT_OPTION = "--result"
 RESULT_FORMAT_OPTION = "--result-format"
 STDIN = "-"
 """``--request -`` reads the request from stdin."""
+DESCRIPTOR_PREFIX = "/dev/fd/"
+"""``--request /dev/fd/N`` and ``--result /dev/fd/N`` name descriptors the runtime already holds (a
+warm child's, ``core.warm_protocol``): it reads and writes them in place, never reopening a path."""
 
 RESULT_FORMATS = ("msgpack", "json")
 """msgpack by default; json for channels that only carry JSON (the KubernetesPodOperator's xcom
@@ -60,6 +63,17 @@ REQUEST_DIGEST_ENV = "ISOLATION_REQUEST_SHA256"
 the host sets for the target besides the venv's own."""
 
 _PART = re.compile(r"\.part-(\d{4})-of-(\d{4})$")
+
+
+def descriptor_path(fd: int) -> str:
+    """How the runtime's options name descriptor ``fd`` (:data:`DESCRIPTOR_PREFIX`)."""
+    return f"{DESCRIPTOR_PREFIX}{fd}"
+
+
+def descriptor_of(path: str) -> Optional[int]:
+    """The descriptor ``path`` names, or ``None`` when it is an ordinary path."""
+    number = path[len(DESCRIPTOR_PREFIX) :] if path.startswith(DESCRIPTOR_PREFIX) else ""
+    return int(number) if number.isdigit() else None
 
 
 def runtime_entry(python: str) -> List[str]:

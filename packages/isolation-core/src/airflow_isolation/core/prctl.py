@@ -1,10 +1,11 @@
-"""Linux ``prctl(2)``, looked up once, for the two process ties a launch relies on.
+"""Linux ``prctl(2)``, looked up once, for the process settings a launch relies on.
 
 The venv backend's cold target asks for ``PR_SET_PDEATHSIG`` (it dies with its worker); a warm
 runtime and its children ask for ``PR_SET_CHILD_SUBREAPER`` (every process a task starts stays
-below them). Looked up at import, not in the process that needs it: the first runs between
-``fork`` and ``exec`` of a possibly threaded worker, the second in each forked child, where a
-lookup would cost time on every task. ``None`` off Linux.
+below them); a warm child clears ``PR_SET_DUMPABLE`` (tasks of one warm runtime cannot read each
+other through ``/proc`` or trace each other). Looked up at import, not in the process that
+needs it: the first runs between ``fork`` and ``exec`` of a possibly threaded worker, the
+others in each forked child, where a lookup would cost time on every task. ``None`` off Linux.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from typing import Any, Optional
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 
 

@@ -2,10 +2,12 @@
 
 A warm runtime is a long-lived interpreter of one environment build that has imported the runtime
 (and Airflow) once and forks one child per task. It never sees a request, a secret or a context:
-the host sends only where the request and result files are, the request's digest, the child's
-environment (the cold target's: no ``AIRFLOW_*``, the run marker), its working folder and its
-limits, with its output pipe and a lifeline as file descriptors (``SCM_RIGHTS``). The child opens
-the request itself, exactly as a cold runtime does.
+the host sends only the request's digest, the child's environment, its working folder and its
+limits, with the task's descriptors (``SCM_RIGHTS``, :data:`START_DESCRIPTORS`): its output pipe,
+a lifeline, and the request, result and claim files, opened by the host. The warm runtime passes
+them on unread, and the child reads its request from its own descriptor: no path names a task's
+request anywhere a task can look, so tasks sharing one warm runtime (and its sandbox, see
+``workspace.sandbox``) cannot open each other's.
 
 One connection carries one task: ``WarmStart`` (host) → ``WarmReply(kind="started", pid)`` →
 ``WarmReply(kind="exited", returncode)`` once the child has exited but before it is reaped, so its
@@ -23,28 +25,39 @@ from typing import Dict, List, Literal, Optional, Sequence, Tuple, Union
 import msgspec
 
 MAX_FRAME = 1 << 20
-MAX_FDS = 4
+MAX_FDS = 8
 _LENGTH = struct.Struct(">I")
 
 
-class WarmStart(msgspec.Struct, tag="start", forbid_unknown_fields=True):
-    """Run one task. The file descriptors that come with it: the child's stdout/stderr, then the
-    read end of the lifeline (EOF there means the worker is gone)."""
+START_DESCRIPTORS = ("output", "lifeline", "request", "result", "claim")
+"""The descriptors that come with a ``WarmStart``, in this order: the child's stdout/stderr (write
+end of a pipe), the read end of the lifeline (EOF there means the worker is gone), the request
+file (read), the result file (write, empty) and the claim file (read and write, empty)."""
 
-    request: str
-    result: str
+CLAIM_TAKEN_COLD = b"cold"
+"""What a host writes into the claim file once it holds the claim's lock and starts the task cold."""
+
+
+class WarmStart(msgspec.Struct, tag="start", forbid_unknown_fields=True):
+    """Run one task, whose files come as descriptors (:data:`START_DESCRIPTORS`).
+
+    The claim: whoever first holds an exclusive ``flock`` on the claim file while it is still empty
+    owns the run. The child takes it before it reads the request and holds it until it exits; a
+    host unsure whether a child started takes it and writes :data:`CLAIM_TAKEN_COLD`, so a child
+    that comes later finds it taken and exits, and the task is never run twice. A runtime that
+    keeps the child's tree (:data:`KEEPS_TREE`) writes the child's exit code into the claim file
+    once the result is written and every process below the child is stopped, then closes its
+    output and exits: a host that finds the code there at the end of the output knows the task has
+    ended without waiting for the kernel to tear the child's address space down.
+    """
+
     digest: str
     env: Dict[str, str]
-    cwd: str
+    cwd: str = ""
+    """The child's working folder; ``""``: a private one the child makes in its temp folder and
+    removes when the task ends (a sandboxed warm runtime sees no folder of the host)."""
     memory_limit: Optional[int] = None
     """``RLIMIT_AS`` in bytes, applied in the child (never above the hard limit it inherited)."""
-    claim: str = ""
-    """A file the child creates exclusively before it reads the request: whoever creates it owns
-    the run, so a host unsure whether a child started can rule it out and start cold instead. A
-    runtime that keeps the child's tree (:data:`KEEPS_TREE`) writes the child's exit code into it
-    once the result is written and every process below the child is stopped, then closes its
-    output and exits: a host that finds the code there at the end of the output knows the task
-    has ended without waiting for the kernel to tear the child's address space down."""
 
 
 class WarmRelease(msgspec.Struct, tag="release", forbid_unknown_fields=True):

@@ -102,6 +102,12 @@ def write_result(
             airflow_version=result.target_airflow_version,
         )
         data = encoder(result)
+    fd = launch.descriptor_of(path)
+    if fd is not None:  # a warm child's result file: the host reads it only once the child has ended
+        os.ftruncate(fd, 0)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        return result
     target = Path(path)
     tmp = target.parent / f".result-{os.getpid()}-{time.monotonic_ns()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # what mkstemp does, sans tempfile

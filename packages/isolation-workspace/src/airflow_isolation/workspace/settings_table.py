@@ -137,6 +137,18 @@ WARM_RUNTIME_IDLE_SECONDS: Option[float] = Option(
     version_added="0.3.0",
     lenient=True,
 )
+VENV_SANDBOX: Option[str] = Option(
+    "venv_sandbox",
+    "string",
+    "auto",
+    "Whether venv tasks (cold starts and the warm runtime) run in a bubblewrap sandbox that sees "
+    "none of the worker's processes, files and environment: auto (the default) uses it where this "
+    "machine allows it and otherwise runs the task unsandboxed, saying why once in its log; "
+    "required fails a task that cannot have it, before it runs; off never uses it. "
+    "`isolationctl doctor` says which applies on this worker.",
+    example="required",
+    version_added="0.3.0",
+)
 KUBERNETES_NAMESPACE: Option[Optional[str]] = Option(
     "kubernetes_namespace",
     "string",
@@ -192,6 +204,7 @@ OPTIONS: Tuple[Option[Any], ...] = (
     DEFAULT_BACKEND,
     WARM_RUNTIME,
     WARM_RUNTIME_IDLE_SECONDS,
+    VENV_SANDBOX,
     KUBERNETES_NAMESPACE,
     KUBERNETES_CONN_ID,
     IMAGE_REGISTRY,

@@ -93,3 +93,16 @@ def check_env_name(
             f"env {name!r} looks like a secret, and the environment is part of {visible_in}: store it "
             "in an Airflow connection or variable and list it in connections=[...] or variables=[...]"
         )
+
+
+def check_inherited_name(name: str) -> None:
+    """A name of ``inherit_env``: a variable the worker already has, passed to the task alone (so
+    a secret there reaches nobody new); Airflow's connection and variable variables still travel
+    in the request instead, where they are masked and decoded as Airflow does."""
+    if not _ENV_NAME.match(name):
+        raise ValueError(f"inherit_env name {name!r} is not a valid environment variable name")
+    if name.startswith(_SECRET_ENV_PREFIXES):
+        raise ValueError(
+            f"inherit_env {name!r} is an Airflow connection or variable: list it in connections=[...] "
+            "or variables=[...] instead, which travel inside the request"
+        )

@@ -33,6 +33,7 @@ from airflow_isolation.workspace.settings_table import (
     KUBERNETES_NAMESPACE,
     KUBERNETES_SWEEP_GRACE_SECONDS,
     SECTION,
+    VENV_SANDBOX,
     WARM_RUNTIME,
     WARM_RUNTIME_IDLE_SECONDS,
     InvalidSetting,
@@ -126,3 +127,13 @@ def idle_seconds() -> float:
     """``[isolation] warm_runtime_idle_seconds``: how long a warm runtime or a standby container
     waits for a task before it exits."""
     return read(WARM_RUNTIME_IDLE_SECONDS)
+
+
+def venv_sandbox() -> str:
+    """``[isolation] venv_sandbox``: auto, required or off (``workspace.sandbox.decision``)."""
+    from airflow_isolation.workspace.sandbox.decision import SandboxModeError, check_mode
+
+    try:
+        return check_mode(read(VENV_SANDBOX).strip().lower())
+    except SandboxModeError as exc:
+        raise BackendSettingError(str(exc)) from None

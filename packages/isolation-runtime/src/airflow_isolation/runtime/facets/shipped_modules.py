@@ -133,4 +133,3 @@ class ShippedModulesFacet(TargetFacet):
 
     def ended(self, exc: BaseException) -> Optional[BaseException]:
         return explained(exc, self.run.request.modules)
-

@@ -71,4 +71,3 @@ def install(secrets: List[str]) -> None:
         return
     sys.stdout = RedactingStream(sys.stdout, secrets)
     sys.stderr = RedactingStream(sys.stderr, secrets)
-

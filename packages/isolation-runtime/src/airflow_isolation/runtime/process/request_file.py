@@ -1,4 +1,4 @@
-"""Reading the request: one file, stdin, or a file delivered in parts.
+"""Reading the request: one file, stdin, a descriptor, or a file delivered in parts.
 
 Kubernetes caps a Secret at 1 MiB, so the Kubernetes backend projects a larger request as parts
 named by ``launch.part_name`` (``<file>.part-0001-of-0003`` …) next to where the request option
@@ -8,15 +8,35 @@ request, never a silently shorter one.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-from airflow_isolation.core.launch import STDIN, parse_part_name, part_pattern
+from airflow_isolation.core.launch import STDIN, descriptor_of, parse_part_name, part_pattern
+
+
+def read_descriptor(fd: int) -> bytes:
+    """Everything ``fd`` holds from its start; it is closed afterwards, so nothing the task starts
+    inherits it."""
+    chunks: list[bytes] = []
+    try:
+        offset = 0
+        while True:
+            chunk = os.pread(fd, 1 << 20, offset)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            offset += len(chunk)
+    finally:
+        os.close(fd)
 
 
 def read_request(path: str) -> bytes:
     if path == STDIN:
         return sys.stdin.buffer.read()
+    fd = descriptor_of(path)
+    if fd is not None:
+        return read_descriptor(fd)
     target = Path(path)
     if target.exists():
         return target.read_bytes()

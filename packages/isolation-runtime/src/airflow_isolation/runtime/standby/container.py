@@ -24,6 +24,7 @@ import os
 import select
 import signal
 import sys
+import tempfile
 import time
 from typing import Dict, List, Optional, Sequence
 
@@ -102,6 +103,25 @@ def stop_leftovers(child: int) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
+def _task_files() -> List[int]:
+    """The child's request, result and claim descriptors (``core.warm_protocol``): the request the
+    host copied in, the result where the host copies it out from, and a claim nobody contends for
+    (the container holds this one task only)."""
+    request = os.open(launch.IMAGE_REQUEST_FILE, os.O_RDONLY)
+    result = os.open(launch.IMAGE_RESULT_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    claim, claim_path = tempfile.mkstemp(prefix=".claim-")
+    os.unlink(claim_path)
+    return [request, result, claim]
+
+
+def _drop_empty_result() -> None:
+    """A child that died before its result leaves the empty file it was given: no file then, as a
+    cold container leaves, so the host tells a crash from a result."""
+    with contextlib.suppress(OSError):
+        if os.path.getsize(launch.IMAGE_RESULT_FILE) == 0:
+            os.unlink(launch.IMAGE_RESULT_FILE)
+
+
 def _engine_code(status: int) -> int:
     code = os.waitstatus_to_exitcode(status)
     return 128 - code if code < 0 else code
@@ -114,19 +134,18 @@ class _Task:
         self.wake_read, self.wake_write = os.pipe()
         os.set_blocking(self.wake_write, False)
         life_read, self.lifeline = os.pipe()
-        message = WarmStart(
-            request=launch.IMAGE_REQUEST_FILE, result=launch.IMAGE_RESULT_FILE, digest=start.digest,
-            env=env, cwd=cwd,
-        )  # fmt: skip
+        message = WarmStart(digest=start.digest, env=env, cwd=cwd)
+        files = _task_files()
         signal.set_wakeup_fd(self.wake_write)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         sys.stdout.flush()
         sys.stderr.flush()
         self.pid = os.fork()
         if self.pid == 0:
-            os.set_inheritable(life_read, False)
-            run_child(message, os.dup(1), life_read, [self.wake_read, self.wake_write, self.lifeline])
-        os.close(life_read)
+            server_fds = [self.wake_read, self.wake_write, self.lifeline]
+            run_child(message, [os.dup(1), life_read, *files], server_fds)
+        for fd in (life_read, *files):
+            os.close(fd)
         self.stopped = False
         """Whether the engine asked the container to stop (``docker stop``): on_kill or a timeout."""
         signal.signal(signal.SIGTERM, self._forward)
@@ -194,6 +213,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     task.wait_for_exit()
     stop_leftovers(task.pid)
     _, status = os.waitpid(task.pid, 0)
+    _drop_empty_result()
     after = oom_kills()
     code = _engine_code(status)
     oom = before is not None and after is not None and after > before
@@ -201,4 +221,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not task.stopped:  # a stop ends the container as soon as the task is gone, as a cold one
         _wait_for_host()
     return code
-

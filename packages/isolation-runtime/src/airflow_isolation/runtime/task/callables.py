@@ -65,4 +65,3 @@ def _from_import_path(path: str) -> Callable[..., Any]:
     if not callable(target):
         raise CallableLoadError(f"{path!r} is not callable")
     return target  # type: ignore[no-any-return]
-

@@ -2,10 +2,13 @@
 
 After this the child is what ``<python> -m airflow_isolation.runtime`` would be: it leads a new
 session and process group, reads nothing on stdin, writes stdout and stderr straight into the
-host's pipe (unbuffered, as ``PYTHONUNBUFFERED`` makes a cold target), runs in the host's run
-folder with the host's environment for the target (no ``AIRFLOW_*``, the run marker, the request
+host's pipe (unbuffered, as ``PYTHONUNBUFFERED`` makes a cold target), runs in its own working
+folder with the host's environment for the target (the allowlist, the run marker, the request
 digest) and its address-space limit, then calls the same entrypoint and ends the same way. It
-holds none of the warm runtime's sockets, so it cannot see other tasks.
+holds none of the warm runtime's sockets, so it cannot see other tasks. Its request and result are
+the descriptors the host sent (``core.warm_protocol``), never paths; it is not dumpable, so another
+task of the same warm runtime (the same uid, in the same sandbox) can read neither its memory nor
+its descriptors nor its environment through ``/proc``, nor trace it.
 
 The child's parent is the warm runtime, not the worker, so ``PR_SET_PDEATHSIG`` cannot tie it to
 the worker. The warm runtime kills the child's group when the worker's connection drops; should
@@ -24,15 +27,17 @@ import fcntl
 import io
 import os
 import resource
+import shutil
 import signal
 import socket
 import sys
 import tempfile
 import traceback
-from typing import Iterable, NoReturn, Optional
+from typing import Iterable, List, NoReturn, Optional
 
-from airflow_isolation.core.launch import REQUEST_DIGEST_ENV, runtime_arguments
-from airflow_isolation.core.warm_protocol import WarmStart, receive_host_message
+from airflow_isolation.core.launch import REQUEST_DIGEST_ENV, descriptor_path, runtime_arguments
+from airflow_isolation.core.prctl import PR_SET_DUMPABLE, PRCTL
+from airflow_isolation.core.warm_protocol import START_DESCRIPTORS, WarmStart, receive_host_message
 from airflow_isolation.runtime.process.descendants import become_subreaper, stop_descendants
 
 EXIT_NOT_CLAIMED = 75
@@ -48,14 +53,29 @@ def _close_all(fds: Iterable[int]) -> None:
             continue
 
 
-def _claim(path: str) -> bool:
-    if not path:
-        return True
+def _claim(fd: int) -> bool:
+    """Hold the claim's lock while the claim file is still empty (``WarmStart``); the lock is held
+    until this process exits."""
     try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
         return False
-    return True
+    return os.fstat(fd).st_size == 0
+
+
+def _not_dumpable() -> None:
+    if PRCTL is not None:
+        PRCTL(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def _working_folder(cwd: str) -> str:
+    """``cwd``, or a private folder of this task (``WarmStart.cwd``); return the one to remove."""
+    if cwd:
+        os.chdir(cwd)
+        return ""
+    folder = tempfile.mkdtemp(prefix="airflow-isolation-task-")
+    os.chdir(folder)
+    return folder
 
 
 def _stdio(out_fd: int) -> None:
@@ -110,13 +130,13 @@ def prepare(server_fds: Iterable[int]) -> None:
     _close_all(server_fds)
 
 
-def run_child(start: WarmStart, out_fd: int, lifeline: int, server_fds: Iterable[int]) -> NoReturn:
+def run_child(start: WarmStart, fds: List[int], server_fds: Iterable[int]) -> NoReturn:
     """Never returns: the child ends with ``os._exit`` whatever happens."""
     try:
         prepare(server_fds)
     except BaseException:
         _fail(EXIT_SETUP_FAILED)
-    run_task(start, out_fd, lifeline)
+    run_task(start, fds)
 
 
 def wait_as_spare(channel: socket.socket, server_fds: Iterable[int]) -> NoReturn:
@@ -129,47 +149,56 @@ def wait_as_spare(channel: socket.socket, server_fds: Iterable[int]) -> NoReturn
         channel.close()
     except BaseException:
         _fail(EXIT_SETUP_FAILED)
-    if not isinstance(message, WarmStart) or len(fds) != 2:
+    if not isinstance(message, WarmStart) or len(fds) != len(START_DESCRIPTORS):
         os._exit(0)
-    os.set_inheritable(fds[1], False)
-    run_task(message, fds[0], fds[1])
+    run_task(message, fds)
 
 
-def _fail(code: int) -> NoReturn:
+def _fail(code: int, folder: str = "") -> NoReturn:
     try:
         traceback.print_exc()
         sys.stderr.flush()
         stop_descendants()
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
     finally:
         os._exit(code if code != 0 else EXIT_SETUP_FAILED)
 
 
-def run_task(start: WarmStart, out_fd: int, lifeline: int) -> NoReturn:
-    """Become the cold target of ``start`` (a prepared child) and run it; end with ``os._exit``."""
-    code = EXIT_SETUP_FAILED
+def run_task(start: WarmStart, fds: List[int]) -> NoReturn:
+    """Become the cold target of ``start`` (a prepared child) and run it; end with ``os._exit``.
+
+    ``fds`` are the start's descriptors (``core.warm_protocol.START_DESCRIPTORS``)."""
+    out_fd, lifeline, request_fd, result_fd, claim_fd = fds
+    code, folder = EXIT_SETUP_FAILED, ""
     try:
-        if not _claim(start.claim):
+        _not_dumpable()
+        for fd in (lifeline, request_fd, result_fd, claim_fd):
+            os.set_inheritable(fd, False)
+        if not _claim(claim_fd):
             os._exit(EXIT_NOT_CLAIMED)
         _stdio(out_fd)
-        os.chdir(start.cwd)
-        _address_space(start.memory_limit)
         os.environ.clear()
         os.environ.update(start.env)
         os.environ[REQUEST_DIGEST_ENV] = start.digest
         tempfile.tempdir = None  # it caches the temp folder of the warm runtime's environment
-        sys.argv = [sys.argv[0], *runtime_arguments(start.request, start.result)]
+        folder = _working_folder(start.cwd)
+        _address_space(start.memory_limit)
+        request, result = descriptor_path(request_fd), descriptor_path(result_fd)
+        sys.argv = [sys.argv[0], *runtime_arguments(request, result)]
         _die_with_worker(lifeline)
         from airflow_isolation.runtime.entrypoint import run_files
 
-        code = run_files(start.request, start.result)
+        code = run_files(request, result)
         stop_descendants()
-        _end(start.claim, code)
+        _end(claim_fd, code, folder)
     except BaseException:
-        _fail(code)
+        _fail(code, folder)
 
 
-def _end(claim: str, code: int) -> NoReturn:
-    """Tell the host the task has ended (``WarmStart.claim``), close the output, exit.
+def _end(claim_fd: int, code: int, folder: str) -> NoReturn:
+    """Tell the host the task has ended (its exit code in the claim file, ``WarmStart``), close the
+    output, exit.
 
     Exiting a fork of an interpreter with Airflow loaded takes milliseconds of kernel time (its
     whole address space is unmapped); the host need not wait for that, only for this point.
@@ -177,9 +206,10 @@ def _end(claim: str, code: int) -> NoReturn:
     from airflow_isolation.runtime.process.exit import flush_output
 
     flush_output()
-    if claim:
-        with open(claim, "w") as handle:
-            handle.write(str(code))
+    if folder:
+        os.chdir("/")
+        shutil.rmtree(folder, ignore_errors=True)
+    os.pwrite(claim_fd, str(code).encode(), 0)
     for fd in (1, 2):
         os.close(fd)
     os._exit(code)

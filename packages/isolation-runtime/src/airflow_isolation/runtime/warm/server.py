@@ -33,6 +33,7 @@ from typing import Dict, List, Optional, Sequence
 
 from airflow_isolation.core.warm_protocol import (
     KEEPS_TREE,
+    START_DESCRIPTORS,
     WarmProtocolError,
     WarmRelease,
     WarmReply,
@@ -115,17 +116,25 @@ class _Spare:
 
 
 class WarmServer:
-    def __init__(self, path: str, idle_seconds: float) -> None:
+    """The serving loop. ``listen_fd``: a socket the host bound and listens on, for a warm runtime
+    in a sandbox (``workspace.sandbox``), which cannot see the host's socket folder; the host then
+    also removes the socket file."""
+
+    def __init__(self, path: str, idle_seconds: float, listen_fd: Optional[int] = None) -> None:
         self.path = path
         self.idle_seconds = idle_seconds
         self.selector = selectors.DefaultSelector()
-        old_umask = os.umask(0o177)
-        try:
-            self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.listener.bind(path)
-        finally:
-            os.umask(old_umask)
-        self.inode = os.stat(path).st_ino
+        self.inode: Optional[int] = None
+        if listen_fd is not None:
+            self.listener = socket.socket(fileno=listen_fd)
+        else:
+            old_umask = os.umask(0o177)
+            try:
+                self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.listener.bind(path)
+            finally:
+                os.umask(old_umask)
+            self.inode = os.stat(path).st_ino
         self.listener.listen(128)
         self.wake_read, self.wake_write = os.pipe()
         os.set_blocking(self.wake_read, False)
@@ -145,8 +154,10 @@ class WarmServer:
         self.selector.register(self.listener, selectors.EVENT_READ, "listener")
         self.selector.register(self.wake_read, selectors.EVENT_READ, "wake")
         try:
-            while not self.stopping:
-                if self.spare is None:
+            while not self.stopping or self.children:
+                if self.stopping:
+                    self._stop_listening()
+                elif self.spare is None:
                     self._fork_spare()
                 timeout = None if self.children else self._idle_left()
                 if timeout is not None and timeout <= 0:
@@ -166,7 +177,8 @@ class WarmServer:
         finally:
             if self.spare is not None:
                 self.spare.channel.close()  # it ends on the closed channel
-            self._remove_socket()
+            if self.listener.fileno() >= 0:
+                self._remove_socket()
 
     def _kill_strays(self) -> None:
         keep = [*self.children, *([self.spare.pid] if self.spare is not None else [])]
@@ -177,13 +189,25 @@ class WarmServer:
     def _stop(self, signum: int, frame: object) -> None:
         self.stopping = True
 
+    def _stop_listening(self) -> None:
+        """Once told to stop: take no new task, but let the running ones end (in a sandbox, this
+        process ending ends every process in it)."""
+        if self.listener.fileno() < 0:
+            return
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(self.listener)
+        self._remove_socket()
+        if self.spare is not None:
+            self.spare.channel.close()
+            self.spare = None
+
     def _idle_left(self) -> float:
         return self.idle_seconds - (time.monotonic() - self.last_activity)
 
     def _remove_socket(self) -> None:
         """Remove the socket unless a newer warm runtime has already taken its place."""
         with contextlib.suppress(OSError):
-            if os.stat(self.path).st_ino == self.inode:
+            if self.inode is not None and os.stat(self.path).st_ino == self.inode:
                 os.unlink(self.path)
         self.listener.close()
 
@@ -205,9 +229,12 @@ class WarmServer:
             if message is None and not fds:  # a bare close: someone checking that it listens
                 conn.close()
                 return
-            if not isinstance(message, WarmStart) or len(fds) != 2:
-                raise WarmProtocolError(f"expected a start with 2 descriptors, got {type(message).__name__}")
-            self._fork(conn, message, fds[0], fds[1])
+            if not isinstance(message, WarmStart) or len(fds) != len(START_DESCRIPTORS):
+                raise WarmProtocolError(
+                    f"expected a start with {len(START_DESCRIPTORS)} descriptors "
+                    f"({', '.join(START_DESCRIPTORS)}), got {type(message).__name__} with {len(fds)}"
+                )
+            self._fork(conn, message, fds)
         except (OSError, WarmProtocolError) as exc:
             _log(f"dropped a connection: {exc}")
             with contextlib.suppress(OSError):
@@ -243,29 +270,28 @@ class WarmServer:
         theirs.close()
         self.spare = _Spare(pid, ours)
 
-    def _hand_to_spare(self, start: WarmStart, out_fd: int, lifeline: int) -> Optional[int]:
+    def _hand_to_spare(self, start: WarmStart, fds: List[int]) -> Optional[int]:
         """The spare's PID once it has the task; ``None`` when there is none, or it died."""
         spare, self.spare = self.spare, None
         if spare is None:
             return None
         try:
-            send(spare.channel, start, [out_fd, lifeline])
+            send(spare.channel, start, fds)
         except OSError:
             return None  # its zombie is reaped as a stray
         finally:
             spare.channel.close()
         return spare.pid
 
-    def _fork(self, conn: socket.socket, start: WarmStart, out_fd: int, lifeline: int) -> None:
-        pid = self._hand_to_spare(start, out_fd, lifeline)
+    def _fork(self, conn: socket.socket, start: WarmStart, fds: List[int]) -> None:
+        pid = self._hand_to_spare(start, fds)
         if pid is None:
             sys.stdout.flush()
             sys.stderr.flush()
             server_fds = self._server_fds(conn)
             pid = os.fork()
             if pid == 0:
-                os.set_inheritable(lifeline, False)
-                run_child(start, out_fd, lifeline, server_fds)
+                run_child(start, fds, server_fds)
         child = _Child(pid, conn)
         self.children[pid] = child
         self.by_conn[conn] = child
@@ -340,6 +366,9 @@ def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--idle", type=float, default=600.0, help="exit after this many idle seconds")
     parser.add_argument("--preload", action="append", default=[], help="a module to import up front")
     parser.add_argument("--ready-fd", type=int, help="write one byte here once listening, then close it")
+    parser.add_argument(
+        "--listen-fd", type=int, help="serve this listening socket (the host bound it at --socket)"
+    )
     return parser.parse_args(argv)
 
 
@@ -347,7 +376,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parse_args(argv)
     started = time.perf_counter()
     preload(args.preload)
-    server = WarmServer(args.socket, args.idle)
+    server = WarmServer(args.socket, args.idle, args.listen_fd)
     _log(
         f"listening on {args.socket} after {time.perf_counter() - started:.2f} s of imports "
         f"(Python {sys.version.split()[0]}, preload {args.preload or 'none'})"
@@ -358,4 +387,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             os.close(args.ready_fd)
     server.serve()
     return 0
-

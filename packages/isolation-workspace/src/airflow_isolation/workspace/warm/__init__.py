@@ -5,7 +5,8 @@ One warm runtime (``python -m airflow_isolation.runtime.warm``, see ``core.warm_
 machine, user and build: its socket is named after the uid and a digest of the build's folder,
 content hash and build time, so a rebuild gets a new one (the old one idles out) and nothing is
 ever shared between users or builds (``paths``). It is started detached, in a session of its own,
-with the cold target's environment (no ``AIRFLOW_*``, no run marker, no request digest), under a
+with the cold target's environment (the allowlist, no run marker, no request digest), in the
+sandbox when the worker has it, under a
 flock so concurrent starts make one (``spawn``); it is found again by its command line
 (``command``, ``processes``).
 
@@ -19,7 +20,13 @@ from airflow_isolation.workspace.warm.command import WARM_MODULE
 from airflow_isolation.workspace.warm.errors import WarmUnavailable
 from airflow_isolation.workspace.warm.paths import build_key, private_folder, socket_folder, socket_path
 from airflow_isolation.workspace.warm.processes import WarmProcess, running, stop, warm_runtime_processes
-from airflow_isolation.workspace.warm.spawn import START_TIMEOUT_SECONDS, connect, connect_or_start, start
+from airflow_isolation.workspace.warm.spawn import (
+    START_TIMEOUT_SECONDS,
+    connect,
+    connect_or_start,
+    start,
+    variant,
+)
 
 __all__ = [
     "START_TIMEOUT_SECONDS",
@@ -35,5 +42,6 @@ __all__ = [
     "socket_path",
     "start",
     "stop",
+    "variant",
     "warm_runtime_processes",
 ]

@@ -16,12 +16,21 @@ SOCKET_OPTION = "--socket"
 
 
 def server_command(
-    interpreter: str, socket: Path, idle: float, ready_fd: int, preload: Sequence[str]
+    interpreter: str,
+    socket: Path,
+    idle: float,
+    ready_fd: int,
+    preload: Sequence[str],
+    *,
+    listen_fd: Optional[int] = None,
 ) -> List[str]:
     """``<interpreter> -m airflow_isolation.runtime.warm --socket PATH --idle S --ready-fd N
-    [--preload MODULE]...``"""
+    [--listen-fd N] [--preload MODULE]...``; with ``--listen-fd`` the socket at ``PATH`` is bound
+    by the host, and the runtime serves the descriptor."""
     command = [interpreter, "-m", WARM_MODULE, SOCKET_OPTION, str(socket),
                "--idle", str(idle), "--ready-fd", str(ready_fd)]  # fmt: skip
+    if listen_fd is not None:
+        command += ["--listen-fd", str(listen_fd)]
     for module in preload:
         command += ["--preload", module]
     return command

@@ -53,5 +53,12 @@ def socket_folder(build_path: Path) -> Path:
     return private_folder(Path("/tmp") / f"airflow-isolation-warm-{os.getuid()}")
 
 
-def socket_path(manifest: BuildManifest, build_path: Path) -> Path:
-    return socket_folder(build_path) / f"{build_key(manifest)}.sock"
+def socket_name(manifest: BuildManifest, variant: str = "") -> str:
+    """``<build key>.sock``, or ``<build key>-<variant>.sock`` for a warm runtime of the same build
+    started otherwise (in a sandbox of a given profile): tasks share a warm runtime only when they
+    would start the same way cold."""
+    return f"{build_key(manifest)}-{variant}.sock" if variant else f"{build_key(manifest)}.sock"
+
+
+def socket_path(manifest: BuildManifest, build_path: Path, variant: str = "") -> Path:
+    return socket_folder(build_path) / socket_name(manifest, variant)

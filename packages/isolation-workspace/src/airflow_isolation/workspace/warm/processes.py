@@ -17,7 +17,7 @@ from typing import List, Optional, Sequence
 from airflow_isolation.core import procfs
 from airflow_isolation.workspace.environment import BuildManifest
 from airflow_isolation.workspace.warm.command import socket_of
-from airflow_isolation.workspace.warm.paths import build_key
+from airflow_isolation.workspace.warm.paths import build_key, socket_name
 
 
 @dataclass(frozen=True)
@@ -36,13 +36,16 @@ class WarmProcess:
 
 def warm_runtime_processes() -> List[WarmProcess]:
     """Every warm runtime of this user on the machine; not the children it forked, which show its
-    command line too."""
+    command line too, nor the ``bwrap`` processes of a sandboxed one, whose command lines end in
+    it (the runtime itself is the one to signal: it lets its running tasks end)."""
     found: List[WarmProcess] = []
     uid = os.getuid()
     for pid in procfs.pids():
         if procfs.owner_uid(pid) != uid:
             continue
         argv = procfs.cmdline(pid)
+        if argv and os.path.basename(argv[0]) == "bwrap":
+            continue
         socket = socket_of(argv)
         if socket is not None:
             found.append(WarmProcess(pid, argv[0], socket, procfs.rss_bytes(pid)))
@@ -50,10 +53,16 @@ def warm_runtime_processes() -> List[WarmProcess]:
     return [process for process in found if procfs.parent(process.pid) not in pids]
 
 
-def running(manifest: BuildManifest) -> List[WarmProcess]:
-    """The warm runtimes of this build (whatever socket folder they were started with)."""
-    name = f"{build_key(manifest)}.sock"
-    return [process for process in warm_runtime_processes() if process.socket.name == name]
+def running(manifest: BuildManifest, variant: Optional[str] = None) -> List[WarmProcess]:
+    """The warm runtimes of this build (whatever socket folder they were started with): every
+    variant (``paths.socket_name``), or only ``variant``."""
+    key = build_key(manifest)
+    return [
+        process
+        for process in warm_runtime_processes()
+        if (process.socket.name == socket_name(manifest, variant) if variant is not None
+            else process.socket.name == f"{key}.sock" or process.socket.name.startswith(f"{key}-"))
+    ]  # fmt: skip
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:

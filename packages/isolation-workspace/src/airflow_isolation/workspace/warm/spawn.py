@@ -1,9 +1,11 @@
 """Connecting to a build's warm runtime, and starting it when none listens.
 
 It is started detached, in a session of its own, with the cold target's environment
-(``core.launch.target_environment``: no ``AIRFLOW_*``, no run marker, no request digest), under a
+(``workspace.sandbox.task_environment``: the allowlist, no run marker, no request digest), under a
 flock beside its socket so concurrent starts make one; it says it is ready on a pipe, and logs
-beside its socket (``<socket>.log``).
+beside its socket (``<socket>.log``). A sandboxed one (``workspace.sandbox``) runs in a ``bwrap``
+of its profile, which sees nothing of the socket folder: the host binds the socket and hands the
+runtime the listening descriptor.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ from typing import Callable, Dict, Mapping, Optional, Sequence
 from airflow_isolation.core import launch
 from airflow_isolation.workspace.environment import BuildManifest
 from airflow_isolation.workspace.flock import held_flock
+from airflow_isolation.workspace.sandbox import (
+    SANDBOX_HOME,
+    SandboxProfile,
+    sandbox_command,
+    task_environment,
+)
 from airflow_isolation.workspace.warm.command import server_command
 from airflow_isolation.workspace.warm.errors import WarmUnavailable
 from airflow_isolation.workspace.warm.paths import socket_path
@@ -29,11 +37,34 @@ START_TIMEOUT_SECONDS = 120.0
 """Imports of Airflow and a preload list (pandas…) on a busy machine; a task waits for it once."""
 
 
-def server_environment(manifest: BuildManifest, base: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
-    """The warm runtime's environment: the cold target's (``core.launch.target_environment``)."""
+def server_environment(
+    manifest: BuildManifest, base: Optional[Mapping[str, str]] = None, sandboxed: bool = False
+) -> Dict[str, str]:
+    """The warm runtime's environment: the cold target's (``workspace.sandbox.task_environment``),
+    without what a task adds (each child gets its task's own)."""
     airflow_home = launch.venv_airflow_home(manifest.venv_path)
     Path(airflow_home).mkdir(exist_ok=True)
-    return launch.target_environment(os.environ if base is None else base, manifest.venv_path, airflow_home)
+    return task_environment(
+        os.environ if base is None else base, manifest.venv_path, airflow_home,
+        home=SANDBOX_HOME if sandboxed else None,
+    )  # fmt: skip
+
+
+def variant(sandbox: Optional[SandboxProfile]) -> str:
+    """The socket name's variant of a warm runtime started in ``sandbox`` (``paths.socket_name``)."""
+    return "" if sandbox is None else f"sandbox-{sandbox.key}"
+
+
+def _listener(path: Path) -> socket.socket:
+    """The socket a sandboxed warm runtime serves, bound here: 0600, in its 0700 folder."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
+    try:
+        listener.bind(str(path))
+    finally:
+        os.umask(old_umask)
+    listener.listen(128)
+    return listener
 
 
 def connect(path: Path) -> Optional[socket.socket]:
@@ -50,22 +81,34 @@ def connect(path: Path) -> Optional[socket.socket]:
 def _spawn(
     manifest: BuildManifest,
     path: Path,
-    env: Dict[str, str],
     preload: Sequence[str],
     idle: float,
+    *,
+    sandbox: Optional[SandboxProfile],
+    bwrap: str,
 ) -> None:
     log_path = path.with_suffix(".log")
+    env = server_environment(manifest, sandboxed=sandbox is not None)
     ready_read, ready_write = os.pipe()
-    command = server_command(str(manifest.interpreter), path, idle, ready_write, preload)
+    listener = _listener(path) if sandbox is not None else None
+    fds = (ready_write,) if listener is None else (ready_write, listener.fileno())
+    command = server_command(
+        str(manifest.interpreter), path, idle, ready_write, preload,
+        listen_fd=None if listener is None else listener.fileno(),
+    )  # fmt: skip
+    if sandbox is not None:
+        command = [*sandbox_command(sandbox, Path(manifest.venv_path), bwrap=bwrap), *command]
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, env=env,
-            cwd=env.get("AIRFLOW_HOME") or "/", start_new_session=True, pass_fds=(ready_write,),
+            cwd=env.get("AIRFLOW_HOME") or "/", start_new_session=True, pass_fds=fds,
         )  # fmt: skip
     finally:
         os.close(ready_write)
         os.close(log_fd)
+        if listener is not None:
+            listener.close()
     try:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         ready = b""
@@ -87,11 +130,18 @@ def _spawn(
 
 
 def connect_or_start(
-    manifest: BuildManifest, build_path: Path, preload: Callable[[], Sequence[str]], idle: float
+    manifest: BuildManifest,
+    build_path: Path,
+    preload: Callable[[], Sequence[str]],
+    idle: float,
+    *,
+    sandbox: Optional[SandboxProfile] = None,
+    bwrap: str = "bwrap",
 ) -> socket.socket:
-    """A connection to the build's warm runtime, starting it when there is none; ``preload`` (the
-    definition's list, read only then) names the modules it imports up front."""
-    path = socket_path(manifest, build_path)
+    """A connection to the build's warm runtime (in ``sandbox``, when given), starting it when
+    there is none; ``preload`` (the definition's list, read only then) names the modules it
+    imports up front."""
+    path = socket_path(manifest, build_path, variant(sandbox))
     sock = connect(path)
     if sock is not None:
         return sock
@@ -101,7 +151,7 @@ def connect_or_start(
             return sock
         with contextlib.suppress(FileNotFoundError):
             path.unlink()  # a warm runtime that crashed left it
-        _spawn(manifest, path, server_environment(manifest), preload(), idle)
+        _spawn(manifest, path, preload(), idle, sandbox=sandbox, bwrap=bwrap)
     sock = connect(path)
     if sock is None:
         raise WarmUnavailable(f"the warm runtime started but {path} refuses connections")
@@ -109,10 +159,19 @@ def connect_or_start(
 
 
 def start(
-    manifest: BuildManifest, build_path: Path, preload: Callable[[], Sequence[str]], idle: float
+    manifest: BuildManifest,
+    build_path: Path,
+    preload: Callable[[], Sequence[str]],
+    idle: float,
+    *,
+    sandbox: Optional[SandboxProfile] = None,
+    bwrap: str = "bwrap",
 ) -> WarmProcess:
-    """Make sure the build's warm runtime runs (ahead of its first task); return it."""
-    connect_or_start(manifest, build_path, preload, idle).close()  # it takes a bare close as a probe
-    for process in running(manifest):
+    """Make sure the build's warm runtime (in ``sandbox``, when given) runs ahead of its first
+    task; return it."""
+    connect_or_start(
+        manifest, build_path, preload, idle, sandbox=sandbox, bwrap=bwrap
+    ).close()  # a bare close: a probe
+    for process in running(manifest, variant(sandbox)):
         return process
     raise WarmUnavailable(f"the warm runtime of {manifest.venv_path} started, then exited at once")

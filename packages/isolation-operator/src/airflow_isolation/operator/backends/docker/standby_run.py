@@ -94,9 +94,7 @@ def _running(container: Container) -> bool:
     return bool(container.status == "running")
 
 
-def _frames(
-    sock: Any, waiting: Callable[[], bool], alive: Callable[[], bool]
-) -> Iterator[Tuple[int, bytes]]:
+def _frames(sock: Any, waiting: Callable[[], bool], alive: Callable[[], bool]) -> Iterator[Tuple[int, bytes]]:
     """The attach's multiplexed frames (as the SDK's ``frames_iter`` reads them); while
     ``waiting()``, a frame is waited for no longer than the container keeps running."""
     raw = _raw(sock)

@@ -1,24 +1,29 @@
 """Running the target as a subprocess of the worker, in the environment's built virtualenv.
 
-The request is a 0600 file in a 0700 directory, never argv or env; the child gets the worker's
-environment minus every Airflow setting and connection/variable variable, and its own
-``AIRFLOW_HOME`` so it never reads the host's (possibly other-version) ``airflow.cfg``. The child
-leads its own process group so a kill reaches everything it started, and dies with the worker
-(see ``venv.child``). Whatever the target started is stopped when the run ends, however it ends
-(see ``venv.reap``).
+The request is a 0600 file in a 0700 directory, never argv or env; the child gets an allowlisted
+environment (``workspace.sandbox.task_environment``: nothing of the worker's but ``PATH``, locale,
+time zone and what the task names) and its own ``AIRFLOW_HOME`` so it never reads the host's
+(possibly other-version) ``airflow.cfg``. Where the worker allows it (``venv.sandbox``) the target
+runs in a bubblewrap sandbox that sees nothing of the worker but its run folder
+(``workspace.sandbox``); the sandbox's processes end with its first one. The child leads its own
+process group so a kill reaches everything it started, and dies with the worker (see
+``venv.child``). Whatever the target started is stopped when the run ends, however it ends (see
+``venv.reap``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import os
 import signal
 import subprocess
 import threading
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
-from airflow_isolation.core import launch
+from airflow_isolation.core import launch, procfs
 from airflow_isolation.operator.backends.base import (
     BackendJob,
     IsolationBackend,
@@ -30,17 +35,29 @@ from airflow_isolation.operator.backends.venv import warm as venv_warm
 from airflow_isolation.operator.backends.venv.child import child_setup
 from airflow_isolation.operator.backends.venv.options import VenvOptions
 from airflow_isolation.operator.backends.venv.reap import run_environment, stop_when_target_exits
+from airflow_isolation.operator.backends.venv.sandbox import SandboxPlan, plan
 from airflow_isolation.operator.backends.venv.workdir import make_workdir, remove_workdir, sweep_workdirs
 from airflow_isolation.operator.backends.warm_start import ColdStart, warm_else_cold
 from airflow_isolation.operator.environments import build_path, environments_path, resolve_venv
 from airflow_isolation.workspace.environment import BuildManifest, load_definition
+from airflow_isolation.workspace.sandbox import (
+    SANDBOX_HOME,
+    sandbox_command,
+    signal_exit_code,
+    task_environment,
+)
 
 _KILL_GRACE_SECONDS = 5.0
 
 
-def target_environment(venv: Path, airflow_home: Path) -> Dict[str, str]:
-    """The worker's environment as an activated venv sees it, minus every Airflow setting."""
-    return launch.target_environment(os.environ, str(venv), str(airflow_home))
+def target_environment(
+    venv: Path, airflow_home: Path, options: VenvOptions, sandboxed: bool
+) -> Dict[str, str]:
+    """The allowlist of the worker's environment, the venv activated, and what the task names."""
+    return task_environment(
+        os.environ, str(venv), str(airflow_home), home=SANDBOX_HOME if sandboxed else None,
+        env=options.env, inherit=options.inherit_env,
+    )  # fmt: skip
 
 
 def memory_hint(options: VenvOptions) -> Optional[str]:
@@ -68,11 +85,12 @@ class _Run:
     env: Dict[str, str]
     workdir: Path
     options: VenvOptions
+    sandbox: SandboxPlan
     tail: LogTail
     log: LogSink
 
     def exit(self, exit_code: int, where: str) -> TargetExit:
-        result = self.result_file.read_bytes() if self.result_file.exists() else None
+        result = (self.result_file.read_bytes() if self.result_file.exists() else b"") or None
         return TargetExit(
             result, exit_code, list(self.tail.lines), where, memory_hint=memory_hint(self.options)
         )
@@ -83,11 +101,16 @@ class VenvBackend(IsolationBackend):
 
     def __init__(self) -> None:
         self._process: Optional[subprocess.Popen[str]] = None
+        self._sandbox_init: Optional[int] = None
+        """The host PID of a cold sandbox's first process (bubblewrap's), whose child is the target."""
         self._reaper: Optional[threading.Thread] = None
         self._warm: Optional[venv_warm.WarmTarget] = None
 
     def run(self, request: bytes, job: BackendJob, log: LogSink) -> TargetExit:
         options: VenvOptions = job.options if job.options is not None else VenvOptions()
+        sandbox = plan(options)
+        if sandbox.notice is not None:
+            log(sandbox.notice)
         manifest = resolve_venv(job.environment)
         airflow_home = Path(launch.venv_airflow_home(manifest.venv_path))
         airflow_home.mkdir(exist_ok=True)
@@ -99,17 +122,18 @@ class VenvBackend(IsolationBackend):
             request_file, result_file = workdir / launch.REQUEST_FILE_NAME, workdir / launch.RESULT_FILE_NAME
             write_private_file(request_file, request)
             env = {
-                **target_environment(Path(manifest.venv_path), airflow_home),
+                **target_environment(Path(manifest.venv_path), airflow_home, options, sandbox.sandboxed),
                 **launch.request_environment(request),
                 **run_environment(workdir.name),
             }
-            run = _Run(manifest, request_file, result_file, env, workdir, options, tail, log)
+            run = _Run(manifest, request_file, result_file, env, workdir, options, sandbox, tail, log)
             return warm_else_cold(
                 options.warm, lambda: self._run_warm(run, job), lambda: self._run_cold(run), log
             )
         finally:
             self.kill()
             self._process = None
+            self._sandbox_init = None
             if self._warm is not None:
                 self._warm.release()
                 self._warm = None
@@ -119,39 +143,59 @@ class VenvBackend(IsolationBackend):
             remove_workdir(workdir)
 
     def _run_cold(self, run: _Run) -> TargetExit:
-        """A fresh interpreter of the environment (the cold start)."""
-        self._process = subprocess.Popen(
-            launch.runtime_command(
-                str(run.manifest.interpreter), str(run.request_file), str(run.result_file)
-            ),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=run.env,
-            cwd=run.workdir,
-            text=True,
-            errors="replace",
-            bufsize=1,
-            start_new_session=True,
-            preexec_fn=child_setup(run.options.memory_bytes),  # noqa: PLW1509 - lock-free, see venv.child
+        """A fresh interpreter of the environment (the cold start), in its sandbox if it has one."""
+        command = launch.runtime_command(
+            str(run.manifest.interpreter), str(run.request_file), str(run.result_file)
         )
+        info_read, info_write = os.pipe() if run.sandbox.sandboxed else (-1, -1)
+        if run.sandbox.profile is not None:
+            prefix = sandbox_command(
+                run.sandbox.profile, Path(run.manifest.venv_path), bwrap=run.sandbox.bwrap,
+                writable=[run.workdir], chdir=str(run.workdir), info_fd=info_write,
+            )  # fmt: skip
+            command = [*prefix, *command]
+        try:
+            self._process = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=run.env,
+                cwd=run.workdir,
+                text=True,
+                errors="replace",
+                bufsize=1,
+                start_new_session=True,
+                pass_fds=(info_write,) if info_write >= 0 else (),
+                preexec_fn=child_setup(run.options.memory_bytes),  # noqa: PLW1509 - lock-free, see venv.child
+            )
+        finally:
+            if info_write >= 0:
+                os.close(info_write)
         assert self._process.stdout is not None
-        self._reaper = threading.Thread(
-            target=stop_when_target_exits,
-            args=(self._process.pid, run.workdir.name, run.log),
-            name=f"isolation-reap-{self._process.pid}",
-            daemon=True,
-        )
-        self._reaper.start()
+        if info_read >= 0:
+            self._sandbox_init = _sandbox_pid(info_read)
+        else:
+            self._reaper = threading.Thread(  # a sandbox ends what it holds with its first process
+                target=stop_when_target_exits,
+                args=(self._process.pid, run.workdir.name, run.log),
+                name=f"isolation-reap-{self._process.pid}",
+                daemon=True,
+            )
+            self._reaper.start()
         for line in self._process.stdout:
             run.tail(line.rstrip("\n"))
-        return run.exit(self._process.wait(), f"venv {run.manifest.venv_path}")
+        code = self._process.wait()
+        where = f"venv {run.manifest.venv_path}" + (" (sandboxed)" if run.sandbox.sandboxed else "")
+        return run.exit(signal_exit_code(code) if run.sandbox.sandboxed else code, where)
 
     # --- warm runtime (venv.warm): a child forked by the build's warm runtime instead of a fresh interpreter
 
     def _run_warm(self, run: _Run, job: BackendJob) -> TargetExit:
         """The task in a warm child; ``ColdStart`` when none can have started."""
-        where = f"venv {run.manifest.venv_path} (warm runtime)"
+        where = (
+            f"venv {run.manifest.venv_path} (warm runtime{', sandboxed' if run.sandbox.sandboxed else ''})"
+        )
         try:
             self._warm = venv_warm.start(
                 manifest=run.manifest,
@@ -163,6 +207,8 @@ class VenvBackend(IsolationBackend):
                 digest=run.env[launch.REQUEST_DIGEST_ENV],
                 memory_limit=run.options.memory_bytes,
                 log=run.log,
+                sandbox=run.sandbox.profile,
+                bwrap=run.sandbox.bwrap,
             )
         except venv_warm.WarmLost as exc:
             return TargetExit(None, -int(signal.SIGKILL), [], where, detail=str(exc))
@@ -180,7 +226,10 @@ class VenvBackend(IsolationBackend):
             return
         for sig, wait in ((signal.SIGTERM, _KILL_GRACE_SECONDS), (signal.SIGKILL, None)):
             try:
-                os.killpg(process.pid, sig)
+                if sig == signal.SIGTERM and self._sandbox_init is not None:
+                    _signal_all(procfs.children(self._sandbox_init), sig)
+                else:
+                    os.killpg(process.pid, sig)
             except ProcessLookupError:
                 return
             try:
@@ -188,3 +237,30 @@ class VenvBackend(IsolationBackend):
                 return
             except subprocess.TimeoutExpired:
                 continue
+
+
+def _sandbox_pid(info: int) -> Optional[int]:
+    """The host PID of the sandbox's first process, from bubblewrap's ``--info-fd`` JSON; ``None``
+    when it ended before it could say."""
+    data = b""
+    try:
+        while True:
+            chunk = os.read(info, 4096)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(info)
+    try:
+        pid = json.loads(data.decode()).get("child-pid")
+    except ValueError:
+        return None
+    return pid if isinstance(pid, int) else None
+
+
+def _signal_all(pids: List[int], sig: signal.Signals) -> None:
+    """SIGTERM goes to the target only: bubblewrap ends on it at once and takes the sandbox with it,
+    and the task would miss its grace (``on_kill``) to end as natively."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)

@@ -1,27 +1,57 @@
 """``backend_options`` of the venv backend, validated when the DAG is parsed.
 
-The one option is ``memory_limit``: a cap on the target's address space (``RLIMIT_AS``). A task
-over it gets a ``MemoryError`` in its own code, which comes back as an ordinary task failure naming
-the limit, instead of the kernel's out-of-memory killer picking a victim, which may be the worker.
-It is not Docker's ``mem_limit`` (a cgroup cap on resident memory), hence the different name:
-address space counts reserved but untouched memory too (thread stacks, allocator arenas, BLAS
-buffers), so set it well above what the task really uses.
+``memory_limit``: a cap on the target's address space (``RLIMIT_AS``). A task over it gets a
+``MemoryError`` in its own code, which comes back as an ordinary task failure naming the limit,
+instead of the kernel's out-of-memory killer picking a victim, which may be the worker. It is not
+Docker's ``mem_limit`` (a cgroup cap on resident memory), hence the different name: address space
+counts reserved but untouched memory too (thread stacks, allocator arenas, BLAS buffers), so set
+it well above what the task really uses.
 
 ``warm`` (default ``True``) lets the task start in a child of the build's warm runtime (see
-``venv_warm``) when the worker's ``[isolation] warm_runtime`` allows it; ``False`` always starts a
+``venv.warm``) when the worker's ``[isolation] warm_runtime`` allows it; ``False`` always starts a
 fresh interpreter.
+
+The rest shape the sandbox (``workspace.sandbox``) and the target's environment, with the docker
+backend's names: ``env`` (values), ``inherit_env`` (names of the worker's variables to pass on:
+nothing else of the worker's environment reaches the task), ``mounts`` (paths of the worker the
+sandbox shows, read-only unless asked) and ``network`` (``"none"`` cuts it). ``env`` and
+``inherit_env`` apply unsandboxed too; ``mounts`` and ``network`` need the sandbox, so a task
+with them fails rather than run without what it asked for.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Union
+import posixpath
+from typing import Any, Dict, List, Literal, Mapping, Optional, Tuple, Union
 
 import msgspec
 
-from airflow_isolation.operator.backends.options import BackendOptionsError, convert, parse_size
+from airflow_isolation.operator.backends.options import (
+    BackendOptionsError,
+    check_env_name,
+    check_inherited_name,
+    convert,
+    parse_size,
+)
+from airflow_isolation.workspace.sandbox import BindMount, SandboxProfile
 
 MIN_MEMORY_LIMIT = 64 * 1024**2
 """The interpreter and runtime alone map about 30 MiB; Airflow needs a few hundred."""
+
+_WORKER_ENVIRONMENT = "the target's environment, which any process of the worker's user can read"
+
+
+class VenvMount(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """One entry of ``mounts``: ``{"source": "/data", "target": "/data", "read_only": True}``."""
+
+    source: str
+    target: str = ""
+    read_only: bool = True
+
+    def __post_init__(self) -> None:
+        BindMount(self.source, self.target or self.source, self.read_only)  # its checks
+        if not posixpath.isabs(self.source):
+            raise ValueError(f"mount source {self.source!r} must be an absolute path on the worker")
 
 
 class VenvOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -29,10 +59,18 @@ class VenvOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
     :param memory_limit: the target's address-space limit, bytes or ``"512m"``/``"2g"``.
     :param warm: whether the task may start from the warm runtime instead of a fresh interpreter.
+    :param env: extra non-secret environment variables of the target.
+    :param inherit_env: names of the worker's environment variables the target gets too.
+    :param mounts: ``[{"source": "/data", "target": "/data", "read_only": True}]``, in the sandbox.
+    :param network: ``"none"``: the sandbox has only a loopback device of its own.
     """
 
     memory_limit: Union[int, str, None] = None
     warm: bool = True
+    env: Dict[str, str] = {}
+    inherit_env: List[str] = []
+    mounts: List[VenvMount] = []
+    network: Literal["shared", "none"] = "shared"
 
     def __post_init__(self) -> None:
         if self.memory_limit is not None and parse_size(self.memory_limit, "memory_limit") < MIN_MEMORY_LIMIT:
@@ -40,6 +78,10 @@ class VenvOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
                 f"memory_limit={self.memory_limit!r} is below 64m: the Python interpreter and the "
                 "runtime alone need about 30 MiB of address space, Airflow a few hundred"
             )
+        for name in self.env:
+            check_env_name(name, _WORKER_ENVIRONMENT)
+        for name in self.inherit_env:
+            check_inherited_name(name)
 
     @property
     def memory_bytes(self) -> Optional[int]:
@@ -50,11 +92,28 @@ class VenvOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         limit = self.memory_limit
         return limit if isinstance(limit, str) else f"{limit} bytes"
 
+    @property
+    def profile(self) -> SandboxProfile:
+        mounts: Tuple[BindMount, ...] = tuple(
+            BindMount(m.source, m.target or m.source, m.read_only) for m in self.mounts
+        )
+        return SandboxProfile(network=self.network != "none", mounts=mounts)
+
+    @property
+    def needs_sandbox(self) -> Optional[str]:
+        """What of these options only a sandbox can give, for the error when there is none."""
+        asked = [
+            name
+            for name, given in (("mounts", self.mounts), ("network='none'", self.network == "none"))
+            if given
+        ]
+        return ", ".join(asked) or None
+
 
 def parse_venv_options(options: Mapping[str, Any]) -> VenvOptions:
     try:
-        return convert(options, VenvOptions, "option(s)")
+        return convert(options, VenvOptions, "option(s)", nested={"mounts": VenvMount})
     except BackendOptionsError as exc:
         raise BackendOptionsError(
-            f"{exc} (images, mounts, cpus and other container settings apply to backend='docker')"
+            f"{exc} (images, cpus and other container settings apply to backend='docker')"
         ) from None

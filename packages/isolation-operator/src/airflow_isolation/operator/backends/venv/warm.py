@@ -1,30 +1,34 @@
 """Running a venv task in a child forked by the build's warm runtime, with the cold path's guarantees.
 
 The host prepares everything as for a cold start (the 0600 request file in the run folder, the
-target environment with the run marker, the digest) and sends the warm runtime only pointers to
-it, its output pipe and a lifeline (``airflow_isolation.core.warm_protocol``). The child writes
-straight into the pipe, so logs stream as they do cold; it leads its own process group, which
-``WarmTarget.kill`` signals as ``VenvBackend.kill`` does; the warm runtime keeps it unreaped until
-the host has stopped what it left, so its PID stays the group's.
+target environment with the run marker, the digest) and sends the warm runtime the task's
+descriptors: its output pipe, a lifeline, and the request, result and claim files it opened
+(``airflow_isolation.core.warm_protocol``), so the task reads its request without any path a
+task could open. The child writes straight into the pipe, so logs stream as they do cold; it leads
+its own process group, which ``WarmTarget.kill`` signals as ``VenvBackend.kill`` does; the warm
+runtime keeps it unreaped until the host has stopped what it left, so its PID stays the group's.
+A sandboxed task's warm runtime runs in a sandbox of the task's profile (``workspace.sandbox``).
 
 Whatever goes wrong before a child exists raises ``WarmUnavailable`` and the backend starts the
 task cold. Once the start message is sent, a child may exist: the host then only starts cold after
-winning the run's claim file, which a warm child creates before it reads the request, so a task is
-never run twice.
+winning the run's claim, which a warm child takes before it reads the request, so a task is never
+run twice.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import select
 import signal
 import socket
 import threading
 from pathlib import Path
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from airflow_isolation.core.warm_protocol import (
+    CLAIM_TAKEN_COLD,
     KEEPS_TREE,
     WarmProtocolError,
     WarmRelease,
@@ -37,6 +41,7 @@ from airflow_isolation.operator.backends.venv.reap import stop_run_processes
 from airflow_isolation.operator.backends.venv.workdir import claim_path
 from airflow_isolation.operator.config.settings import idle_seconds
 from airflow_isolation.workspace.environment import BuildManifest
+from airflow_isolation.workspace.sandbox import SandboxProfile
 from airflow_isolation.workspace.warm import WarmUnavailable, connect_or_start
 
 _HANDSHAKE_SECONDS = 10.0
@@ -162,11 +167,38 @@ class WarmTarget:
 
 
 def _claim(workdir: Path) -> bool:
+    """Take the run's claim for a cold start (``core.warm_protocol.WarmStart``): ``False`` when a
+    warm child holds it, or held it."""
     try:
-        os.close(os.open(claim_path(workdir), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
+        fd = os.open(claim_path(workdir), os.O_RDWR)
+    except FileNotFoundError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
         return False
-    return True
+    try:
+        if os.fstat(fd).st_size:
+            return False
+        os.write(fd, CLAIM_TAKEN_COLD)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _task_files(request_file: Path, result_file: Path, claim: Path) -> List[int]:
+    """The request (read), an empty result (write) and an empty claim (read/write), opened here."""
+    opened: List[int] = []
+    try:
+        opened.append(os.open(request_file, os.O_RDONLY | os.O_CLOEXEC))
+        for path, mode in ((result_file, os.O_WRONLY), (claim, os.O_RDWR)):
+            opened.append(os.open(path, mode | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    except OSError:
+        for fd in opened:
+            os.close(fd)
+        raise
+    return opened
 
 
 def start(
@@ -180,35 +212,41 @@ def start(
     digest: str,
     memory_limit: Optional[int],
     log: LogSink,
+    sandbox: Optional[SandboxProfile] = None,
+    bwrap: str = "bwrap",
 ) -> WarmTarget:
-    """Start the task in a warm child.
+    """Start the task in a warm child (of the warm runtime in ``sandbox``, when given).
 
     Raises ``WarmUnavailable`` when no child can have started, so the task may start cold.
     """
     try:
-        conn = connect_or_start(manifest, build_path, preload, idle_seconds())
+        conn = connect_or_start(manifest, build_path, preload, idle_seconds(), sandbox=sandbox, bwrap=bwrap)
     except WarmUnavailable:
         raise
     except Exception as exc:
         raise WarmUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    workdir = request_file.parent
+    try:
+        files = _task_files(request_file, result_file, claim_path(workdir))
+    except OSError as exc:
+        conn.close()
+        raise WarmUnavailable(f"the run's files could not be opened ({exc})") from exc
     out_read, out_write = os.pipe()
     life_read, life_write = os.pipe()
-    workdir = request_file.parent
     message = WarmStart(
-        request=str(request_file), result=str(result_file), digest=digest, env=env, cwd=str(workdir),
-        memory_limit=memory_limit, claim=str(claim_path(workdir)),
-    )  # fmt: skip
+        digest=digest, env=env, cwd="" if sandbox is not None else str(workdir), memory_limit=memory_limit
+    )
     reply = None
     try:
         conn.settimeout(_HANDSHAKE_SECONDS)
-        send(conn, message, [out_write, life_read])
+        send(conn, message, [out_write, life_read, *files])
         os.close(out_write)
         out_write = -1
         reply = receive_reply(conn)
     except (OSError, WarmProtocolError):
         reply = None
     finally:
-        for fd in (out_write, life_read):
+        for fd in (out_write, life_read, *files):
             if fd >= 0:
                 os.close(fd)
     if reply is not None and reply.kind == "started":
