@@ -9,6 +9,8 @@ from pathlib import Path
 
 from harness import host_env, run_dag
 
+from airflow_isolation.core import procfs
+
 
 def _alive(pid: int) -> bool:
     try:
@@ -22,7 +24,8 @@ def _alive(pid: int) -> bool:
 def test_failure_and_timeout(tmp_path: Path, airflow_db: None, built_envs: list[str]) -> None:
     pid_file = tmp_path / "hang.pid"
     started = time.monotonic()
-    report = run_dag("failures", host_env(), conf=json.dumps({"pid_file": str(pid_file)}))
+    env = host_env(extra={"ISOLATION_TEST_SHARED": str(tmp_path)})
+    report = run_dag("failures", env, conf=json.dumps({"pid_file": str(pid_file)}))
     elapsed = time.monotonic() - started
 
     assert report.state("boom") == "failed", report.states
@@ -32,6 +35,7 @@ def test_failure_and_timeout(tmp_path: Path, airflow_db: None, built_envs: list[
 
     assert report.state("hang") == "failed", report.states
     assert pid_file.exists(), "the hanging task never started"
-    pid = int(pid_file.read_text())
-    assert not _alive(pid), f"target process {pid} survived execution_timeout"
+    pid, namespace = pid_file.read_text().split(" ", 1)
+    survivor = procfs.in_namespace(namespace, int(pid))
+    assert survivor is None or not _alive(survivor), f"target process {pid} survived execution_timeout"
     assert elapsed < 300, f"the 5 s execution_timeout took {elapsed:.0f} s to end the run"

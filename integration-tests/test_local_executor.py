@@ -65,7 +65,9 @@ def test_fifty_isolated_tasks_at_once(tmp_path: Path) -> None:
     shutil.copy(TEST_DAGS / "fanout.py", dags)
 
     began = time.monotonic()
-    with airflow_deployment(tmp_path / "airflow", dags, SETTINGS) as airflow:
+    with airflow_deployment(
+        tmp_path / "airflow", dags, {**SETTINGS, "ISOLATION_TEST_RECORDS": str(records)}
+    ) as airflow:
         airflow.wait_until_serving(DAG_ID)
         serving = time.monotonic()
         airflow.trigger(DAG_ID, RUN_ID, {"record_dir": str(records), "hold_seconds": HOLD_SECONDS})

@@ -1,8 +1,13 @@
-"""Tasks that fail on purpose: a raised error, and a target hung past execution_timeout."""
+"""Tasks that fail on purpose: a raised error, and a target hung past execution_timeout.
+
+``hang`` writes its PID (a ``task_pids``-style record: PID and PID namespace, as a sandbox numbers
+it) into the folder ``ISOLATION_TEST_SHARED`` names, which it mounts.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pendulum
 from airflow.sdk import DAG
@@ -19,9 +24,11 @@ def hang(dag_run):
     import time
 
     with open(dag_run.conf["pid_file"], "w") as handle:
-        handle.write(str(os.getpid()))
+        handle.write(f"{os.getpid()} {os.readlink('/proc/self/ns/pid')}")
     time.sleep(600)
 
+
+SHARED = os.environ.get("ISOLATION_TEST_SHARED", "")
 
 with DAG(
     dag_id="failures",
@@ -34,5 +41,6 @@ with DAG(
         task_id="hang",
         environment="plain",
         python_callable=hang,
+        backend_options={"mounts": [{"source": SHARED, "read_only": False}]} if SHARED else {},
         execution_timeout=dt.timedelta(seconds=5),
     )

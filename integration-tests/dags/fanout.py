@@ -8,12 +8,15 @@ scheduler's retry runs it again in a fresh target.
 
 The run's ``conf`` names a folder (``record_dir``) the targets write their timings to, and how long
 each holds (``hold_seconds``, a stand-in for waiting on I/O: it keeps a task alive long enough for
-the others to start while costing no CPU).
+the others to start while costing no CPU). The deployment names that folder in
+``ISOLATION_TEST_RECORDS`` too, which the isolated tasks mount, as a user mounts a data folder: a
+sandboxed target sees nothing of the worker's ``/tmp`` otherwise.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pendulum
 from airflow.sdk import DAG, task
@@ -21,6 +24,8 @@ from airflow.sdk import DAG, task
 from airflow_isolation.operator import IsolatedOperator
 
 WIDTH = 50
+RECORDS = os.environ.get("ISOLATION_TEST_RECORDS", "")
+SHARED = {"mounts": [{"source": RECORDS, "read_only": False}]} if RECORDS else {}
 
 
 def work(index, dag_run):
@@ -73,6 +78,7 @@ with DAG(
             environment="plain",
             python_callable=work,
             op_kwargs={"index": index},
+            backend_options=SHARED,
         )
         for index in range(WIDTH)
     ]
@@ -95,6 +101,7 @@ with DAG(
         task_id="flaky",
         environment="plain",
         python_callable=flaky,
+        backend_options=SHARED,
         retries=1,
         retry_delay=dt.timedelta(seconds=1),
     )

@@ -1,10 +1,13 @@
 """``core.procfs`` against this machine's real ``/proc`` and against a crafted one."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from airflow_isolation.core import procfs
 
@@ -68,3 +71,30 @@ def test_state_tells_a_zombie_from_a_living_process(tmp_path):
     (tmp_path / "42").mkdir()
     (tmp_path / "42" / "stat").write_text("42 (a (weird) name) Z 7\n")
     assert procfs.state(42, tmp_path) == "Z"
+
+
+def test_a_process_of_another_pid_namespace_is_found_by_its_inner_pid():
+    """As a sandboxed warm runtime reports its child: PID 1 of a namespace of its own."""
+    if shutil.which("unshare") is None:
+        pytest.skip("util-linux unshare is not installed")
+    inner = subprocess.Popen(
+        ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child", "sleep", "30"]
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not (found := [p for p in procfs.children(inner.pid) if procfs.inner_pid(p) == 1]):
+            assert time.monotonic() < deadline and inner.poll() is None, "unshare did not start sleep"
+            time.sleep(0.02)
+        [sleeper] = found
+        namespace = os.readlink(f"/proc/{sleeper}/ns/pid")
+        assert namespace != procfs.pid_namespace()
+        assert procfs.in_namespace(namespace, 1) == sleeper
+        assert procfs.in_namespace(procfs.pid_namespace(), os.getpid()) == os.getpid()
+        assert procfs.inner_pid(os.getpid()) == os.getpid()
+    finally:
+        inner.kill()
+        inner.wait()
+    deadline = time.monotonic() + 10
+    while procfs.state(sleeper) not in ("", "Z"):
+        assert time.monotonic() < deadline, "the namespace's process outlived unshare --kill-child"
+        time.sleep(0.02)

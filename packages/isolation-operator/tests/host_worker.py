@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict
 
+from task_pids import read_host_pid
+
 _HERE = Path(__file__).resolve().parent
 
 _SCRIPT = """\
@@ -37,10 +39,10 @@ def sleeper(pid_file, child_pid_file):
     if child_pid_file:  # a process of its own session, as Airflow's SubprocessHook starts
         child = subprocess.Popen(["sleep", "300"], start_new_session=True)
         with open(child_pid_file, "w") as handle:
-            handle.write(str(child.pid))
+            handle.write(f"{{child.pid}} {{os.readlink('/proc/self/ns/pid')}}")
     if pid_file:
         with open(pid_file, "w") as handle:
-            handle.write(str(os.getpid()))
+            handle.write(f"{{os.getpid()}} {{os.readlink('/proc/self/ns/pid')}}")
     print("sleeping", flush=True)
     time.sleep(300)
 
@@ -58,13 +60,20 @@ def start_worker(tmp_path: Path, dag_id: str, backend: str, environment: str, *,
                  child_pid_file: str = "",
                  backend_options: Dict[str, Any] | None = None) -> subprocess.Popen[bytes]:  # fmt: skip
     """Start a worker running ``sleeper``, which writes its PID to ``pid_file`` when given, after
-    starting a ``sleep`` in a session of its own and writing that one's PID to ``child_pid_file``."""
+    starting a ``sleep`` in a session of its own and writing that one's PID to ``child_pid_file``.
+
+    PIDs are written as ``task_pids`` records, for ``wait_for_pid``; a venv task gets ``tmp_path``
+    mounted, so it can write them from a sandbox (unless the test turned the sandbox off)."""
+    backend_options = dict(backend_options or {})
+    sandbox_off = os.environ.get("AIRFLOW__ISOLATION__VENV_SANDBOX", "").lower() == "off"
+    if backend == "venv" and (pid_file or child_pid_file) and not sandbox_off:
+        backend_options.setdefault("mounts", [{"source": str(tmp_path), "read_only": False}])
     script = tmp_path / f"worker_{dag_id}.py"
     script.write_text(
         textwrap.dedent(_SCRIPT.format(tests=str(_HERE), testing=str(_HERE.parents[2] / "testing")))
     )
     spec = {"dag_id": dag_id, "backend": backend, "environment": environment, "pid_file": pid_file,
-            "child_pid_file": child_pid_file, "backend_options": backend_options or {}}  # fmt: skip
+            "child_pid_file": child_pid_file, "backend_options": backend_options}  # fmt: skip
     log = open(tmp_path / f"worker_{dag_id}.log", "wb")  # noqa: SIM115 - the worker writes it
     return subprocess.Popen([sys.executable, str(script), json.dumps(spec)], stdout=log, stderr=log)
 
@@ -90,6 +99,12 @@ def wait_for_file(path: Path, worker: subprocess.Popen[bytes], timeout: float = 
             )  # see worker_log
         time.sleep(0.1)
     raise AssertionError(f"{path} did not appear within {timeout} s")
+
+
+def wait_for_pid(path: Path, worker: subprocess.Popen[bytes], timeout: float = 120) -> int:
+    """The host PID of the process whose ``task_pids`` record the task wrote to ``path``."""
+    wait_for_file(path, worker, timeout)
+    return read_host_pid(path)
 
 
 def alive(pid: int) -> bool:

@@ -79,7 +79,8 @@ def test_docker_options_convert_to_engine_units() -> None:
         (
             {"mem_limit": "1g"},
             r"unknown option\(s\) 'mem_limit' \(did you mean 'memory_limit'\?\); "
-            r"allowed keys: memory_limit, warm \(images, mounts, cpus and other container settings apply to "
+            r"allowed keys: memory_limit, warm, env, inherit_env, mounts, network \(images, cpus and other "
+            r"container settings apply to "
             r"backend='docker'\)",
         ),
         ({"image": "x"}, r"unknown option\(s\) 'image'"),

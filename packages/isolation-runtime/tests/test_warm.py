@@ -20,7 +20,14 @@ import msgspec
 import pytest
 from runtime_test_support import callable_from_source
 
-from airflow_isolation.core import SCHEMA_VERSION, IsolationRequest, TaskContext, decode_result, encode
+from airflow_isolation.core import (
+    SCHEMA_VERSION,
+    IsolationRequest,
+    TaskContext,
+    decode_result,
+    encode,
+    procfs,
+)
 from airflow_isolation.core.integrity import request_digest
 from airflow_isolation.core.warm_protocol import (
     CLAIM_TAKEN_COLD,
@@ -140,6 +147,7 @@ def test_a_child_runs_the_task_as_a_cold_runtime_would(
     assert [reply.kind for reply in replies] == ["started", "exited"]
     assert replies[1].returncode == 0 and replies[1].pid == replies[0].pid
     assert replies[0].says(KEEPS_TREE), "a Linux warm runtime keeps its children's trees"
+    assert replies[0].pid_namespace == procfs.pid_namespace(), "the worker needs it to signal the child"
     assert (tmp_path / "claim").read_text() == "0", "the child announces its end in the claim file"
     assert "hello from the child" in output
     result = decode_result(result_file.read_bytes())

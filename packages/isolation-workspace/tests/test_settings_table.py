@@ -23,6 +23,7 @@ READ_BY_THE_CODE = {
     "default_backend",
     "warm_runtime",
     "warm_runtime_idle_seconds",
+    "venv_sandbox",
     "kubernetes_namespace",
     "kubernetes_conn_id",
     "image_registry",

@@ -96,6 +96,33 @@ def pid_namespace(proc: Path = PROC) -> str:
         return ""
 
 
+def inner_pid(pid: int, proc: Path = PROC) -> Optional[int]:
+    """The PID process ``pid`` has in its own, innermost PID namespace (``NSpid``: a sandboxed
+    process is known by another number inside); ``None`` for a vanished process."""
+    try:
+        text = (proc / str(pid) / "status").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("NSpid:"):
+            return int(line.split()[-1])
+    return pid
+
+
+def in_namespace(namespace: str, inner: int, proc: Path = PROC) -> Optional[int]:
+    """The PID here of the process known as ``inner`` in PID namespace ``namespace``
+    (``pid:[…]``, see ``pid_namespace``), or None."""
+    for pid in pids(proc):
+        try:
+            if os.readlink(proc / str(pid) / "ns" / "pid") != namespace:
+                continue
+        except OSError:
+            continue
+        if inner_pid(pid, proc) == inner:
+            return pid
+    return None
+
+
 def children(pid: int, proc: Path = PROC) -> List[int]:
     """Direct children of ``pid``, zombies included: from ``task/*/children`` where the kernel has
     those files, else by scanning every process's parent."""

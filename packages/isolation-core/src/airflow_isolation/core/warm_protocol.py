@@ -65,6 +65,11 @@ class WarmRelease(msgspec.Struct, tag="release", forbid_unknown_fields=True):
 
 
 KEEPS_TREE = "keeps-tree"
+PID_NAMESPACE_WORD = "pid-namespace="
+"""``started``: followed by the runtime's PID namespace (``pid:[4026532301]``, the link
+``/proc/self/ns/pid``, the same seen from the worker). A sandboxed runtime's ``pid`` is a number of
+that namespace, so the worker looks up the child's own PID there (``procfs.inner_pid``) before it
+ever signals it: a PID of another namespace names an unrelated process of the worker's."""
 """Said in a ``started`` reply's ``reason``: the child is a child subreaper that stops every process
 below it before it exits, and the warm runtime kills what a child killed outright leaves, so the
 host need not search the machine for the run's processes once the child has exited."""
@@ -82,6 +87,14 @@ class WarmReply(msgspec.Struct, forbid_unknown_fields=True):
 
     def says(self, word: str) -> bool:
         return word in self.reason.split()
+
+    @property
+    def pid_namespace(self) -> str:
+        """The runtime's ``PID_NAMESPACE_WORD``, ``""`` from runtimes that predate it."""
+        for word in self.reason.split():
+            if word.startswith(PID_NAMESPACE_WORD):
+                return word[len(PID_NAMESPACE_WORD) :]
+        return ""
 
 
 HostMessage = Union[WarmStart, WarmRelease]

@@ -5,6 +5,10 @@ hangs past ``execution_timeout``, crashes before writing a result, writes half a
 its worker to SIGKILL. Each test checks the host's report and that nothing is left: no target
 process, no process the task started (in a session of its own, as the BashOperator's shell is), no
 run folder (which holds the request and its secrets).
+
+The tests run as the worker is configured by default, so sandboxed where bubblewrap works: the
+task then writes its PID files into the test's folder (mounted, ``_run``) as records ``task_pids``
+turns into host PIDs, since the sandbox has a PID namespace of its own.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from pathlib import Path
 from typing import Any, List
 
 import pytest
-from host_worker import alive, kill_worker, start_worker, wait_for_file, wait_until_gone, worker_log
+from host_worker import alive, kill_worker, start_worker, wait_for_pid, wait_until_gone, worker_log
 from operator_docker_support import kill_myself, run_like_task_runner, task_context, write_half_a_result
+from task_pids import host_pid, read_host_pid
 
 from airflow_isolation.operator.backends.venv.child import DIES_WITH_WORKER
 from airflow_isolation.operator.exchange.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
@@ -34,7 +39,7 @@ def sleeper(pid_file: str, seconds: float) -> str:
     import time
 
     with open(pid_file, "w") as handle:
-        handle.write(str(os.getpid()))
+        handle.write(f"{os.getpid()} {os.readlink('/proc/self/ns/pid')}")
     print("sleeping", flush=True)
     time.sleep(seconds)
     return "rested"
@@ -42,12 +47,13 @@ def sleeper(pid_file: str, seconds: float) -> str:
 
 def start_a_session_and(pid_file: str, wait: float, finally_file: str = "") -> str:
     """Start ``sleep`` in a session of its own, as Airflow's SubprocessHook does, then wait."""
+    import os
     import subprocess
     import time
 
     child = subprocess.Popen(["sleep", "300"], start_new_session=True)  # keeps our stdout open
     with open(pid_file, "w") as handle:
-        handle.write(str(child.pid))
+        handle.write(f"{child.pid} {os.readlink('/proc/self/ns/pid')}")
     try:
         time.sleep(wait)
     finally:
@@ -72,7 +78,11 @@ def crash() -> None:
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def _run(python_callable: Any, **kwargs: Any) -> Any:
+def _run(python_callable: Any, *, shared: Path | None = None, **kwargs: Any) -> Any:
+    """Run as Airflow's task runner would; ``shared``: a folder of the test's the task writes to."""
+    if shared is not None:
+        mount = {"source": str(shared), "read_only": False}
+        kwargs["backend_options"] = {**kwargs.get("backend_options", {}), "mounts": [mount]}
     op = IsolatedOperator(task_id="isolated", environment="venvtest", backend="venv",
                           python_callable=python_callable, **kwargs)  # fmt: skip
     return run_like_task_runner(op, task_context(f"venvfault_{uuid.uuid4().hex[:8]}", "isolated"))
@@ -103,7 +113,7 @@ def test_target_killed_from_outside(venv_env: Path, tmp_path: Path) -> None:
 
     def run() -> None:
         try:
-            _run(sleeper, op_args=[str(pid_file), 120])
+            _run(sleeper, shared=tmp_path, op_args=[str(pid_file), 120])
         except BaseException as exc:
             errors.append(exc)
 
@@ -112,7 +122,7 @@ def test_target_killed_from_outside(venv_env: Path, tmp_path: Path) -> None:
     deadline = time.monotonic() + 60
     while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    os.kill(read_host_pid(pid_file), signal.SIGKILL)
     thread.join(30)
     assert not thread.is_alive()
     assert len(errors) == 1 and isinstance(errors[0], IsolatedTargetCrashed), errors
@@ -138,9 +148,10 @@ def test_hang_past_execution_timeout_kills_the_target(venv_env: Path, tmp_path: 
     pid_file = tmp_path / "target.pid"
     started = time.monotonic()
     with pytest.raises(AirflowTaskTimeout):
-        _run(sleeper, op_args=[str(pid_file), 300], execution_timeout=datetime.timedelta(seconds=3))
+        _run(sleeper, shared=tmp_path, op_args=[str(pid_file), 300],
+             execution_timeout=datetime.timedelta(seconds=3))  # fmt: skip
     assert time.monotonic() - started < 30
-    assert not alive(int(pid_file.read_text())), "the target survived execution_timeout"
+    assert host_pid(pid_file.read_text()) is None, "the target survived execution_timeout"
     _nothing_left(venv_env)
 
 
@@ -148,9 +159,9 @@ def test_processes_the_task_left_are_stopped_when_it_returns(venv_env: Path, tmp
     """The left process holds the target's stdout: without the stop the run would last its 300 s."""
     pid_file = tmp_path / "child.pid"
     started = time.monotonic()
-    assert _run(start_a_session_and, op_args=[str(pid_file), 0]) == "left a process behind"
+    assert _run(start_a_session_and, shared=tmp_path, op_args=[str(pid_file), 0]) == "left a process behind"
     assert time.monotonic() - started < 60
-    assert not alive(int(pid_file.read_text())), "a process the task started outlived it"
+    assert host_pid(pid_file.read_text()) is None, "a process the task started outlived it"
     _nothing_left(venv_env)
 
 
@@ -161,10 +172,10 @@ def test_hang_past_execution_timeout_stops_the_task_and_its_processes(venv_env: 
 
     pid_file, finally_file = tmp_path / "child.pid", tmp_path / "finally"
     with pytest.raises(AirflowTaskTimeout):
-        _run(start_a_session_and, op_args=[str(pid_file), 300, str(finally_file)],
+        _run(start_a_session_and, shared=tmp_path, op_args=[str(pid_file), 300, str(finally_file)],
              execution_timeout=datetime.timedelta(seconds=3))  # fmt: skip
     assert finally_file.read_text() == "the task's finally ran"
-    assert not alive(int(pid_file.read_text())), "a process the task started survived execution_timeout"
+    assert host_pid(pid_file.read_text()) is None, "a process the task started survived execution_timeout"
     _nothing_left(venv_env)
 
 
@@ -200,8 +211,9 @@ def test_worker_killed_mid_task_takes_the_target_with_it(venv_env: Path, tmp_pat
         backend_options={"warm": False},  # a warm runtime stops it at once (test_warm)
     )  # fmt: skip
     try:
-        target = int(wait_for_file(pid_file, worker))
-        child = int(child_pid_file.read_text())
+        target = wait_for_pid(pid_file, worker)
+        child = read_host_pid(child_pid_file)
+        sandboxed = child_pid_file.read_text().split(" ", 1)[1] != os.readlink("/proc/self/ns/pid")
         assert alive(target) and alive(child)
         [left] = list(venv_env.glob("airflow-isolation-*"))
         assert (left / "request.msgpack").exists()
@@ -212,7 +224,10 @@ def test_worker_killed_mid_task_takes_the_target_with_it(venv_env: Path, tmp_pat
     assert worker.returncode == -signal.SIGKILL
     assert wait_until_gone(target), f"target {target} outlived its worker:\n{worker_log(tmp_path, dag_id)}"
     assert left.exists(), "only a run can remove the folder of a worker killed outright"
-    assert alive(child), "only a run can stop what the task of a worker killed outright started"
-    assert _run(sleeper, op_args=[str(tmp_path / "next.pid"), 0]) == "rested"
+    if sandboxed:  # its sandbox ended with the target, and everything in it
+        assert wait_until_gone(child), f"process {child} of the dead worker's task outlived its sandbox"
+    else:
+        assert alive(child), "only a run can stop what the task of a worker killed outright started"
+    assert _run(sleeper, shared=tmp_path, op_args=[str(tmp_path / "next.pid"), 0]) == "rested"
     assert wait_until_gone(child), f"process {child} started by the dead worker's task survived the sweep"
     _nothing_left(venv_env)

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
-from host_worker import alive, kill_worker, start_worker, wait_for_file, wait_until_gone, worker_log
+from host_worker import alive, kill_worker, start_worker, wait_for_pid, wait_until_gone, worker_log
 from operator_docker_support import TestEnvironments, run_like_task_runner, task_context
+from task_pids import read_host_pid
 from warm_runtimes import stop_warm_runtimes, warm_runtimes
 
 from airflow_isolation.operator.exchange.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
@@ -130,8 +131,14 @@ def _parent_of(pid: int) -> int:
 def warm(
     venv_env: Path, venv_environments: TestEnvironments, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Path]:
-    """The socket folder of the test's warm runtimes (under the build path); stops them afterwards."""
+    """The socket folder of the test's warm runtimes (under the build path); stops them afterwards.
+
+    Unsandboxed: these tests check the warm runtime's own mechanics by the PIDs and parents the
+    host sees, which a sandbox's PID namespace hides. The sandboxed warm runtime, the default, is
+    what ``integration-tests/test_trust_venv.py`` and the rest of the integration suite run.
+    """
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setenv("AIRFLOW__ISOLATION__VENV_SANDBOX", "off")
     monkeypatch.setenv("AIRFLOW__ISOLATION__WARM_RUNTIME", "True")
     monkeypatch.setenv("AIRFLOW__ISOLATION__WARM_RUNTIME_IDLE_SECONDS", "120")
     folder = socket_folder(venv_environments.builds)
@@ -302,7 +309,7 @@ def test_task_dies_with_its_worker_even_when_the_warm_runtime_died_first(warm: P
     dag_id = f"warm_{uuid.uuid4().hex[:8]}"
     worker = start_worker(tmp_path, dag_id, "venv", "venvtest", pid_file=str(pid_file))
     try:
-        task = int(wait_for_file(pid_file, worker))
+        task = wait_for_pid(pid_file, worker)
         server = _parent_of(task)
         assert server != worker.pid, "the task did not run in a warm child"
         os.kill(server, signal.SIGKILL)
@@ -365,8 +372,8 @@ def test_what_the_task_of_a_killed_worker_started_ends_with_it(warm: Path, tmp_p
     worker = start_worker(tmp_path, dag_id, "venv", "venvtest", pid_file=str(pid_file),
                           child_pid_file=str(child_pid_file))  # fmt: skip
     try:
-        task = int(wait_for_file(pid_file, worker))
-        child = int(child_pid_file.read_text())
+        task = wait_for_pid(pid_file, worker)
+        child = read_host_pid(child_pid_file)
         server = _parent_of(task)
         assert server != worker.pid and alive(child), "the task did not run in a warm child"
     except AssertionError as exc:

@@ -31,8 +31,10 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
+from airflow_isolation.core import procfs
 from airflow_isolation.core.warm_protocol import (
     KEEPS_TREE,
+    PID_NAMESPACE_WORD,
     START_DESCRIPTORS,
     WarmProtocolError,
     WarmRelease,
@@ -283,6 +285,15 @@ class WarmServer:
             spare.channel.close()
         return spare.pid
 
+    @property
+    def _started_words(self) -> str:
+        """The ``started`` reply's guarantees, and where its PIDs are numbered (``PID_NAMESPACE_WORD``)."""
+        words = [KEEPS_TREE] if self.keeps_tree else []
+        namespace = procfs.pid_namespace()
+        if namespace:
+            words.append(PID_NAMESPACE_WORD + namespace)
+        return " ".join(words)
+
     def _fork(self, conn: socket.socket, start: WarmStart, fds: List[int]) -> None:
         pid = self._hand_to_spare(start, fds)
         if pid is None:
@@ -295,7 +306,7 @@ class WarmServer:
         child = _Child(pid, conn)
         self.children[pid] = child
         self.by_conn[conn] = child
-        send(conn, WarmReply(kind="started", pid=pid, reason=KEEPS_TREE if self.keeps_tree else ""))
+        send(conn, WarmReply(kind="started", pid=pid, reason=self._started_words))
         self.selector.register(conn, selectors.EVENT_READ, "host")
 
     def _host_message(self, child: _Child) -> None:

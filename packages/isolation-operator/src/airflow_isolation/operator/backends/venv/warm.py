@@ -27,11 +27,13 @@ import threading
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
+from airflow_isolation.core import procfs
 from airflow_isolation.core.warm_protocol import (
     CLAIM_TAKEN_COLD,
     KEEPS_TREE,
     WarmProtocolError,
     WarmRelease,
+    WarmReply,
     WarmStart,
     receive_reply,
     send,
@@ -166,6 +168,17 @@ class WarmTarget:
                     os.close(fd)
 
 
+def _worker_pid(reply: WarmReply, *, sandboxed: bool) -> Optional[int]:
+    """The started child's PID on the worker, which ``kill`` signals: a sandboxed runtime numbers
+    its children in its own PID namespace (``core.warm_protocol.PID_NAMESPACE_WORD``)."""
+    namespace = reply.pid_namespace
+    if not namespace:
+        return None if sandboxed else reply.pid
+    if namespace == procfs.pid_namespace():
+        return reply.pid
+    return procfs.in_namespace(namespace, reply.pid)
+
+
 def _claim(workdir: Path) -> bool:
     """Take the run's claim for a cold start (``core.warm_protocol.WarmStart``): ``False`` when a
     warm child holds it, or held it."""
@@ -249,9 +262,18 @@ def start(
         for fd in (out_write, life_read, *files):
             if fd >= 0:
                 os.close(fd)
+    pid: Optional[int] = None
     if reply is not None and reply.kind == "started":
+        pid = _worker_pid(reply, sandboxed=sandbox is not None)
+        if pid is None:
+            reply = WarmReply(
+                kind="refused",
+                reason="its child is not among the worker's processes (a sandboxed runtime that does "
+                "not say its PID namespace: rebuild the environment with this release)",
+            )
+    if reply is not None and reply.kind == "started" and pid is not None:
         return WarmTarget(
-            conn, reply.pid, output=out_read, lifeline=life_write, run_id=workdir.name, log=log,
+            conn, pid, output=out_read, lifeline=life_write, run_id=workdir.name, log=log,
             keeps_tree=reply.says(KEEPS_TREE), claim=claim_path(workdir),
         )  # fmt: skip
     conn.close()
