@@ -87,7 +87,7 @@ def test_fifty_isolated_tasks_at_once(tmp_path: Path) -> None:
     spans = []
     for index in range(WIDTH):
         path = records / f"work_{index:02d}.json"
-        assert path.exists(), f"the target of work_{index:02d} left no record"
+        assert path.exists(), f"the target of work_{index:02d} left no record: {states}\n{failures}"
         record = json.loads(path.read_text())
         spans.append((record["start"], record["end"]))
     overlap = max_overlap(spans)

@@ -65,6 +65,7 @@ def never():
 
 
 READY = {{"mode": "reschedule", "poke_interval": {poke}, "python_callable": third_poke}}
+SHARED = {{"mounts": [{{"source": "{records}", "read_only": False}}]}}
 NEVER = {{
     "mode": "reschedule", "poke_interval": {poke}, "timeout": {timeout}, "python_callable": never,
     "retries": 2,
@@ -80,7 +81,7 @@ with DAG(
     for env in {targets!r}:
         IsolatedOperator(
             task_id=f"ready_{{env}}", environment=env, operator=SENSOR,
-            op_args=["{records}", f"ready_{{env}}"], **READY,
+            op_args=["{records}", f"ready_{{env}}"], backend_options=SHARED, **READY,
         )
         IsolatedOperator(task_id=f"timeout_{{env}}", environment=env, operator=SENSOR, **NEVER)
         IsolatedOperator(task_id=f"soft_{{env}}", environment=env, operator=SENSOR, soft_fail=True, **NEVER)

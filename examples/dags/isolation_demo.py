@@ -2,8 +2,9 @@
 (Airflow 2.10.5 + pandas 1.x) while this DAG runs on an Airflow 3 host with pandas 2.
 
 The same tasks make two DAGs: `isolation_demo` runs them in the environment's virtualenv, and
-`isolation_demo_docker` in its image (`isolationctl env build example --target image`). The
-Docker one bind-mounts the folder of the demo's SQLite file, which the container needs to see.
+`isolation_demo_docker` in its image (`isolationctl env build example --target image`). Both
+mount the folder of the demo's SQLite file, writable: a venv target runs in a sandbox that shows
+nothing of the worker's files but what the task mounts, as a container does.
 """
 
 from __future__ import annotations
@@ -122,7 +123,9 @@ def demo_dag(dag_id: str, **isolation) -> DAG:
     return dag
 
 
-isolation_demo = demo_dag("isolation_demo")
+isolation_demo = demo_dag(
+    "isolation_demo", backend_options={"mounts": [{"source": DEMO_DATA, "read_only": False}]}
+)
 isolation_demo_docker = demo_dag(
     "isolation_demo_docker",
     backend="docker",

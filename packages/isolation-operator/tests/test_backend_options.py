@@ -109,6 +109,20 @@ def test_venv_memory_limit() -> None:
     assert _op(backend="venv", backend_options={}).backend == "venv"
 
 
+def test_venv_options_that_need_the_sandbox() -> None:
+    """A mount at its own path is there without the sandbox too; a moved one and a cut network
+    are not, so only those refuse to run unsandboxed."""
+
+    def needs(options: dict) -> object:
+        parsed = parse_backend_options("venv", options, "t")
+        assert isinstance(parsed, VenvOptions)
+        return parsed.needs_sandbox
+
+    assert needs({"mounts": [{"source": "/data"}, {"source": "/out", "target": "/out"}]}) is None
+    assert needs({"mounts": [{"source": "/data", "target": "/in"}]}) == "mounts ['/data']"
+    assert needs({"network": "none"}) == "network='none'"
+
+
 def test_decorator_checks_backend_options_at_parse_time() -> None:
     from airflow_isolation.operator.decorator import isolated_task
 

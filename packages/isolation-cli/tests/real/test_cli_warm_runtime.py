@@ -15,6 +15,7 @@ from cli_test_support import REPO_PACKAGES, run_cli
 
 from airflow_isolation.workspace import warm as warm_runtime
 from airflow_isolation.workspace.environment import read_manifest
+from airflow_isolation.workspace.sandbox import SandboxProfile, availability
 
 
 @pytest.fixture
@@ -38,21 +39,29 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_env_warm_starts_it_once_doctor_shows_it_and_stop_stops_it(built: Path) -> None:
+@pytest.mark.parametrize("mode", ["auto", "off"])
+def test_env_warm_starts_it_once_doctor_shows_it_and_stop_stops_it(
+    built: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the sandbox its tasks get (``auto`` on a machine that has it), or not (``off``)."""
+    monkeypatch.setenv("AIRFLOW__ISOLATION__VENV_SANDBOX", mode)
+    sandboxed = mode == "auto" and availability().usable
     manifest = read_manifest(built, "tiny")
     assert manifest is not None
     assert "not running" in run_cli("doctor").stdout
 
     started = run_cli("env", "warm", "tiny", "--idle", "120")
     assert started.exit_code == 0, started.output
-    assert "warm runtime started (idles out after 120 s" in started.stdout
+    where = "sandboxed" if sandboxed else "unsandboxed"
+    assert f"warm runtime started (idles out after 120 s without a task), {where}" in started.stdout
     [process] = warm_runtime.running(manifest)
-    assert process.socket == warm_runtime.socket_path(manifest, built) and process.socket.exists()
+    variant = warm_runtime.variant(SandboxProfile() if sandboxed else None)
+    assert process.socket == warm_runtime.socket_path(manifest, built, variant) and process.socket.exists()
     assert (process.socket.stat().st_mode & 0o777) == 0o600
     assert process.rss_bytes is not None and process.rss_bytes > 1 << 20
 
     again = run_cli("env", "warm", "tiny")
-    assert again.exit_code == 0 and f"already running: pid {process.pid}" in again.stdout
+    assert again.exit_code == 0 and f"already running, {where}: pid {process.pid}" in again.stdout
     assert [p.pid for p in warm_runtime.running(manifest)] == [process.pid]
     log = process.socket.with_suffix(".log").read_text()
     assert "dropped a connection" not in log, "a bare probe is not a protocol error"

@@ -27,6 +27,7 @@ from operator_docker_support import TestEnvironments, run_like_task_runner, task
 from task_pids import read_host_pid
 from warm_runtimes import stop_warm_runtimes, warm_runtimes
 
+from airflow_isolation.core import procfs
 from airflow_isolation.operator.exchange.result_handler import IsolatedTargetCrashed, IsolatedTaskFailed
 from airflow_isolation.operator.operator import IsolatedOperator
 from airflow_isolation.workspace.environment import read_manifest
@@ -146,7 +147,56 @@ def warm(
     stop_warm_runtimes(folder)
 
 
+@pytest.fixture
+def sandboxed_warm(
+    venv_env: Path, venv_environments: TestEnvironments, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """As ``warm``, with the sandbox this machine gives (the default, ``venv_sandbox = auto``)."""
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.delenv("AIRFLOW__ISOLATION__VENV_SANDBOX", raising=False)
+    monkeypatch.setenv("AIRFLOW__ISOLATION__WARM_RUNTIME", "True")
+    monkeypatch.setenv("AIRFLOW__ISOLATION__WARM_RUNTIME_IDLE_SECONDS", "120")
+    folder = socket_folder(venv_environments.builds)
+    yield folder
+    stop_warm_runtimes(folder)
+
+
 # --- tests -----------------------------------------------------------------------------------------
+
+
+def write_down(folder: str, x: int) -> Tuple[int, int, str]:
+    import os
+    import sys
+
+    with open(os.path.join(folder, f"{x}.txt"), "w") as handle:
+        handle.write(str(x))
+    return x + 1, os.getppid(), sys.prefix
+
+
+def test_fifty_sandboxed_tasks_at_once_in_one_warm_runtime(sandboxed_warm: Path, tmp_path: Path) -> None:
+    """Each of fifty concurrent tasks gets its own request and result, through one warm runtime's
+    sandbox (its children's parent, numbered in the sandbox's PID namespace, is one process), and
+    writes into the folder it mounts."""
+    mount = {"mounts": [{"source": str(tmp_path), "read_only": False}]}
+    first, server, _ = _run(write_down, op_args=[str(tmp_path), 0], backend_options=mount)
+    results: Dict[int, Any] = {}
+    errors: List[BaseException] = []
+
+    def one(n: int) -> None:
+        try:
+            results[n] = _run(write_down, op_args=[str(tmp_path), n], backend_options=mount)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    assert not errors, errors
+    assert sorted(int(p.read_text()) for p in tmp_path.glob("*.txt")) == list(range(50))
+    assert first == 1 and sorted(value for value, _, _ in results.values()) == list(range(1, 51))
+    assert {parent for _, parent, _ in results.values()} == {server}, "some tasks did not run warm"
 
 
 def test_tasks_run_warm_and_fifty_at_once_are_all_correct(warm: Path) -> None:
@@ -345,9 +395,13 @@ def test_a_daemon_forked_without_exec_ends_with_its_task(
     assert wait_until_gone(int(pid_file.read_text())), f"the daemon outlived a task that ended by {ending}"
 
 
+@pytest.mark.parametrize("mode", ["off", "auto"])
 def test_a_warm_runtime_started_ahead_by_isolationctl_takes_the_first_task(
-    warm: Path, venv_environments: TestEnvironments
+    warm: Path, venv_environments: TestEnvironments, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Unsandboxed, and in the sandbox (``auto``), which outlives the ``isolationctl`` that
+    started it and exited at once, as it outlives the task that starts it."""
+    monkeypatch.setenv("AIRFLOW__ISOLATION__VENV_SANDBOX", mode)
     stop_warm_runtimes(warm)
     manifest = read_manifest(venv_environments.builds, "venvtest")
     assert manifest is not None and not running(manifest)
@@ -357,7 +411,9 @@ def test_a_warm_runtime_started_ahead_by_isolationctl_takes_the_first_task(
                              capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
     assert started.returncode == 0, started.stdout + started.stderr
     [process] = running(manifest)
-    assert _run(whoami, op_args=[0])[1] == process.pid, "the task did not use the runtime started ahead"
+    parent = _run(whoami, op_args=[0])[1]
+    assert parent == procfs.inner_pid(process.pid), "the task did not use the runtime started ahead"
+    assert [p.pid for p in running(manifest)] == [process.pid]
     stopped = subprocess.run([isolationctl, "env", "warm", "venvtest", "--stop", *where],
                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert stopped.returncode == 0 and str(process.pid) in stopped.stdout

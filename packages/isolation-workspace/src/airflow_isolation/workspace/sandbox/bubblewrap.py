@@ -24,11 +24,14 @@ NAMESPACES = (
     "--unshare-uts",
     "--unshare-cgroup-try",
     "--disable-userns",
-    "--die-with-parent",
 )
 """Its own user (mapped to the worker's uid), PID, IPC, UTS and cgroup namespaces; no further user
-namespace inside (a kernel's user-namespace code is where its escapes are found); it dies with the
-process that started it."""
+namespace inside (a kernel's user-namespace code is where its escapes are found)."""
+
+DIE_WITH_PARENT = "--die-with-parent"
+"""A task's sandbox ends with the worker process that started it. A warm runtime's does not: the
+task that happened to start it ends long before the other tasks it serves, and the runtime ends
+itself when idle (``runtime.warm``)."""
 
 SYSTEM_TREES = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 """Bound read-only (or recreated as the symbolic links they are on merged-/usr systems)."""
@@ -90,15 +93,16 @@ def sandbox_command(
     hide: Optional[Sequence[str]] = None,
     chdir: str = SANDBOX_HOME,
     info_fd: Optional[int] = None,
+    die_with_parent: bool = True,
 ) -> List[str]:
     """``bwrap ... --``: what goes in front of the target's command.
 
     ``writable``: the run folder (bound read-write at its own path). ``hide``: the worker's paths
     that must not be seen should they lie in a bound tree (default :func:`worker_paths`): covered
     by an empty folder or file. ``info_fd``: where bubblewrap writes the
-    host PID of the sandbox's first process, as JSON.
+    host PID of the sandbox's first process, as JSON. ``die_with_parent``: see :data:`DIE_WITH_PARENT`.
     """
-    args = [bwrap, *NAMESPACES]
+    args = [bwrap, *NAMESPACES, *([DIE_WITH_PARENT] if die_with_parent else [])]
     if not profile.network:
         args.append("--unshare-net")
     _system(args)

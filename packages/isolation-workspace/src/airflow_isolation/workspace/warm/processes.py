@@ -9,6 +9,7 @@ import contextlib
 import os
 import select
 import signal
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import List, Optional, Sequence
 
 from airflow_isolation.core import procfs
 from airflow_isolation.workspace.environment import BuildManifest
+from airflow_isolation.workspace.flock import held_flock
 from airflow_isolation.workspace.warm.command import socket_of
 from airflow_isolation.workspace.warm.paths import build_key, socket_name
 
@@ -84,6 +86,23 @@ def _wait_gone(pid: int, timeout: float) -> bool:
         os.close(pidfd)
 
 
+def _remove_socket(path: Path) -> None:
+    """A sandboxed warm runtime cannot remove its socket (the host bound it; its folder is not in
+    the sandbox): remove it unless another runtime listens there now, under the lock its start
+    takes (``spawn.connect_or_start``)."""
+    if not path.exists():
+        return
+    with held_flock(path.with_suffix(".lock")):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+        except (FileNotFoundError, ConnectionRefusedError):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        finally:
+            probe.close()
+
+
 def stop(processes: Sequence[WarmProcess], timeout: float = 10.0) -> List[WarmProcess]:
     """SIGTERM each (it ends its loop and removes its socket), SIGKILL those still there after
     ``timeout``; return those that were running. A task child running keeps running to its end."""
@@ -98,4 +117,6 @@ def stop(processes: Sequence[WarmProcess], timeout: float = 10.0) -> List[WarmPr
         if not _wait_gone(process.pid, timeout):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(process.pid, signal.SIGKILL)
+            _wait_gone(process.pid, timeout)
+        _remove_socket(process.socket)
     return stopped

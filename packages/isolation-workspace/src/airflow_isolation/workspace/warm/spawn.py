@@ -97,7 +97,8 @@ def _spawn(
         listen_fd=None if listener is None else listener.fileno(),
     )  # fmt: skip
     if sandbox is not None:
-        command = [*sandbox_command(sandbox, Path(manifest.venv_path), bwrap=bwrap), *command]
+        venv = Path(manifest.venv_path)
+        command = [*sandbox_command(sandbox, venv, bwrap=bwrap, die_with_parent=False), *command]
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         process = subprocess.Popen(

@@ -5,6 +5,11 @@ needs it, and that task waits for the imports (Airflow, the ``preload`` list). S
 the worker as the worker's user and with its settings, the first task finds it ready. ``--stop``
 stops the environment's warm runtimes (of every build of it). Where it listens and how it starts
 is ``airflow_isolation.workspace.warm``, the very code the backend uses.
+
+It starts in the sandbox the worker's tasks get (``[isolation] venv_sandbox``, what this machine
+allows: ``workspace.sandbox.decide``), with the profile of a task that mounts nothing and keeps
+the network: the one most tasks share. A task with ``mounts`` or ``network="none"`` has a warm
+runtime of its own profile, which its first task starts.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from airflow_isolation.workspace.environment import (
     read_manifest,
     resolve_venv,
 )
-from airflow_isolation.workspace.settings_table import WARM_RUNTIME_IDLE_SECONDS
+from airflow_isolation.workspace.sandbox import SandboxModeError, SandboxProfile, SandboxUnavailable, decide
+from airflow_isolation.workspace.settings_table import VENV_SANDBOX, WARM_RUNTIME_IDLE_SECONDS
 
 
 @guarded
@@ -85,29 +91,48 @@ def _built_venvs(settings: Settings) -> list[str]:
     return names
 
 
+def _sandbox() -> tuple[Optional[SandboxProfile], str]:
+    """The sandbox a task without mounts gets on this worker, and the ``bwrap`` that makes it."""
+    try:
+        decision = decide(read(VENV_SANDBOX).strip().lower())
+    except (SandboxModeError, SandboxUnavailable) as exc:
+        raise CliError(
+            str(exc), "fix [isolation] venv_sandbox; `isolationctl doctor` says what this machine allows"
+        ) from None
+    if not decision.sandboxed or decision.availability is None:
+        return None, "bwrap"
+    return SandboxProfile(), decision.availability.bwrap or "bwrap"
+
+
 def _start(settings: Settings, name: str, idle: float) -> batch.Done:
     manifest = resolve_venv(settings.environments_path, settings.build_path, name)
-    before = {process.pid for process in warm_runtime.running(manifest)}
+    sandbox, bwrap = _sandbox()
+    variant = warm_runtime.variant(sandbox)
+    before = {process.pid for process in warm_runtime.running(manifest, variant)}
     try:
         process = warm_runtime.start(
             manifest,
             settings.build_path,
             lambda: load_definition(settings.environments_path, name).preload,
             idle,
+            sandbox=sandbox,
+            bwrap=bwrap,
         )
     except warm_runtime.WarmUnavailable as exc:
         raise CliError(
             f"the warm runtime of {name!r} did not start: {exc}",
             f"run `isolationctl env run {name} -- python -m {warm_runtime.WARM_MODULE} --help`, and "
-            f"check the log beside {warm_runtime.socket_path(manifest, settings.build_path)}",
+            f"check the log beside {warm_runtime.socket_path(manifest, settings.build_path, variant)}",
         ) from exc
     fresh = process.pid not in before
     state = f"started (idles out after {idle:.0f} s without a task)" if fresh else "already running"
+    where = "sandboxed" if sandbox is not None else "unsandboxed"
     ui.say(
-        f"{name}: warm runtime {state}: pid {process.pid}, {process.rss_text}, socket {process.socket}",
+        f"{name}: warm runtime {state}, {where}: pid {process.pid}, {process.rss_text}, "
+        f"socket {process.socket}",
         style="green",
     )
-    return batch.Done("started" if fresh else "running", f"pid {process.pid}, {process.rss_text}")
+    return batch.Done("started" if fresh else "running", f"pid {process.pid}, {process.rss_text}, {where}")
 
 
 def _stop(settings: Settings, name: str) -> batch.Done:

@@ -15,8 +15,10 @@ The rest shape the sandbox (``workspace.sandbox``) and the target's environment,
 backend's names: ``env`` (values), ``inherit_env`` (names of the worker's variables to pass on:
 nothing else of the worker's environment reaches the task), ``mounts`` (paths of the worker the
 sandbox shows, read-only unless asked) and ``network`` (``"none"`` cuts it). ``env`` and
-``inherit_env`` apply unsandboxed too; ``mounts`` and ``network`` need the sandbox, so a task
-with them fails rather than run without what it asked for.
+``inherit_env`` apply unsandboxed too, and so does a mount at its own path (unsandboxed, the
+target sees every path the worker's user can, read-only or not); a mount moved to another path and
+``network="none"`` need the sandbox, so a task with them fails rather than run without what it
+asked for.
 """
 
 from __future__ import annotations
@@ -101,10 +103,15 @@ class VenvOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
     @property
     def needs_sandbox(self) -> Optional[str]:
-        """What of these options only a sandbox can give, for the error when there is none."""
+        """What of these options only a sandbox can give, for the error when there is none.
+
+        A mount at its own path is there unsandboxed too (the target sees what the worker's user
+        sees), so one DAG runs on a worker with the sandbox and on one without; a mount moved to
+        another path, or a cut network, cannot be had without it."""
+        moved = [m.source for m in self.mounts if m.target and m.target != m.source]
         asked = [
             name
-            for name, given in (("mounts", self.mounts), ("network='none'", self.network == "none"))
+            for name, given in ((f"mounts {moved}", moved), ("network='none'", self.network == "none"))
             if given
         ]
         return ", ".join(asked) or None

@@ -2,8 +2,8 @@
 
 The worker's ``[isolation] venv_sandbox`` and what this machine allows decide
 (``workspace.sandbox.decide``); the task's options add its mounts and network. A task that asks
-for what only a sandbox gives (``mounts``, ``network="none"``) is refused where there is none,
-rather than run with the network it asked to be cut, or without the paths it needs.
+for what only a sandbox gives (a mount at another path, ``network="none"``) is refused where there
+is none, rather than run with the network it asked to be cut, or without the paths it needs.
 """
 
 from __future__ import annotations

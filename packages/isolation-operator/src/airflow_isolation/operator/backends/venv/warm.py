@@ -303,4 +303,5 @@ def follow(target: WarmTarget, result_file: Path, tail: LogTail, log: LogSink) -
     if target.returncode is not None:
         return target.returncode
     log("[airflow-isolation] the warm runtime ended while the task ran: the result file decides how it went")
-    return 0 if result_file.exists() else _UNKNOWN_EXIT
+    written = result_file.exists() and result_file.stat().st_size > 0  # the host created it empty
+    return 0 if written else _UNKNOWN_EXIT
