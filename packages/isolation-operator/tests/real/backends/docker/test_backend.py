@@ -81,6 +81,37 @@ def whoami() -> tuple:
     return os.getuid(), os.getgid()
 
 
+def privileges(linger: float = 0) -> Dict[str, Any]:
+    """What the task's process may do: its capability sets, ``NoNewPrivs``, where it may write."""
+    import os
+    import time
+
+    with open("/proc/self/status") as handle:
+        status = dict(line.split(":\t", 1) for line in handle.read().splitlines() if ":\t" in line)
+
+    def writable(path: str) -> bool:
+        try:
+            with open(path, "w") as handle:
+                handle.write("x")
+        except OSError:
+            return False
+        os.unlink(path)
+        return True
+
+    found = {
+        "uid": os.getuid(),
+        "effective": int(status["CapEff"], 16),
+        "bounding": int(status["CapBnd"], 16),
+        "no_new_privs": status["NoNewPrivs"].strip(),
+        "root": writable("/hardening-probe"),
+        "tmp": writable("/tmp/hardening-probe"),
+        "airflow_home": writable(os.environ["AIRFLOW_HOME"] + "/hardening-probe"),
+        "docker_socket": os.path.exists("/var/run/docker.sock"),
+    }
+    time.sleep(linger)
+    return found
+
+
 # --- helpers ---------------------------------------------------------------------------------------
 
 
@@ -245,8 +276,11 @@ def test_secrets_stay_out_of_the_container_config(
     assert env["MODE"] == "test"
     stat = container.exec_run(["stat", "-c", "%a %u:%g", IMAGE_REQUEST_FILE], user="0")
     assert stat.output.decode().strip() == "600 1000:1000"
-    shipped = container.exec_run(["cat", IMAGE_REQUEST_FILE], user="0").output
+    shipped = container.exec_run(["cat", IMAGE_REQUEST_FILE], user="1000:1000").output
     assert password.encode() in shipped, "the connection should travel inside the request file"
+    # with every capability dropped, not even root in the container reads another user's request
+    as_root = container.exec_run(["cat", IMAGE_REQUEST_FILE], user="0")
+    assert as_root.exit_code != 0 and b"Permission denied" in as_root.output, as_root
     thread.join(60)
     assert not errors, errors
     assert results == ["rested"]
@@ -257,6 +291,88 @@ def test_named_user_owns_its_request(docker_client: Any) -> None:
     dag_id = _dag_id()
     op = _operator(dag_id, whoami, backend_options={"user": "nobody"})
     assert _execute(op) == (65534, 65534)  # Debian's nobody:nogroup, looked up in the image
+    _assert_cleaned_up(docker_client, dag_id)
+
+
+CAP_NET_BIND_SERVICE = 1 << 10
+
+
+def test_the_container_is_hardened_by_default(docker_client: Any) -> None:
+    """Every capability dropped and no-new-privileges, read back from the engine and seen from the
+    task's own process, which still gets its request (root without CAP_DAC_OVERRIDE reads its own
+    0600 file) and writes its result."""
+    dag_id = _dag_id()
+    op = _operator(dag_id, privileges, op_args=[3])
+    thread, errors, results = _in_thread(op)
+    container = wait_for_running(docker_client, dag_id)
+    host_config = docker_client.api.inspect_container(container.id)["HostConfig"]
+    thread.join(60)
+    assert not errors, errors
+    assert host_config["CapDrop"] == ["ALL"] and not host_config["CapAdd"]
+    assert host_config["SecurityOpt"] == ["no-new-privileges"]
+    assert host_config["Privileged"] is False and host_config["ReadonlyRootfs"] is False
+    assert not [b for b in host_config.get("Binds") or [] if "docker.sock" in b]
+    [found] = results
+    assert found["uid"] == 0 and found["effective"] == 0 and found["bounding"] == 0, found
+    assert found["no_new_privs"] == "1" and found["docker_socket"] is False, found
+    assert found["root"] and found["tmp"], "root owns the image's files: it writes without capabilities"
+    _assert_cleaned_up(docker_client, dag_id)
+
+
+def test_cap_add_gives_back_only_what_it_names(docker_client: Any) -> None:
+    dag_id = _dag_id()
+    found = _execute(_operator(dag_id, privileges, backend_options={"cap_add": ["NET_BIND_SERVICE"]}))
+    assert found["effective"] == found["bounding"] == CAP_NET_BIND_SERVICE, found
+    assert found["no_new_privs"] == "1", found
+    _assert_cleaned_up(docker_client, dag_id)
+
+
+def test_a_non_root_user_runs_hardened(docker_client: Any) -> None:
+    dag_id = _dag_id()
+    found = _execute(_operator(dag_id, privileges, backend_options={"user": "65534:65534"}))
+    assert found["uid"] == 65534 and found["effective"] == found["bounding"] == 0, found
+    _assert_cleaned_up(docker_client, dag_id)
+
+
+def test_read_only_root_filesystem(docker_client: Any) -> None:
+    """The root filesystem refuses writes; the request still goes in (a volume at /isolation),
+    shipped modules and Airflow's config still have somewhere to go, and nothing stays behind:
+    not the container, not its anonymous volume."""
+    volumes_before = {v["Name"] for v in docker_client.api.volumes()["Volumes"] or []}
+    dag_id = _dag_id()
+    op = _operator(dag_id, privileges, op_args=[3], backend_options={"read_only": True})
+    thread, errors, results = _in_thread(op)
+    try:
+        container = wait_for_running(docker_client, dag_id)
+    except AssertionError:
+        thread.join(60)
+        raise AssertionError(f"the task did not run: {errors}") from None
+    attrs = docker_client.api.inspect_container(container.id)
+    thread.join(60)
+    assert not errors, errors
+    assert attrs["HostConfig"]["ReadonlyRootfs"] is True
+    assert set(attrs["HostConfig"]["Tmpfs"]) == {"/tmp", "/opt/isolation/airflow-home"}
+    assert [m["Destination"] for m in attrs["Mounts"] if m["Type"] == "volume"] == ["/isolation"]
+    [found] = results
+    assert found["root"] is False and found["tmp"] and found["airflow_home"], found
+    _assert_cleaned_up(docker_client, dag_id)
+    volumes_after = {v["Name"] for v in docker_client.api.volumes()["Volumes"] or []}
+    assert volumes_after <= volumes_before, "the anonymous /isolation volume was left behind"
+
+
+def test_privileged_is_loud(docker_client: Any, capfd: pytest.CaptureFixture[str], caplog: Any) -> None:
+    """The explicit opt-out is said in the task log of every run. Whether the engine can then give
+    the container every capability is the engine's business (an engine that itself runs without
+    them, as in some CI containers, refuses to start it: "unable to apply caps")."""
+    dag_id = _dag_id()
+    try:
+        found = _execute(_operator(dag_id, privileges, backend_options={"privileged": True}))
+    except DockerBackendError as exc:
+        assert "unable to apply caps" in str(exc), exc
+    else:
+        assert found["effective"] != 0, "privileged is the explicit opt-out of the hardening"
+    output = "".join(capfd.readouterr()) + caplog.text
+    assert "WARNING: backend_options privileged=True: the container gets every capability" in output, output
     _assert_cleaned_up(docker_client, dag_id)
 
 

@@ -127,8 +127,11 @@ def test_a_task_runs_in_the_pooled_container_its_predecessor_left(
     assert first.count("starting cold: no pooled container") == 1, first
     waiting = _pooled(docker_client, pool_env)
     assert len(waiting) == 1 and waiting[0]["State"] == "running", (waiting, first)
-    config = docker_client.api.inspect_container(waiting[0]["Id"])["Config"]
+    inspected_waiting = docker_client.api.inspect_container(waiting[0]["Id"])
+    config = inspected_waiting["Config"]
     assert not any(item.startswith(REQUEST_DIGEST_ENV) for item in config["Env"]), "a request reached it"
+    host_config = inspected_waiting["HostConfig"]
+    assert host_config["CapDrop"] == ["ALL"] and host_config["SecurityOpt"] == ["no-new-privileges"]
 
     password = f"s3cr3t-{uuid.uuid4().hex}"
     monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", f"postgres://loader:{password}@db.internal:5432/dw")

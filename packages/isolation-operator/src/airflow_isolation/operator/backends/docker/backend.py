@@ -47,10 +47,10 @@ from airflow_isolation.operator.backends.docker.client import (
     client_for,
     connect,
 )
-from airflow_isolation.operator.backends.docker.container import container_config, image_user
+from airflow_isolation.operator.backends.docker.container import container_config, image_user, io_volume
 from airflow_isolation.operator.backends.docker.image import ensure_image
 from airflow_isolation.operator.backends.docker.log_lines import split_lines
-from airflow_isolation.operator.backends.docker.options import DockerOptions
+from airflow_isolation.operator.backends.docker.options import PRIVILEGED_WARNING, DockerOptions
 from airflow_isolation.operator.backends.docker.standby_run import (
     StandbyExit,
     StandbyUnavailable,
@@ -157,6 +157,8 @@ class DockerBackend(IsolationBackend):
         state = _RunState(where=f"docker, environment {job.environment!r}")
         try:
             sweep_orphans(client, identity=job.identity, report=log)
+            if options.privileged:
+                log(f"WARNING: {PRIVILEGED_WARNING}")
             ref, image = ensure_image(client, job.environment, options, log)
             run = _Run(
                 client=client, ref=ref, image=image, options=options, request=request, tail=tail, log=log
@@ -194,7 +196,8 @@ class DockerBackend(IsolationBackend):
         )
         state.where = f"docker container {container.name} of {run.ref}"
         uid, gid = container_owner(container, run.options.user or image_user(run.image))
-        put_request(container, IMAGE_REQUEST_FILE, run.request, uid, gid)
+        mounted = io_volume(run.options)
+        put_request(container, IMAGE_REQUEST_FILE, run.request, uid, gid, folder_mounted=mounted)
         self._start(container, run.ref)
         run.log(f"Started container {container.name} of {run.ref}")
         for line in split_lines(container.logs(stream=True, follow=True, stdout=True, stderr=True)):
@@ -248,7 +251,9 @@ class DockerBackend(IsolationBackend):
                 raise DockerBackendError("the task was stopped (on_kill) before its container started")
             owner = container_owner(container, run.options.user or image_user(run.image))
             run.log(f"Running in pooled container {container.name} of {run.ref} (started ahead, preloaded)")
-            with handed_over(run.client, container, run.request, owner, run.tail) as end:
+            mounted = io_volume(run.options)
+            handing = handed_over(run.client, container, run.request, owner, run.tail, folder_mounted=mounted)
+            with handing as end:
                 state.ended = True
                 state.where = f"docker pooled container {container.name} of {run.ref}"
                 if self._killed:
@@ -331,7 +336,7 @@ class DockerBackend(IsolationBackend):
     @staticmethod
     def _remove(container: Container, log: LogSink) -> None:
         try:
-            container.remove(force=True)
+            container.remove(force=True, v=True)  # with its anonymous /isolation volume (read_only)
         except docker.errors.NotFound:
             pass
         except docker.errors.APIError as exc:
@@ -352,4 +357,4 @@ class DockerBackend(IsolationBackend):
         with contextlib.suppress(Exception):  # SIGTERM first, so the target runs the operator's on_kill
             killer.api.stop(container_id, timeout=STOP_GRACE_SECONDS)
         with contextlib.suppress(Exception):  # already gone, or run() is removing it
-            killer.api.remove_container(container_id, force=True)
+            killer.api.remove_container(container_id, force=True, v=True)

@@ -4,6 +4,10 @@ Nothing secret goes here: everything below is readable with ``docker inspect``. 
 its connections and variables) is copied in as a file; the environment is a minimal, fixed one, as
 the venv backend's: none of the worker's ``AIRFLOW_*`` settings, and the image's own ``AIRFLOW_HOME``
 so an Airflow in the image never reads a configuration meant for the host.
+
+Every container, cold or standby (both are made from ``_settings``), is hardened (``hardening``):
+every capability dropped but those ``cap_add`` asks for, ``no-new-privileges``, and, with
+``read_only``, a read-only root filesystem with the few writable places the runtime needs.
 """
 
 from __future__ import annotations
@@ -46,8 +50,8 @@ def container_environment(image: Image, options: DockerOptions) -> Dict[str, str
     return {**venv, **options.env}
 
 
-def _mounts(options: DockerOptions) -> List[Mount]:
-    return [
+def _mounts(options: DockerOptions, io_volume: bool) -> List[Mount]:
+    mounts = [
         Mount(
             target=m.target,
             source=m.source or None,
@@ -56,6 +60,53 @@ def _mounts(options: DockerOptions) -> List[Mount]:
         )
         for m in options.mounts
     ]
+    if io_volume:  # anonymous: removed with the container (``remove(v=True)``, ``auto_remove``)
+        mounts.append(Mount(target=launch.IMAGE_IO_DIR, source=None, type="volume"))
+    return mounts
+
+
+NO_NEW_PRIVILEGES = "no-new-privileges"
+READ_ONLY_TMPFS = "rw,nosuid,nodev,exec,mode=1777"
+"""``exec`` stays: the task may already run what it writes to ``/isolation``, so ``noexec`` on
+``/tmp`` would only break libraries that build code there (cffi, numba) and close no door."""
+
+
+def hardening(options: DockerOptions) -> Dict[str, Any]:
+    """The settings that keep the task's code from the worker (DESIGN.md §8), whatever the task.
+
+    * ``cap_drop: ALL`` (``cap_add`` gives named ones back): root in the container can then not
+      override file permissions, change owners, trace processes, mount or use raw sockets; the
+      runtime needs none of it, since the engine itself copies the request in (``put_archive``,
+      owned by the task's user, ``user.container_owner``) and the result out.
+    * ``no-new-privileges``: a setuid binary of the image (``sudo``, ``su``) cannot give those
+      capabilities back, nor a file capability.
+    * ``read_only``: the root filesystem read-only; an anonymous volume at ``/isolation`` (the
+      engine copies into volumes of a read-only container, never into its root filesystem or a
+      tmpfs), and tmpfs for ``/tmp`` (shipped DAG-folder modules go there) and the image's Airflow
+      home (Airflow writes its ``airflow.cfg`` at import). A ``mounts`` entry of the same target
+      takes that place.
+
+    ``privileged`` is the explicit opt-out: the engine gives a privileged container everything
+    whatever else is set, so nothing is dropped then rather than pretending.
+    """
+    if options.privileged:
+        return {"privileged": True}
+    settings: Dict[str, Any] = {"cap_drop": ["ALL"], "security_opt": [NO_NEW_PRIVILEGES]}
+    if options.cap_add:
+        settings["cap_add"] = [c.upper().removeprefix("CAP_") for c in options.cap_add]
+    if options.read_only:
+        taken = {m.target.rstrip("/") for m in options.mounts}
+        settings["read_only"] = True
+        settings["tmpfs"] = {
+            path: READ_ONLY_TMPFS for path in ("/tmp", launch.IMAGE_AIRFLOW_HOME) if path not in taken
+        }
+        settings["io_volume"] = io_volume(options)
+    return settings
+
+
+def io_volume(options: DockerOptions) -> bool:
+    """Whether ``/isolation`` is a volume of the container (``read_only``, not ``privileged``)."""
+    return options.read_only and not options.privileged
 
 
 def image_user(image: Image) -> str:
@@ -71,15 +122,16 @@ def _settings(ref: str, image: Image, options: DockerOptions) -> Dict[str, Any]:
         "init": True,  # PID 1 forwards signals and reaps, so a stop ends the task promptly
         "detach": True,
         "tty": False,
-        "privileged": options.privileged,
+        **hardening(options),
     }
+    io_volume = bool(config.pop("io_volume", False))
     optional = {
         "user": options.user,
         "nano_cpus": options.nano_cpus,
         "mem_limit": options.memory_bytes,
         "shm_size": options.shm_bytes,
         "network_mode": options.network_mode,
-        "mounts": _mounts(options) or None,
+        "mounts": _mounts(options, io_volume) or None,
         "extra_hosts": dict(options.extra_hosts) or None,
     }
     config.update({key: value for key, value in optional.items() if value is not None})

@@ -231,7 +231,7 @@ class Replenisher:
                         container.start()
                     except Exception:
                         with contextlib.suppress(Exception):
-                            container.remove(force=True)
+                            container.remove(force=True, v=True)
                         raise
                 finally:
                     client.close()

@@ -59,6 +59,8 @@ def handed_over(
     request: bytes,
     owner: Tuple[int, int],
     tail: Callable[[str], None],
+    *,
+    folder_mounted: bool = False,
 ) -> Iterator[StandbyExit]:
     """Copy the request in, start the task, stream its output into ``tail``; yield how it ended.
 
@@ -66,7 +68,7 @@ def handed_over(
     upon which the standby runtime exits and the engine removes the container, so the result must
     be copied out inside the block."""
     try:
-        put_request(container, IMAGE_REQUEST_FILE, request, owner[0], owner[1])
+        put_request(container, IMAGE_REQUEST_FILE, request, owner[0], owner[1], folder_mounted=folder_mounted)
         sock = client.api.attach_socket(container.id, params=_ATTACH)
     except (*ENGINE_ERRORS, OSError) as exc:
         raise StandbyUnavailable(f"it could not take the request ({exc})") from exc

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 def _remove(container: Container, why: str, report: Callable[[str], None]) -> bool:
     try:
-        container.remove(force=True)
+        container.remove(force=True, v=True)
     except docker.errors.NotFound:
         return False
     except docker.errors.APIError as exc:  # e.g. removal already in progress
