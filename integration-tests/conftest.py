@@ -20,6 +20,7 @@ from harness import (
     require_base_image,
     require_registry,
 )
+from trust_probe_env import listener, probe_env  # noqa: F401 - the trust tests' fixtures
 
 CLUSTER_FIXTURES = {"kubernetes", "kubernetes_cluster", "kubernetes_images"}
 SHARED_BUILD_PATH = os.environ.get("ISOLATION_TEST_SHARED_BUILD_PATH") == "1"

@@ -67,6 +67,11 @@ CELLS = {
     "venv_plain_cold": {"environment": "plain", "backend": "venv", "backend_options": {"warm": False}},
     "docker_af210": {"environment": "af210", "backend": "docker"},
     "kubernetes_af31": {"environment": "af31", "backend": "kubernetes"},
+    "kubernetes_af31_token": {
+        "environment": "af31",
+        "backend": "kubernetes",
+        "backend_options": {"automount_service_account_token": True},
+    },
 }
 """Cell name → the task's environment, backend and options; a DAG ``trust_probe_<cell>`` each."""
 

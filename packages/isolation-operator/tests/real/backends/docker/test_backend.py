@@ -365,10 +365,14 @@ def test_privileged_is_loud(docker_client: Any, capfd: pytest.CaptureFixture[str
     the container every capability is the engine's business (an engine that itself runs without
     them, as in some CI containers, refuses to start it: "unable to apply caps")."""
     dag_id = _dag_id()
+    found: Dict[str, Any] = {}
+    refused = ""
     try:
         found = _execute(_operator(dag_id, privileges, backend_options={"privileged": True}))
     except DockerBackendError as exc:
-        assert "unable to apply caps" in str(exc), exc
+        refused = str(exc)
+    if refused:
+        assert "unable to apply caps" in refused, refused
     else:
         assert found["effective"] != 0, "privileged is the explicit opt-out of the hardening"
     output = "".join(capfd.readouterr()) + caplog.text

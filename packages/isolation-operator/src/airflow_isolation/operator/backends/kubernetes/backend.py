@@ -25,7 +25,7 @@ from airflow_isolation.operator import airflow_compat as compat
 from airflow_isolation.operator import environments
 from airflow_isolation.operator.backends import ownership
 from airflow_isolation.operator.backends.base import BackendJob, IsolationBackend, LogSink, TargetExit
-from airflow_isolation.operator.backends.kubernetes import request_secret
+from airflow_isolation.operator.backends.kubernetes import hardening, request_secret
 from airflow_isolation.operator.backends.kubernetes.image import choose_image
 from airflow_isolation.operator.backends.kubernetes.options import KubernetesOptions
 from airflow_isolation.operator.backends.kubernetes.pod import IsolationPodOperator
@@ -104,6 +104,10 @@ def pod_operator(job: BackendJob, request: bytes, image: str) -> IsolationPodOpe
         skip_on_exit_code=skip_codes,
         startup_timeout_seconds=options.startup_timeout_seconds,
         execution_timeout=_execution_timeout(job.context),
+        automount_service_account_token=options.automount_service_account_token,
+        security_context=hardening.pod_security_context(options.security_context),
+        container_security_context=hardening.container_security_context(options.container_security_context),
+        xcom_sidecar_container_security_context=hardening.sidecar_security_context(),
         **extra,
     )
 

@@ -76,6 +76,14 @@ class KubernetesOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True)
     :param skip_on_exit_code: extra exit codes that mean "skipped" (the runtime's skip code always does).
     :param env: extra non-secret environment variables of the task's container.
     :param startup_timeout_seconds: how long the pod may stay pending.
+    :param automount_service_account_token: mount the service account's API token into the pod
+        (default ``False``: the task reaches the cluster only through connections it is sent).
+    :param security_context: the pod's ``securityContext``, e.g. ``{"runAsNonRoot": True,
+        "runAsUser": 1000}``.
+    :param container_security_context: keys of the task container's ``securityContext`` over the
+        hardened one (``kubernetes.hardening``: no privilege escalation, no capabilities,
+        ``RuntimeDefault`` seccomp), e.g. ``{"capabilities": {"add": ["NET_BIND_SERVICE"], "drop":
+        ["ALL"]}}``.
     """
 
     image: Optional[str] = None
@@ -98,6 +106,9 @@ class KubernetesOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True)
     skip_on_exit_code: List[int] = []
     env: Dict[str, str] = {}
     startup_timeout_seconds: int = 120
+    automount_service_account_token: bool = False
+    security_context: Dict[str, Any] = {}
+    container_security_context: Dict[str, Any] = {}
 
     def __post_init__(self) -> None:
         if self.image is not None and not self.image.strip():
@@ -112,6 +123,22 @@ class KubernetesOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True)
             raise ValueError("startup_timeout_seconds must be positive")
         for name in self.env:
             check_env_name(name, "the pod spec, readable by anyone who can `kubectl get pod`")
+        for option, given in (
+            ("security_context", self.security_context),
+            ("container_security_context", self.container_security_context),
+        ):
+            snake = sorted(key for key in given if "_" in key)
+            if snake:
+                raise ValueError(
+                    f"{option} takes the Kubernetes API's camelCase keys (e.g. 'runAsNonRoot'), "
+                    f"not {', '.join(snake)}"
+                )
+        if self.container_security_context.get("privileged"):
+            raise ValueError(
+                "container_security_context privileged=True gives the task every device and "
+                "capability of the node: an isolated task does not get it; name the capabilities "
+                "it needs in capabilities.add instead"
+            )
 
 
 def parse_kubernetes_options(options: Mapping[str, Any]) -> KubernetesOptions:
