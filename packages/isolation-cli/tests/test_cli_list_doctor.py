@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from cli_test_support import run_cli
 
-from airflow_isolation.cli.checks.health import FAIL, OK, WARN, schema_verdict
+from airflow_isolation.cli.checks.health import FAIL, OK, WARN, check_sandbox, schema_verdict
 from airflow_isolation.core import SCHEMA_VERSION
 
 
@@ -95,3 +96,18 @@ def test_doctor_names_the_rebuild_when_an_environment_speaks_another_schema() ->
     assert (older_minor.status, older_minor.fix) == (WARN, f"rebuild with `{rebuild}`")
     assert same.status == OK
     assert "runtime 0.0.9, core 0.0.9" in same.detail
+
+
+def test_doctor_warns_when_the_venv_sandbox_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__ISOLATION__VENV_SANDBOX", "off")
+    check = check_sandbox()
+    assert check.status == WARN
+    assert "can read what the worker's user can" in check.detail
+    assert "venv_sandbox = auto" in check.fix
+
+
+def test_doctor_fails_on_a_venv_sandbox_mode_it_does_not_know(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__ISOLATION__VENV_SANDBOX", "sometimes")
+    check = check_sandbox()
+    assert check.status == FAIL
+    assert "'sometimes' is not one of auto, required, off" in check.detail

@@ -22,7 +22,7 @@ from airflow_isolation.cli.checks.status import INVALID, all_statuses
 from airflow_isolation.cli.errors import CliError
 from airflow_isolation.cli.image import docker_engine
 from airflow_isolation.cli.resolve.uv_tool import UV_INSTALL_HINT, find_uv, uv_version
-from airflow_isolation.cli.settings import Settings
+from airflow_isolation.cli.settings import Settings, read
 from airflow_isolation.core import SCHEMA_VERSION
 from airflow_isolation.core.launch import IMAGE_PYTHON
 from airflow_isolation.workspace import warm as warm_runtime
@@ -36,6 +36,8 @@ from airflow_isolation.workspace.environment import (
     resolve_venv,
 )
 from airflow_isolation.workspace.project_settings import SETTINGS_FILE_VAR
+from airflow_isolation.workspace.sandbox import SandboxModeError, SandboxUnavailable, decide
+from airflow_isolation.workspace.settings_table import VENV_SANDBOX
 
 OK = "ok"
 WARN = "warn"
@@ -318,6 +320,47 @@ def check_settings_file(settings: Settings) -> Check:
     return Check("isolation.toml", OK, f"{found} (from ${SETTINGS_FILE_VAR})")
 
 
+def check_sandbox() -> Check:
+    """What ``[isolation] venv_sandbox`` gives venv tasks on this machine, tried as a task tries it
+    (``workspace.sandbox.decide``): a worker that silently runs tasks unsandboxed is what the
+    setting's ``auto`` allows, so the doctor is where it is said plainly."""
+    label = "venv sandbox"
+    mode = read(VENV_SANDBOX).strip().lower()
+    try:
+        decision = decide(mode)
+    except SandboxModeError as exc:
+        return Check(label, FAIL, str(exc), "set [isolation] venv_sandbox to auto, required or off")
+    except SandboxUnavailable as exc:
+        return Check(
+            label,
+            FAIL,
+            f"every venv task fails here: {exc}",
+            "make the sandbox possible (above), or set [isolation] venv_sandbox = auto",
+        )
+    if decision.availability is None:
+        return Check(
+            label,
+            WARN,
+            "off ([isolation] venv_sandbox = off): venv tasks run unsandboxed and can read what the "
+            "worker's user can (its processes' environments, airflow.cfg, the metadata database file)",
+            "set [isolation] venv_sandbox = auto (or required) where tasks should not",
+        )
+    if decision.sandboxed:
+        return Check(
+            label,
+            OK,
+            f"venv tasks run sandboxed (venv_sandbox = {mode}): {decision.availability.reason}",
+        )
+    return Check(
+        label,
+        WARN,
+        f"venv tasks run unsandboxed here (venv_sandbox = auto) and can read what the worker's user "
+        f"can: {decision.availability.reason}",
+        "make the sandbox possible as said, or set [isolation] venv_sandbox = required to refuse "
+        "unsandboxed tasks",
+    )
+
+
 def check_distribution(distribution: str, label: str, fix: str) -> Check:
     try:
         version = importlib.metadata.version(distribution)
@@ -332,6 +375,7 @@ def run_checks(settings: Settings) -> list[Check]:
         check_uv(),
         docker_check,
         check_settings_file(settings),
+        check_sandbox(),
         *check_environments(settings, client),
         check_build_path(settings),
         check_distribution(

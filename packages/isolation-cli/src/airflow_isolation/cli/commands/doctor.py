@@ -1,4 +1,4 @@
-"""``isolationctl doctor``: check uv, the environments, their builds and the Airflow host."""
+"""``isolationctl doctor``: uv, the venv sandbox, the environments, their builds, the Airflow host."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from airflow_isolation.cli.settings import resolve_settings
 
 @guarded
 def doctor(path: PathOption = None, build_path: BuildPathOption = None) -> None:
-    """Check uv, the environments, their builds and the Airflow host; exit 1 if anything failed."""
+    """Check uv, the venv sandbox, the environments, builds and the Airflow host; exit 1 on a failure."""
     settings = resolve_settings(path, build_path)
     checks = run_checks(settings)
     table = Table(title="isolationctl doctor", title_justify="left", show_lines=False)
