@@ -91,6 +91,9 @@ DAG_FILE_NAME = "overhead_benchmark_dags.py"
 # PythonVirtualenvOperator hashes this Variable into its cache key. Outside a worker the lookup
 # would fall through to the (empty) metadata database; an env var answers it first. See benchmarks/README.md.
 VENV_CACHE_KEY_VARIABLE = "AIRFLOW_VAR_PYTHON_VIRTUALENV_OPERATOR_CACHE_KEY"
+SANDBOX_SETTING = "AIRFLOW__ISOLATION__VENV_SANDBOX"
+"""The ``*_unsandboxed`` variants set it to ``off``; every other venv variant runs as the worker's
+setting says (``auto``: sandboxed where the machine allows it, printed at the start)."""
 
 
 def trivial(x: int) -> int:
@@ -132,6 +135,8 @@ class Variant:
     label: str
     build: Callable[[Any], Any]  # DAG -> a fresh operator in it (operators are stateful)
     isolated: bool = False
+    settings: Dict[str, str] = dataclasses.field(default_factory=dict)
+    """Environment variables set while it runs: ``[isolation]`` settings a worker would have."""
 
 
 def _python_operators() -> tuple[type, type, type]:
@@ -205,6 +210,18 @@ def build_variants(config: BenchConfig) -> List[Variant]:
             ),
         ),
     )
+    for warm in (False, True):
+        key = "isolated_callable_warm_unsandboxed" if warm else "isolated_callable_unsandboxed"
+        how = "warm runtime" if warm else "cold start"
+        variants.append(
+            Variant(
+                key,
+                f"IsolatedOperator(python_callable) on {config.environment!r}, {how}, venv_sandbox = off",
+                _isolated(config.environment, warm, key, task_args),
+                isolated=True,
+                settings={SANDBOX_SETTING: "off"},
+            )
+        )
     if config.plain_environment:
         plain = config.plain_environment
         for warm in (False, True):
@@ -517,6 +534,14 @@ def run_like_task_runner(operator: Any, context: Dict[str, Any]) -> Any:
 
 
 @contextlib.contextmanager
+def env_vars(values: Dict[str, str]) -> Iterator[None]:
+    with contextlib.ExitStack() as stack:
+        for name, value in values.items():
+            stack.enter_context(env_var(name, value))
+        yield
+
+
+@contextlib.contextmanager
 def env_var(name: str, value: str) -> Iterator[None]:
     previous = os.environ.get(name)
     os.environ[name] = value
@@ -570,7 +595,7 @@ class ExecuteMeasure:
         operator = variant.build(new_dag("overhead_benchmark"))  # building is parse time: untimed
         context = stub_context(operator)
         self.recorder.take()
-        with env_var(VENV_CACHE_KEY_VARIABLE, ""):
+        with env_var(VENV_CACHE_KEY_VARIABLE, ""), env_vars(variant.settings):
             started = time.perf_counter()
             value = run_like_task_runner(operator, context)
             seconds = time.perf_counter() - started
@@ -607,9 +632,10 @@ class DagTestMeasure:
     def run_once(self, variant: Variant) -> Run:
         dag = self.dags[variant.key]
         self.recorder.take()
-        started = time.perf_counter()
-        dag_run = dag.test()
-        seconds = time.perf_counter() - started
+        with env_vars(variant.settings):
+            started = time.perf_counter()
+            dag_run = dag.test()
+            seconds = time.perf_counter() - started
         state = str(getattr(dag_run, "state", None))
         if not state.endswith("success"):
             raise BenchmarkError(f"dag.test() of {dag.dag_id} ended in state {state!r}")
@@ -996,6 +1022,34 @@ def print_warm_goals(series: Dict[str, Series], native: float, external: float) 
         )
     print_no_slower_goal(series, "isolated_callable_warm", "virtualenv",
                          "@task.isolated warm <= cached PythonVirtualenvOperator")  # fmt: skip
+    print_sandbox_goals(series, native)
+
+
+def print_sandbox_goals(series: Dict[str, Series], native: float) -> None:
+    """Issue 19: the sandbox keeps warm starts warm (overhead under 50 ms sandboxed) and costs a
+    cold start at most 20 ms, both beside the unsandboxed figure of the same run."""
+    pairs = (
+        ("isolated_callable_warm", "isolated_callable_warm_unsandboxed", "warm"),
+        ("isolated_callable", "isolated_callable_unsandboxed", "cold"),
+    )
+    for sandboxed_key, unsandboxed_key, how in pairs:
+        sandboxed, unsandboxed = series.get(sandboxed_key), series.get(unsandboxed_key)
+        if sandboxed is None or unsandboxed is None or sandboxed.median is None or unsandboxed.median is None:
+            continue
+        extra = sandboxed.median - unsandboxed.median
+        if how == "warm":
+            overhead = sandboxed.median - native
+            verdict = "MET" if overhead < 0.050 else "NOT MET"
+            print(
+                f"  goal (sandboxed warm overhead over native < 50 ms): {verdict}: {ms(overhead)} ms "
+                f"sandboxed vs {ms(unsandboxed.median - native)} ms unsandboxed (+{ms(extra)} ms)"
+            )
+        else:
+            verdict = "MET" if extra <= 0.020 else "NOT MET"
+            print(
+                f"  goal (sandboxed cold start <= unsandboxed + 20 ms): {verdict}: {ms(sandboxed.median)} ms "
+                f"vs {ms(unsandboxed.median)} ms ({'+' if extra >= 0 else ''}{ms(extra)} ms)"
+            )
 
 
 def print_no_slower_goal(series: Dict[str, Series], mine_key: str, peer_key: str, goal: str) -> None:
@@ -1019,6 +1073,8 @@ PEERS = (
     ("isolated_callable_warm", "external"),
     ("isolated_callable", "virtualenv"),
     ("isolated_callable_warm", "virtualenv"),
+    ("isolated_callable", "isolated_callable_unsandboxed"),
+    ("isolated_callable_warm", "isolated_callable_warm_unsandboxed"),
     ("isolated_plain", "virtualenv"),
     ("isolated_plain_warm", "virtualenv"),
     ("isolated_plain", "virtualenv_nocache"),
@@ -1242,29 +1298,66 @@ def probe_jobs(probes: List[Probe]) -> List[Job]:
     return [Job("probes", probe.key, probe.label, functools.partial(run_probe, probe)) for probe in probes]
 
 
+def _memory_mib(pid: int) -> Dict[str, float]:
+    """``VmRSS`` and ``Pss`` of one process in MiB (Linux ``/proc``); empty when it is gone."""
+    fields: Dict[str, float] = {}
+    try:
+        for source in ("status", "smaps_rollup"):
+            for line in Path(f"/proc/{pid}/{source}").read_text().splitlines():
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "Pss") and value.strip().endswith("kB"):
+                    fields[key] = int(value.split()[0]) / 1024
+    except (OSError, ValueError):
+        return {}
+    return fields
+
+
+def _sandbox_processes(pid: int) -> List[int]:
+    """The bubblewrap processes above a sandboxed warm runtime (its monitor outside the sandbox and
+    the sandbox's PID 1): what the sandbox adds to a warm runtime's memory."""
+    found: List[int] = []
+    while True:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return found
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        try:
+            if Path(f"/proc/{parent}/comm").read_text().strip() != "bwrap":
+                return found
+        except OSError:
+            return found
+        found.append(parent)
+        pid = parent
+
+
 def warm_runtime_memory(name: str, manifest: Any) -> List[Dict[str, Any]]:
-    """RSS and PSS of the warm runtime(s) of an environment build (Linux ``/proc``)."""
+    """RSS and PSS of the warm runtime(s) of an environment build, and of the bubblewrap processes
+    that hold a sandboxed one (Linux ``/proc``)."""
     from airflow_isolation.workspace.warm import running
 
     found = []
     for process in running(manifest):
-        pid = process.pid
-        fields = {}
-        try:
-            for source in ("status", "smaps_rollup"):
-                for line in Path(f"/proc/{pid}/{source}").read_text().splitlines():
-                    key, _, value = line.partition(":")
-                    if key in ("VmRSS", "Pss") and value.strip().endswith("kB"):
-                        fields[key] = int(value.split()[0]) / 1024
-        except (OSError, ValueError):
+        fields = _memory_mib(process.pid)
+        if not fields:
             continue
-        found.append(
-            {"environment": name, "pid": pid, "rss_mib": fields.get("VmRSS"), "pss_mib": fields.get("Pss")}
-        )
+        sandbox = [_memory_mib(pid) for pid in _sandbox_processes(process.pid)]
+        found.append({
+            "environment": name, "pid": process.pid, "sandboxed": bool(sandbox),
+            "rss_mib": fields.get("VmRSS"), "pss_mib": fields.get("Pss"),
+            "sandbox_rss_mib": sum(each.get("VmRSS", 0.0) for each in sandbox),
+            "sandbox_pss_mib": sum(each.get("Pss", 0.0) for each in sandbox),
+        })  # fmt: skip
     for item in found:
+        where = (
+            f"sandboxed, plus {item['sandbox_rss_mib']:.1f} MiB RSS (PSS {item['sandbox_pss_mib']:.1f} MiB) "
+            "in its two bubblewrap processes"
+            if item["sandboxed"]
+            else "unsandboxed"
+        )
         print(
             f"warm runtime of {name!r}: pid {item['pid']}, RSS {item['rss_mib'] or 0:.1f} MiB "
-            f"(PSS {item['pss_mib'] or 0:.1f} MiB); it idles out on its own"
+            f"(PSS {item['pss_mib'] or 0:.1f} MiB), {where}; it idles out on its own"
         )
     return found
 
@@ -1308,6 +1401,19 @@ def report_warm_runtimes(
     if plain_manifest is not None:
         found += warm_runtime_memory(args.plain_environment, plain_manifest)
     return found
+
+
+def sandbox_description() -> str:
+    """Whether the venv variants without ``_unsandboxed`` run sandboxed here, and why."""
+    from airflow_isolation.operator.config.settings import venv_sandbox
+    from airflow_isolation.workspace.sandbox import availability
+
+    mode = venv_sandbox()
+    found = availability()
+    if mode == "off":
+        return "off ([isolation] venv_sandbox = off): every venv variant runs unsandboxed"
+    state = "sandboxed" if found.usable else "UNSANDBOXED"
+    return f"{state} (venv_sandbox = {mode}; {found.reason}); the *_unsandboxed variants set it off"
 
 
 def resolve_target(name: str) -> Any:
@@ -1370,6 +1476,7 @@ def benchmark(args: argparse.Namespace, workdir: Path, log_handle: TextIO) -> in
 
     print(f"host: Python {sys.version.split()[0]}, Airflow {airflow_version}")
     print_targets(config, manifest, plain_manifest)
+    print(f"venv sandbox: {sandbox_description()}")
     print(f"PythonVirtualenvOperator cache: {config.venv_cache_path}")
     print(f"operator logs: {workdir / 'operators.log'}")
     print(f"rounds: {args.rounds} (+1 untimed warm-up per variant, the 'first' column)\n")

@@ -4,7 +4,8 @@ Tried for real, once per process: ``bwrap`` with the sandbox's namespaces runs `
 says when it cannot is the reason: unprivileged user namespaces turned off by the kernel
 (``kernel.unprivileged_userns_clone = 0``, ``user.max_user_namespaces = 0``, an AppArmor policy),
 or forbidden by the worker's own container (Docker's and containerd's default seccomp profiles
-refuse ``unshare`` of a user namespace), or no ``bwrap`` at all.
+refuse ``unshare`` of a user namespace, and their masked ``/proc`` paths refuse a new ``/proc``
+mount), or no ``bwrap`` at all.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ INSTALL_HINT = (
 )
 NAMESPACE_HINT = (
     "allow unprivileged user namespaces on this machine (sysctl kernel.unprivileged_userns_clone=1 "
-    "and user.max_user_namespaces > 0), or, for a worker in a container or pod, run it with a "
-    "seccomp profile that allows them (Kubernetes: a Localhost profile or Unconfined for the worker "
-    "container; Docker: --security-opt seccomp=unconfined) — see the docs' venv backend page"
+    "and user.max_user_namespaces > 0), or, for a worker in a container, let it create them and "
+    "mount its own /proc (Docker: --security-opt seccomp=unconfined --security-opt "
+    "systempaths=unconfined; Kubernetes: procMount Unmasked and a seccomp profile that allows them) — see "
+    "the docs' venv backend page, 'Where the sandbox holds'"
 )
 
 
