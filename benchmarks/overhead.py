@@ -987,6 +987,8 @@ def print_goal(series: Dict[str, Series]) -> None:
     print_no_slower_goal(series, "isolated_docker_warm", "docker_operator",
                          "isolated_docker_warm <= DockerOperator on the same image")  # fmt: skip
     native, external = series.get("native"), series.get("external")
+    if native is not None and native.median is not None:
+        print_sandbox_goals(series, native.median)
     if not native or not external:
         print("  goal: not evaluated (needs the native and external variants)\n")
         return
@@ -1022,7 +1024,6 @@ def print_warm_goals(series: Dict[str, Series], native: float, external: float) 
         )
     print_no_slower_goal(series, "isolated_callable_warm", "virtualenv",
                          "@task.isolated warm <= cached PythonVirtualenvOperator")  # fmt: skip
-    print_sandbox_goals(series, native)
 
 
 def print_sandbox_goals(series: Dict[str, Series], native: float) -> None:
@@ -1403,6 +1404,13 @@ def report_warm_runtimes(
     return found
 
 
+def print_setup(config: BenchConfig, workdir: Path, rounds: int) -> None:
+    print(f"venv sandbox: {sandbox_description()}")
+    print(f"PythonVirtualenvOperator cache: {config.venv_cache_path}")
+    print(f"operator logs: {workdir / 'operators.log'}")
+    print(f"rounds: {rounds} (+1 untimed warm-up per variant, the 'first' column)\n")
+
+
 def sandbox_description() -> str:
     """Whether the venv variants without ``_unsandboxed`` run sandboxed here, and why."""
     from airflow_isolation.operator.config.settings import venv_sandbox
@@ -1476,10 +1484,7 @@ def benchmark(args: argparse.Namespace, workdir: Path, log_handle: TextIO) -> in
 
     print(f"host: Python {sys.version.split()[0]}, Airflow {airflow_version}")
     print_targets(config, manifest, plain_manifest)
-    print(f"venv sandbox: {sandbox_description()}")
-    print(f"PythonVirtualenvOperator cache: {config.venv_cache_path}")
-    print(f"operator logs: {workdir / 'operators.log'}")
-    print(f"rounds: {args.rounds} (+1 untimed warm-up per variant, the 'first' column)\n")
+    print_setup(config, workdir, args.rounds)
 
     json_out: Dict[str, Any] = {
         "host": {"python": sys.version.split()[0], "airflow": airflow_version},
