@@ -36,7 +36,11 @@ WITH_AIRFLOW = {
     "mapped_operator[1]",
     "check_mapped_operator",
     "deferred_sensor",
+    "execute_hooks",
+    "native_execute_hooks",
+    "check_execute_hooks",
 }
+FAILED_WITH_AIRFLOW = {"execute_hooks_fail", "native_execute_hooks_fail"}
 ASSET_EMITTERS = {"emit_asset_extra", "native_emit_asset_extra"}
 ASSET_READERS = {"read_asset_extra", "check_asset_extras"}
 SKIPPED_WITH_AIRFLOW = {"right", "skipped"}
@@ -82,6 +86,8 @@ def check_conformance(report: DagRunReport, has_airflow: bool) -> None:
     not_failed = {t: report.state(t) for t in sorted(FAILED) if report.state(t) != "failed"}
     assert not not_failed, f"tasks that fail on purpose did not: {not_failed}"
     if has_airflow:
+        not_failed = {t: report.state(t) for t in sorted(FAILED_WITH_AIRFLOW) if report.state(t) != "failed"}
+        assert not not_failed, f"tasks that fail on purpose did not: {not_failed}"
         _check_short_circuits(report)
         not_skipped = {t: report.state(t) for t in sorted(SKIPPED_WITH_AIRFLOW)}
         not_skipped = {t: state for t, state in not_skipped.items() if state != "skipped"}

@@ -35,6 +35,8 @@ try:
 except ImportError:  # an Airflow 2 host without the standard provider
     from airflow.operators.python import ShortCircuitOperator
 
+from execute_hooks_operators import RETURNED, StepsOperator
+
 from airflow_isolation.operator import IsolatedOperator
 
 ENVIRONMENTS = {"af210": True, "af31": True, "plain": False}
@@ -352,6 +354,37 @@ for dag_id, env_name, backend, has_airflow in CELLS:
 
                 emitted >> read_back
                 [emitted, native_emitted] >> check_asset_extras(read_back.output)
+
+            hooks = [
+                IsolatedOperator(task_id="execute_hooks", environment=env_name, operator=StepsOperator),
+                StepsOperator(task_id="native_execute_hooks"),
+                IsolatedOperator(
+                    task_id="execute_hooks_fail", environment=env_name, operator=StepsOperator, fail=True
+                ),
+                StepsOperator(task_id="native_execute_hooks_fail", fail=True),
+            ]
+
+            @task(trigger_rule="all_done")
+            def check_execute_hooks(env_name, ti=None):
+                def pulled(task_id, key):
+                    return ti.xcom_pull(task_ids=task_id, key=key)
+
+                for suffix in ("", "_fail"):  # pre_execute's XCom stays when execute fails
+                    pre = [pulled(f"{who}execute_hooks{suffix}", "pre") for who in ("", "native_")]
+                    assert pre == ["pre_execute ran", "pre_execute ran"], pre
+                failed = (pulled("execute_hooks_fail", "post"), pulled("native_execute_hooks_fail", "post"))
+                assert failed == (None, None), f"post_execute ran after a failed execute: {failed}"
+                isolated, native = pulled("execute_hooks", "post"), pulled("native_execute_hooks", "post")
+                steps = ["pre_execute", "execute", "post_execute"]
+                assert isolated["steps"] == native["steps"] == steps, (isolated, native)
+
+                def given(major):  # what post_execute gets as its result, by Airflow version
+                    return RETURNED if major == 2 else None
+
+                assert native["result"] == given(int(HOST_AIRFLOW.split(".")[0])), native
+                assert isolated["result"] == given(2 if env_name.startswith("af2") else 3), isolated
+
+            hooks >> check_execute_hooks(env_name)
 
             IsolatedOperator(
                 task_id="deferred_sensor",

@@ -62,3 +62,36 @@ class SkipsAllExcept(BaseOperator, SkipMixin):
     def execute(self, context: Any) -> Any:
         self.skip_all_except(context["ti"], "a")
         return "done"
+
+
+class RecordsSteps(BaseOperator):
+    """Pushes each step as it runs: ``pre_execute`` and ``post_execute`` overridden, and ``execute``
+    deferring once (``defers``) or failing (``fail``)."""
+
+    def __init__(self, *, defers: bool = False, fail: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.defers = defers
+        self.fail = fail
+        self.steps: List[str] = []
+
+    def _step(self, context: Any, name: str) -> None:
+        self.steps.append(name)
+        context["ti"].xcom_push(key="steps", value=list(self.steps))
+
+    def pre_execute(self, context: Any) -> None:
+        self._step(context, "pre_execute")
+
+    def execute(self, context: Any) -> Any:
+        self._step(context, "execute")
+        if self.fail:
+            raise ValueError("execute failed on purpose")
+        if self.defers:
+            self.defer(trigger=EchoTrigger("fired"), method_name="resumed")
+        return "done"
+
+    def resumed(self, context: Any, event: Any = None) -> Any:
+        self._step(context, "resumed")
+        return "done"
+
+    def post_execute(self, context: Any, result: Any = None) -> None:
+        self._step(context, f"post_execute(result={result!r})")

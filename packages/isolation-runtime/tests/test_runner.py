@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
+import pytest
 from runtime_test_support import callable_from_source, run
 
 from airflow_isolation.core import CallableSpec, OperatorSpec, TaskContext
@@ -19,6 +20,7 @@ from airflow_isolation.runtime.facets.xcom import XComRecorder
 from airflow_isolation.runtime.task import airflow_compat, runner
 from airflow_isolation.runtime.task.context import build_context
 
+HERE = Path(__file__).resolve().parent
 PYTHON = "airflow.providers.standard.operators.python"
 CTX = TaskContext(
     dag_id="d", task_id="t", run_id="r", ds="2024-01-02",
@@ -143,3 +145,32 @@ def test_parameters_named_like_context_keys_are_filled() -> None:
 def test_a_callable_runs_with_its_args_and_context() -> None:
     fn = CallableSpec(name="f", source="def f(a, b, ds):\n    return [a, b, ds]\n", args=[1], kwargs={"b": 2})
     assert runner.run_callable(fn, build_context(CTX, XComRecorder(), {})) == [1, 2, "2024-01-02"]
+
+
+def _steps(result: Any) -> Any:
+    return [push.value for push in result.xcom_pushes if push.key == "steps"][-1]
+
+
+@pytest.mark.parametrize(
+    ("options", "status", "steps"),
+    [
+        ({}, "success", ["pre_execute", "execute", "post_execute(result=None)"]),
+        ({"fail": True}, "failed", ["pre_execute", "execute"]),
+        (
+            {"defers": True},
+            "success",
+            ["pre_execute", "execute", "pre_execute", "resumed", "post_execute(result=None)"],
+        ),
+    ],
+    ids=["success", "failure", "deferral"],
+)
+def test_pre_and_post_execute_run_around_execute_as_airflow_3_runs_them(
+    tmp_path: Path, options: Dict[str, Any], status: str, steps: List[str]
+) -> None:
+    """Airflow 3's task runner: ``pre_execute`` before each run of the task (a resumption is one),
+    ``post_execute(context)`` without the result after the last, none after a failure; what the
+    steps pushed is kept whatever the outcome."""
+    spec = OperatorSpec("target_operators.RecordsSteps", options)
+    _, out, result = run(spec, tmp_path, env={"PYTHONPATH": str(HERE)})
+    assert result.status == status, out
+    assert _steps(result) == steps

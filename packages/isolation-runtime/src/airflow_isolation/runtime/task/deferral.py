@@ -17,7 +17,7 @@ import functools
 import traceback
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from airflow_isolation.runtime.task import airflow_compat, outcome
+from airflow_isolation.runtime.task import airflow_compat, execute_hooks, outcome
 
 FAIL_METHOD = "__fail__"
 _TASK_END_EVENTS = {"TaskSuccessEvent", "TaskFailedEvent", "TaskSkippedEvent"}
@@ -34,15 +34,22 @@ def is_deferral(exc: BaseException) -> bool:
 def run_operator(
     info: airflow_compat.AirflowInfo, operator: Any, context: Dict[str, Any], log: Callable[[str], None]
 ) -> Any:
-    """``execute``, then run each trigger the operator defers to and resume it, until it returns."""
+    """``execute``, then run each trigger the operator defers to and resume it, until it returns.
+
+    ``pre_execute`` runs before ``execute`` and before each resumption, ``post_execute`` once after
+    the last, as natively (``execute_hooks``), where each resumption is a new run of the task."""
     step: Callable[[], Any] = functools.partial(airflow_compat.execute_operator, info, operator, context)
     while True:
         try:
-            return step()
+            execute_hooks.pre_execute(info, operator, context)
+            result = step()
         except BaseException as exc:  # TaskDeferred derives from BaseException
             if not is_deferral(exc):
                 raise
             resume = wait_for_trigger(info, exc, context, log)
+        else:
+            execute_hooks.post_execute(info, operator, context, result)
+            return result
         if resume is None:
             return None
         step = functools.partial(airflow_compat.resume_operator, info, operator, context, *resume)
