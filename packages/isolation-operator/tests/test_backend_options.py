@@ -79,8 +79,8 @@ def test_docker_options_convert_to_engine_units() -> None:
         (
             {"mem_limit": "1g"},
             r"unknown option\(s\) 'mem_limit' \(did you mean 'memory_limit'\?\); "
-            r"allowed keys: memory_limit, warm, env, inherit_env, mounts, network \(images, cpus and other "
-            r"container settings apply to "
+            r"allowed keys: memory_limit, warm, env, inherit_env, mounts, network, run_as_user "
+            r"\(images, cpus and other container settings apply to "
             r"backend='docker'\)",
         ),
         ({"image": "x"}, r"unknown option\(s\) 'image'"),
@@ -232,3 +232,18 @@ def test_every_registered_backend_and_parser_imports() -> None:
     for name, registered in _BACKENDS.items():
         assert get_backend(name).name == name
         assert callable(_load(registered.options_parser))
+
+
+def test_run_as_user_is_a_user_name_checked_at_parse_time() -> None:
+    parsed = parse_backend_options("venv", {"run_as_user": "etl"}, "t")
+    assert isinstance(parsed, VenvOptions) and parsed.run_as_user == "etl"
+    for bad in ("", "etl; rm -rf /", "-u root", "a b"):
+        with pytest.raises(BackendOptionsError, match="is not a Unix user name"):
+            parse_backend_options("venv", {"run_as_user": bad}, "t")
+
+
+def test_run_as_user_of_an_unknown_user_names_the_fix() -> None:
+    from airflow_isolation.operator.backends.venv.impersonation import ImpersonationError, impersonation
+
+    with pytest.raises(ImpersonationError, match=r"is not a user on this worker .*create it"):
+        impersonation("no-such-user-here")

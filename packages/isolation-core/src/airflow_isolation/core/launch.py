@@ -62,6 +62,11 @@ REQUEST_DIGEST_ENV = "ISOLATION_REQUEST_SHA256"
 """The SHA-256 of the request bytes (see ``airflow_isolation.core.integrity``): the one variable
 the host sets for the target besides the venv's own."""
 
+LIFELINE_FD_ENV = "ISOLATION_LIFELINE_FD"
+"""A descriptor of the runtime (the read end of a pipe the worker holds the other end of): when it
+closes, the worker is gone and the runtime ends its process group. For targets the kernel cannot
+tie to their worker (started through a setuid ``sudo``, which clears the parent-death signal)."""
+
 _PART = re.compile(r"\.part-(\d{4})-of-(\d{4})$")
 
 

@@ -44,7 +44,7 @@ from airflow_isolation.runtime.facets.sensors import SensorsFacet
 from airflow_isolation.runtime.facets.shipped_modules import ShippedModulesFacet
 from airflow_isolation.runtime.facets.write_back import WriteBackFacet
 from airflow_isolation.runtime.facets.xcom import XComFacet
-from airflow_isolation.runtime.process import masking, sigterm
+from airflow_isolation.runtime.process import lifeline, masking, sigterm
 from airflow_isolation.runtime.process.request_file import read_request
 from airflow_isolation.runtime.task import airflow_compat, outcome, runner
 from airflow_isolation.runtime.task.context import build_context
@@ -262,6 +262,7 @@ def _verified(data: bytes, where: str) -> bytes:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     started = time.perf_counter()
+    lifeline.arm_from_environment()
     args = _parse_args(argv)
     return run_files(args.request, args.result, args.result_format, started)
 

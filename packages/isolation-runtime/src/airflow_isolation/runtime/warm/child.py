@@ -38,6 +38,7 @@ from typing import Iterable, List, NoReturn, Optional
 from airflow_isolation.core.launch import REQUEST_DIGEST_ENV, descriptor_path, runtime_arguments
 from airflow_isolation.core.prctl import PR_SET_DUMPABLE, PRCTL
 from airflow_isolation.core.warm_protocol import START_DESCRIPTORS, WarmStart, receive_host_message
+from airflow_isolation.runtime.process import lifeline as lifeline_ends
 from airflow_isolation.runtime.process.descendants import become_subreaper, stop_descendants
 
 EXIT_NOT_CLAIMED = 75
@@ -101,17 +102,6 @@ def _address_space(limit: Optional[int]) -> None:
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
-def _die_with_worker(lifeline: int) -> None:
-    """SIGIO to the child's whole process group when the worker's end of the lifeline closes.
-
-    The kernel signals a pipe's ``O_ASYNC`` reader when its last writer goes away, and SIGIO's
-    default action ends the process: no thread and no polling in the child.
-    """
-    fcntl.fcntl(lifeline, fcntl.F_SETOWN, -os.getpgid(0))
-    fcntl.fcntl(lifeline, fcntl.F_SETFL, fcntl.fcntl(lifeline, fcntl.F_GETFL) | os.O_ASYNC)
-    signal.signal(signal.SIGIO, signal.SIG_DFL)
 
 
 def _signals() -> None:
@@ -186,7 +176,7 @@ def run_task(start: WarmStart, fds: List[int]) -> NoReturn:
         _address_space(start.memory_limit)
         request, result = descriptor_path(request_fd), descriptor_path(result_fd)
         sys.argv = [sys.argv[0], *runtime_arguments(request, result)]
-        _die_with_worker(lifeline)
+        lifeline_ends.die_with_worker(lifeline)
         from airflow_isolation.runtime.entrypoint import run_files
 
         code = run_files(request, result)

@@ -33,11 +33,22 @@ from airflow_isolation.operator.backends.base import (
 )
 from airflow_isolation.operator.backends.venv import warm as venv_warm
 from airflow_isolation.operator.backends.venv.child import child_setup
+from airflow_isolation.operator.backends.venv.impersonation import (
+    Impersonation,
+    ImpersonationError,
+    impersonation,
+)
 from airflow_isolation.operator.backends.venv.options import VenvOptions
 from airflow_isolation.operator.backends.venv.reap import run_environment, stop_when_target_exits
 from airflow_isolation.operator.backends.venv.sandbox import SandboxPlan, plan
-from airflow_isolation.operator.backends.venv.workdir import make_workdir, remove_workdir, sweep_workdirs
-from airflow_isolation.operator.backends.warm_start import ColdStart, warm_else_cold
+from airflow_isolation.operator.backends.venv.workdir import (
+    lend_workdir,
+    make_workdir,
+    remove_workdir,
+    sweep_workdirs,
+)
+from airflow_isolation.operator.backends.warm_start import COLD_PREFIX, ColdStart, warm_else_cold
+from airflow_isolation.operator.config.settings import warm_enabled
 from airflow_isolation.operator.environments import build_path, environments_path, resolve_venv
 from airflow_isolation.workspace.environment import BuildManifest, load_definition
 from airflow_isolation.workspace.sandbox import (
@@ -51,11 +62,12 @@ _KILL_GRACE_SECONDS = 5.0
 
 
 def target_environment(
-    venv: Path, airflow_home: Path, options: VenvOptions, sandboxed: bool
+    venv: Path, airflow_home: Path, options: VenvOptions, sandboxed: bool, home: Optional[str] = None
 ) -> Dict[str, str]:
-    """The allowlist of the worker's environment, the venv activated, and what the task names."""
+    """The allowlist of the worker's environment, the venv activated, and what the task names;
+    ``home``: an impersonated target's own."""
     return task_environment(
-        os.environ, str(venv), str(airflow_home), home=SANDBOX_HOME if sandboxed else None,
+        os.environ, str(venv), str(airflow_home), home=SANDBOX_HOME if sandboxed else home,
         env=options.env, inherit=options.inherit_env,
     )  # fmt: skip
 
@@ -88,6 +100,7 @@ class _Run:
     sandbox: SandboxPlan
     tail: LogTail
     log: LogSink
+    impersonation: Optional[Impersonation] = None
 
     def exit(self, exit_code: int, where: str) -> TargetExit:
         result = (self.result_file.read_bytes() if self.result_file.exists() else b"") or None
@@ -105,6 +118,9 @@ class VenvBackend(IsolationBackend):
         """The host PID of a cold sandbox's first process (bubblewrap's), whose child is the target."""
         self._reaper: Optional[threading.Thread] = None
         self._warm: Optional[venv_warm.WarmTarget] = None
+        self._impersonation: Optional[Impersonation] = None
+        self._lifeline: int = -1
+        """The worker's end of an impersonated target's stdin (``venv.impersonation``)."""
 
     def run(self, request: bytes, job: BackendJob, log: LogSink) -> TargetExit:
         options: VenvOptions = job.options if job.options is not None else VenvOptions()
@@ -112,34 +128,56 @@ class VenvBackend(IsolationBackend):
         if sandbox.notice is not None:
             log(sandbox.notice)
         manifest = resolve_venv(job.environment)
+        as_user = impersonation(options.run_as_user) if options.run_as_user is not None else None
         airflow_home = Path(launch.venv_airflow_home(manifest.venv_path))
         airflow_home.mkdir(exist_ok=True)
         sweep_workdirs(log)
         workdir = make_workdir()
         tail = LogTail(log)
         self._reaper = None
+        self._impersonation = as_user
         try:
             request_file, result_file = workdir / launch.REQUEST_FILE_NAME, workdir / launch.RESULT_FILE_NAME
             write_private_file(request_file, request)
+            if as_user is not None:  # its own Airflow home: the shared one is the worker's to write
+                airflow_home = workdir / "airflow-home"
+                airflow_home.mkdir(mode=0o700)
+                lend_workdir(workdir, as_user)
+            home = as_user.home if as_user is not None else None
+            venv = Path(manifest.venv_path)
             env = {
-                **target_environment(Path(manifest.venv_path), airflow_home, options, sandbox.sandboxed),
+                **target_environment(venv, airflow_home, options, sandbox.sandboxed, home=home),
                 **launch.request_environment(request),
                 **run_environment(workdir.name),
             }
-            run = _Run(manifest, request_file, result_file, env, workdir, options, sandbox, tail, log)
+            run = _Run(
+                manifest, request_file, result_file, env, workdir, options, sandbox, tail, log, as_user
+            )
+            if as_user is not None and options.warm and warm_enabled():
+                log(f"{COLD_PREFIX}run_as_user={as_user.user!r}: a warm runtime runs as the worker's user")
             return warm_else_cold(
-                options.warm, lambda: self._run_warm(run, job), lambda: self._run_cold(run), log
+                options.warm and as_user is None,
+                lambda: self._run_warm(run, job),
+                lambda: self._run_cold(run),
+                log,
             )
         finally:
             self.kill()
             self._process = None
             self._sandbox_init = None
+            if self._lifeline >= 0:
+                os.close(self._lifeline)
+                self._lifeline = -1
             if self._warm is not None:
                 self._warm.release()
                 self._warm = None
             if self._reaper is not None:  # the target has ended, so the reaper stops its processes now
                 self._reaper.join()
                 self._reaper = None
+            if as_user is not None:
+                with contextlib.suppress(ImpersonationError):
+                    as_user.take_back(workdir)
+            self._impersonation = None
             remove_workdir(workdir)
 
     def _run_cold(self, run: _Run) -> TargetExit:
@@ -147,20 +185,29 @@ class VenvBackend(IsolationBackend):
         command = launch.runtime_command(
             str(run.manifest.interpreter), str(run.request_file), str(run.result_file)
         )
-        info_read, info_write = os.pipe() if run.sandbox.sandboxed else (-1, -1)
+        as_user = run.impersonation
+        # sudo closes every descriptor above 2: bubblewrap's info descriptor would not get through
+        info_read, info_write = os.pipe() if run.sandbox.sandboxed and as_user is None else (-1, -1)
         if run.sandbox.profile is not None:
             prefix = sandbox_command(
                 run.sandbox.profile, Path(run.manifest.venv_path), bwrap=run.sandbox.bwrap,
-                writable=[run.workdir], chdir=str(run.workdir), info_fd=info_write,
+                writable=[run.workdir], chdir=str(run.workdir),
+                info_fd=info_write if info_write >= 0 else None,
             )  # fmt: skip
             command = [*prefix, *command]
+        stdin: int = subprocess.DEVNULL
+        env = run.env
+        if as_user is not None:
+            command = as_user.command(command, run.env["PATH"])
+            stdin, self._lifeline = os.pipe()
+            env = {**env, launch.LIFELINE_FD_ENV: "0"}
         try:
             self._process = subprocess.Popen(
                 command,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=run.env,
+                stdin=stdin,
+                env=env,
                 cwd=run.workdir,
                 text=True,
                 errors="replace",
@@ -172,10 +219,12 @@ class VenvBackend(IsolationBackend):
         finally:
             if info_write >= 0:
                 os.close(info_write)
+            if stdin >= 0:
+                os.close(stdin)
         assert self._process.stdout is not None
         if info_read >= 0:
             self._sandbox_init = _sandbox_pid(info_read)
-        else:
+        elif not run.sandbox.sandboxed:
             self._reaper = threading.Thread(  # a sandbox ends what it holds with its first process
                 target=stop_when_target_exits,
                 args=(self._process.pid, run.workdir.name, run.log),
@@ -226,7 +275,9 @@ class VenvBackend(IsolationBackend):
             return
         for sig, wait in ((signal.SIGTERM, _KILL_GRACE_SECONDS), (signal.SIGKILL, None)):
             try:
-                if sig == signal.SIGTERM and self._sandbox_init is not None:
+                if self._impersonation is not None:
+                    self._signal_impersonated(process.pid, sig)
+                elif sig == signal.SIGTERM and self._sandbox_init is not None:
                     _signal_all(procfs.children(self._sandbox_init), sig)
                 else:
                     os.killpg(process.pid, sig)
@@ -237,6 +288,29 @@ class VenvBackend(IsolationBackend):
                 return
             except subprocess.TimeoutExpired:
                 continue
+
+
+    def _signal_impersonated(self, sudo: int, sig: signal.Signals) -> None:
+        """Through ``sudo``'s rules (``venv.impersonation``): SIGTERM to a sandboxed target itself,
+        as for any sandbox (see ``_signal_all``), else to the whole group ``sudo`` leads, which
+        holds what the target started."""
+        as_user = self._impersonation
+        assert as_user is not None
+        if sig == signal.SIGTERM:
+            target = _impersonated_sandbox_targets(sudo)
+            if target:
+                as_user.signal(target, sig)
+                return
+        as_user.signal([-sudo], sig)
+
+
+def _impersonated_sandbox_targets(sudo: int) -> List[int]:
+    """The target in a sandbox started through ``sudo``: ``sudo`` → bubblewrap → the sandbox's
+    first process → the target (no info descriptor gets through ``sudo``)."""
+    for outer in procfs.children(sudo):
+        for first in procfs.children(outer):
+            return procfs.children(first)
+    return []
 
 
 def _sandbox_pid(info: int) -> Optional[int]:

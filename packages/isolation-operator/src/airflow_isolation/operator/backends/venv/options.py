@@ -19,6 +19,8 @@ sandbox shows, read-only unless asked) and ``network`` (``"none"`` cuts it). ``e
 target sees every path the worker's user can, read-only or not); a mount moved to another path and
 ``network="none"`` need the sandbox, so a task with them fails rather than run without what it
 asked for.
+
+``run_as_user`` runs the target as another Unix user of the worker (``venv.impersonation``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from airflow_isolation.operator.backends.options import (
     convert,
     parse_size,
 )
+from airflow_isolation.operator.backends.venv.impersonation import check_user_name
 from airflow_isolation.workspace.sandbox import BindMount, SandboxProfile
 
 MIN_MEMORY_LIMIT = 64 * 1024**2
@@ -65,6 +68,8 @@ class VenvOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     :param inherit_env: names of the worker's environment variables the target gets too.
     :param mounts: ``[{"source": "/data", "target": "/data", "read_only": True}]``, in the sandbox.
     :param network: ``"none"``: the sandbox has only a loopback device of its own.
+    :param run_as_user: a Unix user of the worker the target runs as, by ``sudo`` as Airflow's own
+        ``run_as_user`` does (``venv.impersonation``); such a task starts cold.
     """
 
     memory_limit: Union[int, str, None] = None
@@ -73,6 +78,7 @@ class VenvOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     inherit_env: List[str] = []
     mounts: List[VenvMount] = []
     network: Literal["shared", "none"] = "shared"
+    run_as_user: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.memory_limit is not None and parse_size(self.memory_limit, "memory_limit") < MIN_MEMORY_LIMIT:
@@ -84,6 +90,8 @@ class VenvOptions(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
             check_env_name(name, _WORKER_ENVIRONMENT)
         for name in self.inherit_env:
             check_inherited_name(name)
+        if self.run_as_user is not None:
+            check_user_name(self.run_as_user)
 
     @property
     def memory_bytes(self) -> Optional[int]:

@@ -6,7 +6,8 @@ and then the target is gone too (``venv.child``), but not what the target starte
 name carries the creating process's PID and start time, so every venv run first sweeps up after
 processes that no longer exist: it stops the processes of their runs (the folder's name is the run's
 ``venv.reap`` marker) and removes their folders, without touching those of other live workers on the
-same machine (a recycled PID does not pass for its former owner: the start time differs).
+same machine (a recycled PID does not pass for its former owner: the start time differs). A
+folder lent to another user for the run (``run_as_user``) is taken back first.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from pathlib import Path
 from typing import Callable, List, Optional
 
 from airflow_isolation.operator.backends.ownership import Owner, process_alive
+from airflow_isolation.operator.backends.venv.impersonation import (
+    Impersonation,
+    ImpersonationError,
+    impersonation,
+)
 from airflow_isolation.operator.backends.venv.reap import stop_run_processes
 
 PREFIX = "airflow-isolation-"
@@ -31,9 +37,35 @@ def claim_path(workdir: Path) -> Path:
     return workdir.with_name(f".{workdir.name}.warm-claim")
 
 
+def lent_path(workdir: Path) -> Path:
+    """Beside a folder handed to another user for the run (``venv.impersonation``): the user's
+    name, in a file the worker owns, so a sweep after a killed worker knows whose it is and takes it
+    back before removing it."""
+    return workdir.with_name(f".{workdir.name}.run-as-user")
+
+
+def lend_workdir(workdir: Path, user: Impersonation) -> None:
+    marker = lent_path(workdir)
+    marker.write_text(user.user)
+    user.hand_over(workdir)
+
+
 def remove_workdir(workdir: Path) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
     claim_path(workdir).unlink(missing_ok=True)
+    lent_path(workdir).unlink(missing_ok=True)
+
+
+def _take_back(path: Path) -> bool:
+    """A swept folder another user holds: taken back when this worker lent it (its marker)."""
+    marker = lent_path(path)
+    try:
+        if marker.stat().st_uid != os.getuid():
+            return False
+        impersonation(marker.read_text().strip()).take_back(path)
+    except (OSError, ImpersonationError):
+        return False
+    return True
 
 
 def make_workdir() -> Path:
@@ -54,7 +86,9 @@ def sweep_workdirs(report: Optional[Callable[[str], None]] = None, root: Optiona
         match = _OWNED.match(path.name)
         if match is None or not path.is_dir():
             continue
-        if path.stat().st_uid != os.getuid() or process_alive(int(match.group(1)), match.group(2)):
+        if process_alive(int(match.group(1)), match.group(2)):
+            continue
+        if path.stat().st_uid != os.getuid() and not _take_back(path):
             continue
         stop_run_processes(path.name, report)
         remove_workdir(path)
