@@ -210,31 +210,11 @@ def build_variants(config: BenchConfig) -> List[Variant]:
             ),
         ),
     )
-    for warm in (False, True):
-        key = "isolated_callable_warm_unsandboxed" if warm else "isolated_callable_unsandboxed"
-        how = "warm runtime" if warm else "cold start"
-        variants.append(
-            Variant(
-                key,
-                f"IsolatedOperator(python_callable) on {config.environment!r}, {how}, venv_sandbox = off",
-                _isolated(config.environment, warm, key, task_args),
-                isolated=True,
-                settings={SANDBOX_SETTING: "off"},
-            )
-        )
+    variants += _callable_pair(
+        config.environment, "isolated_callable", "_unsandboxed", task_args, {SANDBOX_SETTING: "off"}
+    )
     if config.plain_environment:
-        plain = config.plain_environment
-        for warm in (False, True):
-            key = "isolated_plain_warm" if warm else "isolated_plain"
-            how = "warm runtime" if warm else "cold start"
-            variants.append(
-                Variant(
-                    key,
-                    f"IsolatedOperator(python_callable) on {plain!r}, {how}",
-                    _isolated(plain, warm, key, task_args),
-                    isolated=True,
-                )
-            )
+        variants += _callable_pair(config.plain_environment, "isolated_plain", "", task_args)
     if config.image:
         variants += docker_variants(config, config.image, task_args)
     if config.kubernetes_image and config.kubernetes_namespace:
@@ -245,6 +225,27 @@ def build_variants(config: BenchConfig) -> List[Variant]:
             namespace=config.kubernetes_namespace, trivial=trivial, trivial_kwargs=dict(TRIVIAL_KWARGS),
         )  # fmt: skip
     return variants
+
+
+def _callable_pair(
+    environment: str,
+    prefix: str,
+    suffix: str,
+    task_args: Callable[[str, Any], Dict[str, Any]],
+    settings: Optional[Dict[str, str]] = None,
+) -> List[Variant]:
+    """``IsolatedOperator(python_callable)`` cold (``<prefix><suffix>``) and warm
+    (``<prefix>_warm<suffix>``), run with ``settings`` in the environment."""
+    pair = []
+    for warm in (False, True):
+        key = f"{prefix}{'_warm' if warm else ''}{suffix}"
+        how = "warm runtime" if warm else "cold start"
+        for name, value in (settings or {}).items():
+            how += f", {name.rpartition('__')[2].lower()} = {value}"
+        label = f"IsolatedOperator(python_callable) on {environment!r}, {how}"
+        build = _isolated(environment, warm, key, task_args)
+        pair.append(Variant(key, label, build, isolated=True, settings=dict(settings or {})))
+    return pair
 
 
 def _isolated(
