@@ -39,8 +39,8 @@ SLEEPER = """
         import pathlib
         import time
 
-        pathlib.Path(folder, "started").write_text("started")
-        try:
+        try:  # started inside the try: a SIGTERM right after the file appears must reach finally
+            pathlib.Path(folder, "started").write_text("started")
             time.sleep(300)
         finally:
             pathlib.Path(folder, "finally").write_text("finally ran")
