@@ -25,11 +25,13 @@ from airflow_isolation.core import (
     AssetSpec,
     CallableSpec,
     ConnectionSpec,
+    DagRunTrigger,
     ErrorInfo,
     InletEvents,
     IsolationRequest,
     OperatorSpec,
     OutletEvent,
+    Resumption,
     RunOptions,
     SchemaVersion,
     ShippedModule,
@@ -529,3 +531,81 @@ def test_v1_4_result_outlet_events(name: str) -> None:
         OutletEvent(RAW, partition_keys=["2024-03-30"]),
     ]
     _check_values(res.return_value)
+
+
+# --- v1.5: a resumption of the wrapped operator, and a dag run for the host to trigger -----------
+
+V1_5 = V1_0.parent / "v1.5"
+PINNED_SHA256_V1_5 = {
+    "request_callable.msgpack": "b13da50d08997ae2a48c2e1cdfd31c28e896124262fc6779d23405804f47f0a0",
+    "request_operator.msgpack": "94952b9d7188d0ed6c354fc751c95c24532d2241f5dd9a6c75faa1eb7ca1e5e6",
+    "result_dag_run_trigger.json": "ddf2ba43c1040960fd1e4fed070c3432fdf0a7da81fab42c2e15b57645614305",
+    "result_dag_run_trigger.msgpack": "efcdb3e500770df26831ecea010df4cfa106ba78d8a538f71bce1cd6047b96c5",
+    "result_failed.msgpack": "6af8d48c79989eb96ce7a9dc92c3ffc805d283e27e972a9383e212a37872fb47",
+    "result_rescheduled.json": "dc30ae62b09c0d026731c4758bdaac2a025e853c427d5e48d06c5130b8f04190",
+    "result_rescheduled.msgpack": "3af291878c2ed716c40f87ad795777bc3ecca0b85639ef8e464dea42665f909e",
+    "result_success.json": "8a7b65f877e6425557d64dde2d27b3b447409bf498fd022f3db14ae9ea07b8cb",
+    "result_success.msgpack": "ebc4aad7dcb660d0d063dcf32eaf6add0ed665fd6c61841781a132d1e78953df",
+}
+RUN_ID = "manual__2024-03-30T11:00:00+00:00"
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_SHA256_V1_5))
+def test_v1_5_fixture_bytes_are_the_released_ones(name: str) -> None:
+    assert hashlib.sha256((V1_5 / name).read_bytes()).hexdigest() == PINNED_SHA256_V1_5[name], (
+        f"golden/v1.5/{name} changed; restore it from git (see golden/README.md)."
+    )
+    assert sorted(p.name for p in V1_5.iterdir()) == sorted(PINNED_SHA256_V1_5)
+
+
+def test_v1_4_messages_carry_no_resumption_and_no_dag_run() -> None:
+    assert decode_request((V1_4 / "request_operator.msgpack").read_bytes()).resumption is None
+    assert decode_result((V1_4 / "result_success.msgpack").read_bytes()).dag_run_trigger is None
+
+
+def test_v1_5_request_resumption() -> None:
+    req = decode_request((V1_5 / "request_operator.msgpack").read_bytes())
+    assert req.schema == SchemaVersion(1, 5)
+    _check_context(req)
+    assert req.resumption is not None
+    assert req.resumption.method == "execute_complete"
+    event = req.resumption.kwargs["event"]
+    assert (
+        isinstance(event, tuple)
+        and event[0] == "airflow.providers.standard.triggers.external_task.DagStateTrigger"
+    )
+    assert event[1] == {
+        "dag_id": "downstream",
+        "run_ids": [RUN_ID],
+        RUN_ID: "success",
+        "execution_dates": [dt.datetime(2024, 3, 30, 11, tzinfo=UTC)],
+        "poll_interval": 5.0,
+    }
+    assert zone_name(event[1]["execution_dates"][0]) == "UTC"
+    assert decode_request((V1_5 / "request_callable.msgpack").read_bytes()).resumption is None
+    assert isinstance(Resumption("m").kwargs, dict)
+
+
+@pytest.mark.parametrize("name", ["result_dag_run_trigger.msgpack", "result_dag_run_trigger.json"])
+def test_v1_5_result_dag_run_trigger(name: str) -> None:
+    decode = decode_result_json if name.endswith(".json") else decode_result
+    res = decode((V1_5 / name).read_bytes())
+    assert res.schema == SchemaVersion(1, 5)
+    assert res.status == "success"
+    assert res.xcom_pushes == [XComPush("asked", "downstream")]
+    assert res.dag_run_trigger == DagRunTrigger(
+        trigger_dag_id="downstream",
+        dag_run_id=RUN_ID,
+        conf={"day": dt.date(2024, 3, 30), "window": (1, 7), "full": True},
+        logical_date=dt.datetime(2024, 3, 30, 11, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+        run_after_date=dt.datetime(2024, 3, 30, 11, tzinfo=UTC),
+        reset_dag_run=True,
+        skip_when_already_exists=False,
+        wait_for_completion=True,
+        allowed_states=["success"],
+        failed_states=["failed"],
+        poke_interval=5.0,
+        deferrable=True,
+        note="asked by upstream ✓",
+    )
+    assert isinstance(res.dag_run_trigger.conf["window"], tuple)

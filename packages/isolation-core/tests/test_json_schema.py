@@ -32,7 +32,7 @@ def test_schema_is_valid_json_schema() -> None:
 def test_schema_shape() -> None:
     doc = schema()
     assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert doc["x-schema-version"] == "1.4"
+    assert doc["x-schema-version"] == "1.5"
     assert doc["oneOf"] == [{"$ref": "#/$defs/IsolationRequest"}, {"$ref": "#/$defs/IsolationResult"}]
     assert {"IsolationRequest", "IsolationResult", "OperatorSpec", "CallableSpec", "TaskContext"} <= set(
         doc["$defs"]

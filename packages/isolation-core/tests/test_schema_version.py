@@ -28,8 +28,8 @@ from airflow_isolation.core import (
 
 
 def test_current_version() -> None:
-    assert SchemaVersion(1, 4) == SCHEMA_VERSION
-    assert str(SCHEMA_VERSION) == "1.4"
+    assert SchemaVersion(1, 5) == SCHEMA_VERSION
+    assert str(SCHEMA_VERSION) == "1.5"
 
 
 @pytest.mark.parametrize("carrier", CARRIERS, ids=lambda c: c.name)
@@ -39,7 +39,7 @@ def test_newer_major_request_fails_loudly(carrier: Carrier) -> None:
         carrier.decode_request(data)
     message = str(info.value)
     assert "2.0" in message
-    assert "1.4" in message
+    assert "1.5" in message
     assert "Upgrade" in message
     assert "target runtime" in message  # the reader of a request is the older side
     assert "isolationctl env build" in message
@@ -48,7 +48,7 @@ def test_newer_major_request_fails_loudly(carrier: Carrier) -> None:
 @pytest.mark.parametrize("carrier", CARRIERS, ids=lambda c: c.name)
 def test_older_major_request_names_the_host(carrier: Carrier) -> None:
     with pytest.raises(
-        SchemaVersionError, match=r"0\.3.*1\.4.*Upgrade airflow-isolation on the host operator"
+        SchemaVersionError, match=r"0\.3.*1\.5.*Upgrade airflow-isolation on the host operator"
     ):
         carrier.decode_request(carrier.encode(request(schema=SchemaVersion(0, 3))))
 

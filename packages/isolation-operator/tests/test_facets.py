@@ -58,10 +58,10 @@ def test_every_facet_has_one_host_half_in_its_own_module() -> None:
         assert type(host).__module__ == f"airflow_isolation.operator.facets.{host.facet.name}"
 
 
-def test_branches_and_skips_are_applied_last() -> None:
-    """On Airflow 3 both end the task with an exception, so nothing may come after them."""
+def test_branches_skips_and_dag_runs_to_trigger_are_applied_last() -> None:
+    """On Airflow 3 each ends the task with an exception, so nothing may come after them."""
     names = [host.facet.name for host in HOST_FACETS]
-    assert names[-2:] == ["branch", "downstream_skips"]
+    assert names[-3:] == ["branch", "downstream_skips", "dag_run_trigger"]
     assert names[0] == "openlineage", "the listener asks for lineage however the task ends"
 
 
@@ -233,3 +233,73 @@ def test_the_request_has_every_facets_fields() -> None:
     assert [m.path for m in request.modules] == ["m.py"]
     assert request.options.xcom_write_back is False
     assert request.context.upstream_xcoms == {}
+
+
+TRIGGER = "airflow.providers.standard.operators.trigger_dagrun.TriggerDagRunOperator"
+
+
+def test_trigger_dag_run_operator_needs_dag_run_trigger_and_others_do_not() -> None:
+    assert "dag_run_trigger" in _needed(_operator_task(TRIGGER))
+    assert "dag_run_trigger" not in _needed(_operator_task(PYTHON))
+    assert "dag_run_trigger" not in _needed(_callable_task())
+    unknown = HostTask(
+        task_context("d", "t"), OperatorSpec("target_only.Gate"), class_path="target_only.Gate"
+    )
+    assert "dag_run_trigger" in _needed(unknown)
+
+
+def test_a_resumed_try_ships_the_wrapped_operators_method_and_needs_resumption() -> None:
+    event = ("airflow.providers.standard.triggers.external_task.DagStateTrigger", {"run_ids": ["r"]})
+    task = _operator_task(TRIGGER, resume_wrapped=("execute_complete", {"event": event}))
+    request = build_request(task, [], {})
+    assert request.resumption is not None
+    assert (request.resumption.method, request.resumption.kwargs) == ("execute_complete", {"event": event})
+    assert "resumption" in needed_facets(task, request)
+    first_try = _operator_task(TRIGGER)
+    assert build_request(first_try, [], {}).resumption is None
+    assert "resumption" not in _needed(first_try)
+
+
+def test_a_dag_run_to_trigger_is_raised_to_the_hosts_task_runner_after_the_rest() -> None:
+    """The host's Airflow 3 task runner gets the exception a native TriggerDagRunOperator raises,
+    after what the task pushed is applied."""
+    from airflow.sdk.exceptions import DagRunTriggerException
+
+    from airflow_isolation.core import DagRunTrigger
+
+    operator = _Recorder()
+    operator.task_id = "trigger"  # type: ignore[attr-defined]
+    context: Dict[str, Any] = task_context("d", "t")
+    when = dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc)
+    trigger = DagRunTrigger(
+        trigger_dag_id="downstream", dag_run_id="r1", conf={"a": 1}, logical_date=when,
+        wait_for_completion=True, allowed_states=["success"], failed_states=["failed"],
+        poke_interval=5.0, deferrable=True,
+    )  # fmt: skip
+    result = IsolationResult(
+        SCHEMA_VERSION, "success", xcom_pushes=[XComPush("k", 1)], dag_run_trigger=trigger
+    )
+    with pytest.raises(DagRunTriggerException) as raised:
+        apply_result(operator, context, result)
+    signal = raised.value
+    assert (signal.trigger_dag_id, signal.dag_run_id, signal.conf) == ("downstream", "r1", {"a": 1})
+    assert (signal.logical_date, signal.wait_for_completion, signal.deferrable) == (when, True, True)
+    assert (signal.allowed_states, signal.failed_states, signal.poke_interval) == (
+        ["success"],
+        ["failed"],
+        5.0,
+    )
+    assert context["ti"].pushed == {"k": 1}
+
+
+def test_an_airflow_2_host_refuses_a_dag_run_to_trigger_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_isolation.core import DagRunTrigger
+    from airflow_isolation.operator import airflow_compat
+
+    monkeypatch.setattr(airflow_compat, "AIRFLOW_MAJOR", 2)
+    monkeypatch.setattr(airflow_compat, "AIRFLOW_VERSION", "2.10.5")
+    operator = _Recorder()
+    operator.task_id = "trigger"  # type: ignore[attr-defined]
+    result = IsolationResult(SCHEMA_VERSION, "success", dag_run_trigger=DagRunTrigger("downstream", "r1"))
+    with pytest.raises(airflow_compat.AirflowException, match="Run TriggerDagRunOperator natively"):
+        apply_result(operator, task_context("d", "t"), result)

@@ -291,3 +291,50 @@ def test_an_older_result_does_not_let_the_downstream_run(backend: FakeBackend) -
     with pytest.raises(OlderRuntimeError, match="the result was not applied"):
         gate.execute(_context(gate))
     assert len(backend.requests) == 1, "it ran"
+
+
+TRIGGER = "airflow.providers.standard.operators.trigger_dagrun.TriggerDagRunOperator"
+
+
+def test_a_resumption_with_a_wrapped_method_runs_it_in_the_target(backend: FakeBackend) -> None:
+    """The host's task runner resumes a deferral it made on the wrapped operator's behalf with that
+    operator's method: it is sent to the target, then forgotten (a retry starts with execute)."""
+    from airflow.sdk.exceptions import DagRunTriggerException
+
+    from airflow_isolation.core import DagRunTrigger
+
+    op = IsolatedOperator(
+        task_id="t",
+        environment="plain",
+        operator=TRIGGER,
+        trigger_dag_id="downstream",
+        wait_for_completion=True,
+    )
+    context = _context(op)
+    event = (
+        "airflow.providers.standard.triggers.external_task.DagStateTrigger",
+        {"run_ids": ["r"], "r": "success"},
+    )
+    assert op.resume_execution("execute_complete", {"event": event}, context) is None
+    (resumed,) = backend.requests
+    assert resumed.resumption is not None
+    assert (resumed.resumption.method, resumed.resumption.kwargs) == ("execute_complete", {"event": event})
+    assert op._resume_wrapped is None
+    backend.result = IsolationResult(
+        SCHEMA_VERSION, "success", dag_run_trigger=DagRunTrigger("downstream", "r")
+    )
+    with pytest.raises(DagRunTriggerException):
+        op.execute(context)
+    assert backend.requests[-1].resumption is None
+
+
+def test_the_operators_own_resumptions_stay_its_own(backend: FakeBackend) -> None:
+    from airflow.sdk.exceptions import TaskDeferralError
+
+    op = IsolatedOperator(task_id="t", environment="plain", operator=TRIGGER, trigger_dag_id="downstream")
+    with pytest.raises(TaskDeferralError):
+        op.resume_execution("__fail__", {"error": "Trigger failure"}, _context(op))
+    op.resume_execution("resume_isolated", {"event": None, "backend_method": "m"}, _context(op))
+    assert backend.requests == [] and [m for m, _, _ in backend.resumed] == ["m"]
+    with pytest.raises(AttributeError):
+        _callable().resume_execution("execute_complete", {}, _context(_callable()))

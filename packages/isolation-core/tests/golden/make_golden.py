@@ -33,6 +33,7 @@ from airflow_isolation.core import (
     AssetSpec,
     CallableSpec,
     ConnectionSpec,
+    DagRunTrigger,
     ErrorInfo,
     InletEvents,
     IsolationRequest,
@@ -41,6 +42,7 @@ from airflow_isolation.core import (
     OpenLineageReport,
     OperatorSpec,
     OutletEvent,
+    Resumption,
     RunOptions,
     ShippedModule,
     TaskContext,
@@ -196,6 +198,26 @@ def request_operator() -> IsolationRequest:
         options=RunOptions(skip_exit_code=99, log_level="INFO", variable_write_back=True, openlineage=True),
         nonce=bytes(range(32)),
         modules=shipped_modules(),
+        resumption=resumption(),
+    )
+
+
+def resumption() -> Resumption:
+    """``TriggerDagRunOperator.execute_complete`` after the host's triggerer ran its DagStateTrigger."""
+    return Resumption(
+        method="execute_complete",
+        kwargs={
+            "event": (
+                "airflow.providers.standard.triggers.external_task.DagStateTrigger",
+                {
+                    "dag_id": "downstream",
+                    "run_ids": ["manual__2024-03-30T11:00:00+00:00"],
+                    "manual__2024-03-30T11:00:00+00:00": "success",
+                    "execution_dates": [pendulum.datetime(2024, 3, 30, 11, tz="UTC")],
+                    "poll_interval": 5.0,
+                },
+            )
+        },
     )
 
 
@@ -321,6 +343,32 @@ def result_rescheduled() -> IsolationResult:
     )
 
 
+def result_dag_run_trigger() -> IsolationResult:
+    """A ``TriggerDagRunOperator`` asking the host's Airflow for a dag run, after pushing an XCom."""
+    return IsolationResult(
+        schema=SCHEMA_VERSION,
+        status="success",
+        xcom_pushes=[XComPush("asked", "downstream")],
+        target_airflow_version="3.1.8",
+        target_python_version="3.11.7",
+        dag_run_trigger=DagRunTrigger(
+            trigger_dag_id="downstream",
+            dag_run_id="manual__2024-03-30T11:00:00+00:00",
+            conf={"day": dt.date(2024, 3, 30), "window": (1, 7), "full": True},
+            logical_date=pendulum.datetime(2024, 3, 30, 11, tz="Europe/Paris"),
+            run_after_date=dt.datetime(2024, 3, 30, 11, tzinfo=UTC),
+            reset_dag_run=True,
+            skip_when_already_exists=False,
+            wait_for_completion=True,
+            allowed_states=["success"],
+            failed_states=["failed"],
+            poke_interval=5.0,
+            deferrable=True,
+            note="asked by upstream ✓",
+        ),
+    )
+
+
 def main() -> int:
     folder = Path(__file__).resolve().parent / f"v{SCHEMA_VERSION}"
     if folder.exists():
@@ -339,6 +387,8 @@ def main() -> int:
         "result_success.json": encode_json(result_success()),
         "result_rescheduled.msgpack": encode(result_rescheduled()),
         "result_rescheduled.json": encode_json(result_rescheduled()),
+        "result_dag_run_trigger.msgpack": encode(result_dag_run_trigger()),
+        "result_dag_run_trigger.json": encode_json(result_dag_run_trigger()),
     }
     for name, data in files.items():
         (folder / name).write_bytes(data)

@@ -137,16 +137,29 @@ def lower_message(
     """
     low = Lowerer(carrier, callables)
     if isinstance(msg, IsolationRequest):
+        resumption = msg.resumption
         return msgspec.structs.replace(
             msg,
             task=_lower_task(msg.task, low),
             context=_lower_context(msg.context, low, unsendable_xcom),
+            resumption=None
+            if resumption is None
+            else msgspec.structs.replace(resumption, kwargs=low.lower(resumption.kwargs, "resumption")),
         )
+    trigger = msg.dag_run_trigger
     try:
         return msgspec.structs.replace(
             msg,
             return_value=low.lower(msg.return_value, "return_value"),
             xcom_pushes=[XComPush(p.key, low.lower(p.value, f"xcom[{p.key!r}]")) for p in msg.xcom_pushes],
+            dag_run_trigger=None
+            if trigger is None
+            else msgspec.structs.replace(
+                trigger,
+                conf=low.lower(trigger.conf, "dag_run_trigger.conf"),
+                logical_date=_plain_datetime(trigger.logical_date),
+                run_after_date=_plain_datetime(trigger.run_after_date),
+            ),
         )
     except ValueEncodeError as exc:  # a result travels from the target to the host
         raise exc.toward("the host") from None
@@ -211,11 +224,18 @@ def _raise_json(msg: M, raiser: Raiser) -> M:
             dag_run_conf=raiser.raise_json(ctx.dag_run_conf),
             upstream_xcoms=raiser.raise_json(ctx.upstream_xcoms),
         )
-        return msgspec.structs.replace(msg, task=task, context=ctx)
+        resumption = msg.resumption
+        if resumption is not None:
+            resumption = msgspec.structs.replace(resumption, kwargs=raiser.raise_json(resumption.kwargs))
+        return msgspec.structs.replace(msg, task=task, context=ctx, resumption=resumption)
+    trigger = msg.dag_run_trigger
+    if trigger is not None:
+        trigger = msgspec.structs.replace(trigger, conf=raiser.raise_json(trigger.conf))
     return msgspec.structs.replace(
         msg,
         return_value=raiser.raise_json(msg.return_value),
         xcom_pushes=[XComPush(p.key, raiser.raise_json(p.value)) for p in msg.xcom_pushes],
+        dag_run_trigger=trigger,
     )
 
 

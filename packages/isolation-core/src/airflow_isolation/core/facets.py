@@ -91,6 +91,18 @@ FACETS: Tuple[Facet, ...] = (
         ),
         "inlets, outlets, inlet_events, triggering events and the outlet events the host emits",
     ),
+    Facet(
+        "resumption",
+        SchemaVersion(1, 5),
+        ("IsolationRequest.resumption",),
+        "the wrapped operator resumed in the target after a deferral the host's Airflow ran",
+    ),
+    Facet(
+        "dag_run_trigger",
+        SchemaVersion(1, 5),
+        ("IsolationResult.dag_run_trigger",),
+        "TriggerDagRunOperator's dag run, triggered (and waited for) by the host's Airflow",
+    ),
 )
 
 BY_NAME: Dict[str, Facet] = {facet.name: facet for facet in FACETS}

@@ -37,7 +37,7 @@ class SchemaVersion(msgspec.Struct, frozen=True, array_like=True):
         return cls(int(major), int(minor))
 
 
-SCHEMA_VERSION = SchemaVersion(1, 4)
+SCHEMA_VERSION = SchemaVersion(1, 5)
 """1.1 added ``IsolationRequest.nonce``, ``RunOptions.xcom_write_back``/``variable_write_back`` and
 ``IsolationResult.variable_writes``. 1.2 added the task's downstream ids, its first reschedule date
 and the run's ``run_after`` to ``TaskContext``, and ``skip_downstream``/``reschedule_date`` to
@@ -46,7 +46,10 @@ host's DAGs and plugins folders. 1.4 added ``RunOptions.openlineage`` and
 ``IsolationResult.openlineage``: the wrapped operator's OpenLineage lineage, computed in the target
 when the host's OpenLineage listener will ask for it; and the task's assets:
 ``TaskContext.inlets``/``outlets``, ``inlet_events`` and ``triggering_asset_events`` (what the task
-reads), and ``IsolationResult.outlet_events`` (what it emits, applied by the host)."""
+reads), and ``IsolationResult.outlet_events`` (what it emits, applied by the host). 1.5 added
+``IsolationRequest.resumption`` (the wrapped operator resumes after a deferral the host's Airflow
+ran) and ``IsolationResult.dag_run_trigger`` (a dag run the task asks the host's Airflow to
+trigger, as ``TriggerDagRunOperator`` asks Airflow 3's task runner)."""
 
 
 class CallableSpec(msgspec.Struct, tag="callable"):
@@ -264,6 +267,15 @@ class ShippedModule(msgspec.Struct, frozen=True):
     root: str = "dags"
 
 
+class Resumption(msgspec.Struct):
+    """The wrapped operator's method the host's Airflow resumes the task with after a deferral the
+    host ran itself (``TriggerDagRunOperator``'s wait), and that method's keyword arguments (the
+    trigger's ``event`` among them); the target calls it instead of ``execute``."""
+
+    method: str
+    kwargs: Dict[str, Any] = {}
+
+
 class IsolationRequest(msgspec.Struct):
     schema: SchemaVersion
     task: TaskSpec
@@ -279,6 +291,7 @@ class IsolationRequest(msgspec.Struct):
     modules: List[ShippedModule] = []
     """Python files the task imports from the host's DAGs or plugins folders; the target puts them
     first on ``sys.path`` before importing the operator or loading the callable."""
+    resumption: Optional[Resumption] = None
 
 
 class XComPush(msgspec.Struct, array_like=True):
@@ -337,6 +350,28 @@ class OpenLineageReport(msgspec.Struct):
     reports no operator lineage either."""
 
 
+class DagRunTrigger(msgspec.Struct):
+    """A dag run the task asks Airflow to trigger: what Airflow 3's ``DagRunTriggerException``
+    tells its task runner, which creates the run and waits for it (polling, or deferred to the
+    triggerer) as the operator asked. Only the host's Airflow can create a run, so the target sends
+    this and the host raises the same signal to its own task runner."""
+
+    trigger_dag_id: str
+    dag_run_id: str
+    conf: Optional[Dict[str, Any]] = None
+    logical_date: Optional[dt.datetime] = None
+    run_after_date: Optional[dt.datetime] = None
+    """The exception's ``run_after``."""
+    reset_dag_run: bool = False
+    skip_when_already_exists: bool = False
+    wait_for_completion: bool = False
+    allowed_states: List[str] = []
+    failed_states: List[str] = []
+    poke_interval: float = 60.0
+    deferrable: bool = False
+    note: Optional[str] = None
+
+
 Status = Literal["success", "skipped", "failed"]
 
 
@@ -364,3 +399,5 @@ class IsolationResult(msgspec.Struct):
     """What the task recorded in ``outlet_events`` (extras, alias events, partition keys, and
     ``yield Metadata(...)``), which the host records in its own so its Airflow emits the asset
     events as for a native task."""
+    dag_run_trigger: Optional[DagRunTrigger] = None
+    """Set with a successful status: the host's Airflow triggers this dag run as for a native task."""

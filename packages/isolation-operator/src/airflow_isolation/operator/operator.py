@@ -48,6 +48,9 @@ from airflow_isolation.operator.parse.wrapped import WrappedOperator, check_enco
 from airflow_isolation.operator.shipping.callable_source import callable_spec
 from airflow_isolation.workspace.environment import validate_name
 
+OWN_RESUME_METHODS = frozenset({"resume_isolated", "__fail__"})
+"""Methods the host's Airflow resumes this operator itself with; any other is the wrapped one's."""
+
 
 class IsolatedOperator(airflow_compat.BaseOperator, airflow_compat.BranchMixIn, OpenLineageMethods):  # type: ignore[misc]
     """Run ``operator`` (or ``python_callable``) in the isolated ``environment``.
@@ -125,6 +128,7 @@ class IsolatedOperator(airflow_compat.BaseOperator, airflow_compat.BranchMixIn, 
         self.variables = names(variables, "variables", self.task_id)
         self.write_back = write_back_kinds.parse(write_back, f"IsolatedOperator {self.task_id!r}")
         self._backend: Optional[IsolationBackend] = None
+        self._resume_wrapped: Optional[Tuple[str, Dict[str, Any]]] = None
         self._wrapped: Optional[WrappedOperator] = None
         self.operator_class_path: Optional[str] = None
         self.templated_kwargs: Dict[str, Any] = {}
@@ -230,9 +234,26 @@ class IsolatedOperator(airflow_compat.BaseOperator, airflow_compat.BranchMixIn, 
             reschedule=bool(self.reschedule),
             retries=self.retries,
             own_modules=[own] if own is not None else [],
+            resume_wrapped=self._resume_wrapped,
         )
 
     def execute(self, context: Any) -> Any:
+        return self._run_isolated(context)
+
+    def resume_execution(self, next_method: str, next_kwargs: Optional[Dict[str, Any]], context: Any) -> Any:
+        """Where the host's Airflow resumes the task. ``resume_isolated`` (a backend's deferral) and
+        ``__fail__`` are this operator's; any other method is the wrapped operator's, after a deferral
+        the host's task runner made on its behalf (``TriggerDagRunOperator``'s wait), and it runs in
+        the target (``facets/resumption.py``)."""
+        if self._wrapped is None or next_method in OWN_RESUME_METHODS:
+            return super().resume_execution(next_method, next_kwargs, context)
+        self._resume_wrapped = (next_method, dict(next_kwargs or {}))
+        try:
+            return self._run_isolated(context)
+        finally:
+            self._resume_wrapped = None
+
+    def _run_isolated(self, context: Any) -> Any:
         spec = self._task_spec()
         task = self.host_task(context, spec)
         connections = resolve_connections(self.connections, self._conn_ids(spec))

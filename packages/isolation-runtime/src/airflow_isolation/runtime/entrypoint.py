@@ -38,8 +38,10 @@ from airflow_isolation.runtime.__about__ import __version__
 from airflow_isolation.runtime.facets.assets import AssetsFacet
 from airflow_isolation.runtime.facets.base import RequestRefused, TargetFacet
 from airflow_isolation.runtime.facets.branch import BranchFacet
+from airflow_isolation.runtime.facets.dag_run_trigger import DagRunTriggerFacet
 from airflow_isolation.runtime.facets.downstream_skips import DownstreamSkipsFacet
 from airflow_isolation.runtime.facets.openlineage import OpenLineageFacet
+from airflow_isolation.runtime.facets.resumption import ResumptionFacet
 from airflow_isolation.runtime.facets.sensors import SensorsFacet
 from airflow_isolation.runtime.facets.shipped_modules import ShippedModulesFacet
 from airflow_isolation.runtime.facets.write_back import WriteBackFacet
@@ -60,6 +62,8 @@ FACETS: Tuple[Type[TargetFacet], ...] = (
     ShippedModulesFacet,
     OpenLineageFacet,
     AssetsFacet,
+    ResumptionFacet,
+    DagRunTriggerFacet,
 )
 """The target half of every facet of ``core.facets``, in its order: the order of their hooks."""
 
@@ -187,7 +191,7 @@ def _run(task_run: TaskRun, facets: List[TargetFacet], started: float, decoded: 
                 value = runner.run_callable(task, context, info)
             else:
                 assert info is not None
-                value = runner.run_operator(info, task_run.operator, context, _log)
+                value = runner.run_operator(info, task_run.operator, context, _log, task_run.resume_with)
     except (Exception, SystemExit) as exc:  # every outcome of the task must become a result
         raised = _raised(facets, exc)
         ended = Outcome("success", "success") if raised is None else _failed(facets, raised)

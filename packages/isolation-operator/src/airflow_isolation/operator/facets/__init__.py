@@ -1,7 +1,8 @@
 """The host halves of the facets, and the order the exchange runs them in.
 
-Order matters only when a result is applied: on Airflow 3 a branch and a downstream skip end the
-task with an exception for the task runner, so they come after every other facet's work; lineage
+Order matters only when a result is applied: on Airflow 3 a branch, a downstream skip and a dag run
+to trigger end the task with an exception for the task runner, so they come after every other
+facet's work; lineage
 is kept first, since the listener asks for it however the task ends.
 """
 
@@ -13,8 +14,10 @@ from airflow_isolation.core import IsolationRequest
 from airflow_isolation.operator.facets.assets import Assets
 from airflow_isolation.operator.facets.base import HostFacet, HostTask
 from airflow_isolation.operator.facets.branch import Branch
+from airflow_isolation.operator.facets.dag_run_trigger import DagRunTriggerOfWrapped
 from airflow_isolation.operator.facets.downstream_skips import DownstreamSkips
 from airflow_isolation.operator.facets.openlineage import OpenLineage
+from airflow_isolation.operator.facets.resumption import ResumptionOfWrapped
 from airflow_isolation.operator.facets.sensors import Sensors
 from airflow_isolation.operator.facets.shipped_modules import ShippedModules
 from airflow_isolation.operator.facets.write_back import WriteBack
@@ -27,8 +30,10 @@ HOST_FACETS: Tuple[HostFacet, ...] = (
     WriteBack(),
     Assets(),
     ShippedModules(),
+    ResumptionOfWrapped(),
     Branch(),
     DownstreamSkips(),
+    DagRunTriggerOfWrapped(),
 )
 
 

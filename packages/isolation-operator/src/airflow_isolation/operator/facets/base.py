@@ -10,7 +10,7 @@ the older-runtime check loop over ``HOST_FACETS`` (``facets/__init__.py``) and k
 from __future__ import annotations
 
 import dataclasses
-from typing import AbstractSet, Any, ClassVar, Dict, Mapping, Optional, Sequence
+from typing import AbstractSet, Any, ClassVar, Dict, Mapping, Optional, Sequence, Tuple
 
 from airflow_isolation.core import IsolationRequest, IsolationResult, ShippedModule
 from airflow_isolation.core.facets import Facet
@@ -39,6 +39,9 @@ class HostTask:
     retries: int = 0
     own_modules: Sequence[ShippedModule] = ()
     """Modules made on the host (a class defined in the DAG file)."""
+    resume_wrapped: Optional[Tuple[str, Mapping[str, Any]]] = None
+    """The wrapped operator's method (and its keyword arguments) the host's Airflow resumes this
+    try with, after a deferral the host ran; ``None`` for a try that starts with ``execute``."""
 
     @property
     def unknown_class(self) -> bool:

@@ -32,13 +32,22 @@ def is_deferral(exc: BaseException) -> bool:
 
 
 def run_operator(
-    info: airflow_compat.AirflowInfo, operator: Any, context: Dict[str, Any], log: Callable[[str], None]
+    info: airflow_compat.AirflowInfo,
+    operator: Any,
+    context: Dict[str, Any],
+    log: Callable[[str], None],
+    resume_with: Optional[Tuple[str, Dict[str, Any]]] = None,
 ) -> Any:
-    """``execute``, then run each trigger the operator defers to and resume it, until it returns.
+    """``execute`` (or, when the host's Airflow ran the deferral, the method it resumes with), then
+    run each trigger the operator defers to and resume it, until it returns.
 
     ``pre_execute`` runs before ``execute`` and before each resumption, ``post_execute`` once after
     the last, as natively (``execute_hooks``), where each resumption is a new run of the task."""
-    step: Callable[[], Any] = functools.partial(airflow_compat.execute_operator, info, operator, context)
+    step: Callable[[], Any] = (
+        functools.partial(airflow_compat.execute_operator, info, operator, context)
+        if resume_with is None
+        else functools.partial(airflow_compat.resume_operator, info, operator, context, *resume_with)
+    )
     while True:
         try:
             execute_hooks.pre_execute(info, operator, context)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from airflow_isolation.core import IsolationRequest
 from airflow_isolation.runtime.facets.xcom import XComRecorder
@@ -22,3 +22,5 @@ class TaskRun:
         """The rebuilt operator, ``None`` for a callable; set before the facets install."""
         self.context: Dict[str, Any] = {}
         """The task's Airflow context; built before the facets install."""
+        self.resume_with: Optional[Tuple[str, Dict[str, Any]]] = None
+        """The operator's method and its keyword arguments to resume with instead of ``execute``."""

@@ -7,7 +7,7 @@ a sensor's first poke) the facets install on it before it runs (``facets/``).
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from airflow_isolation.core import CallableSpec, OperatorSpec
 from airflow_isolation.runtime.task import airflow_compat, deferral
@@ -33,9 +33,13 @@ def build_operator(spec: OperatorSpec, task_id: str) -> Any:
 
 
 def run_operator(
-    info: airflow_compat.AirflowInfo, operator: Any, context: Dict[str, Any], log: Callable[[str], None]
+    info: airflow_compat.AirflowInfo,
+    operator: Any,
+    context: Dict[str, Any],
+    log: Callable[[str], None],
+    resume_with: Optional[Tuple[str, Dict[str, Any]]] = None,
 ) -> Any:
-    value = deferral.run_operator(info, operator, context, log)
+    value = deferral.run_operator(info, operator, context, log, resume_with)
     return value if getattr(operator, "do_xcom_push", True) else None
 
 
