@@ -67,6 +67,14 @@ def asset_tasks(dag_id: str) -> Set[str]:
     return ASSET_EMITTERS | (ASSET_READERS if host_airflow_major() >= 3 else set())
 
 
+TRIGGER_TASKS = {"trigger_dag_run", "native_trigger_dag_run", "check_trigger_dag_run"}
+
+
+def trigger_tasks() -> Set[str]:
+    """The ``TriggerDagRunOperator`` tasks the DAG has: an Airflow 3 host's only."""
+    return TRIGGER_TASKS if host_airflow_major() >= 3 else set()
+
+
 def _errors(output: str, limit: int = 80) -> str:
     """The log lines that say what went wrong: a failed task's error is rarely in the last lines."""
     words = ("error", "exception", "traceback", "failed")
@@ -77,7 +85,8 @@ def _errors(output: str, limit: int = 80) -> str:
 def check_conformance(report: DagRunReport, has_airflow: bool) -> None:
     """Every expected task succeeded (or was skipped, or failed on purpose), isolated tasks ended
     as their native twins did, and the connection's password stayed masked."""
-    expected_success = COMMON | (WITH_AIRFLOW | asset_tasks(report.dag_id) if has_airflow else set())
+    with_airflow = WITH_AIRFLOW | asset_tasks(report.dag_id) | trigger_tasks()
+    expected_success = COMMON | (with_airflow if has_airflow else set())
     failed = {t: report.state(t) for t in sorted(expected_success) if report.state(t) != "success"}
     assert not failed, (
         f"tasks not successful: {failed}\nerror lines:\n{_errors(report.output)}\n"

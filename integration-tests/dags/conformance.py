@@ -35,6 +35,11 @@ try:
 except ImportError:  # an Airflow 2 host without the standard provider
     from airflow.operators.python import ShortCircuitOperator
 
+try:
+    from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+except ImportError:  # an Airflow 2 host without the standard provider
+    from airflow.operators.trigger_dagrun import TriggerDagRunOperator
+
 from execute_hooks_operators import RETURNED, StepsOperator
 
 from airflow_isolation.operator import IsolatedOperator
@@ -174,6 +179,15 @@ def secret_probe():
         "in_argv": any(secret in arg for arg in sys.argv),
     }
 
+
+TRIGGERED = "conformance_triggered"
+"""The DAG the conformance DAGs' ``TriggerDagRunOperator`` tasks trigger (an Airflow 3 host only:
+on Airflow 2 an isolated task cannot ask the host's task runner for a dag run)."""
+TRIGGERS_DAG_RUNS = int(HOST_AIRFLOW.split(".")[0]) >= 3
+
+if TRIGGERS_DAG_RUNS:
+    with DAG(TRIGGERED, schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")):
+        EmptyOperator(task_id="triggered")
 
 for dag_id, env_name, backend, has_airflow in CELLS:
     with DAG(
@@ -385,6 +399,33 @@ for dag_id, env_name, backend, has_airflow in CELLS:
                 assert isolated["result"] == given(2 if env_name.startswith("af2") else 3), isolated
 
             hooks >> check_execute_hooks(env_name)
+
+            if TRIGGERS_DAG_RUNS:
+                triggers = [
+                    IsolatedOperator(
+                        task_id="trigger_dag_run",
+                        environment=env_name,
+                        operator=TriggerDagRunOperator,
+                        trigger_dag_id=TRIGGERED,
+                        trigger_run_id="isolated_{{ run_id }}",
+                        conf={"by": "{{ task.task_id }}", "n": "{{ params.n }}"},
+                    ),
+                    TriggerDagRunOperator(
+                        task_id="native_trigger_dag_run",
+                        trigger_dag_id=TRIGGERED,
+                        trigger_run_id="native_{{ run_id }}",
+                        conf={"by": "{{ task.task_id }}", "n": "{{ params.n }}"},
+                    ),
+                ]
+
+                @task
+                def check_trigger_dag_run(ti=None, run_id=None):
+                    """The host's task runner pushed each triggered run's id, as natively."""
+                    names = ("trigger_dag_run", "native_trigger_dag_run")
+                    pulled = [ti.xcom_pull(task_ids=name, key="trigger_run_id") for name in names]
+                    assert pulled == [f"isolated_{run_id}", f"native_{run_id}"], pulled
+
+                triggers >> check_trigger_dag_run()
 
             IsolatedOperator(
                 task_id="deferred_sensor",

@@ -303,3 +303,15 @@ def test_an_airflow_2_host_refuses_a_dag_run_to_trigger_with_the_fix(monkeypatch
     result = IsolationResult(SCHEMA_VERSION, "success", dag_run_trigger=DagRunTrigger("downstream", "r1"))
     with pytest.raises(airflow_compat.AirflowException, match="Run TriggerDagRunOperator natively"):
         apply_result(operator, task_context("d", "t"), result)
+
+
+def test_an_airflow_2_host_refuses_an_isolated_trigger_dag_run_operator_when_the_dag_is_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from airflow_isolation.operator import IsolatedOperator, airflow_compat
+
+    IsolatedOperator(task_id="fine", environment="plain", operator=TRIGGER, trigger_dag_id="downstream")
+    monkeypatch.setattr(airflow_compat, "AIRFLOW_MAJOR", 2)
+    with pytest.raises(airflow_compat.AirflowException, match=r"fine2: .*Run TriggerDagRunOperator natively"):
+        IsolatedOperator(task_id="fine2", environment="plain", operator=TRIGGER, trigger_dag_id="downstream")
+    IsolatedOperator(task_id="python", environment="plain", operator=PYTHON, python_callable="os:getcwd")

@@ -35,6 +35,7 @@ from airflow_isolation.operator.exchange.request_builder import (
 )
 from airflow_isolation.operator.exchange.result_handler import apply_result, read_result
 from airflow_isolation.operator.facets import HostTask, needed_facets
+from airflow_isolation.operator.facets.dag_run_trigger import refuse_on_an_airflow_2_host
 from airflow_isolation.operator.facets.openlineage import OpenLineageMethods
 from airflow_isolation.operator.parse import write_back_kinds
 from airflow_isolation.operator.parse.arguments import check_call_arguments, names, split_base_kwargs
@@ -181,6 +182,7 @@ class IsolatedOperator(airflow_compat.BaseOperator, airflow_compat.BranchMixIn, 
         template_ext: Optional[Sequence[str]],
     ) -> None:
         wrapped = WrappedOperator(operator, self.task_id, template_fields, template_ext)
+        refuse_on_an_airflow_2_host(wrapped.operator_class, self.task_id)
         wrapped.check_kwargs(inner)
         check_encodable(inner, self.task_id)
         self._wrapped = wrapped

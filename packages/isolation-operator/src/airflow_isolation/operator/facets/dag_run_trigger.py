@@ -10,7 +10,7 @@ exception to its own task runner, which creates the run, pushes ``trigger_run_id
 from __future__ import annotations
 
 import inspect
-from typing import Any, ClassVar, Dict
+from typing import Any, ClassVar, Dict, Optional
 
 from airflow_isolation.core import IsolationRequest, IsolationResult
 from airflow_isolation.core.facets import BY_NAME, Facet
@@ -30,6 +30,18 @@ AIRFLOW2_HOST_REFUSED = (
 SIGNAL_NAMES = {"run_after_date": "run_after"}
 """``DagRunTrigger`` fields whose ``DagRunTriggerException`` argument is spelt otherwise; the
 arguments a host's Airflow does not know (``note`` before it existed) are left out."""
+
+
+def refuse_on_an_airflow_2_host(wrapped_class: Optional[type], task_id: str) -> None:
+    """When the DAG is parsed: an Airflow 2 host cannot trigger what an isolated
+    ``TriggerDagRunOperator`` asks for, so it fails now rather than at run time."""
+    if airflow_compat.AIRFLOW_MAJOR >= 3 or wrapped_class is None or not in_mro(wrapped_class, CLASS_NAME):
+        return
+    raise airflow_compat.AirflowException(
+        AIRFLOW2_HOST_REFUSED.format(
+            task_id=task_id, dag_id="a dag run", version=airflow_compat.AIRFLOW_VERSION
+        )
+    )
 
 
 def triggers_dag_runs(task: HostTask) -> bool:

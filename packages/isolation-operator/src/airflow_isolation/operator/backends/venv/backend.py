@@ -289,7 +289,6 @@ class VenvBackend(IsolationBackend):
             except subprocess.TimeoutExpired:
                 continue
 
-
     def _signal_impersonated(self, sudo: int, sig: signal.Signals) -> None:
         """Through ``sudo``'s rules (``venv.impersonation``): SIGTERM to a sandboxed target itself,
         as for any sandbox (see ``_signal_all``), else to the whole group ``sudo`` leads, which

@@ -54,8 +54,7 @@ def check_user_name(name: str) -> str:
     """At parse time: a name ``sudo -u`` takes as one user (whether it exists is the worker's)."""
     if not _NAME.match(name):
         raise ValueError(
-            f"run_as_user={name!r} is not a Unix user name: use the name of a user of the worker, "
-            "e.g. 'etl'"
+            f"run_as_user={name!r} is not a Unix user name: use the name of a user of the worker, e.g. 'etl'"
         )
     return name
 
