@@ -139,7 +139,7 @@ def test_a_task_runs_in_the_pooled_container_its_predecessor_left(
     context = task_context(op._test_dag_id, op.task_id)
     value = run_like_task_runner(op, context)
     output = "".join(capfd.readouterr())
-    assert "Running in pooled container" in output, output
+    assert "started warm: pooled container" in output, output
     assert "starting cold" not in output, output
     assert "first line from the pooled container" in output and "second line" in output
     assert value["day"] == "2024-01-02" and value["conn_env"] == []
@@ -159,7 +159,7 @@ def test_a_pooled_task_fails_with_the_remote_traceback(
     with pytest.raises(IsolatedTaskFailed, match="ValueError: kaboom 42"):
         _execute(_operator(boom))
     output = "".join(capfd.readouterr())
-    assert "Running in pooled container" in output
+    assert "started warm: pooled container" in output
     assert 'raise ValueError("kaboom 42")' in output
 
 
@@ -186,7 +186,7 @@ def test_execution_timeout_stops_a_pooled_task_and_removes_its_container(
     with pytest.raises(AirflowTaskTimeout):
         _execute(op)
     assert time.monotonic() - started < 30
-    assert "Running in pooled container" in "".join(capfd.readouterr())
+    assert "started warm: pooled container" in "".join(capfd.readouterr())
     assert (folder / "finally").read_text() == "the task's finally ran"
     assert docker_client.api.containers(all=True, filters={"id": waiting[0]["Id"]}) == []
 

@@ -221,10 +221,19 @@ def test_tasks_run_warm_and_fifty_at_once_are_all_correct(warm: Path) -> None:
     assert {parent for _, parent, _ in results.values()} == {server}, "some tasks did not run warm"
 
 
-def test_warm_off_per_task_and_per_worker(warm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_warm_off_per_task_and_per_worker(
+    warm: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Each task's log says how it started, and what turned warm starts off."""
+    assert _run(whoami, op_args=[1])[1] != os.getpid()
+    assert "started warm: a child (pid " in "".join(capfd.readouterr())
     assert _run(whoami, op_args=[1], backend_options={"warm": False})[1] == os.getpid()
+    said = "".join(capfd.readouterr())
+    assert "starting cold: this task turns warm starts off (backend_options={'warm': False})" in said
+    assert "started warm" not in said
     monkeypatch.setenv("AIRFLOW__ISOLATION__WARM_RUNTIME", "False")
     assert _run(whoami, op_args=[1])[1] == os.getpid()
+    assert "starting cold: warm starts are off on this worker" in "".join(capfd.readouterr())
 
 
 def test_warm_runtime_killed_mid_task(warm: Path, tmp_path: Path) -> None:

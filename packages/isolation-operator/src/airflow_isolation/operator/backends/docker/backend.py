@@ -58,7 +58,12 @@ from airflow_isolation.operator.backends.docker.standby_run import (
 )
 from airflow_isolation.operator.backends.docker.sweep import sweep_orphans
 from airflow_isolation.operator.backends.docker.user import container_owner
-from airflow_isolation.operator.backends.warm_start import ColdStart, warm_else_cold
+from airflow_isolation.operator.backends.warm_start import (
+    STARTED_WARM,
+    TASK_TURNED_OFF,
+    ColdStart,
+    warm_else_cold,
+)
 from airflow_isolation.operator.environments import environments_path
 from airflow_isolation.workspace.environment import load_definition
 
@@ -164,7 +169,7 @@ class DockerBackend(IsolationBackend):
                 client=client, ref=ref, image=image, options=options, request=request, tail=tail, log=log
             )
             target_exit = warm_else_cold(
-                options.warm,
+                None if options.warm else TASK_TURNED_OFF,
                 lambda: self._run_standby(state, run, job),
                 lambda: self._run_cold(state, run, job),
                 log,
@@ -250,7 +255,9 @@ class DockerBackend(IsolationBackend):
             if self._killed:
                 raise DockerBackendError("the task was stopped (on_kill) before its container started")
             owner = container_owner(container, run.options.user or image_user(run.image))
-            run.log(f"Running in pooled container {container.name} of {run.ref} (started ahead, preloaded)")
+            run.log(
+                f"{STARTED_WARM}pooled container {container.name} of {run.ref} (started ahead, preloaded)"
+            )
             mounted = io_volume(run.options)
             handing = handed_over(run.client, container, run.request, owner, run.tail, folder_mounted=mounted)
             with handing as end:

@@ -47,8 +47,12 @@ from airflow_isolation.operator.backends.venv.workdir import (
     remove_workdir,
     sweep_workdirs,
 )
-from airflow_isolation.operator.backends.warm_start import COLD_PREFIX, ColdStart, warm_else_cold
-from airflow_isolation.operator.config.settings import warm_enabled
+from airflow_isolation.operator.backends.warm_start import (
+    STARTED_WARM,
+    TASK_TURNED_OFF,
+    ColdStart,
+    warm_else_cold,
+)
 from airflow_isolation.operator.environments import build_path, environments_path, resolve_venv
 from airflow_isolation.workspace.environment import BuildManifest, load_definition
 from airflow_isolation.workspace.sandbox import (
@@ -153,10 +157,11 @@ class VenvBackend(IsolationBackend):
             run = _Run(
                 manifest, request_file, result_file, env, workdir, options, sandbox, tail, log, as_user
             )
-            if as_user is not None and options.warm and warm_enabled():
-                log(f"{COLD_PREFIX}run_as_user={as_user.user!r}: a warm runtime runs as the worker's user")
+            refuses = None if options.warm else TASK_TURNED_OFF
+            if as_user is not None and options.warm:
+                refuses = f"run_as_user={as_user.user!r}: a warm runtime runs as the worker's user"
             return warm_else_cold(
-                options.warm and as_user is None,
+                refuses,
                 lambda: self._run_warm(run, job),
                 lambda: self._run_cold(run),
                 log,
@@ -263,6 +268,10 @@ class VenvBackend(IsolationBackend):
             return TargetExit(None, -int(signal.SIGKILL), [], where, detail=str(exc))
         except Exception as exc:
             raise ColdStart(f"the warm runtime is unavailable ({exc})") from exc
+        run.log(
+            f"{STARTED_WARM}a child (pid {self._warm.pid}) of the warm runtime of {job.environment!r} "
+            f"took the task{', in its sandbox' if run.sandbox.sandboxed else ''}"
+        )
         return run.exit(venv_warm.follow(self._warm, run.result_file, run.tail, run.log), where)
 
     def kill(self) -> None:
