@@ -537,15 +537,15 @@ def test_v1_4_result_outlet_events(name: str) -> None:
 
 V1_5 = V1_0.parent / "v1.5"
 PINNED_SHA256_V1_5 = {
-    "request_callable.msgpack": "b13da50d08997ae2a48c2e1cdfd31c28e896124262fc6779d23405804f47f0a0",
-    "request_operator.msgpack": "94952b9d7188d0ed6c354fc751c95c24532d2241f5dd9a6c75faa1eb7ca1e5e6",
+    "request_callable.msgpack": "a58dda74178d6e6429ef052059d6340512d9b56f74919045656fff3a9eff9d60",
+    "request_operator.msgpack": "951b4da897a6f141fac248d7bfff2138e83585137508534b6ac0506384111a89",
     "result_dag_run_trigger.json": "ddf2ba43c1040960fd1e4fed070c3432fdf0a7da81fab42c2e15b57645614305",
     "result_dag_run_trigger.msgpack": "efcdb3e500770df26831ecea010df4cfa106ba78d8a538f71bce1cd6047b96c5",
     "result_failed.msgpack": "6af8d48c79989eb96ce7a9dc92c3ffc805d283e27e972a9383e212a37872fb47",
     "result_rescheduled.json": "dc30ae62b09c0d026731c4758bdaac2a025e853c427d5e48d06c5130b8f04190",
     "result_rescheduled.msgpack": "3af291878c2ed716c40f87ad795777bc3ecca0b85639ef8e464dea42665f909e",
-    "result_success.json": "8a7b65f877e6425557d64dde2d27b3b447409bf498fd022f3db14ae9ea07b8cb",
-    "result_success.msgpack": "ebc4aad7dcb660d0d063dcf32eaf6add0ed665fd6c61841781a132d1e78953df",
+    "result_success.json": "f1e7f601ae3100d6c9e224605419fe394f0178f092f176733b5d3321152fa8af",
+    "result_success.msgpack": "0c9c76388b19db58a982cda4a45b8a1293f519e9e87e4d4cf987dd0bf8be107b",
 }
 RUN_ID = "manual__2024-03-30T11:00:00+00:00"
 
@@ -582,7 +582,10 @@ def test_v1_5_request_resumption() -> None:
         "poll_interval": 5.0,
     }
     assert zone_name(event[1]["execution_dates"][0]) == "UTC"
-    assert decode_request((V1_5 / "request_callable.msgpack").read_bytes()).resumption is None
+    assert req.options.host_channel is True
+    callable_request = decode_request((V1_5 / "request_callable.msgpack").read_bytes())
+    assert callable_request.resumption is None and callable_request.options.host_channel is False
+    assert decode_request((V1_4 / "request_operator.msgpack").read_bytes()).options.host_channel is False
     assert isinstance(Resumption("m").kwargs, dict)
 
 

@@ -195,7 +195,9 @@ def request_operator() -> IsolationRequest:
         connections=connections(),
         variables={"env": "prod", "api_key": "k3y"},
         secrets_to_mask=["s3cret", "k3y"],
-        options=RunOptions(skip_exit_code=99, log_level="INFO", variable_write_back=True, openlineage=True),
+        options=RunOptions(
+            skip_exit_code=99, log_level="INFO", variable_write_back=True, openlineage=True, host_channel=True
+        ),
         nonce=bytes(range(32)),
         modules=shipped_modules(),
         resumption=resumption(),

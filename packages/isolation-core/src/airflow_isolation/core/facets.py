@@ -103,6 +103,12 @@ FACETS: Tuple[Facet, ...] = (
         ("IsolationResult.dag_run_trigger",),
         "TriggerDagRunOperator's dag run, triggered (and waited for) by the host's Airflow",
     ),
+    Facet(
+        "host_channel",
+        SchemaVersion(1, 5),
+        ("RunOptions.host_channel",),
+        "what the task asks Airflow at run time (states, XComs, variables), answered by the host",
+    ),
 )
 
 BY_NAME: Dict[str, Facet] = {facet.name: facet for facet in FACETS}

@@ -67,6 +67,10 @@ LIFELINE_FD_ENV = "ISOLATION_LIFELINE_FD"
 closes, the worker is gone and the runtime ends its process group. For targets the kernel cannot
 tie to their worker (started through a setuid ``sudo``, which clears the parent-death signal)."""
 
+CHANNEL_FD_ENV = "ISOLATION_CHANNEL_FD"
+"""A descriptor of the runtime: its end of the channel back to the host (``core.channel``), a
+connected Unix socket the host opened for this task alone. Absent when the host opened none."""
+
 _PART = re.compile(r"\.part-(\d{4})-of-(\d{4})$")
 
 

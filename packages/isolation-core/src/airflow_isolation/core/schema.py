@@ -48,8 +48,9 @@ when the host's OpenLineage listener will ask for it; and the task's assets:
 ``TaskContext.inlets``/``outlets``, ``inlet_events`` and ``triggering_asset_events`` (what the task
 reads), and ``IsolationResult.outlet_events`` (what it emits, applied by the host). 1.5 added
 ``IsolationRequest.resumption`` (the wrapped operator resumes after a deferral the host's Airflow
-ran) and ``IsolationResult.dag_run_trigger`` (a dag run the task asks the host's Airflow to
-trigger, as ``TriggerDagRunOperator`` asks Airflow 3's task runner)."""
+ran), ``IsolationResult.dag_run_trigger`` (a dag run the task asks the host's Airflow to
+trigger, as ``TriggerDagRunOperator`` asks Airflow 3's task runner) and ``RunOptions.host_channel``
+(the task may ask the host's Airflow what a native task asks its own at run time)."""
 
 
 class CallableSpec(msgspec.Struct, tag="callable"):
@@ -247,6 +248,10 @@ class RunOptions(msgspec.Struct, frozen=True):
     variable_write_back: bool = False
     """``Variable.set`` is recorded and applied on the host after success; off (the default), it is
     refused with an error naming this option, since the target has no metadata database."""
+    host_channel: bool = False
+    """The host opened a channel back to itself for this task (``core.channel``): what the task asks
+    its Airflow at run time (task and dag run states, XComs of any task, variables and connections
+    that were not shipped) is answered by the host's Airflow, as for a native task."""
     openlineage: bool = False
     """The host's OpenLineage listener will ask for the operator's lineage: compute it as the task
     ends (``IsolationResult.openlineage``). Off, the target calls no OpenLineage method, as a native

@@ -34,6 +34,16 @@ START_DESCRIPTORS = ("output", "lifeline", "request", "result", "claim")
 end of a pipe), the read end of the lifeline (EOF there means the worker is gone), the request
 file (read), the result file (write, empty) and the claim file (read and write, empty)."""
 
+CHANNEL_DESCRIPTOR = "channel"
+"""The descriptor after :data:`START_DESCRIPTORS` when ``WarmStart.channel`` says one comes: the
+task's end of its channel back to the host (``core.channel``)."""
+
+
+def descriptors_of(start: WarmStart) -> int:
+    """How many descriptors come with ``start``."""
+    return len(START_DESCRIPTORS) + (1 if start.channel else 0)
+
+
 CLAIM_TAKEN_COLD = b"cold"
 """What a host writes into the claim file once it holds the claim's lock and starts the task cold."""
 
@@ -58,6 +68,9 @@ class WarmStart(msgspec.Struct, tag="start", forbid_unknown_fields=True):
     removes when the task ends (a sandboxed warm runtime sees no folder of the host)."""
     memory_limit: Optional[int] = None
     """``RLIMIT_AS`` in bytes, applied in the child (never above the hard limit it inherited)."""
+    channel: bool = False
+    """A :data:`CHANNEL_DESCRIPTOR` follows the others (a runtime older than this field refuses
+    the start, and the task starts cold)."""
 
 
 class WarmRelease(msgspec.Struct, tag="release", forbid_unknown_fields=True):

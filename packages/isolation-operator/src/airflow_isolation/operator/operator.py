@@ -9,6 +9,7 @@ never renders again.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Collection, Dict, Mapping, NoReturn, Optional, Sequence, Tuple, Union
 
 import msgspec
@@ -23,6 +24,7 @@ from airflow_isolation.operator.backends import (
     get_backend,
     parse_backend_options,
 )
+from airflow_isolation.operator.channel import HostChannel, host_can_answer
 from airflow_isolation.operator.config import settings
 from airflow_isolation.operator.exchange import runtime_schema
 from airflow_isolation.operator.exchange.request_builder import (
@@ -257,13 +259,15 @@ class IsolatedOperator(airflow_compat.BaseOperator, airflow_compat.BranchMixIn, 
 
     def _run_isolated(self, context: Any) -> Any:
         spec = self._task_spec()
-        task = self.host_task(context, spec)
+        backend = get_backend(self.backend)
+        channel = HostChannel(self._log_target_line) if backend.opens_channel and host_can_answer() else None
+        task = dataclasses.replace(self.host_task(context, spec), channel_offered=channel is not None)
         connections = resolve_connections(self.connections, self._conn_ids(spec))
         request = build_request(task, connections, resolve_variables(self.variables))
         needed = needed_facets(task, request)
         runtime_schema.refuse_before_run(self.environment, self.backend, self._backend_options, needed)
         payload = encode_request(request)
-        self._backend = get_backend(self.backend)
+        self._backend = backend
         self.log.info(
             "Running %s in environment %r (%s backend), request %d bytes",
             self.operator_class_path or f"callable {self._callable_spec.name}",
@@ -272,11 +276,14 @@ class IsolatedOperator(airflow_compat.BaseOperator, airflow_compat.BranchMixIn, 
             len(payload),
         )
         try:
-            ended = self._backend.run(payload, self._job(context, request.context), self._log_target_line)
+            job = dataclasses.replace(self._job(context, request.context), channel=channel)
+            ended = self._backend.run(payload, job, self._log_target_line)
         except airflow_compat.TaskDeferred as deferred:
             self._defer_backend(deferred, needed)
         finally:
             self._backend = None
+            if channel is not None:
+                channel.close()
         return self._apply(context, read_result(ended), needed)
 
     def _apply(self, context: Any, result: IsolationResult, needed: Tuple[str, ...] = ()) -> Any:

@@ -40,6 +40,7 @@ from airflow_isolation.runtime.facets.base import RequestRefused, TargetFacet
 from airflow_isolation.runtime.facets.branch import BranchFacet
 from airflow_isolation.runtime.facets.dag_run_trigger import DagRunTriggerFacet
 from airflow_isolation.runtime.facets.downstream_skips import DownstreamSkipsFacet
+from airflow_isolation.runtime.facets.host_channel import HostChannelFacet
 from airflow_isolation.runtime.facets.openlineage import OpenLineageFacet
 from airflow_isolation.runtime.facets.resumption import ResumptionFacet
 from airflow_isolation.runtime.facets.sensors import SensorsFacet
@@ -64,6 +65,7 @@ FACETS: Tuple[Type[TargetFacet], ...] = (
     AssetsFacet,
     ResumptionFacet,
     DagRunTriggerFacet,
+    HostChannelFacet,
 )
 """The target half of every facet of ``core.facets``, in its order: the order of their hooks."""
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 import abc
 import collections
 import dataclasses
-from typing import Any, Callable, Deque, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Deque, List, Optional
 
 from airflow_isolation.operator.backends.ownership import TaskIdentity
+
+if TYPE_CHECKING:
+    from airflow_isolation.operator.channel import HostChannel
 
 LogSink = Callable[[str], None]
 TAIL_LINES = 40
@@ -30,6 +33,9 @@ class BackendJob:
     identity: TaskIdentity
     options: Any = None
     context: Any = None
+    channel: Optional[HostChannel] = None
+    """The run's channel back to the host, for a backend that can hand it to its target
+    (``IsolationBackend.opens_channel``)."""
 
 
 @dataclasses.dataclass
@@ -67,6 +73,8 @@ class LogTail:
 
 class IsolationBackend(abc.ABC):
     name: str
+    opens_channel: bool = False
+    """Whether it hands its targets the channel back to the host (``BackendJob.channel``)."""
 
     @abc.abstractmethod
     def run(self, request: bytes, job: BackendJob, log: LogSink) -> TargetExit:

@@ -16,6 +16,7 @@ from airflow_isolation.operator.facets.base import HostFacet, HostTask
 from airflow_isolation.operator.facets.branch import Branch
 from airflow_isolation.operator.facets.dag_run_trigger import DagRunTriggerOfWrapped
 from airflow_isolation.operator.facets.downstream_skips import DownstreamSkips
+from airflow_isolation.operator.facets.host_channel import HostChannelOffer
 from airflow_isolation.operator.facets.openlineage import OpenLineage
 from airflow_isolation.operator.facets.resumption import ResumptionOfWrapped
 from airflow_isolation.operator.facets.sensors import Sensors
@@ -31,6 +32,7 @@ HOST_FACETS: Tuple[HostFacet, ...] = (
     Assets(),
     ShippedModules(),
     ResumptionOfWrapped(),
+    HostChannelOffer(),
     Branch(),
     DownstreamSkips(),
     DagRunTriggerOfWrapped(),

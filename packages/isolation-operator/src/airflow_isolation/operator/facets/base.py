@@ -39,6 +39,8 @@ class HostTask:
     retries: int = 0
     own_modules: Sequence[ShippedModule] = ()
     """Modules made on the host (a class defined in the DAG file)."""
+    channel_offered: bool = False
+    """The host opens a channel back to itself for this try (``operator/channel/``)."""
     resume_wrapped: Optional[Tuple[str, Mapping[str, Any]]] = None
     """The wrapped operator's method (and its keyword arguments) the host's Airflow resumes this
     try with, after a deferral the host ran; ``None`` for a try that starts with ``execute``."""

@@ -10,6 +10,11 @@ import datetime as dt
 from typing import Any, Dict, Iterable, Optional, Union
 
 from airflow_isolation.core import TaskContext
+from airflow_isolation.runtime.facets.host_channel import (
+    NO_CHANNEL,
+    TASK_INSTANCE_OWN_READS,
+    TASK_INSTANCE_READS,
+)
 from airflow_isolation.runtime.facets.xcom import RETURN_VALUE_KEY, XComRecorder
 
 
@@ -40,14 +45,22 @@ class IsolatedTaskInstance:
         dag_id: Optional[str] = None,
         key: str = RETURN_VALUE_KEY,
         default: Any = None,
+        run_id: Optional[str] = None,
         **_: Any,
     ) -> Any:
-        return self._recorder.pull(self._ctx, task_ids, dag_id, key, default)
+        return self._recorder.pull(self._ctx, task_ids, dag_id, key, default, run_id=run_id)
 
     def get_first_reschedule_date(self, context: Any = None) -> Optional[dt.datetime]:
         """When a sensor in reschedule mode first poked (Airflow 3 asks the API server); the
         sensors facet answers with what the host found, ``None`` means a first try."""
         return None
+
+    def __getattr__(self, name: str) -> Any:
+        """A read of Airflow 3's task instance that only the host can answer, on a run without the
+        channel back (``facets/host_channel.py`` installs them when there is one)."""
+        if name in TASK_INSTANCE_READS or name in TASK_INSTANCE_OWN_READS:
+            raise AttributeError(NO_CHANNEL.format(name=name))
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def get_template_context(self) -> Dict[str, Any]:
         from airflow_isolation.runtime.task.context import current_context

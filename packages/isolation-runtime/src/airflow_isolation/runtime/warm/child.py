@@ -35,9 +35,14 @@ import tempfile
 import traceback
 from typing import Iterable, List, NoReturn, Optional
 
-from airflow_isolation.core.launch import REQUEST_DIGEST_ENV, descriptor_path, runtime_arguments
+from airflow_isolation.core.launch import (
+    CHANNEL_FD_ENV,
+    REQUEST_DIGEST_ENV,
+    descriptor_path,
+    runtime_arguments,
+)
 from airflow_isolation.core.prctl import PR_SET_DUMPABLE, PRCTL
-from airflow_isolation.core.warm_protocol import START_DESCRIPTORS, WarmStart, receive_host_message
+from airflow_isolation.core.warm_protocol import WarmStart, descriptors_of, receive_host_message
 from airflow_isolation.runtime.process import lifeline as lifeline_ends
 from airflow_isolation.runtime.process.descendants import become_subreaper, stop_descendants
 
@@ -139,7 +144,7 @@ def wait_as_spare(channel: socket.socket, server_fds: Iterable[int]) -> NoReturn
         channel.close()
     except BaseException:
         _fail(EXIT_SETUP_FAILED)
-    if not isinstance(message, WarmStart) or len(fds) != len(START_DESCRIPTORS):
+    if not isinstance(message, WarmStart) or len(fds) != descriptors_of(message):
         os._exit(0)
     run_task(message, fds)
 
@@ -158,8 +163,9 @@ def _fail(code: int, folder: str = "") -> NoReturn:
 def run_task(start: WarmStart, fds: List[int]) -> NoReturn:
     """Become the cold target of ``start`` (a prepared child) and run it; end with ``os._exit``.
 
-    ``fds`` are the start's descriptors (``core.warm_protocol.START_DESCRIPTORS``)."""
-    out_fd, lifeline, request_fd, result_fd, claim_fd = fds
+    ``fds`` are the start's descriptors (``core.warm_protocol.START_DESCRIPTORS``, then the channel
+    when the start says one comes)."""
+    out_fd, lifeline, request_fd, result_fd, claim_fd, *channel = fds
     code, folder = EXIT_SETUP_FAILED, ""
     try:
         _not_dumpable()
@@ -171,6 +177,8 @@ def run_task(start: WarmStart, fds: List[int]) -> NoReturn:
         os.environ.clear()
         os.environ.update(start.env)
         os.environ[REQUEST_DIGEST_ENV] = start.digest
+        if channel:
+            os.environ[CHANNEL_FD_ENV] = str(channel[0])
         tempfile.tempdir = None  # it caches the temp folder of the warm runtime's environment
         folder = _working_folder(start.cwd)
         _address_space(start.memory_limit)

@@ -33,6 +33,7 @@ from typing import Dict, List, Optional, Sequence
 
 from airflow_isolation.core import procfs
 from airflow_isolation.core.warm_protocol import (
+    CHANNEL_DESCRIPTOR,
     KEEPS_TREE,
     PID_NAMESPACE_WORD,
     START_DESCRIPTORS,
@@ -40,6 +41,7 @@ from airflow_isolation.core.warm_protocol import (
     WarmRelease,
     WarmReply,
     WarmStart,
+    descriptors_of,
     receive_host_message,
     send,
 )
@@ -231,10 +233,10 @@ class WarmServer:
             if message is None and not fds:  # a bare close: someone checking that it listens
                 conn.close()
                 return
-            if not isinstance(message, WarmStart) or len(fds) != len(START_DESCRIPTORS):
+            if not isinstance(message, WarmStart) or len(fds) != descriptors_of(message):
                 raise WarmProtocolError(
-                    f"expected a start with {len(START_DESCRIPTORS)} descriptors "
-                    f"({', '.join(START_DESCRIPTORS)}), got {type(message).__name__} with {len(fds)}"
+                    f"expected a start with its descriptors ({', '.join(START_DESCRIPTORS)}, and "
+                    f"{CHANNEL_DESCRIPTOR} when it says so), got {type(message).__name__} with {len(fds)}"
                 )
             self._fork(conn, message, fds)
         except (OSError, WarmProtocolError) as exc:

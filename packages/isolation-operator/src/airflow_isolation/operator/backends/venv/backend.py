@@ -53,6 +53,7 @@ from airflow_isolation.operator.backends.warm_start import (
     ColdStart,
     warm_else_cold,
 )
+from airflow_isolation.operator.channel import HostChannel
 from airflow_isolation.operator.environments import build_path, environments_path, resolve_venv
 from airflow_isolation.workspace.environment import BuildManifest, load_definition
 from airflow_isolation.workspace.sandbox import (
@@ -105,6 +106,9 @@ class _Run:
     tail: LogTail
     log: LogSink
     impersonation: Optional[Impersonation] = None
+    channel: Optional[HostChannel] = None
+    """The channel back to the host, handed to the target as a descriptor (``sudo`` would close it:
+    none for ``run_as_user``)."""
 
     def exit(self, exit_code: int, where: str) -> TargetExit:
         result = (self.result_file.read_bytes() if self.result_file.exists() else b"") or None
@@ -115,6 +119,7 @@ class _Run:
 
 class VenvBackend(IsolationBackend):
     name = "venv"
+    opens_channel = True
 
     def __init__(self) -> None:
         self._process: Optional[subprocess.Popen[str]] = None
@@ -155,8 +160,9 @@ class VenvBackend(IsolationBackend):
                 **run_environment(workdir.name),
             }
             run = _Run(
-                manifest, request_file, result_file, env, workdir, options, sandbox, tail, log, as_user
-            )
+                manifest, request_file, result_file, env, workdir, options, sandbox, tail, log, as_user,
+                channel=job.channel if as_user is None else None,
+            )  # fmt: skip
             refuses = None if options.warm else TASK_TURNED_OFF
             if as_user is not None and options.warm:
                 refuses = f"run_as_user={as_user.user!r}: a warm runtime runs as the worker's user"
@@ -202,6 +208,9 @@ class VenvBackend(IsolationBackend):
             command = [*prefix, *command]
         stdin: int = subprocess.DEVNULL
         env = run.env
+        channel_fd = run.channel.open() if run.channel is not None else -1
+        if channel_fd >= 0:
+            env = {**env, launch.CHANNEL_FD_ENV: str(channel_fd)}
         if as_user is not None:
             command = as_user.command(command, run.env["PATH"])
             stdin, self._lifeline = os.pipe()
@@ -218,10 +227,12 @@ class VenvBackend(IsolationBackend):
                 errors="replace",
                 bufsize=1,
                 start_new_session=True,
-                pass_fds=(info_write,) if info_write >= 0 else (),
+                pass_fds=tuple(fd for fd in (info_write, channel_fd) if fd >= 0),
                 preexec_fn=child_setup(run.options.memory_bytes),  # noqa: PLW1509 - lock-free, see venv.child
             )
         finally:
+            if run.channel is not None:
+                run.channel.handed_over()
             if info_write >= 0:
                 os.close(info_write)
             if stdin >= 0:
@@ -263,6 +274,7 @@ class VenvBackend(IsolationBackend):
                 log=run.log,
                 sandbox=run.sandbox.profile,
                 bwrap=run.sandbox.bwrap,
+                channel=run.channel,
             )
         except venv_warm.WarmLost as exc:
             return TargetExit(None, -int(signal.SIGKILL), [], where, detail=str(exc))

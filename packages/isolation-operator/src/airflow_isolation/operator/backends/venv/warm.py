@@ -41,6 +41,7 @@ from airflow_isolation.core.warm_protocol import (
 from airflow_isolation.operator.backends.base import LogSink, LogTail
 from airflow_isolation.operator.backends.venv.reap import stop_run_processes
 from airflow_isolation.operator.backends.venv.workdir import claim_path
+from airflow_isolation.operator.channel import HostChannel
 from airflow_isolation.operator.config.settings import idle_seconds
 from airflow_isolation.workspace.environment import BuildManifest
 from airflow_isolation.workspace.sandbox import SandboxProfile
@@ -227,6 +228,7 @@ def start(
     log: LogSink,
     sandbox: Optional[SandboxProfile] = None,
     bwrap: str = "bwrap",
+    channel: Optional[HostChannel] = None,
 ) -> WarmTarget:
     """Start the task in a warm child (of the warm runtime in ``sandbox``, when given).
 
@@ -246,15 +248,19 @@ def start(
         raise WarmUnavailable(f"the run's files could not be opened ({exc})") from exc
     out_read, out_write = os.pipe()
     life_read, life_write = os.pipe()
+    channel_fds = [channel.open()] if channel is not None else []
     message = WarmStart(
-        digest=digest, env=env, cwd="" if sandbox is not None else str(workdir), memory_limit=memory_limit
-    )
+        digest=digest, env=env, cwd="" if sandbox is not None else str(workdir), memory_limit=memory_limit,
+        channel=bool(channel_fds),
+    )  # fmt: skip
     reply = None
     try:
         conn.settimeout(_HANDSHAKE_SECONDS)
-        send(conn, message, [out_write, life_read, *files])
+        send(conn, message, [out_write, life_read, *files, *channel_fds])
         os.close(out_write)
         out_write = -1
+        if channel is not None:
+            channel.handed_over()
         reply = receive_reply(conn)
     except (OSError, WarmProtocolError):
         reply = None
