@@ -129,3 +129,24 @@ def test_no_channel_without_a_supervisor(monkeypatch: pytest.MonkeyPatch) -> Non
     assert host_can_answer() is False
     monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", FakeSupervisor(), raising=False)
     assert host_can_answer() is True
+
+
+SENSOR = "airflow.providers.standard.sensors.external_task.ExternalTaskSensor"
+
+
+def test_an_operator_that_needs_the_channel_is_refused_at_parse_time_where_none_opens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from airflow_isolation.operator import IsolatedOperator, airflow_compat
+
+    IsolatedOperator(task_id="venv", environment="plain", operator=SENSOR, external_dag_id="up")
+    with pytest.raises(
+        airflow_compat.AirflowException, match=r"in_docker: ExternalTaskSensor .*backend='venv'"
+    ):
+        IsolatedOperator(
+            task_id="in_docker", environment="plain", operator=SENSOR, external_dag_id="up", backend="docker",
+            backend_options={"image": "some/image:1"},
+        )  # fmt: skip
+    monkeypatch.setattr(airflow_compat, "AIRFLOW_MAJOR", 2)
+    with pytest.raises(airflow_compat.AirflowException, match="run ExternalTaskSensor natively"):
+        IsolatedOperator(task_id="on_2", environment="plain", operator=SENSOR, external_dag_id="up")

@@ -22,6 +22,7 @@ from airflow_isolation.operator.backends import (
     IsolationBackend,
     TaskIdentity,
     get_backend,
+    opens_channel,
     parse_backend_options,
 )
 from airflow_isolation.operator.channel import HostChannel, host_can_answer
@@ -38,6 +39,7 @@ from airflow_isolation.operator.exchange.request_builder import (
 from airflow_isolation.operator.exchange.result_handler import apply_result, read_result
 from airflow_isolation.operator.facets import HostTask, needed_facets
 from airflow_isolation.operator.facets.dag_run_trigger import refuse_on_an_airflow_2_host
+from airflow_isolation.operator.facets.host_channel import refuse_without_channel
 from airflow_isolation.operator.facets.openlineage import OpenLineageMethods
 from airflow_isolation.operator.parse import write_back_kinds
 from airflow_isolation.operator.parse.arguments import check_call_arguments, names, split_base_kwargs
@@ -185,6 +187,7 @@ class IsolatedOperator(airflow_compat.BaseOperator, airflow_compat.BranchMixIn, 
     ) -> None:
         wrapped = WrappedOperator(operator, self.task_id, template_fields, template_ext)
         refuse_on_an_airflow_2_host(wrapped.operator_class, self.task_id)
+        refuse_without_channel(wrapped.operator_class, self.backend, self.task_id)
         wrapped.check_kwargs(inner)
         check_encodable(inner, self.task_id)
         self._wrapped = wrapped
@@ -260,7 +263,9 @@ class IsolatedOperator(airflow_compat.BaseOperator, airflow_compat.BranchMixIn, 
     def _run_isolated(self, context: Any) -> Any:
         spec = self._task_spec()
         backend = get_backend(self.backend)
-        channel = HostChannel(self._log_target_line) if backend.opens_channel and host_can_answer() else None
+        channel = (
+            HostChannel(self._log_target_line) if opens_channel(self.backend) and host_can_answer() else None
+        )
         task = dataclasses.replace(self.host_task(context, spec), channel_offered=channel is not None)
         connections = resolve_connections(self.connections, self._conn_ids(spec))
         request = build_request(task, connections, resolve_variables(self.variables))

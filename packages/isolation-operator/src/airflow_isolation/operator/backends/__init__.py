@@ -23,12 +23,15 @@ class _Registered:
     options_parser: str
     needs_module: Optional[str] = None
     install_hint: str = ""
+    opens_channel: bool = False
+    """It hands its targets the channel back to the host (``BackendJob.channel``)."""
 
 
 _BACKENDS: Dict[str, _Registered] = {
     "venv": _Registered(
         "airflow_isolation.operator.backends.venv.backend.VenvBackend",
         "airflow_isolation.operator.backends.venv.options.parse_venv_options",
+        opens_channel=True,
     ),
     "docker": _Registered(
         "airflow_isolation.operator.backends.docker.backend.DockerBackend",
@@ -47,6 +50,12 @@ _BACKENDS: Dict[str, _Registered] = {
 
 class UnknownBackendError(ValueError):
     pass
+
+
+def opens_channel(name: str) -> bool:
+    """Whether backend ``name`` hands its targets the channel back to the host."""
+    registered = _BACKENDS.get(name)
+    return registered is not None and registered.opens_channel
 
 
 def check_backend_name(name: str) -> None:

@@ -34,8 +34,8 @@ class BackendJob:
     options: Any = None
     context: Any = None
     channel: Optional[HostChannel] = None
-    """The run's channel back to the host, for a backend that can hand it to its target
-    (``IsolationBackend.opens_channel``)."""
+    """The run's channel back to the host, for a backend that hands it to its target
+    (``backends.opens_channel``)."""
 
 
 @dataclasses.dataclass
@@ -73,8 +73,6 @@ class LogTail:
 
 class IsolationBackend(abc.ABC):
     name: str
-    opens_channel: bool = False
-    """Whether it hands its targets the channel back to the host (``BackendJob.channel``)."""
 
     @abc.abstractmethod
     def run(self, request: bytes, job: BackendJob, log: LogSink) -> TargetExit:

@@ -8,11 +8,33 @@ an ``xcom_pull`` of a task that is not upstream) loudly, naming the fix, never s
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Optional
 
 from airflow_isolation.core import IsolationRequest
 from airflow_isolation.core.facets import BY_NAME, Facet
+from airflow_isolation.operator import airflow_compat
+from airflow_isolation.operator.backends import opens_channel
 from airflow_isolation.operator.facets.base import Fields, HostFacet, HostTask
+from airflow_isolation.operator.facets.branch import in_mro
+
+NEEDS_CHANNEL = ("ExternalTaskSensor",)
+"""Operators that cannot work without asking Airflow at run time: refused where no channel opens."""
+
+
+def refuse_without_channel(wrapped_class: Optional[type], backend: str, task_id: str) -> None:
+    """When the DAG is parsed: an operator that only works by asking Airflow at run time, where the
+    task would have no channel back (another backend, or an Airflow 2 host)."""
+    if wrapped_class is None:
+        return
+    needs = next((name for name in NEEDS_CHANNEL if in_mro(wrapped_class, name)), None)
+    if needs is None or (opens_channel(backend) and airflow_compat.AIRFLOW_MAJOR >= 3):
+        return
+    raise airflow_compat.AirflowException(
+        f"{task_id}: {needs} reads other dag runs' states from Airflow, which an isolated task asks its "
+        "host over the channel back, open only on the venv backend with an Airflow 3 host (this is "
+        f"the {backend} backend on Airflow {airflow_compat.AIRFLOW_VERSION}). Use backend='venv', or run "
+        f"{needs} natively: it needs no packages of its own."
+    )
 
 
 class HostChannelOffer(HostFacet):

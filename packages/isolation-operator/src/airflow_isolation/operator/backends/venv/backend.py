@@ -119,7 +119,6 @@ class _Run:
 
 class VenvBackend(IsolationBackend):
     name = "venv"
-    opens_channel = True
 
     def __init__(self) -> None:
         self._process: Optional[subprocess.Popen[str]] = None
