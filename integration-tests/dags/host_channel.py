@@ -1,11 +1,11 @@
 """What an isolated task asks its Airflow at run time, answered by the host (the channel back).
 
 ``host_channel_upstream`` runs first (``test_host_channel.py``); then ``host_channel_<env>`` has
-each read done natively and isolated (Airflow 3 targets, venv backend): ``ExternalTaskSensor``
-against that run (poke, reschedule, deferrable), ``xcom_pull`` of a task that is not upstream and
-of a custom key, the task instance's state reads, and a variable and a connection no task ships
-(the host defines them; its secrets backends answer). A host-side check compares each isolated
-answer with its native twin's.
+each read done natively and isolated (venv backend): ``xcom_pull`` of a task that is not upstream,
+of a custom key and of another dag, and a variable and a connection no task ships (the host defines
+them; its secrets backends answer), on Airflow 3.1 and 2.10 targets; on Airflow 3 also the task
+instance's state reads and ``ExternalTaskSensor`` against that run (poke, reschedule, deferrable).
+A host-side check compares each isolated answer with its native twin's.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from airflow.sdk import DAG, task
 
 from airflow_isolation.operator import IsolatedOperator
 
-ENVIRONMENTS = ("af31",)
+ENVIRONMENTS = {"af31": True, "af210": False}
+"""Each environment, and whether its Airflow has the task SDK's state reads (Airflow 3)."""
 START = pendulum.datetime(2024, 1, 1, tz="UTC")
 UPSTREAM = "host_channel_upstream"
 SENSOR_MODES = {
@@ -36,7 +37,7 @@ with DAG(UPSTREAM, schedule=None, start_date=START):
     produce()
 
 
-def reads(say=False, ti=None):
+def reads(say=False, sdk_reads=True, ti=None):
     """Everything a task may ask its Airflow, as one value to compare with the native twin's; the
     isolated one also prints the password it read, which the task log must mask (``airflow dags
     test`` prints a native task's output unmasked, so the native twin keeps quiet)."""
@@ -48,20 +49,22 @@ def reads(say=False, ti=None):
     connection = BaseHook.get_connection("host_channel_conn")
     if say:
         print(f"the unshipped password is {connection.password}")
-    return {
+    found = {
         "not_upstream": ti.xcom_pull(task_ids="source"),
         "custom_key": ti.xcom_pull(task_ids="source", key="custom"),
-        "other_dag": ti.xcom_pull(dag_id=UPSTREAM, task_ids="produce", run_id=None, key="custom"),
+        "other_dag": ti.xcom_pull(dag_id=UPSTREAM, task_ids="produce", key="custom"),
         "missing": ti.xcom_pull(task_ids="source", key="never_pushed", default="fallback"),
         "variable": Variable.get("host_channel_var"),
         "connection": [connection.conn_type, connection.host, connection.login, bool(connection.password)],
-        "upstream_runs": ti.get_dr_count(dag_id=UPSTREAM),
-        "upstream_done": ti.get_ti_count(dag_id=UPSTREAM, task_ids=["produce"], states=["success"]),
-        "states": ti.get_task_states(dag_id=UPSTREAM, task_ids=["produce"]),
     }
+    if sdk_reads:
+        found["upstream_runs"] = ti.get_dr_count(dag_id=UPSTREAM)
+        found["upstream_done"] = ti.get_ti_count(dag_id=UPSTREAM, task_ids=["produce"], states=["success"])
+        found["states"] = ti.get_task_states(dag_id=UPSTREAM, task_ids=["produce"])
+    return found
 
 
-for env_name in ENVIRONMENTS:
+for env_name, sdk_reads in ENVIRONMENTS.items():
     with DAG(f"host_channel_{env_name}", schedule=None, start_date=START, default_args={"retries": 0}):
 
         @task
@@ -71,13 +74,16 @@ for env_name in ENVIRONMENTS:
 
         gap = EmptyOperator(task_id="gap")  # so the readers are not direct downstreams of source
         isolated = IsolatedOperator(
-            task_id="reads", environment=env_name, python_callable=reads, op_kwargs={"say": True}
+            task_id="reads",
+            environment=env_name,
+            python_callable=reads,
+            op_kwargs={"say": True, "sdk_reads": sdk_reads},
         )
-        native = task(task_id="native_reads")(reads)()
+        native = task(task_id="native_reads")(reads)(sdk_reads=sdk_reads)
         source() >> gap >> [isolated, native]
 
         sensors = []
-        for name, options in SENSOR_MODES.items():
+        for name, options in SENSOR_MODES.items() if sdk_reads else ():
             arguments = dict(
                 external_dag_id=UPSTREAM, external_task_id="produce", poke_interval=1, timeout=120, **options
             )
@@ -96,6 +102,6 @@ for env_name in ENVIRONMENTS:
             assert isolated_reads["custom_key"] == [1, "two"], isolated_reads
             assert isolated_reads["missing"] is None, isolated_reads  # Airflow 3 ignores default here
             assert isolated_reads["variable"] == "from the host's secrets", isolated_reads
-            assert isolated_reads["upstream_done"] >= 1, isolated_reads
+            assert isolated_reads["other_dag"] is None, isolated_reads  # that dag has no run of this id
 
         [isolated, native, *sensors] >> check()

@@ -150,3 +150,27 @@ def test_an_operator_that_needs_the_channel_is_refused_at_parse_time_where_none_
     monkeypatch.setattr(airflow_compat, "AIRFLOW_MAJOR", 2)
     with pytest.raises(airflow_compat.AirflowException, match="run ExternalTaskSensor natively"):
         IsolatedOperator(task_id="on_2", environment="plain", operator=SENSOR, external_dag_id="up")
+
+
+def test_an_airflow_2_targets_pull_is_read_and_deserialised_by_the_host(
+    supervisor: FakeSupervisor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from airflow.sdk.execution_time.xcom import XCom
+
+    from airflow_isolation.core.values import Raiser
+
+    when = dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc)
+    asked: List[dict] = []
+
+    def get_all(**where: Any) -> Any:
+        asked.append(where)
+        return [{"at": when, "pair": (1, 2)}]
+
+    monkeypatch.setattr(XCom, "get_all", staticmethod(get_all))
+    where = {"dag_id": "d", "run_id": "r", "task_id": "t", "key": "k"}
+    reply = answer(channel.ChannelAsk(channel.PULL_XCOM, where))
+    assert reply.kind == channel.PULLED_XCOM and asked == [where]
+    assert Raiser(what="answer").raise_json(reply.fields["values"]) == [{"at": when, "pair": (1, 2)}]
+    assert "without 'run_id'" in answer(channel.ChannelAsk(channel.PULL_XCOM, {"dag_id": "d"})).refused

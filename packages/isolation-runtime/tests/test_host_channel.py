@@ -10,7 +10,7 @@ from typing import List
 import pytest
 
 from airflow_isolation.core import channel
-from airflow_isolation.runtime.facets.host_channel import ChannelComms, ChannelRefused
+from airflow_isolation.runtime.facets.host_channel import ChannelComms, ChannelRefused, HostAsker
 from airflow_isolation.runtime.facets.xcom import XComNotShippedError, XComRecorder
 from airflow_isolation.runtime.task.outcome import WRITE_BACK_HINT
 
@@ -32,7 +32,7 @@ def _comms(
     asks: List[channel.ChannelAsk] = []
     thread = threading.Thread(target=_host, args=(host, answers, asks), daemon=True)
     thread.start()
-    return ChannelComms(target, comms), asks, thread
+    return ChannelComms(HostAsker(target), comms), asks, thread
 
 
 def test_a_read_goes_to_the_host_and_comes_back_as_the_sdks_reply() -> None:
@@ -94,3 +94,34 @@ def test_without_a_channel_a_host_read_names_the_fix() -> None:
         ti.get_ti_count(dag_id="up")
     with pytest.raises(AttributeError, match="has no attribute 'nothing_like_it'"):
         ti.nothing_like_it  # noqa: B018
+
+
+def test_an_airflow_2_target_pulls_an_xcom_the_host_deserialised() -> None:
+    """Values keep their types across (the wire's JSON extensions); one map index is one value."""
+    import datetime as dt
+
+    import msgspec
+
+    from airflow_isolation.core.values import Lowerer, json_enc_hook
+
+    def carried(values: object) -> object:
+        return msgspec.json.decode(msgspec.json.encode(Lowerer("json").lower(values), enc_hook=json_enc_hook))
+
+    when = dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc)
+    answers = [
+        channel.ChannelAnswer(channel.PULLED_XCOM, {"values": carried([{"at": when, "pair": (1, 2)}])}),
+        channel.ChannelAnswer(channel.PULLED_XCOM, {"values": carried([1, 2])}),
+        channel.ChannelAnswer(channel.PULLED_XCOM, {"values": None}),
+    ]
+    host, target = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    asks: List[channel.ChannelAsk] = []
+    thread = threading.Thread(target=_host, args=(host, answers, asks), daemon=True)
+    thread.start()
+    asker = HostAsker(target)
+    assert asker.pull_xcom("d", "r", "t", "k") == {"at": when, "pair": (1, 2)}
+    assert asker.pull_xcom("d", "r", "mapped", "return_value") == [1, 2]
+    assert asker.pull_xcom("d", "r", "none", "k") is None
+    thread.join(10)
+    assert asks[0] == channel.ChannelAsk(
+        channel.PULL_XCOM, {"dag_id": "d", "run_id": "r", "task_id": "t", "key": "k"}
+    )

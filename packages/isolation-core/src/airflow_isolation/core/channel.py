@@ -52,10 +52,18 @@ READS = frozenset(
         "GetAssetEventByAsset",
         "GetAssetEventByAssetAlias",
         "MaskSecret",
+        "PullXCom",
     }
 )
-"""What the host answers: the task SDK's reads, and ``MaskSecret`` (a secret the task found, which
-the host's log masker then hides too)."""
+"""What the host answers: the task SDK's reads, ``MaskSecret`` (a secret the task found, which the
+host's log masker then hides too) and ``PULL_XCOM``."""
+
+PULL_XCOM = "PullXCom"
+"""An XCom pull by a target without the Airflow 3 task SDK (an Airflow 2 environment): fields
+``dag_id``, ``run_id``, ``task_id``, ``key``; answered ``PULLED_XCOM`` with ``values``, every value
+of that task's map indexes as the host's Airflow deserialised them (``None`` for none), carried
+with ``values``' JSON extensions (tuples, datetimes...), which the target raises back."""
+PULLED_XCOM = "PulledXCom"
 
 _LENGTH = struct.Struct(">I")
 

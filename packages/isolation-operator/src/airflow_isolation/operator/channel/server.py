@@ -112,6 +112,8 @@ def answer(ask: channel.ChannelAsk) -> channel.ChannelAnswer:
         return channel.ChannelAnswer(
             refused=f"{ask.kind} is not a read: an isolated task's writes travel with its result (write_back)"
         )
+    if ask.kind == channel.PULL_XCOM:
+        return _pull_xcom(ask.fields)
     from airflow.sdk.execution_time import comms
     from airflow.sdk.execution_time.task_runner import SUPERVISOR_COMMS
 
@@ -143,3 +145,24 @@ def _mask(kind: str, fields: dict[str, Any]) -> None:
                 airflow_compat.mask_secret(fields[name])
     elif kind == "VariableResult" and fields.get("value") is not None:
         airflow_compat.mask_secret(fields["value"], fields.get("key"))
+
+
+def _pull_xcom(fields: dict[str, Any]) -> channel.ChannelAnswer:
+    """An Airflow 2 target's ``xcom_pull``: the host's Airflow reads and deserialises the values
+    (its XCom backend included), which travel with the wire's JSON extensions."""
+    import msgspec
+    from airflow.sdk.execution_time.xcom import XCom
+
+    from airflow_isolation.core.values import Lowerer, json_enc_hook
+
+    try:
+        where = {name: str(fields[name]) for name in ("dag_id", "run_id", "task_id", "key")}
+    except KeyError as exc:
+        return channel.ChannelAnswer(refused=f"{channel.PULL_XCOM} without {exc}")
+    values = XCom.get_all(**where)
+    try:
+        lowered = Lowerer("json").lower(None if values is None else list(values), "xcom")
+    except Exception as exc:  # a value the wire cannot carry: said, as for any XCom
+        return channel.ChannelAnswer(refused=f"the XCom {where['key']!r} of {where['task_id']!r}: {exc}")
+    plain = msgspec.json.decode(msgspec.json.encode(lowered, enc_hook=json_enc_hook))
+    return channel.ChannelAnswer(kind=channel.PULLED_XCOM, fields={"values": plain})

@@ -8,9 +8,12 @@ Here ``SUPERVISOR_COMMS`` is a stand-in that sends each read over the channel th
 this task (``core.channel``), so that code runs unchanged and gets the host Airflow's answers, as
 for a native task. A write is refused in the task: writes stay what ``write_back`` buffers.
 
-Only on an Airflow 3 target, when the host said it opened a channel (``RunOptions.host_channel``)
-and its descriptor came (``launch.CHANNEL_FD_ENV``); otherwise the task has no way back, and what
-needs one fails naming the fix.
+An Airflow 2 target has no task SDK to stand in for: there the channel answers what its own
+calls reach at run time, ``xcom_pull`` of any task (``channel.PULL_XCOM``) and the variables and
+connections no task shipped (a secrets backend after the request's, ``task/secrets_backend.py``).
+Only when the host said it opened a channel (``RunOptions.host_channel``) and its descriptor came
+(``launch.CHANNEL_FD_ENV``); otherwise the task has no way back, and what needs one fails naming
+the fix.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import os
 import socket
 import threading
 import types
-from typing import Any, ClassVar, Iterator, Optional
+from typing import Any, ClassVar, Dict, Iterator, Optional
 
 from airflow_isolation.core import channel, launch
 from airflow_isolation.core.facets import BY_NAME, Facet
@@ -57,13 +60,38 @@ class ChannelRefused(Exception):
     """The host did not ask its Airflow (a write, an unknown kind, an answer too large)."""
 
 
+class HostAsker:
+    """One run's end of the channel: an ask, then its answer, one at a time."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._lock = threading.Lock()
+
+    def ask(self, kind: str, fields: Dict[str, Any]) -> channel.ChannelAnswer:
+        with self._lock:
+            channel.send(self._sock, channel.ChannelAsk(kind=kind, fields=fields))
+            answer = channel.receive_answer(self._sock)
+        if answer.refused:
+            raise ChannelRefused(answer.refused)
+        return answer
+
+    def pull_xcom(self, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
+        """``xcom_pull`` without the task SDK (Airflow 2): the host reads and deserialises it."""
+        from airflow_isolation.core.values import Raiser
+
+        where = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "key": key}
+        values = Raiser(what="answer").raise_json(self.ask(channel.PULL_XCOM, where).fields.get("values"))
+        if values is None:
+            return None
+        return values[0] if len(values) == 1 else values
+
+
 class ChannelComms:
     """``SUPERVISOR_COMMS`` for an isolated task: reads go to the host, anything else is refused."""
 
-    def __init__(self, sock: socket.socket, comms: types.ModuleType) -> None:
-        self._sock = sock
+    def __init__(self, asker: HostAsker, comms: types.ModuleType) -> None:
+        self._asker = asker
         self._comms = comms
-        self._lock = threading.Lock()
 
     def send(self, msg: Any) -> Any:
         kind = str(getattr(msg, "type", type(msg).__name__))
@@ -71,27 +99,16 @@ class ChannelComms:
             raise ChannelRefused(
                 f"{kind}: an isolated task asks its host's Airflow only for reads; {WRITE_BACK_HINT}"
             )
-        ask = channel.ChannelAsk(kind=kind, fields=msg.model_dump(mode="json", exclude={"type"}))
-        with self._lock:
-            channel.send(self._sock, ask)
-            answer = channel.receive_answer(self._sock)
-        if answer.refused:
-            raise ChannelRefused(answer.refused)
+        answer = self._asker.ask(kind, msg.model_dump(mode="json", exclude={"type"}))
         if not answer.kind:
             return None
         reply = getattr(self._comms, answer.kind, None)
         if reply is None:
-            raise ChannelRefused(
-                f"the host answered {kind} with {answer.kind}, which this Airflow does not know"
-            )
+            raise ChannelRefused(f"the host answered {kind} with {answer.kind}, unknown to this Airflow")
         return reply.model_validate({**answer.fields, "type": answer.kind})
 
     async def asend(self, msg: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(None, self.send, msg)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._sock.close()
 
 
 def _channel_socket() -> Optional[socket.socket]:
@@ -133,12 +150,20 @@ class HostChannelFacet(TargetFacet):
 
     def install(self) -> None:
         info = self.run.airflow
-        if self._sock is None or info is None or info.major < 3:
+        if self._sock is None or info is None:
+            return
+        asker = HostAsker(self._sock)
+        self.run.xcoms.fallback = asker.pull_xcom
+        if info.major < 3:
+            from airflow_isolation.runtime.task.secrets_backend import ask_the_host_too
+
+            ask_the_host_too(asker)
+            self.run.log("the host's Airflow answers what the task asks at run time (channel open)")
             return
         from airflow.sdk.execution_time import comms, task_runner
         from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
-        self.comms = ChannelComms(self._sock, comms)
+        self.comms = ChannelComms(asker, comms)
         task_runner.SUPERVISOR_COMMS = self.comms
         ti = self.run.context["ti"]
         for name in TASK_INSTANCE_READS:
@@ -147,11 +172,11 @@ class HostChannelFacet(TargetFacet):
         for name in TASK_INSTANCE_OWN_READS:
             if hasattr(RuntimeTaskInstance, name):
                 object.__setattr__(ti, name, types.MethodType(getattr(RuntimeTaskInstance, name), ti))
-        self.run.xcoms.fallback = _pull_from_host
+        self.run.xcoms.fallback = _pull_with_the_sdk
         self.run.log("the host's Airflow answers what the task asks at run time (channel open)")
 
 
-def _pull_from_host(dag_id: str, run_id: str, task_id: str, key: str) -> Any:
+def _pull_with_the_sdk(dag_id: str, run_id: str, task_id: str, key: str) -> Any:
     """``xcom_pull`` of what the request did not carry, as Airflow 3's task instance pulls it when
     no ``map_indexes`` are given: every map index of that task, one value for an unmapped task."""
     from airflow.sdk.execution_time.xcom import XCom
