@@ -196,8 +196,12 @@ class Deployment:
             timeout,
         )
 
-    def trigger(self, dag_id: str, run_id: str, conf: Mapping[str, object]) -> None:
+    def trigger(
+        self, dag_id: str, run_id: str, conf: Mapping[str, object], logical_date: Optional[str] = None
+    ) -> None:
         args = ["dags", "trigger", dag_id, "--run-id", run_id, "--conf", json.dumps(conf)]
+        if logical_date is not None:  # Airflow 3 leaves a manual run's logical date empty otherwise
+            args += ["--logical-date", logical_date]
         proc = airflow_cli(*args, env=self.env)
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
