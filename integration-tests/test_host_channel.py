@@ -11,7 +11,7 @@ from typing import List
 
 import pytest
 from deployment import airflow_deployment
-from harness import host_env, run_dag
+from harness import DagRunReport, host_env, run_dag
 
 SECRET = "pw-channel-7c1d"
 HOST_SECRETS = {
@@ -29,15 +29,30 @@ def test_what_a_task_asks_at_run_time_is_answered_by_the_host(
     env = host_env(extra={**HOST_SECRETS, "AIRFLOW__ISOLATION__WARM_RUNTIME": warm})
     upstream = run_dag("host_channel_upstream", env)
     assert upstream.states == {"produce": "success"}, upstream.output[-4000:]
-    for env_name in ("af31", "af210"):
-        report = run_dag(f"host_channel_{env_name}", env)
-        failed = {task: state for task, state in report.states.items() if state != "success"}
-        assert not failed, f"{env_name}: {failed}\n{report.output[-12000:]}"
-        assert "the host's Airflow answers what the task asks at run time (channel open)" in report.output
-        assert SECRET not in report.output, "an unshipped connection's password reached the task log"
-        assert "the unshipped password is ***" in report.output
-        started = "started warm" if warm == "True" else "starting cold"
-        assert started in report.output, report.output[-6000:]
+    for dag_id in ("host_channel_af31", "host_channel_af210"):
+        _check(run_dag(dag_id, env), warm)
+
+
+@pytest.mark.parametrize("warm", ["True", "False"])
+def test_a_container_asks_its_host_the_same_way(warm: str, airflow_db: None, built_images: List[str]) -> None:
+    """The docker backend: the channel is a socket in a folder mounted into that container alone,
+    in a pooled container (warm) as in one of its own (cold)."""
+    env = host_env(extra={**HOST_SECRETS, "AIRFLOW__ISOLATION__WARM_RUNTIME": warm})
+    upstream = run_dag("host_channel_upstream", env)
+    assert upstream.states == {"produce": "success"}, upstream.output[-4000:]
+    if warm == "True":  # the first run starts the pooled container the second one claims
+        assert "starting cold: no pooled container" in run_dag("host_channel_af210_docker", env).output
+    _check(run_dag("host_channel_af210_docker", env), warm)
+
+
+def _check(report: DagRunReport, warm: str) -> None:
+    failed = {task: state for task, state in report.states.items() if state != "success"}
+    assert not failed, f"{report.dag_id}: {failed}\n{report.output[-12000:]}"
+    assert "the host's Airflow answers what the task asks at run time (channel open)" in report.output
+    assert SECRET not in report.output, "an unshipped connection's password reached the task log"
+    assert "the unshipped password is ***" in report.output
+    started = "started warm" if warm == "True" else "starting cold"
+    assert started in report.output, report.output[-6000:]
 
 
 SENSOR_DAG_ID = "isolated_external_task_sensor"

@@ -1,9 +1,9 @@
 """What an isolated task asks its Airflow at run time, answered by the host (the channel back).
 
 ``host_channel_upstream`` runs first (``test_host_channel.py``); then ``host_channel_<env>`` has
-each read done natively and isolated (venv backend): ``xcom_pull`` of a task that is not upstream,
-of a custom key and of another dag, and a variable and a connection no task ships (the host defines
-them; its secrets backends answer), on Airflow 3.1 and 2.10 targets; on Airflow 3 also the task
+each read done natively and isolated (venv and docker backends): ``xcom_pull`` of a task that is
+not upstream, of a custom key and of another dag, and a variable and a connection no task ships (the
+host defines them; its secrets backends answer), on Airflow 3.1 and 2.10 targets; on Airflow 3 also the task
 instance's state reads and ``ExternalTaskSensor`` against that run (poke, reschedule, deferrable).
 A host-side check compares each isolated answer with its native twin's.
 """
@@ -17,8 +17,9 @@ from airflow.sdk import DAG, task
 
 from airflow_isolation.operator import IsolatedOperator
 
-ENVIRONMENTS = {"af31": True, "af210": False}
-"""Each environment, and whether its Airflow has the task SDK's state reads (Airflow 3)."""
+CELLS = [("host_channel_af31", "af31", "venv", True), ("host_channel_af210", "af210", "venv", False)]
+CELLS += [("host_channel_af210_docker", "af210", "docker", False)]
+"""Each DAG: its environment, backend, and whether that Airflow has the task SDK's state reads."""
 START = pendulum.datetime(2024, 1, 1, tz="UTC")
 UPSTREAM = "host_channel_upstream"
 SENSOR_MODES = {
@@ -64,8 +65,8 @@ def reads(say=False, sdk_reads=True, ti=None):
     return found
 
 
-for env_name, sdk_reads in ENVIRONMENTS.items():
-    with DAG(f"host_channel_{env_name}", schedule=None, start_date=START, default_args={"retries": 0}):
+for dag_id, env_name, backend, sdk_reads in CELLS:
+    with DAG(dag_id, schedule=None, start_date=START, default_args={"retries": 0, "backend": backend}):
 
         @task
         def source(ti=None):

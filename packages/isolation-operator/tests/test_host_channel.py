@@ -139,13 +139,18 @@ def test_an_operator_that_needs_the_channel_is_refused_at_parse_time_where_none_
 ) -> None:
     from airflow_isolation.operator import IsolatedOperator, airflow_compat
 
+    image = {"image": "some/image:1"}
     IsolatedOperator(task_id="venv", environment="plain", operator=SENSOR, external_dag_id="up")
+    IsolatedOperator(
+        task_id="docker", environment="plain", operator=SENSOR, external_dag_id="up", backend="docker",
+        backend_options=image,
+    )  # fmt: skip
     with pytest.raises(
-        airflow_compat.AirflowException, match=r"in_docker: ExternalTaskSensor .*backend='venv'"
+        airflow_compat.AirflowException, match=r"in_a_pod: ExternalTaskSensor .*'docker' or 'venv'"
     ):
         IsolatedOperator(
-            task_id="in_docker", environment="plain", operator=SENSOR, external_dag_id="up", backend="docker",
-            backend_options={"image": "some/image:1"},
+            task_id="in_a_pod", environment="plain", operator=SENSOR, external_dag_id="up",
+            backend="kubernetes", backend_options=image,
         )  # fmt: skip
     monkeypatch.setattr(airflow_compat, "AIRFLOW_MAJOR", 2)
     with pytest.raises(airflow_compat.AirflowException, match="run ExternalTaskSensor natively"):
@@ -174,3 +179,34 @@ def test_an_airflow_2_targets_pull_is_read_and_deserialised_by_the_host(
     assert reply.kind == channel.PULLED_XCOM and asked == [where]
     assert Raiser(what="answer").raise_json(reply.fields["values"]) == [{"at": when, "pair": (1, 2)}]
     assert "without 'run_id'" in answer(channel.ChannelAsk(channel.PULL_XCOM, {"dag_id": "d"})).refused
+
+
+def test_a_container_connects_once_to_the_socket_the_host_listens_on(
+    supervisor: FakeSupervisor, tmp_path: Any
+) -> None:
+    """The socket serves its first connection, then is gone: no second process can connect."""
+    path = tmp_path / "channel.sock"
+    host_channel = HostChannel(lambda line: None)
+    host_channel.listen(path)
+    assert oct(path.stat().st_mode & 0o777) == "0o666"
+    target = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    target.settimeout(10)
+    target.connect(str(path))
+    try:
+        channel.send(target, channel.ChannelAsk("GetTICount", {"dag_id": "up"}))
+        assert channel.receive_answer(target).fields == {"count": 3}
+        assert not path.exists(), "the socket still listens after its one connection"
+    finally:
+        target.close()
+        host_channel.close()
+
+
+def test_a_channel_nobody_connected_to_closes_promptly(tmp_path: Any) -> None:
+    import time
+
+    path = tmp_path / "channel.sock"
+    host_channel = HostChannel(lambda line: None)
+    host_channel.listen(path)
+    began = time.monotonic()
+    host_channel.close()
+    assert time.monotonic() - began < 2 and not path.exists()

@@ -71,6 +71,14 @@ CHANNEL_FD_ENV = "ISOLATION_CHANNEL_FD"
 """A descriptor of the runtime: its end of the channel back to the host (``core.channel``), a
 connected Unix socket the host opened for this task alone. Absent when the host opened none."""
 
+CHANNEL_SOCKET_ENV = "ISOLATION_CHANNEL_SOCKET"
+"""Where a container's runtime connects to its channel back to the host: a Unix socket the host
+listens on in a folder of the worker bind-mounted at ``IMAGE_CHANNEL_DIR`` (a descriptor cannot
+cross into a container). Set in the container's environment; the socket exists once the task is
+handed over."""
+IMAGE_CHANNEL_DIR = "/run/isolation-channel"
+CHANNEL_SOCKET_NAME = "channel.sock"
+
 _PART = re.compile(r"\.part-(\d{4})-of-(\d{4})$")
 
 

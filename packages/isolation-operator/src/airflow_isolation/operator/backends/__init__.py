@@ -38,6 +38,7 @@ _BACKENDS: Dict[str, _Registered] = {
         "airflow_isolation.operator.backends.docker.options.parse_docker_options",
         needs_module="docker",
         install_hint="pip install 'airflow-isolation-operator[docker]'",
+        opens_channel=True,
     ),
     "kubernetes": _Registered(
         "airflow_isolation.operator.backends.kubernetes.backend.KubernetesBackend",
@@ -56,6 +57,11 @@ def opens_channel(name: str) -> bool:
     """Whether backend ``name`` hands its targets the channel back to the host."""
     registered = _BACKENDS.get(name)
     return registered is not None and registered.opens_channel
+
+
+def channel_backends() -> list[str]:
+    """The backends that hand their targets the channel back, for messages that name the fix."""
+    return sorted(name for name, registered in _BACKENDS.items() if registered.opens_channel)
 
 
 def check_backend_name(name: str) -> None:

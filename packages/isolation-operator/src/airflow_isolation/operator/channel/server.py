@@ -15,12 +15,16 @@ and its next ask fails its own task; nothing it sends can fail the worker.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 from airflow_isolation.core import channel
 from airflow_isolation.operator import airflow_compat
+
+_ACCEPT_TURN_SECONDS = 0.2
 
 
 def host_can_answer() -> bool:
@@ -42,8 +46,56 @@ class HostChannel:
         self._log = log
         self._host: Optional[socket.socket] = None
         self._target: Optional[socket.socket] = None
+        self._listener: Optional[socket.socket] = None
+        self._listening: Optional[Path] = None
         self._thread: Optional[threading.Thread] = None
+        self._closing = threading.Event()
         self.asked = 0
+
+    def listen(self, path: Path) -> None:
+        """For a target in a container: listen at ``path`` (in a folder mounted into that container
+        alone) and serve the first connection, then stop listening, so no one else can connect."""
+        if self._host is not None or self._listener is not None:
+            self.close()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        os.chmod(path, 0o666)  # the container's user may be any uid; the folder above is the worker's
+        listener.listen(1)
+        self._listener, self._listening = listener, path
+        self._thread = threading.Thread(target=self._accept, name="isolation-host-channel", daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        """A blocked ``accept`` is not woken by closing its socket on Linux: it waits in short
+        turns, until the target connects or the run ends (``close``)."""
+        listener = self._listener
+        assert listener is not None
+        listener.settimeout(_ACCEPT_TURN_SECONDS)
+        try:
+            while not self._closing.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except socket.timeout:
+                    continue
+                conn.settimeout(None)
+                self._host = conn
+                break
+        except OSError:
+            return
+        finally:
+            self._stop_listening()
+        if self._host is not None and not self._closing.is_set():
+            self._serve()
+
+    def _stop_listening(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(OSError):
+                listener.close()
+        if self._listening is not None:
+            with contextlib.suppress(OSError):
+                self._listening.unlink()
+        self._listening = None
 
     def open(self) -> int:
         """The target's end, inheritable, to hand to the target and close here once it is started
@@ -65,7 +117,10 @@ class HostChannel:
             self._target = None
 
     def close(self) -> None:
+        self._closing.set()
         self.handed_over()
+        if self._thread is not None and self._listener is not None:
+            self._thread.join(timeout=10)  # still listening: it stops within a turn, serving no one
         if self._host is not None:
             with contextlib.suppress(OSError):
                 self._host.shutdown(socket.SHUT_RDWR)
@@ -73,7 +128,8 @@ class HostChannel:
             self._thread.join(timeout=10)
         if self._host is not None:
             self._host.close()
-        self._host = self._thread = None
+        self._host = self._thread = self._listener = None
+        self._closing = threading.Event()
 
     def _serve(self) -> None:
         sock = self._host

@@ -13,7 +13,7 @@ from typing import ClassVar, Optional
 from airflow_isolation.core import IsolationRequest
 from airflow_isolation.core.facets import BY_NAME, Facet
 from airflow_isolation.operator import airflow_compat
-from airflow_isolation.operator.backends import opens_channel
+from airflow_isolation.operator.backends import channel_backends, opens_channel
 from airflow_isolation.operator.facets.base import Fields, HostFacet, HostTask
 from airflow_isolation.operator.facets.branch import in_mro
 
@@ -29,10 +29,11 @@ def refuse_without_channel(wrapped_class: Optional[type], backend: str, task_id:
     needs = next((name for name in NEEDS_CHANNEL if in_mro(wrapped_class, name)), None)
     if needs is None or (opens_channel(backend) and airflow_compat.AIRFLOW_MAJOR >= 3):
         return
+    where = " or ".join(repr(name) for name in channel_backends())
     raise airflow_compat.AirflowException(
         f"{task_id}: {needs} reads other dag runs' states from Airflow, which an isolated task asks its "
-        "host over the channel back, open only on the venv backend with an Airflow 3 host (this is "
-        f"the {backend} backend on Airflow {airflow_compat.AIRFLOW_VERSION}). Use backend='venv', or run "
+        f"host over the channel back, open on the backends {where} with an Airflow 3 host (this is "
+        f"the {backend!r} backend on Airflow {airflow_compat.AIRFLOW_VERSION}). Use backend={where}, or run "
         f"{needs} natively: it needs no packages of its own."
     )
 

@@ -49,9 +49,10 @@ TASK_INSTANCE_OWN_READS = ("get_previous_dagrun", "get_previous_ti")
 """Its methods that read the task instance too (its dag, task and run)."""
 NO_CHANNEL = (
     "context['ti'].{name} asks the Airflow running the task, and this run has no channel back to its "
-    "host: the venv backend opens one when the host and the environment run Airflow 3. On the docker or "
-    "kubernetes backend, or an Airflow 2 environment, run the operator natively (an ExternalTaskSensor "
-    "needs no packages of its own), or pass what it reads as templated arguments"
+    "host: the venv and docker backends (with an engine on the worker) open one when the host and the "
+    "environment run Airflow 3. On the kubernetes backend, or an Airflow 2 environment, run the operator "
+    "natively (an ExternalTaskSensor needs no packages of its own), or pass what it reads as templated "
+    "arguments"
 )
 """What a run without the channel says when the task asks for what only the host can answer."""
 
@@ -112,10 +113,20 @@ class ChannelComms:
 
 
 def _channel_socket() -> Optional[socket.socket]:
+    """The descriptor a venv target inherits, or the socket a container connects to."""
     fd = os.environ.pop(launch.CHANNEL_FD_ENV, "")
-    if not fd.isdigit():
+    path = os.environ.pop(launch.CHANNEL_SOCKET_ENV, "")
+    if fd.isdigit():
+        sock = socket.socket(fileno=int(fd))
+    elif path and os.path.exists(path):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+        except OSError:
+            sock.close()
+            return None
+    else:
         return None
-    sock = socket.socket(fileno=int(fd))
     sock.settimeout(ANSWER_SECONDS)
     return sock
 

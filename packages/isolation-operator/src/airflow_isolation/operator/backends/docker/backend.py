@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import shutil
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -39,7 +40,7 @@ from airflow_isolation.operator.backends.base import (
     LogTail,
     TargetExit,
 )
-from airflow_isolation.operator.backends.docker import standby
+from airflow_isolation.operator.backends.docker import channel_mount, standby
 from airflow_isolation.operator.backends.docker.archive import put_request, read_file
 from airflow_isolation.operator.backends.docker.client import (
     ENGINE_ERRORS,
@@ -47,7 +48,12 @@ from airflow_isolation.operator.backends.docker.client import (
     client_for,
     connect,
 )
-from airflow_isolation.operator.backends.docker.container import container_config, image_user, io_volume
+from airflow_isolation.operator.backends.docker.container import (
+    container_config,
+    container_name,
+    image_user,
+    io_volume,
+)
 from airflow_isolation.operator.backends.docker.image import ensure_image
 from airflow_isolation.operator.backends.docker.log_lines import split_lines
 from airflow_isolation.operator.backends.docker.options import PRIVILEGED_WARNING, DockerOptions
@@ -125,6 +131,8 @@ class _RunState:
     replenisher: Optional[standby.Replenisher] = None
     """Starting the standby container for the next task, which the run waits for before it ends."""
     ended: bool = False
+    channel_folder: Optional[Path] = None
+    """The container's folder of the channel back (``docker.channel_mount``), removed at the end."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,9 +204,14 @@ class DockerBackend(IsolationBackend):
 
     def _run_cold(self, state: _RunState, run: _Run, job: BackendJob) -> Optional[TargetExit]:
         """Create, fill and start a container of its own (the cold start)."""
+        channel = job.channel if channel_mount.engine_is_local(run.options.docker_url) else None
+        folder = channel_mount.folder_or_none(container_name(job), run.log) if channel else None
+        state.channel_folder = folder
         container = state.container = self._create(
-            run.client, run.ref, run.image, job, run.options, request=run.request
+            run.client, run.ref, run.image, job, run.options, request=run.request, channel_folder=folder
         )
+        if channel is not None and folder is not None:
+            channel.listen(channel_mount.socket_in(folder))
         state.where = f"docker container {container.name} of {run.ref}"
         uid, gid = container_owner(container, run.options.user or image_user(run.image))
         mounted = io_volume(run.options)
@@ -212,6 +225,8 @@ class DockerBackend(IsolationBackend):
 
     def _clean_up(self, state: _RunState, log: LogSink) -> None:
         container = state.container
+        if state.channel_folder is not None:
+            shutil.rmtree(state.channel_folder, ignore_errors=True)
         if container is None:
             return
         if not state.ended:  # execution_timeout, or a failure of ours: the task gets its SIGTERM
@@ -255,6 +270,9 @@ class DockerBackend(IsolationBackend):
             if self._killed:
                 raise DockerBackendError("the task was stopped (on_kill) before its container started")
             owner = container_owner(container, run.options.user or image_user(run.image))
+            folder = state.channel_folder = channel_mount.mounted_folder(container.name)
+            if job.channel is not None and folder is not None:
+                job.channel.listen(channel_mount.socket_in(folder))
             run.log(
                 f"{STARTED_WARM}pooled container {container.name} of {run.ref} (started ahead, preloaded)"
             )
@@ -311,9 +329,13 @@ class DockerBackend(IsolationBackend):
         options: DockerOptions,
         *,
         request: bytes,
+        channel_folder: Optional[Path] = None,
     ) -> Container:
+        config = channel_mount.with_channel(
+            container_config(ref, image, job, options, request), channel_folder
+        )
         try:
-            container = client.containers.create(**container_config(ref, image, job, options, request))
+            container = client.containers.create(**config)
         except docker.errors.APIError as exc:
             raise DockerBackendError(
                 f"the Docker engine refused to create a container of {ref}: {exc.explanation or exc}. "

@@ -34,6 +34,7 @@ import msgspec
 from docker.models.images import Image
 
 from airflow_isolation.operator.backends import ownership
+from airflow_isolation.operator.backends.docker import channel_mount
 from airflow_isolation.operator.backends.docker import labels as docker_labels
 from airflow_isolation.operator.backends.docker.client import client_for
 from airflow_isolation.operator.backends.docker.container import standby_container_config, standby_settings
@@ -226,12 +227,16 @@ class Replenisher:
                     config = standby_container_config(
                         request.ref, request.image, request.options, request.preload(), labels
                     )
-                    container = client.containers.create(**config)
+                    if channel_mount.engine_is_local(request.options.docker_url):  # whichever task claims it
+                        folder = channel_mount.folder_or_none(config["name"], self._log)
+                        config = channel_mount.with_channel(config, folder)
                     try:
+                        container = client.containers.create(**config)
                         container.start()
                     except Exception:
                         with contextlib.suppress(Exception):
-                            container.remove(force=True, v=True)
+                            client.containers.get(config["name"]).remove(force=True, v=True)
+                        channel_mount.remove(config["name"])
                         raise
                 finally:
                     client.close()

@@ -25,8 +25,8 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
+from airflow_isolation.operator.backends.docker import channel_mount, standby
 from airflow_isolation.operator.backends.docker import labels as docker_labels
-from airflow_isolation.operator.backends.docker import standby
 from airflow_isolation.operator.backends.docker.client import connect
 from airflow_isolation.operator.backends.ownership import Owner, TaskIdentity
 
@@ -91,6 +91,13 @@ def sweep_orphans(
             if _remove(container, f"its worker process {pid} on {owner.host} is gone", say):
                 removed.append(container.name)
         removed += _sweep_standby(client, owner, identity, say)
+        if channel_mount.engine_is_local(docker_url):
+            names = [
+                name.lstrip("/")
+                for item in client.api.containers(all=True)
+                for name in item.get("Names") or ()
+            ]
+            channel_mount.sweep(names)
     finally:
         if own_client:
             client.close()
