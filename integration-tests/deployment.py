@@ -205,6 +205,20 @@ class Deployment:
         proc = airflow_cli(*args, env=self.env)
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
+    def run_to_its_end(
+        self,
+        dag_id: str,
+        run_id: str,
+        conf: Optional[Mapping[str, object]] = None,
+        logical_date: Optional[str] = None,
+        timeout: float = 600,
+    ) -> str:
+        """Trigger a run and wait until it has ended; its final state."""
+        self.trigger(dag_id, run_id, conf or {}, logical_date)
+        ended = ("success", "failed")
+        self.wait_for(f"the run {run_id} ending", lambda: self.run_state(dag_id, run_id) in ended, timeout)
+        return str(self.run_state(dag_id, run_id))
+
     def task_states(self, dag_id: str, run_id: str) -> Dict[str, str]:
         """``task_id`` (``task_id[i]`` when mapped) -> state, of one run."""
         rows = self.query(

@@ -104,12 +104,7 @@ def test_external_task_sensor_waits_under_a_scheduler_as_natively(
     )
     with airflow_deployment(tmp_path / "airflow", dags, {}) as airflow:
         airflow.wait_until_serving(SENSOR_DAG_ID)
-        airflow.trigger(SENSOR_DAG_ID, SENSOR_RUN_ID, {}, logical_date="2024-01-02T00:00:00+00:00")
-        airflow.wait_for(
-            f"the run {SENSOR_RUN_ID} ending",
-            lambda: airflow.run_state(SENSOR_DAG_ID, SENSOR_RUN_ID) in ("success", "failed"),
-            timeout=600,
-        )
+        airflow.run_to_its_end(SENSOR_DAG_ID, SENSOR_RUN_ID, logical_date="2024-01-02T00:00:00+00:00")
         rows = airflow.query(
             "select task_id, state, try_number, end_date from task_instance where dag_id = ? and run_id = ?",
             SENSOR_DAG_ID,

@@ -133,12 +133,7 @@ def test_reschedule_mode_sensors_under_a_scheduler(tmp_path: Path, built_envs: L
 
     with airflow_deployment(tmp_path / "airflow", dags, {}) as airflow:
         airflow.wait_until_serving(DAG_ID)
-        airflow.trigger(DAG_ID, RUN_ID, {})
-        airflow.wait_for(
-            f"the run {RUN_ID} ending",
-            lambda: airflow.run_state(DAG_ID, RUN_ID) in ("success", "failed"),
-            timeout=600,
-        )
+        airflow.run_to_its_end(DAG_ID, RUN_ID)
         instances = _task_instances(airflow)
         reschedules = _reschedules(airflow)
         values = _return_values(airflow)

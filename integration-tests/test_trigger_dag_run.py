@@ -114,12 +114,7 @@ def test_trigger_dag_run_operator_under_a_scheduler_and_triggerer(
     with airflow_deployment(tmp_path / "airflow", dags, {}) as airflow:
         airflow.wait_until_serving(DAG_ID)
         airflow.wait_until_serving(TRIGGERED)
-        airflow.trigger(DAG_ID, RUN_ID, {})
-        airflow.wait_for(
-            f"the run {RUN_ID} ending",
-            lambda: airflow.run_state(DAG_ID, RUN_ID) in ("success", "failed"),
-            timeout=600,
-        )
+        airflow.run_to_its_end(DAG_ID, RUN_ID)
         instances = _task_instances(airflow)
         runs = _triggered_runs(airflow)
         pushed = _trigger_run_ids(airflow)
