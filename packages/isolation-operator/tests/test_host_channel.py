@@ -10,6 +10,7 @@ import socket
 import struct
 from typing import Any, List
 
+import msgspec
 import pytest
 
 from airflow_isolation.core import channel
@@ -119,7 +120,8 @@ def test_an_answer_over_the_bound_is_refused_not_sent(
 ) -> None:
     monkeypatch.setattr(channel, "MAX_FRAME_BYTES", 48)
     big = channel.ChannelAnswer("VariableResult", {"key": "k", "value": json.dumps(["x"] * 50)})
-    assert "over the channel's 48" in HostChannel._bounded(big).refused
+    frame = HostChannel._bounded(big)
+    assert "over the channel's 48" in msgspec.json.decode(frame[4:], type=channel.ChannelAnswer).refused
 
 
 def test_no_channel_without_a_supervisor(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -91,13 +91,19 @@ class ChannelAnswer(msgspec.Struct, forbid_unknown_fields=True):
 Frame = Union[ChannelAsk, ChannelAnswer]
 
 
-def send(sock: socket.socket, frame: Frame) -> None:
+def encode(frame: Frame, bounded: bool = True) -> bytes:
+    """The frame as it travels: its length, then its body; ``ChannelError`` when it is too large
+    (``bounded=False`` only for a frame whose size its maker bounds, such as a refusal's)."""
     body = msgspec.json.encode(frame)
-    if len(body) > MAX_FRAME_BYTES:
+    if bounded and len(body) > MAX_FRAME_BYTES:
         raise ChannelError(
             f"a {type(frame).__name__} of {len(body)} bytes is over the channel's {MAX_FRAME_BYTES}"
         )
-    sock.sendall(_LENGTH.pack(len(body)) + body)
+    return _LENGTH.pack(len(body)) + body
+
+
+def send(sock: socket.socket, frame: Frame) -> None:
+    sock.sendall(encode(frame))
 
 
 def _read_exactly(sock: socket.socket, size: int) -> Optional[bytes]:

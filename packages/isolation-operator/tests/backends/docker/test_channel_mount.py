@@ -4,8 +4,11 @@ made only for an engine on this machine, and swept once its container is gone.""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -14,9 +17,12 @@ from airflow_isolation.operator.backends.docker import channel_mount
 
 
 @pytest.fixture
-def build_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("AIRFLOW__ISOLATION__BUILD_PATH", str(tmp_path))
-    return tmp_path
+def build_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A build path short enough for the channel folders to live under it, not in the shared /tmp."""
+    short = Path(tempfile.mkdtemp(prefix="cm-", dir="/tmp"))
+    monkeypatch.setenv("AIRFLOW__ISOLATION__BUILD_PATH", str(short))
+    yield short
+    shutil.rmtree(short, ignore_errors=True)
 
 
 @pytest.mark.parametrize(
@@ -38,7 +44,7 @@ def test_only_an_engine_on_this_machine_gets_a_channel(
 
 def test_each_container_has_its_own_folder_under_a_private_one(build_path: Path) -> None:
     folder = channel_mount.folder_for("airflow-isolation-t-1")
-    assert folder.parent == channel_mount.root()
+    assert folder.parent == channel_mount.root() == build_path / f"airflow-isolation-channels-{os.getuid()}"
     assert oct(folder.parent.stat().st_mode & 0o777) == "0o700", (
         "other users of the machine must not reach it"
     )
@@ -67,8 +73,17 @@ def test_the_sweep_removes_only_old_folders_of_gone_containers(build_path: Path)
     old = time.time() - channel_mount.STALE_SECONDS - 5
     for folder in (alive, gone):
         os.utime(folder, (old, old))
-    assert channel_mount.sweep(["alive"]) == [gone.name]
+    assert channel_mount.sweep(lambda: ["alive"]) == [gone.name]
     assert alive.exists() and young.exists() and not gone.exists()
+
+
+def test_the_sweep_asks_the_engine_nothing_while_no_folder_is_old(build_path: Path) -> None:
+    channel_mount.folder_for("young")
+
+    def listed() -> list[str]:
+        raise AssertionError("the engine was asked for its containers")
+
+    assert channel_mount.sweep(listed) == []
 
 
 def test_a_socket_path_stays_short_however_deep_the_build_path(
@@ -79,5 +94,5 @@ def test_a_socket_path_stays_short_however_deep_the_build_path(
     folder = channel_mount.folder_for("airflow-isolation-" + "x" * 200)
     assert len(str(channel_mount.socket_in(folder))) <= channel_mount.SOCKET_PATH_LIMIT
     assert folder.parent == Path("/tmp") / f"airflow-isolation-channels-{os.getuid()}"
-    channel_mount.remove("airflow-isolation-" + "x" * 200)
+    channel_mount.remove(folder)
     assert not folder.exists()

@@ -140,7 +140,7 @@ class HostChannel:
                 if ask is None:
                     return
                 self.asked += 1
-                channel.send(sock, self._bounded(answer(ask)))
+                sock.sendall(self._bounded(answer(ask)))
         except channel.ChannelError as exc:
             self._log(f"[airflow-isolation] the task broke its channel to the host, which is closed: {exc}")
         except OSError:
@@ -150,16 +150,16 @@ class HostChannel:
                 sock.shutdown(socket.SHUT_RDWR)
 
     @staticmethod
-    def _bounded(reply: channel.ChannelAnswer) -> channel.ChannelAnswer:
-        import msgspec
-
-        size = len(msgspec.json.encode(reply))
-        if size <= channel.MAX_FRAME_BYTES:
-            return reply
-        return channel.ChannelAnswer(
-            refused=f"the answer to this {reply.kind or 'ask'} is {size} bytes, over the channel's "
-            f"{channel.MAX_FRAME_BYTES}: pass large data through storage, not XComs or variables"
-        )
+    def _bounded(reply: channel.ChannelAnswer) -> bytes:
+        """The reply's frame, or a refusal's when the reply is over the channel's bound."""
+        try:
+            return channel.encode(reply)
+        except channel.ChannelError as exc:
+            refusal = channel.ChannelAnswer(
+                refused=f"the answer to this {reply.kind or 'ask'} is too large ({exc}): pass large "
+                "data through storage, not XComs or variables"
+            )
+            return channel.encode(refusal, bounded=False)  # a few hundred bytes of the host's own
 
 
 def answer(ask: channel.ChannelAsk) -> channel.ChannelAnswer:

@@ -40,11 +40,9 @@ class DagRunTriggerSignal(Exception):
         self.trigger = trigger
 
 
-def _plain(value: Any) -> Optional[dt.datetime]:
-    """A datetime msgspec can carry (pendulum's is a subclass it refuses)."""
-    if not isinstance(value, dt.datetime):
-        return None
-    return value if type(value) is dt.datetime else dt.datetime.fromisoformat(value.isoformat())
+def _datetime(value: Any) -> Optional[dt.datetime]:
+    """A datetime the signal carries, else ``None`` (the codec makes a pendulum one plain)."""
+    return value if isinstance(value, dt.datetime) else None
 
 
 def _states(value: Any) -> List[str]:
@@ -59,8 +57,8 @@ def from_exception(exc: BaseException) -> DagRunTrigger:
         trigger_dag_id=str(signal["trigger_dag_id"]),
         dag_run_id=str(signal["dag_run_id"]),
         conf=signal.get("conf"),
-        logical_date=_plain(signal.get("logical_date")),
-        run_after_date=_plain(signal.get("run_after")),
+        logical_date=_datetime(signal.get("logical_date")),
+        run_after_date=_datetime(signal.get("run_after")),
         reset_dag_run=bool(signal.get("reset_dag_run", False)),
         skip_when_already_exists=bool(signal.get("skip_when_already_exists", False)),
         wait_for_completion=bool(signal.get("wait_for_completion", False)),
@@ -92,8 +90,8 @@ def from_airflow2_operator(
         trigger_dag_id=str(dag_id),
         dag_run_id=str(run_id),
         conf=conf,
-        logical_date=_plain(logical_date),
-        run_after_date=_plain(logical_date),
+        logical_date=_datetime(logical_date),
+        run_after_date=_datetime(logical_date),
         reset_dag_run=bool(getattr(operator, "reset_dag_run", False)),
         skip_when_already_exists=bool(getattr(operator, "skip_when_already_exists", False)),
         wait_for_completion=bool(getattr(operator, "wait_for_completion", False)),

@@ -81,10 +81,9 @@ class HostAsker:
         from airflow_isolation.core.values import Raiser
 
         where = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "key": key}
-        values = Raiser(what="answer").raise_json(self.ask(channel.PULL_XCOM, where).fields.get("values"))
-        if values is None:
-            return None
-        return values[0] if len(values) == 1 else values
+        return _as_pulled(
+            Raiser(what="answer").raise_json(self.ask(channel.PULL_XCOM, where).fields.get("values"))
+        )
 
 
 class ChannelComms:
@@ -164,12 +163,12 @@ class HostChannelFacet(TargetFacet):
         if self._sock is None or info is None:
             return
         asker = HostAsker(self._sock)
-        self.run.xcoms.fallback = asker.pull_xcom
+        self.run.log("the host's Airflow answers what the task asks at run time (channel open)")
         if info.major < 3:
             from airflow_isolation.runtime.task.secrets_backend import ask_the_host_too
 
             ask_the_host_too(asker)
-            self.run.log("the host's Airflow answers what the task asks at run time (channel open)")
+            self.run.xcoms.fallback = asker.pull_xcom
             return
         from airflow.sdk.execution_time import comms, task_runner
         from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
@@ -184,7 +183,6 @@ class HostChannelFacet(TargetFacet):
             if hasattr(RuntimeTaskInstance, name):
                 object.__setattr__(ti, name, types.MethodType(getattr(RuntimeTaskInstance, name), ti))
         self.run.xcoms.fallback = _pull_with_the_sdk
-        self.run.log("the host's Airflow answers what the task asks at run time (channel open)")
 
 
 def _pull_with_the_sdk(dag_id: str, run_id: str, task_id: str, key: str) -> Any:
@@ -192,7 +190,12 @@ def _pull_with_the_sdk(dag_id: str, run_id: str, task_id: str, key: str) -> Any:
     no ``map_indexes`` are given: every map index of that task, one value for an unmapped task."""
     from airflow.sdk.execution_time.xcom import XCom
 
-    values = XCom.get_all(run_id=run_id, key=key, task_id=task_id, dag_id=dag_id)
+    return _as_pulled(XCom.get_all(run_id=run_id, key=key, task_id=task_id, dag_id=dag_id))
+
+
+def _as_pulled(values: Any) -> Any:
+    """What Airflow 3's ``xcom_pull`` without ``map_indexes`` returns of a task's values: ``None``
+    for none found, the value of an unmapped task, the list of a mapped one's."""
     if values is None:
         return None
     values = list(values)

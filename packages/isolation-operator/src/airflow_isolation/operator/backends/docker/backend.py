@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import shutil
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -225,8 +224,7 @@ class DockerBackend(IsolationBackend):
 
     def _clean_up(self, state: _RunState, log: LogSink) -> None:
         container = state.container
-        if state.channel_folder is not None:
-            shutil.rmtree(state.channel_folder, ignore_errors=True)
+        channel_mount.remove(state.channel_folder)
         if container is None:
             return
         if not state.ended:  # execution_timeout, or a failure of ours: the task gets its SIGTERM

@@ -99,18 +99,27 @@ def mounted_folder(container_name: str) -> Optional[Path]:
     return folder if folder.is_dir() else None
 
 
-def remove(container_name: str) -> None:
-    shutil.rmtree(root() / _name(container_name), ignore_errors=True)
+def remove(folder: Optional[Path]) -> None:
+    """A container's folder, once the container is done with it."""
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def sweep(present: Iterable[str]) -> List[str]:
-    """Remove the folders of containers that are gone (after ``STALE_SECONDS``); their names."""
-    names = {_name(name) for name in present}
-    removed = []
+def sweep(present: Callable[[], Iterable[str]]) -> List[str]:
+    """Remove the folders of containers that are gone (after ``STALE_SECONDS``); their names.
+    ``present`` lists the engine's container names, asked only when some folder is that old, so a
+    task start pays no engine call for it."""
     with contextlib.suppress(OSError):
-        for folder in root().iterdir():
-            with contextlib.suppress(OSError):
-                if folder.name not in names and time.time() - folder.stat().st_mtime > STALE_SECONDS:
-                    shutil.rmtree(folder, ignore_errors=True)
-                    removed.append(folder.name)
-    return removed
+        stale = [
+            folder for folder in root().iterdir() if time.time() - folder.stat().st_mtime > STALE_SECONDS
+        ]
+        if not stale:
+            return []
+        names = {_name(name) for name in present()}
+        removed = []
+        for folder in stale:
+            if folder.name not in names:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder.name)
+        return removed
+    return []

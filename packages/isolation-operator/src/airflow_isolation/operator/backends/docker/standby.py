@@ -227,6 +227,7 @@ class Replenisher:
                     config = standby_container_config(
                         request.ref, request.image, request.options, request.preload(), labels
                     )
+                    folder = None
                     if channel_mount.engine_is_local(request.options.docker_url):  # whichever task claims it
                         folder = channel_mount.folder_or_none(config["name"], self._log)
                         config = channel_mount.with_channel(config, folder)
@@ -236,7 +237,7 @@ class Replenisher:
                     except Exception:
                         with contextlib.suppress(Exception):
                             client.containers.get(config["name"]).remove(force=True, v=True)
-                        channel_mount.remove(config["name"])
+                        channel_mount.remove(folder)
                         raise
                 finally:
                     client.close()

@@ -92,16 +92,15 @@ def sweep_orphans(
                 removed.append(container.name)
         removed += _sweep_standby(client, owner, identity, say)
         if channel_mount.engine_is_local(docker_url):
-            names = [
-                name.lstrip("/")
-                for item in client.api.containers(all=True)
-                for name in item.get("Names") or ()
-            ]
-            channel_mount.sweep(names)
+            channel_mount.sweep(lambda: _container_names(client))
     finally:
         if own_client:
             client.close()
     return removed
+
+
+def _container_names(client: docker.DockerClient) -> List[str]:
+    return [name.lstrip("/") for item in client.api.containers(all=True) for name in item.get("Names") or ()]
 
 
 def _created(container: Container) -> float:
